@@ -1,0 +1,2 @@
+import type { DecoderTable } from '../codec.js';
+export const decoders: DecoderTable = {};

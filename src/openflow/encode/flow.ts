@@ -1,0 +1,2 @@
+import type { EncoderTable } from '../codec.js';
+export const encoders: EncoderTable = {};

@@ -1,0 +1,1 @@
+export type PacketIn = never; export type FlowRemoved = never; export type PortStatus = never;

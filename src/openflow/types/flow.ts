@@ -1,0 +1,1 @@
+export type PacketOut = never; export type FlowMod = never;

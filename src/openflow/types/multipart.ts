@@ -1,0 +1,1 @@
+export type MultipartRequest = never; export type MultipartReply = never;

@@ -1,0 +1,1 @@
+export type Hello = never; export type ErrorMessage = never; export type EchoRequest = never; export type EchoReply = never; export type ExperimenterMessage = never;

@@ -1,0 +1,101 @@
+/**
+ * A growable big-endian byte sink. It doubles its buffer when full, and lets a caller write a
+ * length field first and patch it once the body size is known (`patchU16`).
+ */
+export class BufferWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(initialSize = 1024) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = v & 0xff;
+    return this;
+  }
+
+  u16(v: number): this {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v & 0xffff, this.pos);
+    this.pos += 2;
+    return this;
+  }
+
+  u24(v: number): this {
+    this.ensure(3);
+    this.buf.writeUIntBE(v & 0xffffff, this.pos, 3);
+    this.pos += 3;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.pos += 4;
+    return this;
+  }
+
+  u64(v: bigint): this {
+    this.ensure(8);
+    this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
+    this.pos += 8;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+
+  zeros(n: number): this {
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+    return this;
+  }
+
+  /** Zero bytes up to the next multiple of `align` (OpenFlow structures align to 8). */
+  padTo(align: number, from = 0): this {
+    const over = (this.pos - from) % align;
+    return over === 0 ? this : this.zeros(align - over);
+  }
+
+  /** A NUL-padded fixed-width string; throws if it does not fit (one byte is kept for NUL). */
+  fixedString(s: string, width: number): this {
+    const raw = Buffer.from(s, 'latin1');
+    if (raw.length > width) throw new RangeError(`string "${s}" longer than ${width} bytes`);
+    this.bytes(raw);
+    return this.zeros(width - raw.length);
+  }
+
+  patchU16(at: number, v: number): void {
+    this.buf.writeUInt16BE(v & 0xffff, at);
+  }
+
+  patchU32(at: number, v: number): void {
+    this.buf.writeUInt32BE(v >>> 0, at);
+  }
+
+  /** Forget what was written, keeping the buffer for reuse. */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** A copy of what was written (safe to keep after the writer is reused). */
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+}
