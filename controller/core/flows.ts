@@ -1,0 +1,62 @@
+/**
+ * Desired switch state as plain data: flows, groups and meters, each identified so that the
+ * desired and the installed tables can be diffed. Independent of any connection.
+ */
+import type { Instruction, Match, MeterBand, Bucket } from '../../src/openflow/types/index.js';
+
+export interface FlowSpec {
+  tableId: number;
+  priority: number;
+  match: Match;
+  instructions: Instruction[];
+  /** Identifies the rule that produced the flow (see cookies.ts). */
+  cookie: bigint;
+}
+
+export interface GroupSpec {
+  groupId: number;
+  groupType: 'ALL' | 'SELECT' | 'INDIRECT' | 'FF';
+  buckets: Bucket[];
+}
+
+export interface MeterSpec {
+  meterId: number;
+  /** OFPMF_* flags. */
+  flags: number;
+  bands: MeterBand[];
+}
+
+export interface SwitchState {
+  flows: FlowSpec[];
+  groups: GroupSpec[];
+  meters: MeterSpec[];
+}
+
+/**
+ * A flow's identity inside one switch: OpenFlow itself identifies a flow by table, priority
+ * and match (a second ADD with the same triple replaces the first). Field order is not part
+ * of it: switches may report fields in another order than we sent them.
+ */
+export function flowKey(flow: { tableId: number; priority: number; match: Match }): string {
+  return `${flow.tableId}/${flow.priority}/${matchKey(flow.match)}`;
+}
+
+export function matchKey(match: Match): string {
+  const parts = match.fields.map((f) => {
+    if (f.field === 'opaque') return `opaque:${f.oxmClass}:${f.oxmField}:${f.data.toString('hex')}`;
+    const value = normalizeValue(f.value);
+    return f.mask === undefined ? `${f.field}=${value}` : `${f.field}=${value}/${normalizeValue(f.mask)}`;
+  });
+  return parts.sort().join(',');
+}
+
+function normalizeValue(v: number | bigint | string): string {
+  return typeof v === 'string' ? v.toLowerCase() : v.toString();
+}
+
+/** Canonical text of what a flow does: equal text = no need to modify the installed flow. */
+export function instructionsKey(instructions: Instruction[]): string {
+  return JSON.stringify(instructions, (_k, v: unknown) =>
+    typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * Ordering a change of forwarding state across switches so that no frame is black-holed or
+ * looped while the switches are half-way (make-before-break). Pure: the session layer sends
+ * each stage and waits for every switch's barrier reply before the next one.
+ *
+ *   stage "copies": flows for tagged migration copies, and new groups/meters, everywhere
+ *                   first: nothing sends tagged frames before every switch knows them;
+ *   stages by level: the other additions/replacements, switches nearest the destination
+ *                   first (downstream before upstream), so a switch only starts sending
+ *                   towards a next hop that is already in its final state;
+ *   stage "cleanup": removals last, once nothing depends on them any more.
+ */
+import { cookieKind, RuleKind } from './cookies.js';
+import { diffSwitchState, isEmptyDiff, type SwitchDiff } from './diff.js';
+import type { SwitchState } from './flows.js';
+
+export interface TransitionStage {
+  label: string;
+  /** The part of each switch's diff sent in this stage; switches absent here have nothing. */
+  changes: Map<string, SwitchDiff>;
+}
+
+const noChange = (): SwitchDiff => ({
+  flowsToAdd: [], flowsToDelete: [], groupsToAdd: [], groupsToModify: [], groupsToDelete: [],
+  metersToAdd: [], metersToModify: [], metersToDelete: [],
+});
+
+/**
+ * @param levels bridges grouped by distance to the destination of the change, nearest first;
+ *   bridges not listed are handled after all levels.
+ */
+export function planTransition(
+  before: ReadonlyMap<string, SwitchState>,
+  after: ReadonlyMap<string, SwitchState>,
+  levels: string[][],
+  own: { groupIds?: ReadonlySet<number>; meterIds?: ReadonlySet<number> } = {},
+): TransitionStage[] {
+  const empty: SwitchState = { flows: [], groups: [], meters: [] };
+  const diffs = new Map<string, SwitchDiff>();
+  for (const name of new Set([...before.keys(), ...after.keys()])) {
+    const d = diffSwitchState(after.get(name) ?? empty, before.get(name) ?? empty, own);
+    if (!isEmptyDiff(d)) diffs.set(name, d);
+  }
+
+  const copies: TransitionStage = { label: 'copies', changes: new Map() };
+  const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
+  const rest = new Map<string, SwitchDiff>();
+  for (const [name, d] of diffs) {
+    const isCopy = (f: { cookie: bigint }) => cookieKind(f.cookie) === RuleKind.MIGRATION_COPY;
+    const first = { ...noChange(), flowsToAdd: d.flowsToAdd.filter(isCopy), groupsToAdd: d.groupsToAdd, metersToAdd: d.metersToAdd };
+    const middle = { ...noChange(), flowsToAdd: d.flowsToAdd.filter((f) => !isCopy(f)), groupsToModify: d.groupsToModify, metersToModify: d.metersToModify };
+    const last = { ...noChange(), flowsToDelete: d.flowsToDelete, groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
+    if (!isEmptyDiff(first)) copies.changes.set(name, first);
+    if (!isEmptyDiff(middle)) rest.set(name, middle);
+    if (!isEmptyDiff(last)) cleanup.changes.set(name, last);
+  }
+
+  const stages: TransitionStage[] = [copies];
+  const placed = new Set<string>();
+  levels.forEach((level, i) => {
+    const stage: TransitionStage = { label: `level ${i}`, changes: new Map() };
+    for (const name of level) {
+      const d = rest.get(name);
+      if (d) stage.changes.set(name, d);
+      placed.add(name);
+    }
+    stages.push(stage);
+  });
+  const unplaced: TransitionStage = { label: 'unreachable', changes: new Map() };
+  for (const [name, d] of rest) if (!placed.has(name)) unplaced.changes.set(name, d);
+  stages.push(unplaced, cleanup);
+  return stages.filter((s) => s.changes.size > 0);
+}
+
+/** Bridges grouped by hop distance to `target`, nearest first (from Paths.distance). */
+export function levelsTowards(bridges: Iterable<string>, distance: (from: string) => number | undefined): string[][] {
+  const levels: string[][] = [];
+  for (const name of [...bridges].sort()) {
+    const d = distance(name);
+    if (d === undefined) continue;
+    (levels[d] ??= []).push(name);
+  }
+  return levels.filter((l) => l !== undefined);
+}

@@ -1,0 +1,60 @@
+/**
+ * Builds matching pairs of (Fabric for the pure forwarding code, SimNetwork to walk frames
+ * through) from a compact description: bridges and the tunnels between them.
+ */
+import type { Endpoint, Fabric, FabricBridge } from '../../controller/core/fabric.js';
+import { computeDesiredState, type MigrationInProgress } from '../../controller/core/forwarding.js';
+import { diffSwitchState, diffToMessages } from '../../controller/core/diff.js';
+import type { SwitchState } from '../../controller/core/flows.js';
+import { SimNetwork } from '../../src/openflow-sim/network.js';
+
+/** Tunnel ports are numbered from 100 in the order links are listed; edge ports from 1. */
+export function buildFabric(bridges: string[], links: [string, string][], edgePorts: Record<string, number[]> = {}): { fabric: Fabric; net: SimNetwork } {
+  const map = new Map<string, FabricBridge>();
+  const net = new SimNetwork();
+  let dpid = 1n;
+  for (const name of bridges) {
+    map.set(name, { name, dpid: dpid++, tunnels: [], edgePorts: edgePorts[name] ?? [1, 2, 3] });
+    net.addSwitch(name);
+  }
+  const nextPort = new Map(bridges.map((b) => [b, 100]));
+  for (const [a, b] of links) {
+    const pa = nextPort.get(a)!;
+    const pb = nextPort.get(b)!;
+    nextPort.set(a, pa + 1);
+    nextPort.set(b, pb + 1);
+    map.get(a)!.tunnels.push({ ofport: pa, peer: b, up: true });
+    map.get(b)!.tunnels.push({ ofport: pb, peer: a, up: true });
+    net.link(a, pa, b, pb);
+  }
+  return { fabric: { bridges: map }, net };
+}
+
+export const empty: SwitchState = { flows: [], groups: [], meters: [] };
+
+/** Brings every simulated switch from `before` to the desired state; returns it. */
+export function install(net: SimNetwork, desired: Map<string, SwitchState>, before?: Map<string, SwitchState>, only?: string[]): void {
+  for (const [name, state] of desired) {
+    if (only && !only.includes(name)) continue;
+    const sw = net.switches.get(name)!;
+    const diff = diffSwitchState(state, before?.get(name) ?? empty, { groupIds: new Set([1]), meterIds: new Set([1]) });
+    for (const msg of diffToMessages(diff)) {
+      const err = sw.apply(msg);
+      if (err) throw new Error(`${name} refused a message: ${err}`);
+    }
+  }
+}
+
+export function desired(fabric: Fabric, endpoints: Endpoint[], migrations: MigrationInProgress[] = []) {
+  return computeDesiredState({ fabric, endpoints, migrations });
+}
+
+export function ep(name: string, n: number, bridge: string, ofport: number): Endpoint {
+  const hex = n.toString(16).padStart(2, '0');
+  return { name, mac: `02:00:00:00:00:${hex}`, ip: `10.0.0.${n}`, at: { bridge, ofport } };
+}
+
+/** A unicast IPv4 frame from `src` to `dst`. */
+export function frame(src: Endpoint, dst: { mac: string; ip?: string }) {
+  return { eth_src: src.mac, eth_dst: dst.mac, eth_type: 0x0800, ipv4_src: src.ip!, ipv4_dst: dst.ip ?? '10.0.0.254' };
+}
