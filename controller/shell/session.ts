@@ -1,0 +1,436 @@
+/**
+ * One OpenFlow 1.3 connection to a switch: negotiation, keep-alive, request/reply matching by
+ * xid with timeouts, multipart reassembly, and barrier-confirmed batches. It knows nothing of
+ * ViNO's forwarding: the controller drives it.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { OFP_VERSION } from '../../src/openflow/constants.js';
+import { decodeMessage } from '../../src/openflow/decode/index.js';
+import { encodeMessageInto } from '../../src/openflow/encode/index.js';
+import { OpenFlowError, errorCodeName, errorTypeName } from '../../src/openflow/errors.js';
+import { MessageFramer } from '../../src/openflow/framer.js';
+import { BufferWriter } from '../../src/openflow/writer.js';
+import type {
+  ErrorMessage, FeaturesReply, Message, MultipartReplyBody, MultipartRequestBody, PortDesc,
+} from '../../src/openflow/types/index.js';
+
+export interface SessionOptions {
+  /** Send an ECHO_REQUEST after this long without hearing from the switch. */
+  echoIntervalMs: number;
+  /** Drop the switch after this long without hearing from it. */
+  idleTimeoutMs: number;
+  /** Default time a request (or a batch's barrier) may take. */
+  requestTimeoutMs: number;
+  /** Time allowed for HELLO + FEATURES + port description. */
+  handshakeTimeoutMs: number;
+  /** Close a switch that does not read: the bytes we may queue for it. */
+  maxQueuedBytes: number;
+  /** Parts of one multipart reply we accept before giving up on it (each part <= 64 KiB). */
+  maxMultipartParts: number;
+}
+
+export const defaultSessionOptions: SessionOptions = {
+  echoIntervalMs: 5_000,
+  idleTimeoutMs: 15_000,
+  requestTimeoutMs: 10_000,
+  handshakeTimeoutMs: 10_000,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  maxMultipartParts: 4096,
+};
+
+/** A request or batch failed: the switch answered with an error, timed out, or went away. */
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+  constructor(message: string, readonly code: 'TIMEOUT' | 'CLOSED' | 'SWITCH_ERROR' | 'PROTOCOL', readonly switchErrors: SwitchErrorReport[] = []) {
+    super(message);
+  }
+}
+
+/** An OFPT_ERROR the switch sent about one of our messages. */
+export interface SwitchErrorReport {
+  xid: number;
+  /** The message we sent with that xid, when it was part of a tracked request or batch. */
+  request?: Message;
+  errorType: number;
+  code: number;
+  text: string;
+}
+
+export interface BatchResult {
+  /** Messages sent, barrier excluded. */
+  sent: number;
+  /** From the first write to the barrier reply. */
+  elapsedMs: number;
+}
+
+interface Pending {
+  resolve: (m: Message) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  request: Message;
+  /** For multipart requests: the reply bodies received so far. */
+  parts?: MultipartReplyBody[];
+  /** For batches: xids of the batch's messages, and errors that referenced them. */
+  batch?: { xids: Map<number, Message>; errors: SwitchErrorReport[]; started: number };
+}
+
+export type SessionState = 'handshake' | 'ready' | 'closed';
+
+/**
+ * Events: 'ready' (features and ports known), 'message' (every message not consumed as a
+ * reply: PACKET_IN, PORT_STATUS, FLOW_REMOVED, unsolicited ERROR, ...), 'port' (port table
+ * changed: reason, desc), 'close' (reason text). Errors never escape as 'error' events.
+ */
+export class SwitchSession extends EventEmitter {
+  state: SessionState = 'handshake';
+  datapathId?: bigint;
+  features?: FeaturesReply;
+  readonly ports = new Map<number, PortDesc>();
+  /** Counters for metrics and the API. */
+  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, errorsIn: 0 };
+  readonly remote: string;
+  closeReason?: string;
+
+  private readonly options: SessionOptions;
+  private readonly framer = new MessageFramer();
+  private readonly writer = new BufferWriter(64 * 1024);
+  private readonly pending = new Map<number, Pending>();
+  private nextXid = 1;
+  private lastHeard = Date.now();
+  private keepAlive?: NodeJS.Timeout;
+  private handshakeTimer?: NodeJS.Timeout;
+  private flushScheduled = false;
+
+  constructor(readonly socket: Socket, options: Partial<SessionOptions> = {}) {
+    super();
+    this.options = { ...defaultSessionOptions, ...options };
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => this.close('connection closed by the switch'));
+    this.handshakeTimer = setTimeout(() => this.close('handshake timed out'), this.options.handshakeTimeoutMs);
+    this.keepAlive = setInterval(() => this.checkAlive(), Math.min(this.options.echoIntervalMs, this.options.idleTimeoutMs) / 2);
+    this.keepAlive.unref();
+    this.send({ type: 'HELLO', xid: this.allocXid(), version: OFP_VERSION, elements: [{ type: 'VERSIONBITMAP', versions: [OFP_VERSION] }] });
+  }
+
+  get name(): string {
+    return this.datapathId === undefined ? this.remote : `dpid ${dpidText(this.datapathId)}`;
+  }
+
+  /** Queues a message (assigning an xid if it has none) and returns its xid. */
+  send(msg: Message): number {
+    if (this.state === 'closed') throw new SessionError(`session ${this.name} is closed`, 'CLOSED');
+    if (!msg.xid) msg.xid = this.allocXid();
+    encodeMessageInto(this.writer, msg);
+    this.stats.messagesOut++;
+    if (this.writer.pos >= 256 * 1024) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+    return msg.xid;
+  }
+
+  /** Sends a request that has exactly one reply message (features, barrier, role, ...). */
+  request(msg: Message, timeoutMs = this.options.requestTimeoutMs): Promise<Message> {
+    return new Promise((resolve, reject) => {
+      const xid = this.send(msg);
+      this.track(xid, { resolve, reject, request: msg, timer: this.timer(xid, timeoutMs, msg.type) });
+    });
+  }
+
+  /** A multipart request; resolves with every reply body once the last part (no MORE flag) arrives. */
+  multipart(body: MultipartRequestBody, timeoutMs = this.options.requestTimeoutMs): Promise<MultipartReplyBody[]> {
+    return new Promise((resolve, reject) => {
+      const msg: Message = { type: 'MULTIPART_REQUEST', xid: 0, flags: 0, body };
+      const xid = this.send(msg);
+      const entry: Pending = {
+        resolve: () => resolve(entry.parts ?? []), reject, request: msg, parts: [],
+        timer: this.timer(xid, timeoutMs, `multipart ${body.kind}`),
+      };
+      this.track(xid, entry);
+    });
+  }
+
+  /**
+   * Sends `msgs` followed by a barrier; resolves when the barrier reply arrives (the switch has
+   * processed them all). If the switch reported errors for any of them, rejects with a
+   * SessionError listing each failed message.
+   */
+  applyBatch(msgs: Message[], timeoutMs = this.options.requestTimeoutMs): Promise<BatchResult> {
+    return new Promise((resolve, reject) => {
+      const started = performance.now();
+      const xids = new Map<number, Message>();
+      for (const m of msgs) {
+        m.xid = 0;
+        xids.set(this.send(m), m);
+      }
+      const barrier: Message = { type: 'BARRIER_REQUEST', xid: 0 };
+      const xid = this.send(barrier);
+      const batch = { xids, errors: [] as SwitchErrorReport[], started };
+      for (const x of xids.keys()) this.batchOf.set(x, xid);
+      this.track(xid, {
+        request: barrier,
+        batch,
+        timer: this.timer(xid, timeoutMs, `barrier after ${msgs.length} messages`),
+        resolve: () => {
+          for (const x of xids.keys()) this.batchOf.delete(x);
+          if (batch.errors.length > 0) {
+            reject(new SessionError(`${batch.errors.length} of ${msgs.length} messages refused by ${this.name}: ${batch.errors.map((e) => e.text).join('; ')}`, 'SWITCH_ERROR', batch.errors));
+          } else {
+            resolve({ sent: msgs.length, elapsedMs: performance.now() - started });
+          }
+        },
+        reject: (e) => {
+          for (const x of xids.keys()) this.batchOf.delete(x);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  /** Closes the connection; pending requests fail with CLOSED. Flows on the switch are untouched. */
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeReason = reason;
+    clearInterval(this.keepAlive);
+    clearTimeout(this.handshakeTimer);
+    for (const [xid, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new SessionError(`${p.request.type} (xid ${xid}) to ${this.name} failed: ${reason}`, 'CLOSED'));
+    }
+    this.pending.clear();
+    this.batchOf.clear();
+    if (this.writer.pos > 0 && !this.socket.destroyed) this.flush(true);
+    this.socket.end();
+    this.socket.destroySoon?.();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.emit('close', reason);
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  /** xid of a batch member → xid of the batch's barrier. */
+  private readonly batchOf = new Map<number, number>();
+
+  private allocXid(): number {
+    const xid = this.nextXid;
+    this.nextXid = this.nextXid >= 0xfffffff0 ? 1 : this.nextXid + 1;
+    return xid;
+  }
+
+  private timer(xid: number, ms: number, what: string): NodeJS.Timeout {
+    return setTimeout(() => {
+      const p = this.pending.get(xid);
+      if (!p) return;
+      this.pending.delete(xid);
+      p.reject(new SessionError(`${what} (xid ${xid}) to ${this.name}: no reply within ${ms} ms`, 'TIMEOUT'));
+    }, ms);
+  }
+
+  private track(xid: number, p: Pending): void {
+    if (this.state === 'closed') {
+      clearTimeout(p.timer);
+      p.reject(new SessionError(`session ${this.name} is closed`, 'CLOSED'));
+      return;
+    }
+    this.pending.set(xid, p);
+  }
+
+  private flush(final = false): void {
+    this.flushScheduled = false;
+    if (this.writer.pos === 0 || this.socket.destroyed) return;
+    const bytes = this.writer.toBuffer();
+    this.writer.reset();
+    this.stats.bytesOut += bytes.length;
+    this.socket.write(bytes);
+    // Backpressure: a switch that stops reading must not make us buffer without bound.
+    if (!final && this.socket.writableLength > this.options.maxQueuedBytes) {
+      this.close(`switch is not reading: ${this.socket.writableLength} bytes queued`);
+    }
+  }
+
+  private checkAlive(): void {
+    if (this.state === 'closed') return;
+    const silent = Date.now() - this.lastHeard;
+    if (silent >= this.options.idleTimeoutMs) {
+      this.close(`no message from the switch for ${silent} ms (echo timeout)`);
+    } else if (silent >= this.options.echoIntervalMs) {
+      this.send({ type: 'ECHO_REQUEST', xid: 0, data: Buffer.alloc(0) });
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastHeard = Date.now();
+    this.stats.bytesIn += chunk.length;
+    let frames: Buffer[];
+    try {
+      frames = this.framer.push(chunk);
+    } catch (err) {
+      // The stream cannot be resynchronised after a bad header: say why, then hang up.
+      this.protocolError(err, chunk.subarray(0, 64));
+      this.close(`unframeable bytes from the switch: ${(err as Error).message}`);
+      return;
+    }
+    for (const frame of frames) {
+      // A message handled earlier in this chunk may have closed the session.
+      if ((this.state as SessionState) === 'closed') return;
+      this.stats.messagesIn++;
+      let msg: Message;
+      try {
+        msg = decodeMessage(frame);
+      } catch (err) {
+        // One bad message: answer with the error it deserves and carry on (the framing is intact).
+        this.protocolError(err, frame.subarray(0, 64), frame.length >= 8 ? frame.readUInt32BE(4) : 0);
+        continue;
+      }
+      try {
+        this.dispatch(msg);
+      } catch (err) {
+        this.emit('internal-error', err);
+      }
+    }
+  }
+
+  private protocolError(err: unknown, data: Buffer, xid = 0): void {
+    if (!(err instanceof OpenFlowError)) {
+      this.emit('internal-error', err);
+      return;
+    }
+    this.emit('protocol-error', err);
+    try {
+      this.send({ type: 'ERROR', xid, version: OFP_VERSION, errorType: err.type, code: err.code, data: Buffer.from(data) });
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+
+  private dispatch(msg: Message): void {
+    switch (msg.type) {
+      case 'HELLO':
+        return this.onHello(msg.version, msg.elements);
+      case 'ECHO_REQUEST':
+        this.send({ type: 'ECHO_REPLY', xid: msg.xid, data: Buffer.from(msg.data) });
+        return;
+      case 'ECHO_REPLY':
+        return;
+      case 'ERROR':
+        return this.onError(msg);
+      case 'MULTIPART_REPLY': {
+        const p = this.pending.get(msg.xid);
+        if (!p?.parts) break;
+        p.parts.push(msg.body);
+        if ((msg.flags & 1) !== 0) {
+          if (p.parts.length > this.options.maxMultipartParts) {
+            this.pending.delete(msg.xid);
+            clearTimeout(p.timer);
+            p.reject(new SessionError(`multipart reply from ${this.name} exceeds ${p.parts.length} parts`, 'PROTOCOL'));
+          }
+          return;
+        }
+        this.pending.delete(msg.xid);
+        clearTimeout(p.timer);
+        p.resolve(msg);
+        return;
+      }
+      case 'PORT_STATUS':
+        if (msg.reason === 'DELETE') this.ports.delete(msg.desc.portNo);
+        else this.ports.set(msg.desc.portNo, msg.desc);
+        this.emit('port', msg.reason, msg.desc);
+        break;
+      default: {
+        const p = this.pending.get(msg.xid);
+        if (p && !p.parts && isReplyTo(p.request, msg)) {
+          this.pending.delete(msg.xid);
+          clearTimeout(p.timer);
+          p.resolve(msg);
+          return;
+        }
+      }
+    }
+    this.emit('message', msg);
+  }
+
+  private onHello(peerVersion: number, elements: { type: string; versions?: number[] }[]): void {
+    if (this.state !== 'handshake') return;
+    const bitmap = elements.find((e) => e.type === 'VERSIONBITMAP');
+    const speaks13 = bitmap?.versions ? bitmap.versions.includes(OFP_VERSION) : peerVersion >= OFP_VERSION;
+    if (!speaks13) {
+      const text = `this controller speaks OpenFlow 1.3 (0x04) only; the switch offered ${bitmap?.versions ? bitmap.versions.map((v) => `0x0${v}`).join(',') : `up to 0x0${peerVersion}`}`;
+      this.send({ type: 'ERROR', xid: 0, version: OFP_VERSION, errorType: 0, code: 0, data: Buffer.from(text) });
+      this.close(`version mismatch: ${text}`);
+      return;
+    }
+    void this.completeHandshake();
+  }
+
+  private async completeHandshake(): Promise<void> {
+    try {
+      const features = (await this.request({ type: 'FEATURES_REQUEST', xid: 0 })) as FeaturesReply;
+      this.features = features;
+      this.datapathId = features.datapathId;
+      // Whole packets to the controller: proxy ARP and learning need the frame, not a buffer id.
+      this.send({ type: 'SET_CONFIG', xid: 0, flags: 0, missSendLen: 0xffff });
+      const parts = await this.multipart({ kind: 'PORT_DESC' });
+      for (const part of parts) if (part.kind === 'PORT_DESC') for (const p of part.ports) this.ports.set(p.portNo, p);
+      clearTimeout(this.handshakeTimer);
+      if ((this.state as SessionState) === 'closed') return;
+      this.state = 'ready';
+      this.emit('ready');
+    } catch (err) {
+      this.close(`handshake failed: ${(err as Error).message}`);
+    }
+  }
+
+  private onError(msg: ErrorMessage): void {
+    this.stats.errorsIn++;
+    const code = 'experimenter' in msg ? msg.expType : msg.code;
+    const text = 'experimenter' in msg
+      ? `experimenter error 0x${msg.experimenter.toString(16)}/${msg.expType}`
+      : `${errorTypeName(msg.errorType)}/${errorCodeName(msg.errorType, msg.code)}`;
+    const barrierXid = this.batchOf.get(msg.xid);
+    if (barrierXid !== undefined) {
+      const batch = this.pending.get(barrierXid)?.batch;
+      if (batch) {
+        const request = batch.xids.get(msg.xid);
+        batch.errors.push({ xid: msg.xid, request, errorType: msg.errorType, code, text: `${request?.type ?? 'message'} xid ${msg.xid}: ${text}` });
+        return;
+      }
+    }
+    const p = this.pending.get(msg.xid);
+    if (p) {
+      this.pending.delete(msg.xid);
+      clearTimeout(p.timer);
+      const report: SwitchErrorReport = { xid: msg.xid, request: p.request, errorType: msg.errorType, code, text };
+      p.reject(new SessionError(`${p.request.type} (xid ${msg.xid}) refused by ${this.name}: ${text}`, 'SWITCH_ERROR', [report]));
+      return;
+    }
+    if (this.state === 'handshake' && msg.errorType === 0) {
+      this.close(`switch refused the handshake: ${text} ${msg.data.toString('latin1').replace(/[^\x20-\x7e]/g, '')}`);
+      return;
+    }
+    this.emit('message', msg);
+  }
+}
+
+function isReplyTo(request: Message, reply: Message): boolean {
+  switch (request.type) {
+    case 'FEATURES_REQUEST': return reply.type === 'FEATURES_REPLY';
+    case 'GET_CONFIG_REQUEST': return reply.type === 'GET_CONFIG_REPLY';
+    case 'BARRIER_REQUEST': return reply.type === 'BARRIER_REPLY';
+    case 'ROLE_REQUEST': return reply.type === 'ROLE_REPLY';
+    case 'GET_ASYNC_REQUEST': return reply.type === 'GET_ASYNC_REPLY';
+    case 'QUEUE_GET_CONFIG_REQUEST': return reply.type === 'QUEUE_GET_CONFIG_REPLY';
+    case 'ECHO_REQUEST': return reply.type === 'ECHO_REPLY';
+    default: return false;
+  }
+}
+
+export function dpidText(dpid: bigint): string {
+  return dpid.toString(16).padStart(16, '0');
+}

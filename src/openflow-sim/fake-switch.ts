@@ -1,0 +1,145 @@
+/**
+ * A scripted OpenFlow 1.3 switch that connects to a controller over TCP, built on our codec.
+ * Tests use it to drive a controller through negotiation, keep-alive, errors and floods;
+ * benchmarks use many of them as emulated switches (like cbench). Each behaviour can be
+ * overridden, and every message received is recorded.
+ */
+import { connect, type Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { decodeMessage } from '../openflow/decode/index.js';
+import { encodeMessage } from '../openflow/encode/index.js';
+import { MessageFramer } from '../openflow/framer.js';
+import type { Message, PortDesc } from '../openflow/types/index.js';
+
+export interface FakeSwitchOptions {
+  datapathId: bigint;
+  ports?: PortDesc[];
+  /** Versions announced in HELLO (default [4]); the header carries the highest. */
+  helloVersions?: number[];
+  /** Answer ECHO_REQUEST (default true). */
+  answerEcho?: boolean;
+  /** Answer BARRIER_REQUEST (default true). */
+  answerBarrier?: boolean;
+  /** Split the port description into parts of this many ports (MORE flag), default: one part. */
+  portDescPartSize?: number;
+  /** Called for FLOW_MOD / GROUP_MOD / METER_MOD; return an ERROR to refuse it. */
+  onModify?: (msg: Message) => Message | undefined;
+}
+
+export function fakePort(portNo: number, name: string): PortDesc {
+  const b = portNo & 0xff;
+  return {
+    portNo, hwAddr: `02:fe:00:00:00:${b.toString(16).padStart(2, '0')}`, name, config: 0, state: 4,
+    curr: 0x840, advertised: 0, supported: 0, peer: 0, currSpeed: 10_000_000, maxSpeed: 0,
+  };
+}
+
+export class FakeSwitch extends EventEmitter {
+  readonly received: Message[] = [];
+  /** Flows installed through FLOW_MOD ADD (key: table/priority/cookie), removed by DELETE_STRICT. */
+  readonly socket: Socket;
+  private readonly framer = new MessageFramer();
+  private readonly options: Required<Omit<FakeSwitchOptions, 'onModify'>> & Pick<FakeSwitchOptions, 'onModify'>;
+  closed = false;
+
+  constructor(port: number, options: FakeSwitchOptions, host = '127.0.0.1') {
+    super();
+    this.options = {
+      ports: [fakePort(1, 'p1'), fakePort(2, 'p2')], helloVersions: [4], answerEcho: true, answerBarrier: true,
+      portDescPartSize: 0, ...options,
+    };
+    this.socket = connect({ port, host });
+    this.socket.setNoDelay(true);
+    this.socket.on('connect', () => {
+      const versions = this.options.helloVersions;
+      const version = Math.max(...versions);
+      // Hello elements exist from OpenFlow 1.3 (wire version 4) on; older peers send a bare header.
+      this.write({ type: 'HELLO', xid: 1, version, elements: version >= 4 ? [{ type: 'VERSIONBITMAP', versions }] : [] });
+    });
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', () => {});
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.emit('close');
+    });
+  }
+
+  write(msg: Message): void {
+    if (!this.socket.destroyed) this.socket.write(encodeMessage(msg));
+  }
+
+  /** Raw bytes, for garbage and malformed-message tests. */
+  writeRaw(bytes: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(bytes);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  /** Resolves with the first received message (past or future) satisfying `pred`. */
+  waitFor(pred: (m: Message) => boolean, timeoutMs = 5000): Promise<Message> {
+    const seen = this.received.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('message', check);
+        reject(new Error(`fake switch: no matching message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = (m: Message) => {
+        if (!pred(m)) return;
+        clearTimeout(timer);
+        this.off('message', check);
+        resolve(m);
+      };
+      this.on('message', check);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const frame of this.framer.push(chunk)) {
+      const msg = decodeMessage(frame);
+      this.received.push(msg);
+      this.respond(msg);
+      this.emit('message', msg);
+    }
+  }
+
+  private respond(msg: Message): void {
+    const { options } = this;
+    switch (msg.type) {
+      case 'FEATURES_REQUEST':
+        return this.write({ type: 'FEATURES_REPLY', xid: msg.xid, datapathId: options.datapathId, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f });
+      case 'ECHO_REQUEST':
+        if (options.answerEcho) this.write({ type: 'ECHO_REPLY', xid: msg.xid, data: msg.data });
+        return;
+      case 'BARRIER_REQUEST':
+        if (options.answerBarrier) this.write({ type: 'BARRIER_REPLY', xid: msg.xid });
+        return;
+      case 'MULTIPART_REQUEST':
+        if (msg.body.kind === 'PORT_DESC') {
+          const size = options.portDescPartSize || options.ports.length || 1;
+          const parts: PortDesc[][] = [];
+          for (let i = 0; i < options.ports.length; i += size) parts.push(options.ports.slice(i, i + size));
+          if (parts.length === 0) parts.push([]);
+          parts.forEach((ports, i) => this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: i < parts.length - 1 ? 1 : 0, body: { kind: 'PORT_DESC', ports } }));
+        } else if (msg.body.kind === 'FLOW') {
+          this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'FLOW', flows: [] } });
+        } else if (msg.body.kind === 'GROUP_DESC') {
+          this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'GROUP_DESC', groups: [] } });
+        } else if (msg.body.kind === 'METER_CONFIG') {
+          this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'METER_CONFIG', meters: [] } });
+        }
+        return;
+      case 'FLOW_MOD':
+      case 'GROUP_MOD':
+      case 'METER_MOD': {
+        const refusal = options.onModify?.(msg);
+        if (refusal) this.write(refusal);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,141 @@
+import t from 'tap';
+import { createServer, type Server } from 'node:net';
+import { once } from 'node:events';
+import { SwitchSession, SessionError, type SessionOptions } from '../../controller/shell/session.js';
+import { FakeSwitch, fakePort, type FakeSwitchOptions } from '../../src/openflow-sim/fake-switch.js';
+import type { Message } from '../../src/openflow/types/index.js';
+
+/** A listening socket that wraps every connection in a SwitchSession. */
+async function harness(t: { teardown: (fn: () => void) => void }, options: Partial<SessionOptions> = {}) {
+  const sessions: SwitchSession[] = [];
+  const server: Server = createServer((socket) => sessions.push(new SwitchSession(socket, options)));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const switches: FakeSwitch[] = [];
+  t.teardown(() => {
+    for (const s of sessions) s.close('test over');
+    for (const s of switches) s.close();
+    server.close();
+  });
+  const nextSession = async () => {
+    while (sessions.length === 0) await new Promise((r) => setTimeout(r, 5));
+    return sessions.shift()!;
+  };
+  const connectSwitch = (opts: FakeSwitchOptions) => {
+    const sw = new FakeSwitch(port, opts);
+    switches.push(sw);
+    return sw;
+  };
+  return { port, nextSession, connectSwitch };
+}
+
+const ready = (s: SwitchSession) => new Promise<void>((resolve, reject) => {
+  if (s.state === 'ready') return resolve();
+  s.once('ready', resolve);
+  s.once('close', (r: string) => reject(new Error(`closed: ${r}`)));
+});
+const closed = (s: SwitchSession) => new Promise<string>((resolve) => {
+  if (s.state === 'closed') return resolve(s.closeReason ?? '');
+  s.once('close', resolve);
+});
+
+t.test('negotiation: hello, features, set-config, port description in several parts', async (t) => {
+  const h = await harness(t);
+  const sw = h.connectSwitch({ datapathId: 0xabcdef0123456789n, ports: [fakePort(1, 'a'), fakePort(2, 'b'), fakePort(7, 'vx-c')], portDescPartSize: 1 });
+  const s = await h.nextSession();
+  await ready(s);
+  t.equal(s.datapathId, 0xabcdef0123456789n, 'datapath id from FEATURES_REPLY, exact 64 bits');
+  t.same([...s.ports.keys()].sort(), [1, 2, 7], 'ports reassembled from three multipart parts');
+  const hello = await sw.waitFor((m) => m.type === 'HELLO');
+  t.match(hello, { version: 4, elements: [{ type: 'VERSIONBITMAP', versions: [4] }] });
+  const cfg = await sw.waitFor((m) => m.type === 'SET_CONFIG');
+  t.match(cfg, { missSendLen: 0xffff });
+});
+
+t.test('version mismatch: HELLO_FAILED sent, session closed', async (t) => {
+  const h = await harness(t);
+  const sw = h.connectSwitch({ datapathId: 1n, helloVersions: [1] });
+  const s = await h.nextSession();
+  const reason = await closed(s);
+  t.match(reason, /version mismatch/);
+  const err = (await sw.waitFor((m) => m.type === 'ERROR')) as Extract<Message, { type: 'ERROR' }>;
+  t.equal(err.errorType, 0, 'HELLO_FAILED');
+  t.equal((err as { code: number }).code, 0, 'INCOMPATIBLE');
+  t.match(err.data.toString(), /1\.3/);
+});
+
+t.test('a switch that stops answering echoes is dropped', async (t) => {
+  const h = await harness(t, { echoIntervalMs: 50, idleTimeoutMs: 200 });
+  const sw = h.connectSwitch({ datapathId: 2n, answerEcho: false });
+  const s = await h.nextSession();
+  await ready(s);
+  await sw.waitFor((m) => m.type === 'ECHO_REQUEST', 2000);
+  t.match(await closed(s), /echo timeout/);
+});
+
+t.test('a switch that answers echoes stays', async (t) => {
+  const h = await harness(t, { echoIntervalMs: 30, idleTimeoutMs: 150 });
+  h.connectSwitch({ datapathId: 3n });
+  const s = await h.nextSession();
+  await ready(s);
+  await new Promise((r) => setTimeout(r, 400));
+  t.equal(s.state, 'ready');
+});
+
+t.test('garbage bytes: BAD_LEN error then disconnect; a bad but framed message: error, session lives', async (t) => {
+  const h = await harness(t);
+  const sw = h.connectSwitch({ datapathId: 4n });
+  const s = await h.nextSession();
+  await ready(s);
+  // Well framed, unknown type 200: answered with BAD_REQUEST/BAD_TYPE, connection kept.
+  sw.writeRaw(Buffer.from('04c8000800000063', 'hex'));
+  const badType = (await sw.waitFor((m) => m.type === 'ERROR')) as { errorType: number; code: number; xid: number };
+  t.same([badType.errorType, badType.code, badType.xid], [1, 1, 0x63], 'BAD_REQUEST/BAD_TYPE echoing the xid');
+  t.equal(s.state, 'ready');
+  // A header claiming 3 bytes cannot be framed: BAD_LEN, then hang up.
+  sw.writeRaw(Buffer.from('0400000300000001', 'hex'));
+  t.match(await closed(s), /unframeable/);
+  const badLen = await sw.waitFor((m) => m.type === 'ERROR' && (m as { code: number }).code === 6);
+  t.equal((badLen as { errorType: number }).errorType, 1, 'BAD_REQUEST/BAD_LEN sent before closing');
+});
+
+t.test('barrier-confirmed batch; a dropped barrier times out; refused messages are reported', async (t) => {
+  const h = await harness(t, { requestTimeoutMs: 300 });
+  const flowMod = (priority: number): Message => ({
+    type: 'FLOW_MOD', xid: 0, cookie: 1n, cookieMask: 0n, tableId: 0, command: 'ADD', idleTimeout: 0, hardTimeout: 0,
+    priority, bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0, match: { fields: [] }, instructions: [],
+  });
+  const sw = h.connectSwitch({
+    datapathId: 5n,
+    onModify: (m) => (m.type === 'FLOW_MOD' && m.priority === 13 ? { type: 'ERROR', xid: m.xid, version: 4, errorType: 5, code: 1, data: Buffer.alloc(0) } : undefined),
+  });
+  const s = await h.nextSession();
+  await ready(s);
+  const ok = await s.applyBatch([flowMod(1), flowMod(2), flowMod(3)]);
+  t.equal(ok.sent, 3);
+  const refused = await s.applyBatch([flowMod(12), flowMod(13), flowMod(14)]).catch((e: unknown) => e);
+  t.type(refused, SessionError);
+  t.equal((refused as SessionError).code, 'SWITCH_ERROR');
+  t.equal((refused as SessionError).switchErrors.length, 1);
+  t.match((refused as SessionError).message, /FLOW_MOD_FAILED\/TABLE_FULL/);
+  t.equal(((refused as SessionError).switchErrors[0]!.request as { priority: number }).priority, 13, 'the refused flow_mod is named');
+  (sw as unknown as { options: { answerBarrier: boolean } }).options.answerBarrier = false;
+  const timedOut = await s.applyBatch([flowMod(20)]).catch((e: unknown) => e);
+  t.equal((timedOut as SessionError).code, 'TIMEOUT');
+  t.equal(s.state, 'ready', 'a lost barrier does not kill the session');
+});
+
+t.test('requests in flight fail at once when the switch vanishes', async (t) => {
+  const h = await harness(t, { requestTimeoutMs: 10_000 });
+  const sw = h.connectSwitch({ datapathId: 6n, answerBarrier: false });
+  const s = await h.nextSession();
+  await ready(s);
+  const pending = s.request({ type: 'BARRIER_REQUEST', xid: 0 }).catch((e: unknown) => e);
+  await sw.waitFor((m) => m.type === 'BARRIER_REQUEST');
+  const started = Date.now();
+  sw.close();
+  const err = await pending;
+  t.equal((err as SessionError).code, 'CLOSED');
+  t.ok(Date.now() - started < 5000, 'rejected on close, not by timeout');
+});
