@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+/**
+ * `vino-controller`: the single command-line entry. Dispatches to a subcommand module
+ * (controller/commands/*); add new ones to COMMANDS. Running without a subcommand is reserved
+ * for the controller itself (DEFAULT_COMMAND).
+ */
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { EXIT_OK, EXIT_USAGE, processIO, UsageError, type Command, type CommandIO } from './commands/command.js';
+import { importDslCommand } from './commands/import-dsl.js';
+import { validateCommand } from './commands/validate.js';
+
+const COMMANDS: readonly Command[] = [validateCommand, importDslCommand];
+
+/** Runs when no subcommand is named (the controller, once it exists). */
+const DEFAULT_COMMAND: Command | undefined = undefined;
+
+/** version from the package.json of this installation (found upwards from this file). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'vino-controller' && pkg.version) return pkg.version;
+    }
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
+}
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: vino-controller COMMAND [OPTIONS] [ARGS]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Options:
+  -h, --help     show this help (vino-controller COMMAND --help: help of a command)
+  -V, --version  print the version
+
+Exit status: 0 success, 1 invalid input (see the command's help), 2 bad command line.
+`;
+}
+
+const isHelp = (a: string | undefined) => a === '-h' || a === '--help';
+
+async function runCommand(cmd: Command, args: string[], io: CommandIO): Promise<number> {
+  if (args.some(isHelp)) {
+    io.out(cmd.help);
+    return EXIT_OK;
+  }
+  try {
+    return await cmd.run(args, io);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      io.err(`vino-controller ${cmd.name}: ${(e as Error).message}\n${cmd.help.split('\n')[0]}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+}
+
+export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
+  const [first, ...rest] = argv;
+  if (isHelp(first)) {
+    io.out(usage());
+    return EXIT_OK;
+  }
+  if (first === '-V' || first === '--version') {
+    io.out(`vino-controller ${packageVersion()}\n`);
+    return EXIT_OK;
+  }
+  if (first === 'help') {
+    const cmd = COMMANDS.find((c) => c.name === rest[0]);
+    if (rest.length > 0 && !cmd) {
+      io.err(`vino-controller: unknown command "${rest[0]}"\n`);
+      return EXIT_USAGE;
+    }
+    io.out(cmd ? cmd.help : usage());
+    return EXIT_OK;
+  }
+  if (first === undefined || first.startsWith('-')) {
+    if (DEFAULT_COMMAND) return runCommand(DEFAULT_COMMAND, argv, io);
+    io.err(first === undefined ? usage() : `vino-controller: unknown option "${first}"\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  const cmd = COMMANDS.find((c) => c.name === first);
+  if (!cmd) {
+    io.err(`vino-controller: unknown command "${first}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
+    return EXIT_USAGE;
+  }
+  return runCommand(cmd, rest, io);
+}
+
+/** True when this file is the program being run (also through npm's bin symlink). */
+function isMain(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  main(process.argv.slice(2)).then(
+    (status) => {
+      process.exitCode = status;
+    },
+    (e: unknown) => {
+      process.stderr.write(`vino-controller: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * The location table: where every container (and every learned MAC) is. Pure data with
+ * change tracking; the shell persists it (state file) and feeds it to the forwarding function.
+ */
+import type { Endpoint } from './fabric.js';
+
+export type LocationSource = 'topology' | 'api' | 'learned' | 'migration';
+
+export interface Location {
+  name: string;
+  mac: string;
+  ip?: string;
+  /** Node (bridge owner) and OpenFlow port. */
+  node: string;
+  ofport: number;
+  /** OVS port name, when known. */
+  port?: string;
+  source: LocationSource;
+  /** ms since epoch of the last change. */
+  since: number;
+}
+
+export type LocationChange =
+  | { kind: 'added'; location: Location }
+  | { kind: 'moved'; location: Location; from: Location }
+  | { kind: 'removed'; location: Location };
+
+export class LocationTable {
+  private readonly byName = new Map<string, Location>();
+  private readonly nameByMac = new Map<string, string>();
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  all(): Location[] {
+    return [...this.byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  get(name: string): Location | undefined {
+    return this.byName.get(name);
+  }
+
+  byMac(mac: string): Location | undefined {
+    const name = this.nameByMac.get(mac.toLowerCase());
+    return name === undefined ? undefined : this.byName.get(name);
+  }
+
+  byIp(ip: string): Location | undefined {
+    for (const l of this.byName.values()) if (l.ip === ip) return l;
+    return undefined;
+  }
+
+  /**
+   * Adds or moves an entry. A MAC or IP already owned by another name is a conflict: the
+   * caller gets an error naming the owner instead of silently stealing it.
+   */
+  set(entry: Omit<Location, 'since'> & { since?: number }): LocationChange | undefined {
+    const mac = entry.mac.toLowerCase();
+    const macOwner = this.nameByMac.get(mac);
+    if (macOwner !== undefined && macOwner !== entry.name) {
+      throw new LocationConflict(`MAC ${mac} already belongs to "${macOwner}"`);
+    }
+    if (entry.ip) {
+      const ipOwner = this.byIp(entry.ip);
+      if (ipOwner && ipOwner.name !== entry.name) throw new LocationConflict(`IP ${entry.ip} already belongs to "${ipOwner.name}"`);
+    }
+    const location: Location = { ...entry, mac, since: entry.since ?? Date.now() };
+    const before = this.byName.get(entry.name);
+    if (before && before.mac !== mac) this.nameByMac.delete(before.mac);
+    this.byName.set(entry.name, location);
+    this.nameByMac.set(mac, entry.name);
+    if (!before) return { kind: 'added', location };
+    if (before.node === location.node && before.ofport === location.ofport && before.mac === location.mac && before.ip === location.ip) {
+      this.byName.set(entry.name, { ...location, since: before.since });
+      return undefined;
+    }
+    return { kind: 'moved', location, from: before };
+  }
+
+  delete(name: string): LocationChange | undefined {
+    const before = this.byName.get(name);
+    if (!before) return undefined;
+    this.byName.delete(name);
+    this.nameByMac.delete(before.mac);
+    return { kind: 'removed', location: before };
+  }
+
+  endpoints(): Endpoint[] {
+    return this.all().map((l) => ({ name: l.name, mac: l.mac, ...(l.ip ? { ip: l.ip } : {}), at: { bridge: l.node, ofport: l.ofport } }));
+  }
+
+  toJSON(): Location[] {
+    return this.all();
+  }
+
+  static fromJSON(rows: unknown): LocationTable {
+    const table = new LocationTable();
+    if (!Array.isArray(rows)) throw new Error('state file: "locations" must be an array');
+    rows.forEach((row, i) => {
+      const r = row as Partial<Location>;
+      if (typeof r.name !== 'string' || typeof r.mac !== 'string' || typeof r.node !== 'string' || typeof r.ofport !== 'number') {
+        throw new Error(`state file: locations[${i}] needs name, mac, node and ofport`);
+      }
+      table.set({ name: r.name, mac: r.mac, node: r.node, ofport: r.ofport, source: r.source ?? 'api', ...(r.ip ? { ip: r.ip } : {}), ...(r.port ? { port: r.port } : {}), ...(r.since ? { since: r.since } : {}) });
+    });
+    return table;
+  }
+}
+
+export class LocationConflict extends Error {
+  override readonly name = 'LocationConflict';
+}

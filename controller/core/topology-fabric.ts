@@ -1,0 +1,50 @@
+/**
+ * From the resolved topology and what the switches report about their ports, the Fabric the
+ * forwarding function works on. Node names name the bridges: one bridge per node.
+ */
+import type { ResolvedTopology } from '../../src/topology/types.js';
+import type { PortDesc } from '../../src/openflow/types/index.js';
+import { Port } from '../../src/openflow/constants.js';
+import type { Fabric, FabricBridge } from './fabric.js';
+
+const OFPPC_PORT_DOWN = 1;
+const OFPPS_LINK_DOWN = 1;
+
+/**
+ * @param reportedPorts per node, the ports its switch reports (absent: switch not connected,
+ *   in which case its planned ports are assumed present and up, so that a switch that is
+ *   briefly away does not make the others reroute).
+ * @param extraEdgePorts per node, edge ports known from the location table (containers that
+ *   moved in, learned MACs).
+ */
+export function fabricFromTopology(
+  topology: ResolvedTopology,
+  reportedPorts: ReadonlyMap<string, ReadonlyMap<number, PortDesc>>,
+  extraEdgePorts: ReadonlyMap<string, Iterable<number>> = new Map(),
+): Fabric {
+  const bridges = new Map<string, FabricBridge>();
+  for (const node of Object.values(topology.nodes)) {
+    const reported = reportedPorts.get(node.name);
+    const tunnels = node.bridge.ports.filter((p) => p.kind === 'tunnel').map((p) => ({
+      ofport: p.ofport,
+      peer: p.peer,
+      up: reported === undefined ? true : isUp(reported.get(p.ofport)),
+    }));
+    const tunnelPorts = new Set(tunnels.map((t) => t.ofport));
+    const edge = new Set<number>();
+    for (const p of node.bridge.ports) if (p.kind !== 'tunnel' && (reported === undefined || reported.has(p.ofport))) edge.add(p.ofport);
+    for (const p of reported?.values() ?? []) if (!tunnelPorts.has(p.portNo) && p.portNo <= Port.MAX && isUp(p)) edge.add(p.portNo);
+    for (const p of extraEdgePorts.get(node.name) ?? []) edge.add(p);
+    bridges.set(node.name, {
+      name: node.name,
+      dpid: BigInt(`0x${node.bridge.dpid}`),
+      tunnels,
+      edgePorts: [...edge].sort((a, b) => a - b),
+    });
+  }
+  return { bridges };
+}
+
+function isUp(p: PortDesc | undefined): boolean {
+  return p !== undefined && (p.config & OFPPC_PORT_DOWN) === 0 && (p.state & OFPPS_LINK_DOWN) === 0;
+}

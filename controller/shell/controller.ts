@@ -1,0 +1,476 @@
+/**
+ * The ViNO controller's I/O shell: accepts switch connections, maps them to topology nodes,
+ * keeps the location table, and after every change computes the desired state of every
+ * switch (a pure function) and sends each switch only the difference, in make-before-break
+ * order, confirmed by barriers. Flows are never wiped: on (re)connect a switch's flows are read
+ * back and reconciled.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { Port } from '../../src/openflow/constants.js';
+import type { Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
+import type { ResolvedTopology } from '../../src/topology/types.js';
+import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, RuleKind, ruleCookie } from '../core/cookies.js';
+import { Paths } from '../core/fabric.js';
+import { computeDesiredState, type ForwardingOptions, type MigrationInProgress } from '../core/forwarding.js';
+import { flowKey, type FlowSpec, type SwitchState } from '../core/flows.js';
+import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
+import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
+import { fabricFromTopology } from '../core/topology-fabric.js';
+import { levelsTowards, planTransition } from '../core/transition.js';
+import { diffToMessages, flowAdds } from '../core/diff.js';
+import { SwitchSession, dpidText, type SessionOptions } from './session.js';
+import type { Metrics } from './metrics.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface ControllerOptions {
+  ofListen: ListenAddress[];
+  stateFile?: string;
+  session?: Partial<SessionOptions>;
+  forwarding?: Partial<ForwardingOptions>;
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+/** What the API shows of a switch. */
+export interface SwitchInfo {
+  name: string | null;
+  dpid: string;
+  connected: boolean;
+  remote: string | null;
+  ports: { portNo: number; name: string; up: boolean }[];
+  flowCount: number;
+  /** Unknown switches get the learning fallback (OVS NORMAL). */
+  fallback: boolean;
+}
+
+export type ControllerEvent =
+  | { type: 'switch-up'; switch: string | null; dpid: string; remote: string }
+  | { type: 'switch-down'; switch: string | null; dpid: string; reason: string }
+  | { type: 'port-change'; switch: string; reason: string; port: { portNo: number; name: string; up: boolean } }
+  | { type: 'container-moved'; container: string; mac: string; from: { node: string; ofport: number } | null; to: { node: string; ofport: number } | null; source: string }
+  | { type: 'flows-applied'; switch: string; stage: string; flowMods: number; elapsedMs: number }
+  | { type: 'flows-failed'; switch: string; stage: string; error: string }
+  | { type: string; [key: string]: unknown };
+
+const OWN_GROUPS = new Set([1]);
+const OWN_METERS = new Set([1]);
+const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
+
+export class Controller extends EventEmitter {
+  readonly locations: LocationTable;
+  /** Sessions of topology nodes, by node name. */
+  readonly sessions = new Map<string, SwitchSession>();
+  /** Sessions of switches not in the topology, by dpid text. */
+  readonly unknownSessions = new Map<string, SwitchSession>();
+  /** What we believe each connected switch holds (read back on connect, updated on apply). */
+  private readonly installed = new Map<string, SwitchState>();
+  private readonly servers: Server[] = [];
+  private readonly readySessions = new Set<SwitchSession>();
+  private readonly log: Logger;
+  private syncChain: Promise<void> = Promise.resolve();
+  private stopping = false;
+  /** Migrations between prepare and commit (issue 5 manages them). */
+  migrations: MigrationInProgress[] = [];
+
+  constructor(readonly topology: ResolvedTopology, readonly options: ControllerOptions) {
+    super();
+    this.log = options.logger;
+    this.locations = new LocationTable();
+    for (const c of Object.values(topology.containers)) {
+      this.locations.set({ name: c.name, mac: c.mac, ip: c.ip, node: c.node, ofport: c.ofport, port: c.port, source: 'topology' });
+    }
+  }
+
+  /** Loads the state file (if any) and starts listening. Throws with a clear message if a port is busy. */
+  async start(): Promise<ListenAddress[]> {
+    await this.loadState();
+    const bound: ListenAddress[] = [];
+    for (const addr of this.options.ofListen) {
+      const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) => {
+          reject(new Error(err.code === 'EADDRINUSE' ? `OpenFlow port ${addr.host}:${addr.port} is already in use` : `cannot listen on ${addr.host}:${addr.port}: ${err.message}`));
+        });
+        server.listen(addr.port, addr.host, () => resolve());
+      });
+      const a = server.address() as { address: string; port: number };
+      bound.push({ host: a.address, port: a.port });
+      this.servers.push(server);
+    }
+    this.log.info({ listen: bound.map((b) => `${b.host}:${b.port}`) }, 'listening for switches');
+    return bound;
+  }
+
+  /** Closes sessions and listeners. Flows stay on the switches: traffic keeps flowing. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const s of this.servers) s.close();
+    for (const s of [...this.sessions.values(), ...this.unknownSessions.values()]) s.close('controller shutting down');
+    await this.syncChain.catch(() => {});
+    await this.saveState();
+  }
+
+  // ------------------------------------------------------------------------------ switches
+
+  private accept(socket: import('node:net').Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const session = new SwitchSession(socket, this.options.session);
+    this.options.metrics?.sessionOpened();
+    session.on('ready', () => this.onReady(session));
+    session.on('protocol-error', (err: Error) => {
+      this.options.metrics?.error('protocol');
+      this.log.warn({ switch: session.name, err: err.message }, 'malformed message from switch');
+    });
+    session.on('internal-error', (err: Error) => {
+      this.options.metrics?.error('internal');
+      this.log.error({ switch: session.name, err: err.stack }, 'internal error handling a switch message');
+    });
+    session.once('close', (reason: string) => this.onClose(session, reason));
+  }
+
+  private nodeOf(session: SwitchSession): string | undefined {
+    const dpid = dpidText(session.datapathId!);
+    const byDpid = this.topology.dpids[dpid];
+    if (byDpid) return byDpid;
+    // Fall back to the bridge name: OFPP_LOCAL carries it.
+    const local = session.ports.get(Port.LOCAL)?.name;
+    return Object.values(this.topology.nodes).find((n) => n.bridge.name === local)?.name;
+  }
+
+  private onReady(session: SwitchSession): void {
+    const dpid = dpidText(session.datapathId!);
+    const node = this.nodeOf(session);
+    const log = this.log.child({ switch: node ?? null, dpid });
+    this.options.metrics?.sessionReady();
+    this.readySessions.add(session);
+    session.on('message', (msg: Message) => this.onMessage(session, node, msg));
+    if (!node) {
+      this.unknownSessions.get(dpid)?.close('replaced by a new connection with the same datapath id');
+      this.unknownSessions.set(dpid, session);
+      log.warn({ remote: session.remote }, 'switch not in the topology: serving it with the learning fallback');
+      this.emit('event', { type: 'switch-up', switch: null, dpid, remote: session.remote });
+      void this.installFallback(session, log);
+      return;
+    }
+    const previous = this.sessions.get(node);
+    if (previous && previous !== session) previous.close('replaced by a new connection with the same datapath id');
+    this.sessions.set(node, session);
+    session.on('port', (reason: string, desc: PortDesc) => {
+      this.emit('event', { type: 'port-change', switch: node, reason: String(reason), port: portView(desc) });
+      this.requestSync(`port ${desc.name} ${String(reason).toLowerCase()} on ${node}`);
+    });
+    log.info({ remote: session.remote, ports: session.ports.size }, 'switch connected');
+    this.emit('event', { type: 'switch-up', switch: node, dpid, remote: session.remote });
+    this.requestSync(`switch ${node} connected`, { reconcile: node });
+  }
+
+  private onClose(session: SwitchSession, reason: string): void {
+    if (this.readySessions.delete(session)) this.options.metrics?.sessionGone();
+    const dpid = session.datapathId === undefined ? null : dpidText(session.datapathId);
+    for (const [node, s] of this.sessions) {
+      if (s !== session) continue;
+      this.sessions.delete(node);
+      this.installed.delete(node);
+      this.log.warn({ switch: node, dpid, reason }, 'switch disconnected');
+      this.emit('event', { type: 'switch-down', switch: node, dpid, reason });
+      return;
+    }
+    if (dpid && this.unknownSessions.get(dpid) === session) {
+      this.unknownSessions.delete(dpid);
+      this.emit('event', { type: 'switch-down', switch: null, dpid, reason });
+    } else if (dpid === null) {
+      this.log.info({ remote: session.remote, reason }, 'connection closed before the handshake completed');
+    }
+  }
+
+  private async installFallback(session: SwitchSession, log: Logger): Promise<void> {
+    const normal: FlowSpec = {
+      tableId: 0, priority: 0, match: { fields: [] }, cookie: ruleCookie(RuleKind.FORWARD_MISS, 'fallback'),
+      instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: Port.NORMAL, maxLen: 0 }] }],
+    };
+    try {
+      await session.applyBatch(flowAdds([normal]));
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'could not install the learning fallback');
+    }
+  }
+
+  // ------------------------------------------------------------------------------ packet-in
+
+  private onMessage(session: SwitchSession, node: string | undefined, msg: Message): void {
+    this.options.metrics?.messageIn(msg.type);
+    if (msg.type === 'PACKET_IN') {
+      if (node) this.onPacketIn(session, node, msg);
+      return;
+    }
+    if (msg.type === 'ERROR') {
+      this.log.warn({ switch: node ?? null, dpid: session.datapathId === undefined ? null : dpidText(session.datapathId), errorType: msg.errorType }, 'unsolicited error from switch');
+    }
+  }
+
+  private onPacketIn(session: SwitchSession, node: string, pin: PacketIn): void {
+    const inPortField = pin.match.fields.find((f) => f.field === 'in_port');
+    const inPort = inPortField && inPortField.field !== 'opaque' ? Number(inPortField.value) : undefined;
+    const eth = parseEthernet(pin.data);
+    if (inPort === undefined || !eth) return;
+    const nodeInfo = this.topology.nodes[node]!;
+    const isTunnel = nodeInfo.bridge.ports.some((p) => p.kind === 'tunnel' && p.ofport === inPort);
+    if (eth.arp?.op === 1) {
+      const owner = this.locations.byIp(eth.arp.tpa);
+      if (owner && owner.mac !== eth.src) {
+        session.send({
+          type: 'PACKET_OUT', xid: 0, bufferId: 0xffffffff, inPort: Port.CONTROLLER,
+          actions: [{ type: 'OUTPUT', port: inPort, maxLen: 0 }], data: buildArpReply(eth.arp, owner.mac, owner.ip!),
+        });
+        this.options.metrics?.proxyArp();
+      }
+    }
+    // Learn only at edge ports: a frame from a tunnel says nothing about where its sender is.
+    if (isTunnel || !isUnicastMac(eth.src) || eth.vlan !== undefined) return;
+    this.learn(node, inPort, eth.src, eth.arp?.spa ?? undefined, session.ports.get(inPort)?.name);
+  }
+
+  /** A MAC seen at an edge port: new → learned; known elsewhere → moved (host-move detection). */
+  learn(node: string, ofport: number, mac: string, ip: string | undefined, portName: string | undefined): void {
+    const known = this.locations.byMac(mac);
+    if (known && known.node === node && known.ofport === ofport) return;
+    const handled = this.emit('frame-at-new-location', { node, ofport, mac, portName });
+    if (handled && this.migrations.some((m) => m.mac === mac.toLowerCase())) return; // the migration manager commits
+    const name = known?.name ?? `mac-${mac.replace(/:/g, '')}`;
+    const ipOwner = ip ? this.locations.byIp(ip) : undefined;
+    const useIp = ip && ip !== '0.0.0.0' && (!ipOwner || ipOwner.name === name) ? ip : known?.ip;
+    const change = this.locations.set({
+      name, mac, node, ofport, source: known ? known.source : 'learned',
+      ...(useIp ? { ip: useIp } : {}), ...(portName ? { port: portName } : {}),
+    });
+    if (change) this.announce(change, known ? 'host move detected from traffic' : 'learned from traffic');
+  }
+
+  // ------------------------------------------------------------------------------ containers
+
+  /** Registers or moves a container by hand (API); resolves once the switches are updated. */
+  async placeContainer(entry: { name: string; mac: string; ip?: string; node: string; ofport: number; port?: string }, source: Location['source'] = 'api'): Promise<LocationChange | undefined> {
+    const change = this.locations.set({ ...entry, source });
+    if (change) {
+      this.announce(change, `set through the ${source}`, false);
+      await this.requestSync(`container ${entry.name} ${change.kind}`, { towards: entry.node });
+    }
+    return change;
+  }
+
+  async removeContainer(name: string): Promise<LocationChange | undefined> {
+    const change = this.locations.delete(name);
+    if (change) {
+      this.announce(change, 'removed through the api', false);
+      await this.requestSync(`container ${name} removed`);
+    }
+    return change;
+  }
+
+  private announce(change: LocationChange, why: string, sync = true): void {
+    const l = change.location;
+    const from = change.kind === 'moved' ? { node: change.from.node, ofport: change.from.ofport } : change.kind === 'removed' ? { node: l.node, ofport: l.ofport } : null;
+    const to = change.kind === 'removed' ? null : { node: l.node, ofport: l.ofport };
+    this.log.info({ container: l.name, mac: l.mac, from, to, why }, `container ${change.kind}`);
+    this.emit('event', { type: 'container-moved', container: l.name, mac: l.mac, from, to, source: why });
+    this.options.metrics?.locationChange(change.kind);
+    void this.saveState();
+    if (sync) void this.requestSync(`${l.name} ${change.kind}: ${why}`, { towards: l.node });
+  }
+
+  // ------------------------------------------------------------------------------ sync
+
+  /**
+   * Queues a recomputation; resolves when every connected switch has (or has failed to get)
+   * the new state. Serialised: two changes never interleave their flow_mods.
+   */
+  requestSync(reason: string, opts: { reconcile?: string; towards?: string } = {}): Promise<void> {
+    const run = this.syncChain.then(() => this.sync(reason, opts));
+    this.syncChain = run.catch(() => {});
+    return run;
+  }
+
+  desiredState(): Map<string, SwitchState> {
+    const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
+    for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
+    const extra = new Map<string, number[]>();
+    for (const l of this.locations.all()) (extra.get(l.node) ?? extra.set(l.node, []).get(l.node)!).push(l.ofport);
+    const fabric = fabricFromTopology(this.topology, reported, extra);
+    const endpoints = this.locations.endpoints().filter((e) => fabric.bridges.has(e.at.bridge));
+    return computeDesiredState({ fabric, endpoints, migrations: this.migrations, options: this.options.forwarding ?? {} });
+  }
+
+  /** Levels for ordering a change towards `target` (nearest first). */
+  levels(target: string | undefined): string[][] {
+    if (!target) return [];
+    const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
+    for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
+    const paths = new Paths(fabricFromTopology(this.topology, reported));
+    return levelsTowards(Object.keys(this.topology.nodes), (n) => paths.distance(n, target));
+  }
+
+  private async sync(reason: string, opts: { reconcile?: string; towards?: string }): Promise<void> {
+    if (opts.reconcile) await this.readBack(opts.reconcile);
+    const desired = this.desiredState();
+    const before = new Map<string, SwitchState>();
+    const after = new Map<string, SwitchState>();
+    for (const [node, s] of this.sessions) {
+      if (s.state !== 'ready' || !this.installed.has(node)) continue;
+      before.set(node, this.installed.get(node)!);
+      after.set(node, desired.get(node) ?? EMPTY);
+    }
+    const stages = planTransition(before, after, this.levels(opts.towards), { groupIds: OWN_GROUPS, meterIds: OWN_METERS });
+    if (stages.length === 0) return;
+    this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
+    for (const stage of stages) {
+      await Promise.all([...stage.changes].map(async ([node, diff]) => {
+        const session = this.sessions.get(node);
+        if (!session || session.state !== 'ready') return;
+        const msgs = diffToMessages(diff);
+        try {
+          const result = await session.applyBatch(msgs);
+          this.options.metrics?.batchApplied(msgs.length, result.elapsedMs);
+          this.installed.set(node, mergeApplied(this.installed.get(node) ?? EMPTY, diff));
+          this.emit('event', { type: 'flows-applied', switch: node, stage: stage.label, flowMods: msgs.length, elapsedMs: Math.round(result.elapsedMs * 1000) / 1000 });
+        } catch (err) {
+          this.options.metrics?.error('batch');
+          // What the switch holds is uncertain now: read it back before the next change.
+          this.installed.delete(node);
+          this.log.error({ switch: node, stage: stage.label, reason, err: (err as Error).message }, 'switch refused a forwarding change');
+          this.emit('event', { type: 'flows-failed', switch: node, stage: stage.label, error: (err as Error).message });
+          void this.requestSync(`re-read ${node} after a failed change`, { reconcile: node });
+        }
+      }));
+    }
+  }
+
+  /** Reads a switch's flows (ours only, by cookie), groups and meters: the reconcile baseline. */
+  private async readBack(node: string): Promise<void> {
+    const session = this.sessions.get(node);
+    if (!session || session.state !== 'ready') return;
+    try {
+      const [flowParts, groupParts, meterParts] = await Promise.all([
+        session.multipart({ kind: 'FLOW', tableId: 0xff, outPort: Port.ANY, outGroup: 0xffffffff, cookie: COOKIE_OWNER_VALUE, cookieMask: COOKIE_OWNER_MASK, match: { fields: [] } }),
+        session.multipart({ kind: 'GROUP_DESC' }),
+        session.multipart({ kind: 'METER_CONFIG', meterId: 0xffffffff }),
+      ]);
+      const state: SwitchState = { flows: [], groups: [], meters: [] };
+      for (const p of flowParts) if (p.kind === 'FLOW') for (const f of p.flows) state.flows.push({ tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie });
+      for (const p of groupParts) if (p.kind === 'GROUP_DESC') for (const g of p.groups) state.groups.push({ groupId: g.groupId, groupType: g.groupType as 'ALL', buckets: g.buckets });
+      for (const p of meterParts) if (p.kind === 'METER_CONFIG') for (const m of p.meters) state.meters.push({ meterId: m.meterId, flags: m.flags, bands: m.bands });
+      this.installed.set(node, state);
+      this.log.info({ switch: node, flows: state.flows.length, groups: state.groups.length, meters: state.meters.length }, 'read back installed state');
+    } catch (err) {
+      this.log.error({ switch: node, err: (err as Error).message }, 'could not read back the switch state');
+    }
+  }
+
+  // ------------------------------------------------------------------------------ API views
+
+  switchInfo(): SwitchInfo[] {
+    const out: SwitchInfo[] = [];
+    for (const node of Object.values(this.topology.nodes)) {
+      const s = this.sessions.get(node.name);
+      out.push({
+        name: node.name, dpid: node.bridge.dpid, connected: s?.state === 'ready', remote: s?.remote ?? null,
+        ports: s ? [...s.ports.values()].map(portView).sort((a, b) => a.portNo - b.portNo) : [],
+        flowCount: this.installed.get(node.name)?.flows.length ?? 0, fallback: false,
+      });
+    }
+    for (const [dpid, s] of this.unknownSessions) {
+      out.push({ name: null, dpid, connected: s.state === 'ready', remote: s.remote, ports: [...s.ports.values()].map(portView), flowCount: 1, fallback: true });
+    }
+    return out;
+  }
+
+  /** The flows a switch holds now (read from the switch, not from our model). */
+  async installedFlows(node: string): Promise<import('../../src/openflow/types/index.js').FlowStats[] | undefined> {
+    const session = this.sessions.get(node);
+    if (!session || session.state !== 'ready') return undefined;
+    const parts = await session.multipart({ kind: 'FLOW', tableId: 0xff, outPort: Port.ANY, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: { fields: [] } });
+    return parts.flatMap((p) => (p.kind === 'FLOW' ? p.flows : []));
+  }
+
+  // ------------------------------------------------------------------------------ state file
+
+  private saving: Promise<void> = Promise.resolve();
+
+  /** Atomic write-and-rename, serialised so that an older snapshot never overwrites a newer one. */
+  saveState(): Promise<void> {
+    const file = this.options.stateFile;
+    if (!file) return Promise.resolve();
+    const body = JSON.stringify({ version: 1, savedAt: new Date().toISOString(), locations: this.locations.toJSON(), migrations: this.extraState() }, null, 2);
+    this.saving = this.saving.then(async () => {
+      const tmp = `${file}.tmp-${process.pid}`;
+      await writeFile(tmp, body);
+      await rename(tmp, file);
+    }).catch((err: Error) => this.log.error({ err: err.message, file }, 'could not save the state file'));
+    return this.saving;
+  }
+
+  /** Hook for the migration manager to persist its own state beside the locations. */
+  extraState: () => unknown = () => [];
+  loadedExtraState: unknown = undefined;
+
+  private async loadState(): Promise<void> {
+    const file = this.options.stateFile;
+    if (!file) return;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new Error(`cannot read state file ${file}: ${(err as Error).message}`);
+    }
+    let parsed: { locations?: unknown; migrations?: unknown };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch (err) {
+      throw new Error(`state file ${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    const loaded = LocationTable.fromJSON(parsed.locations ?? []);
+    for (const l of loaded.all()) {
+      if (!this.topology.nodes[l.node]) {
+        this.log.warn({ container: l.name, node: l.node }, 'state file places a container on a node not in the topology: ignored');
+        continue;
+      }
+      const existing = this.locations.get(l.name);
+      if (existing && existing.mac !== l.mac) this.locations.delete(l.name);
+      try {
+        this.locations.set(l);
+      } catch (err) {
+        this.log.warn({ container: l.name, err: (err as Error).message }, 'state file entry conflicts: ignored');
+      }
+    }
+    this.loadedExtraState = parsed.migrations;
+    this.log.info({ file, locations: loaded.size }, 'state loaded');
+  }
+}
+
+function portView(p: PortDesc): { portNo: number; name: string; up: boolean } {
+  return { portNo: p.portNo, name: p.name, up: (p.config & 1) === 0 && (p.state & 1) === 0 };
+}
+
+/** Installed state after a partial diff was applied (stages before the last). */
+function mergeApplied(state: SwitchState, diff: import('../core/diff.js').SwitchDiff): SwitchState {
+  const flows = new Map(state.flows.map((f) => [flowKey(f), f]));
+  for (const f of diff.flowsToDelete) flows.delete(flowKey(f));
+  for (const f of diff.flowsToAdd) flows.set(flowKey(f), f);
+  const groups = new Map(state.groups.map((g) => [g.groupId, g]));
+  for (const g of diff.groupsToDelete) groups.delete(g.groupId);
+  for (const g of [...diff.groupsToAdd, ...diff.groupsToModify]) groups.set(g.groupId, g);
+  const meters = new Map(state.meters.map((m) => [m.meterId, m]));
+  for (const m of diff.metersToDelete) meters.delete(m.meterId);
+  for (const m of [...diff.metersToAdd, ...diff.metersToModify]) meters.set(m.meterId, m);
+  return { flows: [...flows.values()], groups: [...groups.values()], meters: [...meters.values()] };
+}
