@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { getRequestListener } from '@hono/node-server';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { Controller } from './controller.js';
@@ -112,8 +113,9 @@ export function buildApi(controller: Controller, options: ApiOptions): OpenAPIHo
   });
 
   app.onError((err, c) => {
-    if (err instanceof SyntaxError || /JSON/i.test(err.message) && err.name !== 'Error') {
-      return c.json({ error: `malformed JSON body: ${err.message}` }, 400);
+    if (err instanceof HTTPException) {
+      // hono's own refusals (e.g. a body that is not JSON) keep their status.
+      return c.json({ error: err.message || 'bad request' }, err.status);
     }
     options.logger.error({ err: err.stack, path: c.req.path }, 'API handler failed');
     return c.json({ error: `internal error: ${err.message}` }, 500);

@@ -10,6 +10,7 @@ import { decodeMessage } from '../openflow/decode/index.js';
 import { encodeMessage } from '../openflow/encode/index.js';
 import { MessageFramer } from '../openflow/framer.js';
 import type { Message, PortDesc } from '../openflow/types/index.js';
+import { SimSwitch } from './network.js';
 
 export interface FakeSwitchOptions {
   datapathId: bigint;
@@ -24,6 +25,8 @@ export interface FakeSwitchOptions {
   portDescPartSize?: number;
   /** Called for FLOW_MOD / GROUP_MOD / METER_MOD; return an ERROR to refuse it. */
   onModify?: (msg: Message) => Message | undefined;
+  /** Tables to keep (a switch that reconnects keeps its flows, like OVS). */
+  table?: SimSwitch;
 }
 
 export function fakePort(portNo: number, name: string): PortDesc {
@@ -36,10 +39,11 @@ export function fakePort(portNo: number, name: string): PortDesc {
 
 export class FakeSwitch extends EventEmitter {
   readonly received: Message[] = [];
-  /** Flows installed through FLOW_MOD ADD (key: table/priority/cookie), removed by DELETE_STRICT. */
+  /** The switch's tables: FLOW_MOD and GROUP_MOD are applied to it, flow stats read from it. */
+  readonly table: SimSwitch;
   readonly socket: Socket;
   private readonly framer = new MessageFramer();
-  private readonly options: Required<Omit<FakeSwitchOptions, 'onModify'>> & Pick<FakeSwitchOptions, 'onModify'>;
+  private readonly options: Required<Omit<FakeSwitchOptions, 'onModify' | 'table'>> & Pick<FakeSwitchOptions, 'onModify'>;
   closed = false;
 
   constructor(port: number, options: FakeSwitchOptions, host = '127.0.0.1') {
@@ -48,6 +52,7 @@ export class FakeSwitch extends EventEmitter {
       ports: [fakePort(1, 'p1'), fakePort(2, 'p2')], helloVersions: [4], answerEcho: true, answerBarrier: true,
       portDescPartSize: 0, ...options,
     };
+    this.table = options.table ?? new SimSwitch(`dpid-${options.datapathId.toString(16)}`);
     this.socket = connect({ port, host });
     this.socket.setNoDelay(true);
     this.socket.on('connect', () => {
@@ -124,18 +129,37 @@ export class FakeSwitch extends EventEmitter {
           if (parts.length === 0) parts.push([]);
           parts.forEach((ports, i) => this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: i < parts.length - 1 ? 1 : 0, body: { kind: 'PORT_DESC', ports } }));
         } else if (msg.body.kind === 'FLOW') {
-          this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'FLOW', flows: [] } });
+          const sel = msg.body;
+          const flows = this.table.flows
+            .filter((f) => (sel.tableId === 0xff || f.tableId === sel.tableId) && (f.cookie & sel.cookieMask) === (sel.cookie & sel.cookieMask))
+            .map((f) => ({
+              tableId: f.tableId, durationSec: 0, durationNsec: 0, priority: f.priority, idleTimeout: 0, hardTimeout: 0,
+              flags: 0, cookie: f.cookie, packetCount: 0n, byteCount: 0n, match: f.match, instructions: f.instructions,
+            }));
+          // Several parts, as a real switch does for big tables.
+          for (let i = 0; i < flows.length || i === 0; i += 50) {
+            this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: i + 50 < flows.length ? 1 : 0, body: { kind: 'FLOW', flows: flows.slice(i, i + 50) } });
+          }
         } else if (msg.body.kind === 'GROUP_DESC') {
-          this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'GROUP_DESC', groups: [] } });
+          const groups = [...this.table.groups].map(([groupId, g]) => ({ groupType: g.groupType as 'ALL', groupId, buckets: g.buckets.map((b) => ({ weight: 0, watchPort: 0xffffffff, watchGroup: 0xffffffff, ...b })) }));
+          this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'GROUP_DESC', groups } });
         } else if (msg.body.kind === 'METER_CONFIG') {
-          this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'METER_CONFIG', meters: [] } });
+          const meters = [...this.table.meters].map(([meterId, m]) => ({ meterId, flags: m.flags, bands: m.bands }));
+          this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'METER_CONFIG', meters } });
         }
         return;
       case 'FLOW_MOD':
       case 'GROUP_MOD':
       case 'METER_MOD': {
         const refusal = options.onModify?.(msg);
-        if (refusal) this.write(refusal);
+        if (refusal) return this.write(refusal);
+        if (msg.type === 'METER_MOD') {
+          if (msg.command === 'DELETE') this.table.meters.delete(msg.meterId);
+          else this.table.meters.set(msg.meterId, { flags: msg.flags, bands: msg.bands });
+          return;
+        }
+        const error = this.table.apply(msg);
+        if (error) this.write({ type: 'ERROR', xid: msg.xid, version: 4, errorType: msg.type === 'FLOW_MOD' ? 5 : 6, code: 0, data: Buffer.alloc(0) });
         return;
       }
       default:

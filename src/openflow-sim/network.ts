@@ -11,7 +11,7 @@
  * out of the ingress port, as OVS), PUSH/POP_VLAN, SET_FIELD. Links join (switch, port) pairs.
  */
 import { Port } from '../openflow/constants.js';
-import type { Action, Instruction, Match, Message, OxmBasicField } from '../openflow/types/index.js';
+import type { Action, Instruction, Match, Message, MeterBand, OxmBasicField } from '../openflow/types/index.js';
 
 /** Header fields of a frame, by OXM name. Absent field = not present in the frame. */
 export type Frame = Partial<Record<OxmBasicField['field'], number | bigint | string>>;
@@ -32,6 +32,8 @@ export interface SimGroup {
 export class SimSwitch {
   flows: SimFlow[] = [];
   groups = new Map<number, SimGroup>();
+  /** Meters are kept (for read-back) but do not limit anything here. */
+  meters = new Map<number, { flags: number; bands: MeterBand[] }>();
   constructor(readonly name: string) {}
 
   /** Applies one controller→switch message; returns an error text when the switch would refuse it. */

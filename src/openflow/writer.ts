@@ -1,3 +1,5 @@
+import { ofpError } from './errors.js';
+
 /**
  * A growable big-endian byte sink. It doubles its buffer when full, and lets a caller write a
  * length field first and patch it once the body size is known (`patchU16`).
@@ -62,7 +64,9 @@ export class BufferWriter {
 
   zeros(n: number): this {
     this.ensure(n);
-    this.buf.fill(0, this.pos, this.pos + n);
+    // Padding is a few bytes: a loop beats Buffer.fill's call overhead there.
+    if (n <= 16) for (let i = 0; i < n; i++) this.buf[this.pos + i] = 0;
+    else this.buf.fill(0, this.pos, this.pos + n);
     this.pos += n;
     return this;
   }
@@ -73,10 +77,10 @@ export class BufferWriter {
     return over === 0 ? this : this.zeros(align - over);
   }
 
-  /** A NUL-padded fixed-width string; throws if it does not fit (one byte is kept for NUL). */
-  fixedString(s: string, width: number): this {
+  /** A NUL-padded fixed-width string; throws BAD_REQUEST/BAD_LEN if it does not fit. */
+  fixedString(s: string, width: number, at = this.pos): this {
     const raw = Buffer.from(s, 'latin1');
-    if (raw.length > width) throw new RangeError(`string "${s}" longer than ${width} bytes`);
+    if (raw.length > width) throw ofpError('BAD_REQUEST', 'BAD_LEN', at, `string "${s}" longer than ${width} bytes`);
     this.bytes(raw);
     return this.zeros(width - raw.length);
   }

@@ -25,9 +25,13 @@ export function encodeMessageInto(w: BufferWriter, msg: Message): void {
   if (!encode || typeCode === undefined) {
     throw ofpError('BAD_REQUEST', 'BAD_TYPE', 1, `cannot encode message type ${String(msg.type)}`);
   }
+  const xid = msg.xid ?? 0;
+  if (typeof xid !== 'number' || !Number.isInteger(xid) || xid < 0 || xid > 0xffffffff) {
+    throw ofpError('BAD_REQUEST', 'BAD_LEN', 4, `xid must be an integer in [0, 2^32), got ${String(xid)}`);
+  }
   const start = w.pos;
   const version = 'version' in msg && typeof msg.version === 'number' ? msg.version : OFP_VERSION;
-  w.u8(version).u8(typeCode).u16(0).u32(msg.xid ?? 0);
+  w.u8(version).u8(typeCode).u16(0).u32(xid);
   try {
     encode(w, msg);
   } catch (err) {
