@@ -1,0 +1,136 @@
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { OvsdbConnectionError } from './errors.js';
+
+/**
+ * Opens a fresh byte stream to the server. Called once per connection attempt (so again on
+ * every reconnect); an SSH-forwarded channel (ssh2 `forwardOutLocal`/`openssh_forwardOutStreamLocal`),
+ * a TLS socket or anything else that is a Node Duplex fits.
+ */
+export type DuplexFactory = () => Duplex | Promise<Duplex>;
+
+/** `tcp:HOST:PORT`, `tcp:[IPv6]:PORT`, `unix:PATH`, or a factory of Duplex streams. */
+export type Endpoint = string | DuplexFactory;
+
+export type ParsedEndpoint =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string };
+
+/** The port ovsdb-server listens on when none is given (IANA-assigned for OVSDB). */
+export const OVSDB_DEFAULT_PORT = 6640;
+
+export function parseEndpoint(s: string): ParsedEndpoint {
+  const fail = (why: string): never => {
+    throw new OvsdbConnectionError('OVSDB_ERR_BAD_ENDPOINT', `bad OVSDB endpoint ${JSON.stringify(s)}: ${why}`);
+  };
+  if (s.startsWith('unix:')) {
+    const path = s.slice(5);
+    if (!path) fail('empty socket path');
+    return { kind: 'unix', path };
+  }
+  if (s.startsWith('tcp:')) {
+    const rest = s.slice(4);
+    let host: string;
+    let portText: string | undefined;
+    if (rest.startsWith('[')) {
+      const close = rest.indexOf(']');
+      if (close < 0) fail("missing ']' after IPv6 address");
+      host = rest.slice(1, close);
+      const after = rest.slice(close + 1);
+      if (after !== '' && !after.startsWith(':')) fail("expected ':' after ']'");
+      portText = after === '' ? undefined : after.slice(1);
+    } else {
+      const colon = rest.lastIndexOf(':');
+      if (colon >= 0 && rest.indexOf(':') !== colon) fail('IPv6 addresses must be written in brackets, e.g. tcp:[::1]:6640');
+      host = colon < 0 ? rest : rest.slice(0, colon);
+      portText = colon < 0 ? undefined : rest.slice(colon + 1);
+    }
+    if (!host) fail('empty host');
+    let port = OVSDB_DEFAULT_PORT;
+    if (portText !== undefined) {
+      if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) fail(`bad port ${JSON.stringify(portText)}`);
+      port = Number(portText);
+    }
+    return { kind: 'tcp', host, port };
+  }
+  if (s.startsWith('ssl:')) return fail('ssl: is not built in; pass a factory that returns a tls.connect() socket');
+  return fail('expected tcp:HOST:PORT or unix:PATH');
+}
+
+export function describeEndpoint(e: Endpoint): string {
+  return typeof e === 'string' ? e : 'duplex stream';
+}
+
+/**
+ * Opens the transport and resolves once it can carry data. Rejects with
+ * OvsdbConnectionError(OVSDB_ERR_CONNECT) naming the endpoint on failure or after
+ * `timeoutMs`.
+ */
+export async function openTransport(endpoint: Endpoint, timeoutMs: number): Promise<Duplex> {
+  const label = describeEndpoint(endpoint);
+  let stream: Duplex;
+  if (typeof endpoint === 'string') {
+    const ep = parseEndpoint(endpoint);
+    stream = ep.kind === 'unix' ? net.connect({ path: ep.path }) : net.connect({ host: ep.host, port: ep.port });
+  } else {
+    stream = await callFactory(endpoint, label, timeoutMs);
+  }
+  if (stream.destroyed) throw new OvsdbConnectionError('OVSDB_ERR_CONNECT', `cannot open ${label}: the stream is already destroyed`);
+  // A socket still connecting (ours, or one a factory returned) is waited for; any other
+  // Duplex (an ssh2 channel, say) is usable as soon as the factory hands it over.
+  if (!(stream instanceof net.Socket)) return stream;
+  stream.setNoDelay(true);
+  if (!stream.connecting) return stream;
+  const socket = stream;
+  return new Promise<Duplex>((resolve, reject) => {
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            cleanup();
+            socket.destroy();
+            reject(new OvsdbConnectionError('OVSDB_ERR_CONNECT', `cannot connect to ${label}: no connection within ${timeoutMs} ms`));
+          }, timeoutMs)
+        : undefined;
+    const onConnect = (): void => {
+      cleanup();
+      resolve(socket);
+    };
+    const onError = (e: Error): void => {
+      cleanup();
+      socket.destroy();
+      reject(new OvsdbConnectionError('OVSDB_ERR_CONNECT', `cannot connect to ${label}: ${e.message}`, { cause: e }));
+    };
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+    };
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+  });
+}
+
+async function callFactory(factory: DuplexFactory, label: string, timeoutMs: number): Promise<Duplex> {
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const made = Promise.resolve().then(factory);
+  try {
+    if (timeoutMs <= 0) return await made;
+    return await Promise.race([
+      made,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new OvsdbConnectionError('OVSDB_ERR_CONNECT', `cannot open ${label}: the factory gave no stream within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }),
+    ]);
+  } catch (e) {
+    if (e instanceof OvsdbConnectionError) throw e;
+    throw new OvsdbConnectionError('OVSDB_ERR_CONNECT', `cannot open ${label}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    if (timer) clearTimeout(timer);
+    // A stream that arrives after we gave up would otherwise stay open forever.
+    if (timedOut) made.then((d) => d.destroy(), () => undefined);
+  }
+}

@@ -1,0 +1,187 @@
+// A real ovsdb-server per test, in its own temp dir, killed in t.teardown (also on failure).
+// Reusable by any test that needs an OVSDB (e.g. provisioning tests).
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { OvsdbClient, type OvsdbClientOptions } from '../../src/ovsdb/client.js';
+import { op } from '../../src/ovsdb/operations.js';
+import type { Endpoint } from '../../src/ovsdb/transport.js';
+import type { Uuid } from '../../src/ovsdb/values.js';
+
+const run = promisify(execFile);
+
+export const OVSDB_SERVER = '/usr/sbin/ovsdb-server';
+export const OVSDB_TOOL = '/usr/bin/ovsdb-tool';
+export const OVS_APPCTL = '/usr/bin/ovs-appctl';
+export const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+
+/** The part of a tap Test the fixture uses (keeps this file independent of tap's types). */
+export interface TeardownHost {
+  teardown(fn: () => unknown): void;
+}
+
+export interface OvsdbServerOptions {
+  /** Schema file for the database (default: the Open_vSwitch schema). */
+  schema?: string;
+  /** Also listen on TCP 127.0.0.1 (on a port the server picks). */
+  tcp?: boolean;
+}
+
+export interface OvsdbServerFixture {
+  dir: string;
+  dbFile: string;
+  socket: string;
+  ctl: string;
+  /** `unix:<socket>` */
+  unixEndpoint: string;
+  /** `tcp:127.0.0.1:<port>` when started with tcp: true. */
+  tcpEndpoint: string | undefined;
+  tcpPort: number | undefined;
+  /** The running server's pid (undefined while stopped). */
+  readonly pid: number | undefined;
+  /** Stops the server with `signal` (default SIGKILL: a crash) and waits for it to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same database file, socket and TCP port. */
+  restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the server stays connected but stops answering. */
+  pause(): void;
+  resume(): void;
+  /** Runs `ovs-appctl -t <ctl> <args>`. */
+  appctl(...args: string[]): Promise<string>;
+  /** Everything the server wrote to stderr so far (for failure messages). */
+  log(): string;
+}
+
+export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOptions = {}): Promise<OvsdbServerFixture> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `vino-ovsdb-${process.pid}-${Math.random().toString(36).slice(2, 8)}-`));
+  const dbFile = path.join(dir, 'conf.db');
+  const socket = path.join(dir, 'db.sock');
+  const ctl = path.join(dir, 'ovsdb-server.ctl');
+  const env = { ...process.env, OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_SYSCONFDIR: dir, OVS_PKGDATADIR: dir };
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let stderr = '';
+  let tcpPort: number | undefined;
+  let paused = false;
+
+  t.teardown(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      if (paused) child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  await run(OVSDB_TOOL, ['create', dbFile, options.schema ?? VSWITCH_SCHEMA], { env });
+
+  const start = async (): Promise<void> => {
+    const args = [
+      dbFile,
+      `--remote=punix:${socket}`,
+      `--unixctl=${ctl}`,
+      `--pidfile=${path.join(dir, 'ovsdb-server.pid')}`,
+      `--log-file=${path.join(dir, 'ovsdb-server.log')}`,
+      '--no-chdir',
+      '-vconsole:info',
+    ];
+    // Port 0 on first start (no race for a free port); the same port on restarts.
+    if (options.tcp) args.push(`--remote=ptcp:${tcpPort ?? 0}:127.0.0.1`);
+    const c = spawn(OVSDB_SERVER, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    stderr = '';
+    c.stderr!.setEncoding('utf8');
+    c.stderr!.on('data', (d: string) => (stderr += d));
+    exited = new Promise((resolve) => c.once('exit', () => resolve()));
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (c.exitCode !== null || c.signalCode !== null) {
+        throw new Error(`ovsdb-server exited (${c.exitCode ?? c.signalCode}) during startup:\n${stderr}`);
+      }
+      const port = /listening on port (\d+)/.exec(stderr);
+      if ((!options.tcp || port) && (await canConnect(socket))) {
+        if (options.tcp) tcpPort = Number(port![1]);
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`ovsdb-server did not come up within 10 s:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  await start();
+
+  return {
+    dir,
+    dbFile,
+    socket,
+    ctl,
+    unixEndpoint: `unix:${socket}`,
+    get tcpPort() {
+      return tcpPort;
+    },
+    get tcpEndpoint() {
+      return tcpPort === undefined ? undefined : `tcp:127.0.0.1:${tcpPort}`;
+    },
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      if (paused) {
+        child.kill('SIGCONT');
+        paused = false;
+      }
+      child.kill(signal);
+      await exited;
+    },
+    async restart() {
+      if (child && child.exitCode === null && child.signalCode === null) throw new Error('ovsdb-server is still running');
+      await start();
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+      paused = true;
+    },
+    resume() {
+      child?.kill('SIGCONT');
+      paused = false;
+    },
+    async appctl(...args: string[]) {
+      const { stdout } = await run(OVS_APPCTL, ['-t', ctl, ...args], { env });
+      return stdout;
+    },
+    log: () => stderr,
+  } as OvsdbServerFixture;
+}
+
+function canConnect(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socket);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Opens an OvsdbClient that is closed in t.teardown. Short echo/reconnect timings suit tests. */
+export async function connectClient(
+  t: TeardownHost,
+  endpoint: Endpoint,
+  options: OvsdbClientOptions = {},
+): Promise<OvsdbClient> {
+  const client = new OvsdbClient(endpoint, { requestTimeout: 10_000, ...options });
+  t.teardown(() => client.close());
+  await client.connect();
+  return client;
+}
+
+/** Inserts the Open_vSwitch root row an empty vswitch database lacks; returns its UUID. */
+export async function initOpenVswitchRow(client: OvsdbClient): Promise<Uuid> {
+  const [r] = await client.transact('Open_vSwitch', [op.insert('Open_vSwitch', {})]);
+  return r.uuid;
+}
