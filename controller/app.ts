@@ -10,6 +10,8 @@ import { buildApi, finishApi, listenApi } from './shell/api.js';
 import type { SessionOptions } from './shell/session.js';
 import type { ForwardingOptions } from './core/forwarding.js';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { extendWithMigrations } from './migration/api.js';
+import { MigrationManager } from './migration/manager.js';
 
 export interface AppConfig {
   topology: ResolvedTopology;
@@ -30,6 +32,7 @@ export interface AppConfig {
 
 export interface RunningApp {
   controller: Controller;
+  migrations: MigrationManager;
   metrics: Metrics;
   openflow: ListenAddress[];
   api: { host: string; port: number } | null;
@@ -49,10 +52,12 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   const version = config.version ?? '0.0.0';
   let api: Awaited<ReturnType<typeof listenApi>> | null = null;
   const openflow = await controller.start();
+  let migrations: MigrationManager | undefined;
   try {
+    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}) };
+    const app = buildApi(controller, apiOptions);
+    migrations = extendWithMigrations(config.migrationTimeoutMs ? { timeoutMs: config.migrationTimeoutMs } : {})(app, controller, metrics);
     if (config.apiListen) {
-      const apiOptions = { host: config.apiListen.host, port: config.apiListen.port, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}) };
-      const app = buildApi(controller, apiOptions);
       await config.extend?.(app, controller, metrics);
       finishApi(app, version);
       api = await listenApi(app, controller, apiOptions);
@@ -63,9 +68,10 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     throw err;
   }
   return {
-    controller, metrics, openflow, logger,
+    controller, metrics, openflow, logger, migrations,
     api: api?.address ?? null,
     async stop() {
+      migrations.close();
       await api?.close();
       await controller.stop();
     },

@@ -82,6 +82,27 @@ export class FakeSwitch extends EventEmitter {
     this.socket.destroy();
   }
 
+  /** A port appears (PORT_STATUS ADD), as when the orchestrator attaches a container. */
+  addPort(desc: PortDesc): void {
+    this.options.ports = [...this.options.ports.filter((p) => p.portNo !== desc.portNo), desc];
+    this.write({ type: 'PORT_STATUS', xid: 0, reason: 'ADD', desc });
+  }
+
+  removePort(portNo: number): void {
+    const desc = this.options.ports.find((p) => p.portNo === portNo);
+    if (!desc) return;
+    this.options.ports = this.options.ports.filter((p) => p.portNo !== portNo);
+    this.write({ type: 'PORT_STATUS', xid: 0, reason: 'DELETE', desc });
+  }
+
+  /** Sends a frame received on `inPort` to the controller (as a table-miss packet-in). */
+  packetIn(inPort: number, frame: Buffer, cookie = 0n): void {
+    this.write({
+      type: 'PACKET_IN', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 'NO_MATCH', tableId: 0, cookie,
+      match: { fields: [{ field: 'in_port', value: inPort }] }, data: frame,
+    });
+  }
+
   /** Resolves with the first received message (past or future) satisfying `pred`. */
   waitFor(pred: (m: Message) => boolean, timeoutMs = 5000): Promise<Message> {
     const seen = this.received.find(pred);
