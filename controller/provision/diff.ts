@@ -26,8 +26,9 @@ export type ChangeAction = 'create' | 'update' | 'remove';
 
 export interface Change {
   action: ChangeAction;
-  kind: RowKind;
-  /** Bridge/port/interface name or controller target. */
+  /** An OVSDB row, or an address / link state set with `ip` (see addresses.ts). */
+  kind: RowKind | 'address' | 'link';
+  /** Bridge/port/interface name, controller target, or address. */
   name: string;
   /** What is created or what changes (columns, old -> new). */
   detail?: string;

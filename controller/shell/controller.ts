@@ -295,10 +295,25 @@ export class Controller extends EventEmitter {
    * the new state. Serialised: two changes never interleave their flow_mods.
    */
   requestSync(reason: string, opts: { reconcile?: string; towards?: string } = {}): Promise<void> {
-    const run = this.syncChain.then(() => this.sync(reason, opts));
-    this.syncChain = run.catch(() => {});
-    return run;
+    // Requests that arrive while one is waiting to run join it (same ordering target only):
+    // a burst of packet-ins costs one recomputation, not one each.
+    const q = this.queuedSync;
+    if (q && q.towards === opts.towards) {
+      q.reasons.push(reason);
+      if (opts.reconcile) q.reconcile.add(opts.reconcile);
+      return q.run;
+    }
+    const entry = { reasons: [reason], reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, run: Promise.resolve() };
+    entry.run = this.syncChain.then(() => {
+      if (this.queuedSync === entry) this.queuedSync = undefined;
+      return this.sync(entry.reasons.length > 3 ? `${entry.reasons.slice(0, 3).join('; ')} and ${entry.reasons.length - 3} more` : entry.reasons.join('; '), { reconcile: [...entry.reconcile], ...(entry.towards ? { towards: entry.towards } : {}) });
+    });
+    this.queuedSync = entry;
+    this.syncChain = entry.run.catch(() => {});
+    return entry.run;
   }
+
+  private queuedSync?: { reasons: string[]; reconcile: Set<string>; towards: string | undefined; run: Promise<void> };
 
   desiredState(): Map<string, SwitchState> {
     const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
@@ -319,8 +334,8 @@ export class Controller extends EventEmitter {
     return levelsTowards(Object.keys(this.topology.nodes), (n) => paths.distance(n, target));
   }
 
-  private async sync(reason: string, opts: { reconcile?: string; towards?: string }): Promise<void> {
-    if (opts.reconcile) await this.readBack(opts.reconcile);
+  private async sync(reason: string, opts: { reconcile: string[]; towards?: string }): Promise<void> {
+    await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const desired = this.desiredState();
     const before = new Map<string, SwitchState>();
     const after = new Map<string, SwitchState>();

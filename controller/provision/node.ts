@@ -1,0 +1,179 @@
+/**
+ * Provisioning (or deprovisioning) one node: read its OVSDB through one monitor, diff, apply
+ * the difference in ONE transaction, then set the internal port's address with `ip` once
+ * ovs-vswitchd has created the device.
+ */
+import { OvsdbClient } from '../../src/ovsdb/client.js';
+import type { Monitor } from '../../src/ovsdb/monitor.js';
+import { op } from '../../src/ovsdb/operations.js';
+import { ensureAddress } from './addresses.js';
+import { countChanges, diffNode, type Change, type ChangeCounts } from './diff.js';
+import type { ProvisionAccess } from './node-access.js';
+import type { DesiredAddress, DesiredNode, OwnerScope } from './plan.js';
+import { DB, monitorState, stateFromCache, type InterfaceRow, type OvsState } from './state.js';
+
+export interface NodeRunOptions {
+  dryRun?: boolean;
+  /** Timeout of each OVSDB request and of the connection, ms (default 10000). */
+  ovsdbTimeoutMs?: number;
+  /** How long ovs-vswitchd may take to create an internal port before we give up, ms (default 10000). */
+  interfaceTimeoutMs?: number;
+  /** Timeout of each command run on the node, ms (default 10000). */
+  execTimeoutMs?: number;
+}
+
+export type NodeStatus = 'changed' | 'up-to-date' | 'would-change' | 'failed';
+
+export interface NodeReport {
+  node: string;
+  status: NodeStatus;
+  /** Where its OVSDB is (for messages). */
+  ovsdb: string;
+  changes: Change[];
+  counts: ChangeCounts;
+  /** Operations in the transaction (0: none was sent). */
+  operations: number;
+  warnings: string[];
+  /** Set when status is 'failed': what went wrong, naming the node's part that failed. */
+  error?: string;
+  ms: number;
+}
+
+/** Resolves once `ready(state)` is true, re-checking on every monitor change. */
+class StateWaiter {
+  private waiters = new Set<() => void>();
+  notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+  wait<T>(read: () => OvsState, check: (s: OvsState) => T | undefined, timeoutMs: number, onTimeout: () => Error): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const tryNow = () => {
+        let r: T | undefined;
+        try {
+          r = check(read());
+        } catch (e) {
+          done();
+          reject(e);
+          return;
+        }
+        if (r !== undefined) {
+          done();
+          resolve(r);
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(onTimeout());
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(tryNow);
+      };
+      this.waiters.add(tryNow);
+      tryNow();
+    });
+  }
+}
+
+/**
+ * Provisions `desired` on the node (or removes every row of `scope` when `desired` is null).
+ * Never throws: failures come back as a 'failed' report naming what failed.
+ */
+export async function runNode(
+  access: ProvisionAccess,
+  desired: DesiredNode | null,
+  scope: OwnerScope,
+  options: NodeRunOptions = {},
+): Promise<NodeReport> {
+  const started = Date.now();
+  const ovsdb = access.openOvsdb ? (access.ovsdbLabel ?? access.ovsdbTarget) : access.ovsdbTarget;
+  const report: NodeReport = {
+    node: scope.node,
+    status: 'up-to-date',
+    ovsdb,
+    changes: [],
+    counts: { created: 0, updated: 0, removed: 0 },
+    operations: 0,
+    warnings: [],
+    ms: 0,
+  };
+  const timeout = options.ovsdbTimeoutMs ?? 10_000;
+  const client = new OvsdbClient(access.openOvsdb ?? access.ovsdbTarget, {
+    requestTimeout: timeout,
+    connectTimeout: timeout,
+    // One short session: a dropped connection is a failure to report, not to ride out.
+    reconnect: false,
+    echoInterval: 0,
+    label: `${scope.node} OVSDB ${ovsdb}`,
+  });
+  client.on('error', () => undefined); // background errors surface as failed requests
+  let stage = 'connecting to OVSDB';
+  try {
+    await client.connect();
+    stage = 'reading OVSDB';
+    const waiter = new StateWaiter();
+    const monitor: Monitor = await monitorState(client, () => waiter.notify(), timeout);
+    const read = () => stateFromCache(monitor.cache);
+
+    stage = 'comparing with the topology';
+    const diff = diffNode(read(), desired, scope);
+    report.changes.push(...diff.changes);
+    report.warnings.push(...diff.warnings);
+    report.operations = diff.ops.length;
+    if (diff.ops.length > 0 && !options.dryRun) {
+      stage = 'applying the transaction';
+      const what = desired ? 'provision' : 'deprovision';
+      await client.transact(DB, [...diff.ops, op.comment(`vino-controller ${what} ${scope.owner} ${scope.node}`)]);
+    }
+
+    if (desired) {
+      for (const a of desired.addresses) {
+        stage = `setting the address of ${a.ifname}`;
+        report.changes.push(...(await provisionAddress(access, a, read, waiter, !!options.dryRun, options)));
+      }
+    }
+    report.counts = countChanges(report.changes);
+    report.status = report.changes.length === 0 ? 'up-to-date' : options.dryRun ? 'would-change' : 'changed';
+  } catch (e) {
+    report.status = 'failed';
+    report.counts = countChanges(report.changes);
+    report.error = `${stage}: ${(e as Error).message}`;
+  } finally {
+    await client.close().catch(() => undefined);
+    report.ms = Date.now() - started;
+  }
+  return report;
+}
+
+async function provisionAddress(
+  access: ProvisionAccess,
+  a: DesiredAddress,
+  read: () => OvsState,
+  waiter: StateWaiter,
+  dryRun: boolean,
+  options: NodeRunOptions,
+): Promise<Change[]> {
+  const find = (s: OvsState): InterfaceRow | undefined => [...s.interfaces.values()].find((i) => i.name === a.ifname);
+  if (dryRun) {
+    const iface = find(read());
+    // Not there yet: the transaction we did not send would create it.
+    if (!iface || iface.ofport === null || iface.ofport < 1) {
+      return [{ action: 'create', kind: 'address', name: `${a.ip}/${a.prefixLength}`, detail: `on ${a.ifname}, once ovs-vswitchd has created it` }];
+    }
+    return ensureAddress(access, a, true, options.execTimeoutMs);
+  }
+  const limit = options.interfaceTimeoutMs ?? 10_000;
+  await waiter.wait(
+    read,
+    (s) => {
+      const iface = find(s);
+      if (!iface) throw new Error(`interface ${a.ifname} is not in the database`);
+      if (iface.error) throw new Error(`ovs-vswitchd cannot create ${a.ifname}: ${iface.error}`);
+      if (iface.ofport === -1) throw new Error(`ovs-vswitchd failed to create ${a.ifname} (ofport -1)`);
+      return iface.ofport !== null && iface.ofport >= 1 ? true : undefined;
+    },
+    limit,
+    () => new Error(`ovs-vswitchd did not create ${a.ifname} within ${limit} ms (is ovs-vswitchd running on ${access.node}, connected to ${access.ovsdbTarget}?)`),
+  );
+  return ensureAddress(access, a, false, options.execTimeoutMs);
+}
