@@ -11,7 +11,7 @@
  * the container starts, moved when it migrates), so provisioning neither creates nor removes
  * them.
  */
-import type { ResolvedNode, ResolvedTopology, TunnelPortPlan } from '../../src/topology/types.js';
+import type { ControllerAddress, ResolvedNode, ResolvedTopology, TunnelPortPlan } from '../../src/topology/types.js';
 
 export type DatapathType = 'netdev' | 'system';
 
@@ -94,8 +94,12 @@ export interface PlanOptions {
    * addresses), where the node must pick its own source. Default true.
    */
   setLocalIp?: boolean;
-  /** Replaces every bridge's controller target (e.g. `tcp:10.0.0.1:6633`). */
-  controllerTarget?: string;
+  /**
+   * Replaces the controller target of the bridges: a fixed target (e.g. `tcp:10.0.0.1:6633`),
+   * or a function of the topology's controller address (e.g. one that swaps a loopback address
+   * a namespace cannot reach for the testbed's gateway).
+   */
+  controllerTarget?: string | ((controller: ControllerAddress, node: string) => string);
   /** Further controller targets on every bridge (e.g. a `ptcp:` for ovs-ofctl, or a standby controller). */
   extraControllerTargets?: readonly string[];
 }
@@ -141,7 +145,9 @@ export function planNode(topology: ResolvedTopology, nodeName: string, options: 
 
   const br = node.bridge;
   const datapathType = options.datapathType?.[nodeName] ?? options.defaultDatapathType ?? 'system';
-  const targets = [options.controllerTarget ?? br.controller.target, ...(options.extraControllerTargets ?? [])].map(checkControllerTarget);
+  const ct = options.controllerTarget;
+  const main = ct === undefined ? br.controller.target : typeof ct === 'string' ? ct : ct(br.controller, nodeName);
+  const targets = [main, ...(options.extraControllerTargets ?? [])].map(checkControllerTarget);
   const controllers = [...new Set(targets)].map((target) => ({ target, externalIds: tag('controller') }));
 
   const ports: DesiredPort[] = [];

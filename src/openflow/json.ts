@@ -101,8 +101,9 @@ function describe(v: unknown): string {
     case 'string':
       return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
     case 'number':
-    case 'bigint':
       return `number ${String(v)}`;
+    case 'bigint':
+      return `integer ${String(v)}`;
     case 'boolean':
       return String(v);
     case 'object':
@@ -135,6 +136,8 @@ function uint(bits: number): Codec<number> {
     },
     fromJson(v, path) {
       if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max) return v;
+      // Some lossless parsers make every integer a bigint: accept those that fit.
+      if (typeof v === 'bigint' && v >= 0n && v <= BigInt(max)) return Number(v);
       return expect(path, codec, v);
     },
   };
@@ -336,7 +339,7 @@ function record<O>(shape: Shape<O>): Codec<O> {
       }
       const out: Record<string, unknown> = {};
       for (const [key, field] of entries) {
-        const x = v[key];
+        const x = Object.hasOwn(v, key) ? v[key] : undefined;
         if ('optional' in field) {
           if (x !== undefined) out[key] = field.optional.fromJson(x as JsonValue, childPath(path, key));
         } else {
@@ -367,7 +370,7 @@ function union<U extends object, K extends keyof U & string>(
   const pick = (v: unknown, path: string): Codec<U> => {
     if (!isObject(v)) return expect(path, { expected: 'an object' }, v);
     const name = v[key];
-    if (name === undefined) return fail(childPath(path, key), `missing ${what} ${key} (one of ${listNames(names)})`);
+    if (name === undefined) return fail(childPath(path, key), `missing field (the ${what} ${key}: one of ${listNames(names)})`);
     const c = typeof name === 'string' && Object.hasOwn(table, name) ? table[name] : undefined;
     if (!c) return fail(childPath(path, key), `unknown ${what} ${key} ${quoted(name)} (expected one of ${listNames(names)})`);
     return c;
@@ -443,26 +446,24 @@ const match = record<T.Match>({ fields: arrayOf(oxmField) });
 // Actions, instructions and shared structures
 
 type ActionOf<N extends T.Action['type']> = Extract<T.Action, { type: N }>;
-const bare = <N extends T.Action['type']>(n: N): Codec<ActionOf<N>> =>
-  record<{ type: N }>({ type: literal(n) } as Shape<{ type: N }>) as unknown as Codec<ActionOf<N>>;
 
 const action: Codec<T.Action> = union<T.Action, 'type'>('action', 'type', {
   OUTPUT: record<ActionOf<'OUTPUT'>>({ type: literal('OUTPUT'), port: u32, maxLen: u16 }),
-  COPY_TTL_OUT: bare('COPY_TTL_OUT'),
-  COPY_TTL_IN: bare('COPY_TTL_IN'),
+  COPY_TTL_OUT: record<ActionOf<'COPY_TTL_OUT'>>({ type: literal('COPY_TTL_OUT') }),
+  COPY_TTL_IN: record<ActionOf<'COPY_TTL_IN'>>({ type: literal('COPY_TTL_IN') }),
   SET_MPLS_TTL: record<ActionOf<'SET_MPLS_TTL'>>({ type: literal('SET_MPLS_TTL'), mplsTtl: u8 }),
-  DEC_MPLS_TTL: bare('DEC_MPLS_TTL'),
+  DEC_MPLS_TTL: record<ActionOf<'DEC_MPLS_TTL'>>({ type: literal('DEC_MPLS_TTL') }),
   PUSH_VLAN: record<ActionOf<'PUSH_VLAN'>>({ type: literal('PUSH_VLAN'), ethertype: u16 }),
-  POP_VLAN: bare('POP_VLAN'),
+  POP_VLAN: record<ActionOf<'POP_VLAN'>>({ type: literal('POP_VLAN') }),
   PUSH_MPLS: record<ActionOf<'PUSH_MPLS'>>({ type: literal('PUSH_MPLS'), ethertype: u16 }),
   POP_MPLS: record<ActionOf<'POP_MPLS'>>({ type: literal('POP_MPLS'), ethertype: u16 }),
   SET_QUEUE: record<ActionOf<'SET_QUEUE'>>({ type: literal('SET_QUEUE'), queueId: u32 }),
   GROUP: record<ActionOf<'GROUP'>>({ type: literal('GROUP'), groupId: u32 }),
   SET_NW_TTL: record<ActionOf<'SET_NW_TTL'>>({ type: literal('SET_NW_TTL'), nwTtl: u8 }),
-  DEC_NW_TTL: bare('DEC_NW_TTL'),
+  DEC_NW_TTL: record<ActionOf<'DEC_NW_TTL'>>({ type: literal('DEC_NW_TTL') }),
   SET_FIELD: record<ActionOf<'SET_FIELD'>>({ type: literal('SET_FIELD'), field: oxmField }),
   PUSH_PBB: record<ActionOf<'PUSH_PBB'>>({ type: literal('PUSH_PBB'), ethertype: u16 }),
-  POP_PBB: bare('POP_PBB'),
+  POP_PBB: record<ActionOf<'POP_PBB'>>({ type: literal('POP_PBB') }),
   EXPERIMENTER: record<ActionOf<'EXPERIMENTER'>>({ type: literal('EXPERIMENTER'), experimenter: u32, data: hex }),
 });
 const actions = arrayOf(action);
@@ -509,7 +510,7 @@ const meterBand: Codec<T.MeterBand> = union<T.MeterBand, 'type'>('meter band', '
 const meterBands = arrayOf(meterBand);
 
 type QueuePropOf<N extends T.QueueProperty['property']> = Extract<T.QueueProperty, { property: N }>;
-const queueProperty: Codec<T.QueueProperty> = union<T.QueueProperty, 'property'>('queue property', 'property', {
+const queueProperty: Codec<T.QueueProperty> = union<T.QueueProperty, 'property'>('queue', 'property', {
   MIN_RATE: record<QueuePropOf<'MIN_RATE'>>({ property: literal('MIN_RATE'), rate: u16 }),
   MAX_RATE: record<QueuePropOf<'MAX_RATE'>>({ property: literal('MAX_RATE'), rate: u16 }),
   EXPERIMENTER: record<QueuePropOf<'EXPERIMENTER'>>({ property: literal('EXPERIMENTER'), experimenter: u32, data: hex }),

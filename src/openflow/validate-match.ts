@@ -12,13 +12,16 @@
  *  - BAD_PREREQ: a prerequisite missing, masked, of another value, or placed after the field
  *    that needs it (7.2.3.6: "must appear after the OXM TLVs for its prerequisites").
  * Offsets are byte offsets from the start of the ofp_match (the first TLV is at 4).
- * Opaque (non-basic) fields are only checked for duplicates.
+ * Opaque fields are checked for duplicates (with the basic field of the same code, if any);
+ * opaque TLVs of the basic class also for an undefined code (BAD_FIELD) or a length that does
+ * not fit the field (BAD_LEN).
  */
 import { Port } from './constants.js';
 import { ofpError, type OpenFlowError } from './errors.js';
 import { oxmValueInto } from './encode/match.js';
 import {
-  OFPVID_PRESENT, OXM_CLASS_EXPERIMENTER, oxmFieldByName, type OxmFieldSpec,
+  OFPVID_PRESENT, OXM_CLASS_EXPERIMENTER, OXM_CLASS_OPENFLOW_BASIC, oxmFieldByCode, oxmFieldByName,
+  type OxmFieldSpec,
 } from './oxm-fields.js';
 import type { Match, OxmBasicField, OxmField } from './types/match.js';
 
@@ -41,6 +44,18 @@ export function validateMatch(m: Match): OpenFlowError[] {
         : f.oxmClass * 128 + f.oxmField;
       if (seen.has(key)) errors.push(ofpError('BAD_MATCH', 'DUP_FIELD', at, `OXM class 0x${f.oxmClass.toString(16)} field ${f.oxmField} appears more than once`));
       seen.add(key);
+      if (f.oxmClass === OXM_CLASS_OPENFLOW_BASIC) {
+        // A raw TLV in the basic class: decode only produces these for codes OpenFlow 1.3
+        // does not define; hand-built ones may also carry a known code with a wrong length.
+        const basic = oxmFieldByCode(f.oxmClass, f.oxmField);
+        if (basic === undefined) {
+          errors.push(ofpError('BAD_MATCH', 'BAD_FIELD', at, `OpenFlow-basic field code ${f.oxmField} is not defined by OpenFlow 1.3`));
+        } else if (f.data.length !== (f.hasMask ? 2 : 1) * basic.length) {
+          errors.push(ofpError('BAD_MATCH', 'BAD_LEN', at, `${basic.name}${f.hasMask ? ' (masked)' : ''} needs ${(f.hasMask ? 2 : 1) * basic.length} payload bytes, got ${f.data.length}`));
+        } else if (f.hasMask && !basic.maskable) {
+          errors.push(ofpError('BAD_MATCH', 'BAD_MASK', at, `${basic.name} cannot be masked`));
+        }
+      }
       continue;
     }
     const spec = oxmFieldByName(f.field);

@@ -32,8 +32,9 @@ export type RowChangeType = 'insert' | 'modify' | 'delete';
 
 /**
  * One row that changed, with whole rows on both sides (as far as the monitored columns go):
- * `old` for modify/delete, `new` for insert/modify. Rows are never mutated in place, so a
- * handler may keep references to them.
+ * `old` for modify/delete, `new` for insert/modify. (Exception: a plain monitor with
+ * select.initial false reports a modify of a row it never saw with only the changed columns
+ * in `old`.) Rows are never mutated in place, so a handler may keep references to them.
  */
 export interface RowChange {
   table: string;
@@ -197,7 +198,8 @@ export class RowCache {
         } else if (prev === undefined) {
           const row = this.withDefaults(table, u.new);
           t.set(uuid, row);
-          changes.push({ table, uuid, type: 'insert', new: row });
+          // A modify of a row we never saw (select.initial false): "old" has only the changed columns.
+          changes.push(u.old ? { table, uuid, type: 'modify', old: Object.freeze({ ...u.old }), new: row } : { table, uuid, type: 'insert', new: row });
         } else {
           // "new" holds the monitored columns' new values; merge in case a server sends
           // only the changed ones.

@@ -109,6 +109,17 @@ const RECONNECT_DEFAULTS: Required<ReconnectOptions> = {
   maxAttempts: Infinity,
 };
 
+/**
+ * Awaits a schema fetch and the request it serves, both already sent. When both fail, the
+ * request's own error wins: it says more ("unknown database" from transact, not get_schema).
+ */
+async function settleBoth<S, R>(schema: Promise<S>, request: Promise<R>): Promise<[S, R]> {
+  const [s, r] = await Promise.allSettled([schema, request]);
+  if (r.status === 'rejected') throw r.reason;
+  if (s.status === 'rejected') throw s.reason;
+  return [s.value, r.value];
+}
+
 function remaining(timeout: number, start: number): number {
   return timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0;
 }
@@ -191,7 +202,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> implements Moni
     return this.locks.get(id);
   }
 
-  /** Active monitors by id. */
+  /** The monitors currently active on this client. */
   get activeMonitors(): readonly Monitor[] {
     return [...this.monitors.values()];
   }
@@ -267,10 +278,10 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> implements Moni
     const needSchema = ops.some((o) => o.op === 'select');
     return this.withLive('transact', options, async (live, timeout) => {
       // Both requests go out back to back; no extra round trip when the schema is not cached.
-      const [schema, result] = await Promise.all([
-        needSchema ? this.schemaFor(live, db, timeout) : undefined,
+      const [schema, result] = await settleBoth(
+        needSchema ? this.schemaFor(live, db, timeout) : Promise.resolve(undefined),
         live.rpc.request('transact', params, timeout),
-      ]);
+      );
       return transactResultFromWire(db, ops, result, schema) as ResultsOf<T>;
     });
   }
@@ -477,7 +488,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> implements Moni
     m.buffered = [];
     const schemaP = this.schemaFor(live, m.database, timeout);
     const resultP = live.rpc.request(m.method, [m.database, m.id, m.wireRequests()], timeout);
-    const [schema, result] = await Promise.all([schemaP, resultP]);
+    const [schema, result] = await settleBoth(schemaP, resultP);
     if (!m.active || this.live !== live) return;
     let ev: MonitorEvent;
     try {
@@ -598,6 +609,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> implements Moni
     if (!m.active) return;
     // The connection dropped again: the next reconnect retries.
     if (this.live !== live || e instanceof OvsdbConnectionError) return;
+    if (e instanceof OvsdbTimeoutError) {
+      // A server too slow to answer is not a reason to lose the monitor: start over.
+      live.rpc.close(new OvsdbConnectionError('OVSDB_ERR_CONNECTION_CLOSED', `re-issuing monitor ${m.id} on ${this.label}: ${e.message}`, { cause: e }));
+      return;
+    }
     this.monitors.delete(m.id);
     m.deactivate();
     const reason =

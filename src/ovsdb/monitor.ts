@@ -99,6 +99,12 @@ export class Monitor {
       if (method === 'monitor' && list.some((x) => x.where !== undefined)) {
         throw new OvsdbValueError(`monitor request for ${table} has "where": use monitorCond`);
       }
+      // update2 "modify" carries differences, which mean nothing without the row they apply to.
+      if (method === 'monitor_cond' && list.some((x) => x.select?.initial === false && x.select.modify !== false)) {
+        throw new OvsdbValueError(
+          `monitor_cond request for ${table}: modify updates need the initial rows (update2 sends differences); use initial: true or modify: false`,
+        );
+      }
       this.requests[table] = list.map((x) => ({ ...x }));
     }
     if (Object.keys(this.requests).length === 0) throw new OvsdbValueError('a monitor needs at least one table');

@@ -10,7 +10,6 @@
 import { issuesToProblems } from './issues.js';
 import {
   type Cidr,
-  cidrContains,
   formatIpv4,
   hostAddressProblem,
   ovsTarget,
@@ -86,8 +85,8 @@ interface Model {
   brokenNodes: Set<string>;
   /** Index -> link; null where the schema refused the link. */
   links: (LinkSpec | null)[];
+  /** Containers that passed the schema (nothing refers to containers, so the others are just left out). */
   containers: Map<string, ContainerSpec>;
-  brokenContainers: Set<string>;
   /** True when the whole file passed the schema. */
   complete: boolean;
 }
@@ -111,7 +110,6 @@ function modelOf(file: TopologyFile, complete: boolean): Model {
     brokenNodes: new Set(),
     links: [...file.links],
     containers: new Map(Object.entries(file.containers)),
-    brokenContainers: new Set(),
     complete,
   };
 }
@@ -145,7 +143,6 @@ function schemaPass(input: unknown): { model: Model | null; problems: Problem[] 
     brokenNodes: new Set(),
     links: [],
     containers: new Map(),
-    brokenContainers: new Set(),
     complete: false,
   };
   for (const [name, raw] of Object.entries(input['nodes'] as Record<string, unknown>)) {
@@ -156,8 +153,7 @@ function schemaPass(input: unknown): { model: Model | null; problems: Problem[] 
   links.forEach((raw, i) => model.links.push(broken(['links', i]) ? null : Link.parse(raw)));
   const containers = isPlainObject(input['containers']) ? input['containers'] : {};
   for (const [name, raw] of Object.entries(containers)) {
-    if (broken(['containers', name])) model.brokenContainers.add(name);
-    else model.containers.set(name, Container.parse(raw));
+    if (!broken(['containers', name])) model.containers.set(name, Container.parse(raw));
   }
   return { model, problems };
 }
@@ -608,11 +604,4 @@ export function analyzeTopology(input: unknown): Analysis {
   problems.push(...checker.problems);
   if (problems.length > 0 || !model.complete) return { topology: null, problems };
   return { topology: resolve(model, checker), problems };
-}
-
-/** True when `ip` (dotted quad) lies in the topology's overlay subnet. */
-export function inOverlay(topology: ResolvedTopology, ip: string): boolean {
-  const addr = parseIpv4(ip);
-  const net = parseCidr(topology.overlay.cidr);
-  return addr.ok && net.ok && cidrContains(net.value, addr.value);
 }

@@ -244,6 +244,8 @@ function pyNumber(text: string): number {
   return Number(t);
 }
 
+const MAX_DEPTH = 64;
+
 /** Parses the statements of a DSL file (syntax only). */
 export function parseDsl(src: string): DslAssignment[] {
   const tokens = tokenize(src);
@@ -260,7 +262,16 @@ export function parseDsl(src: string): DslAssignment[] {
   };
   const isOp = (op: string) => peek().kind === 'op' && peek().text === op;
 
+  let depth = 0;
   const value = (): PyValue => {
+    if (++depth > MAX_DEPTH) fail(`literal nested deeper than ${MAX_DEPTH} levels`);
+    try {
+      return literal();
+    } finally {
+      depth--;
+    }
+  };
+  const literal = (): PyValue => {
     const t = next();
     if (t.kind === 'string') {
       let s = t.text;

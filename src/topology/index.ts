@@ -3,7 +3,7 @@
  * Knows nothing of OpenFlow; see README.md.
  */
 export * from './types.js';
-export { analyzeTopology, inOverlay, type Analysis } from './analyze.js';
+export { analyzeTopology, type Analysis } from './analyze.js';
 export { analyzeTopologyFile, analyzeTopologyText, loadTopology, resolveTopology } from './load.js';
 export { importDsl, parseDsl, DslSyntaxError, type DslImportOptions, type DslImportResult } from './dsl.js';
 export { formatProblem, formatPath, TopologyError, type Problem, type PathSegment, type SourcePosition } from './problems.js';

@@ -53,6 +53,8 @@ function describeChar(text: string, i: number): string {
   return `'${c}'`;
 }
 
+const MAX_DEPTH = 64;
+
 export function parseJsonSource(text: string): JsonParseResult {
   const lines = new LineIndex(text);
   const offsets = new Map<string, number>();
@@ -130,6 +132,8 @@ export function parseJsonSource(text: string): JsonParseResult {
 
   const parseValue = (path: PathSegment[], record: boolean): unknown => {
     skipWs();
+    // A topology is a few levels deep; refuse absurd nesting before it exhausts the stack.
+    if (path.length > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} levels`);
     if (record) offsets.set(formatPath(path), i);
     const c = text[i];
     if (c === '{') return parseObject(path);

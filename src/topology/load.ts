@@ -30,6 +30,9 @@ export function analyzeTopologyText(text: string): Analysis {
     const at = parsed.source.locate(parsePath(p.path));
     return at ? { ...p, at } : p;
   });
+  // In file order, as one reads the file (the sort is stable: same place, same order as found).
+  const key = (p: Problem) => (p.at ? p.at.line * 1e6 + p.at.column : 0);
+  problems.sort((x, y) => key(x) - key(y));
   return { topology: analysis.topology, problems };
 }
 

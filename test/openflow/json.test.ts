@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import {
   JsonSyntaxError, parseJson, parseJsonSequence, stringifyJson, type JsonValue,
 } from '../../src/openflow/lossless-json.js';
@@ -11,7 +12,8 @@ import { decodeMessage } from '../../src/openflow/decode/index.js';
 import { encodeMessage } from '../../src/openflow/encode/index.js';
 import { OXM_FIELDS } from '../../src/openflow/oxm-fields.js';
 import type { Message } from '../../src/openflow/types/index.js';
-import { repoRoot } from '../util/paths.js';
+import { repoRoot, ryuVectorsDir } from '../util/paths.js';
+import { randomInt, seededRandom } from '../util/random.js';
 
 /** Asserts that `fn` throws MessageJsonError at `path` (and with a reason matching `reason`). */
 function throwsAt(t: Test, fn: () => unknown, path: string, reason?: RegExp): void {
@@ -262,6 +264,36 @@ t.test('forms not in the examples survive JSON text and the wire', async (t) => 
   }
 });
 
+t.test('whatever the decoder accepts survives the JSON form (seeded mutations of the Ryu vectors)', async (t) => {
+  const dir = join(ryuVectorsDir(), 'packet');
+  const vectors = readdirSync(dir).filter((f) => f.endsWith('.packet')).map((f) => readFileSync(join(dir, f)));
+  const rand = seededRandom(0x15011);
+  let accepted = 0;
+  let failures = 0;
+  for (let i = 0; i < 3000 && failures < 5; i++) {
+    const bytes = Buffer.from(vectors[randomInt(rand, 0, vectors.length - 1)]!);
+    // Flip 1-3 body bytes: lengths, codes, OXM headers and values all get hit.
+    for (let k = randomInt(rand, 1, 3); k > 0; k--) if (bytes.length > 8) bytes[randomInt(rand, 8, bytes.length - 1)] = randomInt(rand, 0, 255);
+    let msg: Message;
+    try {
+      msg = decodeMessage(bytes);
+    } catch {
+      continue; // rejected input is the decoder's business
+    }
+    accepted++;
+    try {
+      const back = parseMessage(stringifyMessage(msg));
+      if (!encodeMessage(back).equals(encodeMessage(msg))) throw new Error('re-encodes differently');
+      if (!isDeepStrictEqual(back, msg)) throw new Error(`read back as ${stringifyMessage(back)}`);
+    } catch (err) {
+      failures++;
+      t.fail(`mutant ${i} (${bytes.toString('hex')}): ${String(err)}`);
+    }
+  }
+  t.ok(accepted > 1000, `${accepted} decodable mutants checked`);
+  t.equal(failures, 0);
+});
+
 t.test('the JSON text form, exactly', async (t) => {
   const msg = flowMod({
     xid: 0xffffffff, cookie: 0x8000000000000001n, cookieMask: 9007199254740991n, command: 'DELETE_STRICT', priority: 65535,
@@ -301,6 +333,9 @@ t.test('64-bit fields: numbers up to 2^53, bigints beyond, never rounded', async
   throwsAt(t, () => messageFromJSON(rounded), '$.generationId', /above 2\^53 and may have been rounded/);
   // An ordinary JSON.parse value is fine when it holds no large integers.
   t.strictSame(messageFromJSON(JSON.parse('{"type":"ROLE_REQUEST","xid":0,"role":"EQUAL","generationId":12}')), role(12n));
+  // A JSON value whose every integer is a bigint (what some lossless parsers produce).
+  t.strictSame(messageFromJSON({ type: 'ROLE_REQUEST', xid: 7n, role: 'EQUAL', generationId: 12n }), { ...role(12n), xid: 7 });
+  throwsAt(t, () => messageFromJSON({ type: 'ROLE_REQUEST', xid: 4294967296n, role: 'EQUAL', generationId: 0n }), '$.xid', /got integer 4294967296/);
 });
 
 t.test('payload hex: either case in, lowercase out, bad hex refused', async (t) => {
@@ -319,7 +354,7 @@ t.test('invalid messages are refused with the path of the problem', async (t) =>
   }));
   t.ok(parseMessage(fm), 'the unmodified message is valid');
   const cases: [string, string, RegExp][] = [
-    ['{}', '$.type', /missing message type/],
+    ['{}', '$.type', /missing field \(the message type: one of "HELLO", "ERROR"/],
     ['[]', '$', /expected an object, got an array/],
     ['{"type":"FLOW_MOX","xid":1}', '$.type', /unknown message type "FLOW_MOX"/],
     ['{"type":"BARRIER_REQUEST"}', '$.xid', /missing field/],

@@ -367,6 +367,12 @@ t.test('validation', (t) => {
     { field: 'opaque', oxmClass: 1, oxmField: 0, hasMask: true, data: hex('0000000100000001') }]), ['DUP_FIELD@12'], 'duplicate NXM register');
   t.strictSame(codes([{ field: 'opaque', oxmClass: 0xffff, oxmField: 1, hasMask: false, data: hex('00002320') },
     { field: 'opaque', oxmClass: 0xffff, oxmField: 1, hasMask: false, data: hex('4f4e4600') }]), [], 'experimenter fields differ by experimenter id');
+  t.strictSame(codes([{ field: 'opaque', oxmClass: 0x8000, oxmField: 40, hasMask: false, data: hex('0001') }]), ['BAD_FIELD@4'], 'basic code 40 is undefined');
+  t.strictSame(codes([{ field: 'opaque', oxmClass: 0x8000, oxmField: 0, hasMask: false, data: hex('0001') }]), ['BAD_LEN@4'], 'raw in_port TLV of 2 bytes');
+  t.strictSame(codes([{ field: 'opaque', oxmClass: 0x8000, oxmField: 0, hasMask: true, data: hex('0000000100000001') }]), ['BAD_MASK@4'], 'raw masked in_port TLV');
+  t.strictSame(codes([{ field: 'opaque', oxmClass: 0x8000, oxmField: 3, hasMask: true, data: hex('010000000000 010000000000') }]), [], 'raw masked eth_dst TLV');
+  t.strictSame(codes([{ field: 'in_port', value: 1 }, { field: 'opaque', oxmClass: 0x8000, oxmField: 0, hasMask: false, data: hex('00000001') }]),
+    ['DUP_FIELD@12'], 'raw TLV duplicates the named field');
   t.strictSame(codes([{ field: 'in_port', value: 1, mask: 1 }]), ['BAD_MASK@4'], 'in_port cannot be masked');
   t.strictSame(codes([{ field: 'eth_dst', value: '01:00:00:00:00:01', mask: '01:00:00:00:00:00' }]), ['BAD_WILDCARDS@4'], 'MAC value outside mask');
   t.strictSame(codes([ip, { field: 'ipv4_dst', value: '10.0.0.1', mask: '255.255.255.0' }]), ['BAD_WILDCARDS@10'], 'IPv4 value outside mask');

@@ -101,11 +101,13 @@ export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOpti
       if (c.exitCode !== null || c.signalCode !== null) {
         throw new Error(`ovsdb-server exited (${c.exitCode ?? c.signalCode}) during startup:\n${stderr}`);
       }
-      const port = /listening on port (\d+)/.exec(stderr);
-      if ((!options.tcp || port) && (await canConnect(socket))) {
-        if (options.tcp) tcpPort = Number(port![1]);
-        return;
+      // First start: the server logs the port it picked. Restart: the port is known.
+      if (options.tcp && tcpPort === undefined) {
+        const m = /listening on port (\d+)/.exec(stderr);
+        if (m) tcpPort = Number(m[1]);
       }
+      const tcpUp = !options.tcp || (tcpPort !== undefined && (await canConnect({ host: '127.0.0.1', port: tcpPort })));
+      if (tcpUp && (await canConnect({ path: socket }))) return;
       if (Date.now() > deadline) throw new Error(`ovsdb-server did not come up within 10 s:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -157,9 +159,9 @@ export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOpti
   } as OvsdbServerFixture;
 }
 
-function canConnect(socket: string): Promise<boolean> {
+function canConnect(to: net.NetConnectOpts): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(socket);
+    const s = net.connect(to);
     s.once('connect', () => {
       s.destroy();
       resolve(true);

@@ -202,6 +202,19 @@ t.test('monitor_cancel and select options', async (t) => {
   await t.rejects(a.monitorCond('NoSuchDb', { Bridge: {} }, () => {}), { code: 'OVSDB_ERR_RPC' });
   t.equal(a.activeMonitors.length, 1);
   await t.rejects(a.monitor(DB, {}, () => {}), { code: 'OVSDB_ERR_BAD_VALUE' });
+  await t.rejects(a.monitorCond(DB, { Bridge: { select: { initial: false } } }, () => {}), {
+    code: 'OVSDB_ERR_BAD_VALUE',
+    message: /modify updates need the initial rows/,
+  });
+  // Without initial rows, plain monitor still reports modifies (its "new" rows are complete).
+  const noInitial: MonitorEvent[] = [];
+  await a.monitor(DB, { Bridge: { columns: ['name', 'external_ids'], select: { initial: false } } }, (ev) => noInitial.push(ev));
+  await a.transact(DB, [op.update('Bridge', [cond('name', '==', 'br2')], { external_ids: map({ x: 'z' }) })]);
+  const late = noInitial.flatMap((e) => e.changes);
+  t.equal(late.length, 1);
+  t.equal(late[0]!.type, 'modify');
+  t.equal(late[0]!.new!.name, 'br2', 'the whole row arrives with the modify');
+  t.ok(valueEquals(late[0]!.old!.external_ids!, map({ x: 'y' })), 'old holds the changed columns');
 });
 
 t.test('a throwing handler is reported, the cache stays right', async (t) => {

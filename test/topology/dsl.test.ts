@@ -112,6 +112,7 @@ const refused: [string, string, string][] = [
   ['unclosed bracket', "nodes['sw1'] = {'region': 'CORE'\n\n", "1:16: '{' opened here is never closed"],
   ['mismatched bracket', "topology['s'] = [('h1', '1.2.3.4']\n", "1:34: ']' does not close the '(' opened at line 1, column 18"],
   ['stray backslash', "nodes['a'] = \\ {}\n", "1:14: unexpected '\\' (a backslash outside a string must end the line)"],
+  ['absurd nesting', `nodes['a'] = ${'['.repeat(100)}${']'.repeat(100)}\n`, '1:78: literal nested deeper than 64 levels'],
   ['f-string', "nodes['a'] = f'x'\n", '1:14: f-string literals are not supported'],
   ['whole-dict assignment with content', "nodes = {'a': 1}\n", '1:1: only "nodes = {}" may assign nodes as a whole'],
   ['unknown node key', "nodes['sw1'] = {'region': 'CORE', 'flavour': 'm1.small'}\n", "1:35: unknown key 'flavour' in nodes['sw1'] (known: contr_addr, region, flavor, bridge_name, int_ip)"],

@@ -62,6 +62,7 @@ const syntax: [string, string, string][] = [
   ['leading zero', '{"a": 01}', '1:7: invalid JSON: malformed number "01"'],
   ['garbage after the value', '{}\n}', "2:1: invalid JSON: unexpected '}' after the end of the JSON value"],
   ['bad escape', '{"a": "\\q"}', '1:8: invalid JSON: bad escape \\q in string'],
+  ['absurd nesting', '['.repeat(100) + ']'.repeat(100), '1:66: invalid JSON: nesting deeper than 64 levels'],
   ['duplicate node', '{\n  "nodes": {\n    "h1": {},\n    "h1": {}\n  }\n}', '4:5: nodes: duplicate key "h1" (first defined at line 3, column 5)'],
 ];
 

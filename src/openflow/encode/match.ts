@@ -152,6 +152,10 @@ function writeValue(w: BufferWriter, spec: OxmFieldSpec, v: unknown): string | n
   }
 }
 
+/**
+ * A raw TLV of any class. Class 0x8000 is allowed too, so that a deliberately malformed basic
+ * field can be sent (e.g. to test a switch); `validateMatch` reports such TLVs.
+ */
 function writeOpaque(w: BufferWriter, oxmClass: number, oxmField: number, hasMask: boolean, data: Buffer, ctx: OxmContext): void {
   const at = w.pos;
   if (!Number.isInteger(oxmClass) || oxmClass < 0 || oxmClass > 0xffff) {

@@ -45,7 +45,6 @@ export function writePortDesc(w: BufferWriter, p: PortDesc): void {
     writeMac(w, p.hwAddr, T, 'BAD_HW_ADDR', 'port hwAddr');
     w.zeros(2);
     const name = p.name;
-    // eslint-disable-next-line no-control-regex
     if (typeof name !== 'string' || name.length > 15 || /[^\x01-\xff]/.test(name)) {
       throw ofpError(T, 'BAD_CONFIG', at + 16, `port name must be a string of at most 15 latin1 characters without NUL, got ${show(name)}`);
     }

@@ -1,0 +1,395 @@
+/**
+ * A lean emulated OpenFlow 1.3 switch for controller load tests (in the manner of cbench): it
+ * completes the handshake with our codec, then sends pre-encoded table-miss PACKET_INs from new
+ * source MACs and counts what comes back by scanning message headers, never decoding the hot
+ * messages. It is built so that the emulator, not the controller, is never the bottleneck:
+ *  - packet-ins are copies of a template encoded once, with the xid and source MAC patched in;
+ *  - FLOW_MODs are counted from the header; the match is scanned only for eth_src/eth_dst;
+ *  - BARRIER and ECHO requests are answered with raw bytes.
+ *
+ * A packet-in is "answered" when a FLOW_MOD that adds or modifies a flow matching its source MAC
+ * (as eth_src or eth_dst) reaches this switch: for a proactive controller (vino) that is the new
+ * MAC's flow on the switch it was learned at; for a reactive learning switch (os-ken) the
+ * (in_port, src, dst) flow it installs in reply.
+ */
+import { connect, type Socket } from 'node:net';
+import { decodeMessage } from '../../src/openflow/decode/index.js';
+import { encodeMessage } from '../../src/openflow/encode/index.js';
+import { MessageFramer } from '../../src/openflow/framer.js';
+import { MessageTypeCode as T, OFP_VERSION, Port } from '../../src/openflow/constants.js';
+import { MultipartTypeCode } from '../../src/openflow/types/multipart.js';
+import type { Message, PortDesc } from '../../src/openflow/types/index.js';
+
+export interface EmulatedSwitchConfig {
+  /** Distinguishes this switch's generated MACs from every other switch's (0..65535). */
+  index: number;
+  datapathId: bigint;
+  /** Reported as the name of OFPP_LOCAL (how OVS names the bridge's own port). */
+  bridgeName: string;
+  /** Ports the switch reports besides the edge ports (e.g. the topology's planned tunnel ports). */
+  ports: { ofport: number; name: string }[];
+  /** Ports the emulated hosts sit behind; packet-ins arrive on these. At least two. */
+  edgePorts: number[];
+}
+
+export interface SwitchCounters {
+  flowMods: number;
+  packetOuts: number;
+  groupMods: number;
+  meterMods: number;
+  barriers: number;
+  packetInsSent: number;
+  answered: number;
+}
+
+const OFPFC_ADD = 0;
+const OFPFC_MODIFY = 1;
+const OFPFC_MODIFY_STRICT = 2;
+const OXM_CLASS_OPENFLOW_BASIC = 0x8000;
+const OXM_ETH_DST = 3;
+const OXM_ETH_SRC = 4;
+/** Offset of ofp_match in an ofp_flow_mod (header 8 + cookie/mask 16 + table..pad 24). */
+const FLOW_MOD_MATCH_OFFSET = 48;
+const FLOW_MOD_COMMAND_OFFSET = 25;
+/** Frame sent in each packet-in: Ethernet + IPv4 + UDP, padded to the 60-byte minimum. */
+const FRAME_LEN = 60;
+const ETH_SRC_OFFSET = 6;
+
+/** A 48-bit MAC as an exact JS number (map key without string work). */
+export function macKey(buf: Buffer, off: number): number {
+  return buf.readUInt16BE(off) * 0x1_0000_0000 + buf.readUInt32BE(off + 2);
+}
+
+export function macText(key: number): string {
+  return key.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
+}
+
+function writeMac(buf: Buffer, off: number, key: number): void {
+  buf.writeUInt16BE(Math.floor(key / 0x1_0000_0000), off);
+  buf.writeUInt32BE(key % 0x1_0000_0000, off + 2);
+}
+
+/** Locally administered unicast MACs, 02:ss:ss:cc:cc:cc: switch index, then a counter. */
+const NEW_MAC_BASE = 0x02 * 2 ** 40;
+/** Hosts taught first (the destinations of the measured traffic), 06:ss:ss:00:00:ee. */
+const ANCHOR_MAC_BASE = 0x06 * 2 ** 40;
+const BROADCAST = 0xffff_ffff_ffff;
+
+function ipv4UdpFrame(dst: number, src: number, ipSrc: number, ipDst: number): Buffer {
+  const f = Buffer.alloc(FRAME_LEN);
+  writeMac(f, 0, dst);
+  writeMac(f, ETH_SRC_OFFSET, src);
+  f.writeUInt16BE(0x0800, 12);
+  const ip = 14;
+  f[ip] = 0x45;
+  f.writeUInt16BE(FRAME_LEN - ip, ip + 2);
+  f[ip + 8] = 64; // ttl
+  f[ip + 9] = 17; // udp
+  f.writeUInt32BE(ipSrc >>> 0, ip + 12);
+  f.writeUInt32BE(ipDst >>> 0, ip + 16);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += f.readUInt16BE(ip + i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  f.writeUInt16BE(~sum & 0xffff, ip + 10);
+  const udp = ip + 20;
+  f.writeUInt16BE(49152, udp);
+  f.writeUInt16BE(9, udp + 2); // discard
+  f.writeUInt16BE(FRAME_LEN - udp, udp + 4);
+  return f;
+}
+
+function port(portNo: number, name: string, index: number): PortDesc {
+  return {
+    portNo, hwAddr: macText(0x0e * 2 ** 40 + index * 2 ** 24 + (portNo & 0xffffff)), name, config: 0, state: 4,
+    curr: 0x840, advertised: 0, supported: 0, peer: 0, currSpeed: 10_000_000, maxSpeed: 0,
+  };
+}
+
+export class EmulatedSwitch {
+  readonly counters: SwitchCounters = { flowMods: 0, packetOuts: 0, groupMods: 0, meterMods: 0, barriers: 0, packetInsSent: 0, answered: 0 };
+  /** Packet-ins sent and not answered yet: source MAC key → send time (performance.now()). */
+  readonly pending = new Map<number, number>();
+  /** Answer latencies in µs, collected while `recording`. */
+  latencies: number[] = [];
+  recording = false;
+  /** Last time bytes arrived from the controller (performance.now()). */
+  lastRx = 0;
+  /** ERROR messages the controller sent (a sign the emulation is wrong). */
+  readonly errors: string[] = [];
+  /** Called after each chunk that answered packet-ins (the driver may top up). */
+  onAnswered?: (sw: EmulatedSwitch) => void;
+
+  private socket?: Socket;
+  private readonly framer = new MessageFramer();
+  private readonly templates: Buffer[];
+  private readonly frameOffset: number;
+  private readonly portDesc: PortDesc[];
+  private nextMac = 1;
+  private nextXid = 1;
+  private edgeCursor = 0;
+  /** Packet-ins to keep outstanding; 0: not sending. */
+  private window = 0;
+  private readyResolve!: () => void;
+  readonly ready: Promise<void>;
+  private gotFeatures = false;
+  closed = false;
+
+  constructor(readonly config: EmulatedSwitchConfig) {
+    if (config.edgePorts.length < 2) throw new Error('emulated switch: at least two edge ports are needed (traffic goes from one to another)');
+    if (config.index < 0 || config.index > 0xffff) throw new Error(`emulated switch: index ${config.index} outside 0..65535`);
+    this.ready = new Promise((r) => (this.readyResolve = r));
+    this.portDesc = [
+      ...config.ports.map((p) => port(p.ofport, p.name, config.index)),
+      ...config.edgePorts.map((p) => port(p, `bench-e${p}`, config.index)),
+      port(Port.LOCAL, config.bridgeName, config.index),
+    ];
+    // One template per edge port: a frame from that port to the anchor host behind the next edge
+    // port, so a learning switch knows the destination and answers with a flow.
+    this.templates = config.edgePorts.map((p, i) => {
+      const dst = this.anchorMac((i + 1) % config.edgePorts.length);
+      const frame = ipv4UdpFrame(dst, NEW_MAC_BASE, 0x0a000000 + config.index * 256 + i, 0x0a000000 + config.index * 256 + ((i + 1) % config.edgePorts.length));
+      return this.encodePacketIn(p, frame);
+    });
+    this.frameOffset = this.templates[0]!.length - FRAME_LEN;
+    this.checkTemplate();
+  }
+
+  /** MAC of the host taught behind edge port number `i` (index into edgePorts). */
+  anchorMac(i: number): number {
+    return ANCHOR_MAC_BASE + this.config.index * 2 ** 24 + i;
+  }
+
+  private encodePacketIn(inPort: number, frame: Buffer): Buffer {
+    return encodeMessage({
+      type: 'PACKET_IN', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 'NO_MATCH', tableId: 0,
+      cookie: 0xffff_ffff_ffff_ffffn, match: { fields: [{ field: 'in_port', value: inPort }] }, data: frame,
+    });
+  }
+
+  /** The patched template must still decode to what we mean to send. */
+  private checkTemplate(): void {
+    const b = Buffer.from(this.templates[0]!);
+    b.writeUInt32BE(77, 4);
+    writeMac(b, this.frameOffset + ETH_SRC_OFFSET, NEW_MAC_BASE + 12345);
+    const m = decodeMessage(b);
+    if (m.type !== 'PACKET_IN' || m.xid !== 77 || macKey(m.data, ETH_SRC_OFFSET) !== NEW_MAC_BASE + 12345) {
+      throw new Error('emulated switch: patched packet-in template does not decode as intended');
+    }
+  }
+
+  /** Connects, retrying while the controller is not listening yet. */
+  async connect(host: string, portNo: number, deadline: number): Promise<void> {
+    for (;;) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const s = connect({ host, port: portNo });
+          s.once('connect', () => {
+            s.off('error', reject);
+            this.attach(s);
+            resolve();
+          });
+          s.once('error', reject);
+        });
+        return;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ECONNREFUSED' || performance.now() > deadline) {
+          throw new Error(`emulated switch ${this.config.bridgeName}: cannot connect to ${host}:${portNo}: ${(err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  private attach(s: Socket): void {
+    this.socket = s;
+    s.setNoDelay(true);
+    s.on('data', (chunk: Buffer) => this.onData(chunk));
+    s.on('error', () => {});
+    s.on('close', () => {
+      this.closed = true;
+      this.window = 0;
+    });
+    s.write(encodeMessage({ type: 'HELLO', xid: this.nextXid++, version: OFP_VERSION, elements: [{ type: 'VERSIONBITMAP', versions: [OFP_VERSION] }] }));
+  }
+
+  close(): void {
+    this.window = 0;
+    this.socket?.destroy();
+  }
+
+  /** Sends one packet-in per edge port from its anchor host (broadcast destination): teaches them. */
+  teachAnchors(): void {
+    const out: Buffer[] = [];
+    this.config.edgePorts.forEach((p, i) => {
+      const frame = ipv4UdpFrame(BROADCAST, this.anchorMac(i), 0x0a000000 + this.config.index * 256 + i, 0xffffffff);
+      const msg = this.encodePacketIn(p, frame);
+      msg.writeUInt32BE(this.nextXid++, 4);
+      out.push(msg);
+    });
+    this.socket?.write(Buffer.concat(out));
+  }
+
+  /** Keeps `window` packet-ins outstanding from now on (1: latency mode). */
+  start(window: number): void {
+    this.window = window;
+    this.topUp();
+  }
+
+  /** Stops sending; outstanding packet-ins stay pending. */
+  stop(): void {
+    this.window = 0;
+  }
+
+  private topUp(): void {
+    const want = this.window - this.pending.size;
+    if (want > 0 && !this.closed) this.sendNew(want);
+  }
+
+  /** Sends `count` packet-ins, each from a MAC never used before on this switch. */
+  private sendNew(count: number): void {
+    const len = this.templates[0]!.length;
+    const chunk = Buffer.allocUnsafe(len * count);
+    const edges = this.templates.length;
+    const base = NEW_MAC_BASE + this.config.index * 2 ** 24;
+    const now = performance.now();
+    for (let i = 0; i < count; i++) {
+      const off = i * len;
+      this.templates[this.edgeCursor]!.copy(chunk, off);
+      this.edgeCursor = this.edgeCursor + 1 === edges ? 0 : this.edgeCursor + 1;
+      chunk.writeUInt32BE(this.nextXid, off + 4);
+      this.nextXid = this.nextXid >= 0xfffffff0 ? 1 : this.nextXid + 1;
+      if (this.nextMac > 0xffffff) throw new Error(`emulated switch ${this.config.bridgeName}: ran out of source MACs (16M per switch)`);
+      const key = base + this.nextMac++;
+      writeMac(chunk, off + this.frameOffset + ETH_SRC_OFFSET, key);
+      this.pending.set(key, now);
+    }
+    this.counters.packetInsSent += count;
+    this.socket!.write(chunk);
+  }
+
+  private onData(chunk: Buffer): void {
+    const now = performance.now();
+    this.lastRx = now;
+    const answeredBefore = this.counters.answered;
+    let replies: Buffer[] | undefined;
+    for (const m of this.framer.push(chunk)) {
+      switch (m[1]) {
+        case T.FLOW_MOD:
+          this.counters.flowMods++;
+          this.onFlowMod(m, now);
+          break;
+        case T.PACKET_OUT:
+          this.counters.packetOuts++;
+          break;
+        case T.GROUP_MOD:
+          this.counters.groupMods++;
+          break;
+        case T.METER_MOD:
+          this.counters.meterMods++;
+          break;
+        case T.BARRIER_REQUEST:
+        case T.ECHO_REQUEST: {
+          // Same bytes, reply type: BARRIER_REPLY = request + 1, ECHO_REPLY = request + 1.
+          const r = Buffer.from(m);
+          r[1] = m[1]! + 1;
+          if (m[1] === T.BARRIER_REQUEST) this.counters.barriers++;
+          (replies ??= []).push(r);
+          break;
+        }
+        default: {
+          const r = this.control(m);
+          if (r) (replies ??= []).push(...r);
+        }
+      }
+    }
+    if (replies) this.socket!.write(replies.length === 1 ? replies[0]! : Buffer.concat(replies));
+    if (this.counters.answered !== answeredBefore) {
+      this.topUp();
+      this.onAnswered?.(this);
+    }
+  }
+
+  private onFlowMod(m: Buffer, now: number): void {
+    const command = m[FLOW_MOD_COMMAND_OFFSET];
+    if (command !== OFPFC_ADD && command !== OFPFC_MODIFY && command !== OFPFC_MODIFY_STRICT) return;
+    if (m.length < FLOW_MOD_MATCH_OFFSET + 4 || m.readUInt16BE(FLOW_MOD_MATCH_OFFSET) !== 1) return;
+    const end = Math.min(m.length, FLOW_MOD_MATCH_OFFSET + m.readUInt16BE(FLOW_MOD_MATCH_OFFSET + 2));
+    let off = FLOW_MOD_MATCH_OFFSET + 4;
+    while (off + 4 <= end) {
+      const field = m[off + 2]! >> 1;
+      const len = m[off + 3]!;
+      if (m.readUInt16BE(off) === OXM_CLASS_OPENFLOW_BASIC && (field === OXM_ETH_DST || field === OXM_ETH_SRC) && off + 10 <= end) {
+        const key = macKey(m, off + 4);
+        const sent = this.pending.get(key);
+        if (sent !== undefined) {
+          this.pending.delete(key);
+          this.counters.answered++;
+          if (this.recording) this.latencies.push((now - sent) * 1000);
+        }
+      }
+      off += 4 + len;
+    }
+  }
+
+  /** Handshake and the controller's occasional requests: decoded with the codec (not hot). */
+  private control(bytes: Buffer): Buffer[] | undefined {
+    const type = bytes[1]!;
+    const xid = bytes.readUInt32BE(4);
+    const raw = (replyType: number, body: Buffer = Buffer.alloc(0)): Buffer => {
+      const b = Buffer.alloc(8 + body.length);
+      b[0] = OFP_VERSION;
+      b[1] = replyType;
+      b.writeUInt16BE(b.length, 2);
+      b.writeUInt32BE(xid, 4);
+      body.copy(b, 8);
+      return b;
+    };
+    switch (type) {
+      case T.HELLO:
+      case T.SET_CONFIG:
+      case T.ECHO_REPLY:
+      case T.SET_ASYNC:
+      case T.PORT_MOD:
+      case T.TABLE_MOD:
+        return undefined;
+      case T.FEATURES_REQUEST:
+        this.gotFeatures = true;
+        return [encodeMessage({ type: 'FEATURES_REPLY', xid, datapathId: this.config.datapathId, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f })];
+      case T.GET_CONFIG_REQUEST: {
+        const body = Buffer.alloc(4);
+        body.writeUInt16BE(0xffff, 2);
+        return [raw(T.GET_CONFIG_REPLY, body)];
+      }
+      case T.ROLE_REQUEST:
+        return [raw(T.ROLE_REPLY, bytes.subarray(8))];
+      case T.GET_ASYNC_REQUEST:
+        return [raw(T.GET_ASYNC_REPLY, Buffer.alloc(24))];
+      case T.MULTIPART_REQUEST: {
+        const kind = bytes.readUInt16BE(8);
+        if (kind === MultipartTypeCode.PORT_DESC) {
+          const reply: Message = { type: 'MULTIPART_REPLY', xid, flags: 0, body: { kind: 'PORT_DESC', ports: this.portDesc } };
+          if (this.gotFeatures) queueMicrotask(() => this.readyResolve());
+          return [encodeMessage(reply)];
+        }
+        // Every other kind: an empty table (no flows, groups, meters yet); DESC: blank strings.
+        const body = Buffer.alloc(8 + (kind === MultipartTypeCode.DESC ? 1056 : 0));
+        body.writeUInt16BE(kind, 0);
+        return [raw(T.MULTIPART_REPLY, body)];
+      }
+      case T.ERROR: {
+        let text: string;
+        try {
+          const e = decodeMessage(bytes);
+          text = e.type === 'ERROR' ? `type ${e.errorType} code ${'code' in e ? e.code : '?'}` : 'undecodable';
+        } catch (err) {
+          text = `undecodable: ${(err as Error).message}`;
+        }
+        if (this.errors.length < 20) this.errors.push(text);
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * One node's Open vSwitch: its own ovsdb-server and ovs-vswitchd (userspace datapath) inside the
+ * node's namespace, with every file under the node's folder.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UnixRpc, unixRpcCall } from './jsonrpc.js';
+import { inNetns, isAlive, run, sleep } from './proc.js';
+
+export const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+/** sun_path is 108 bytes with the terminating NUL; the longest socket we make is the vswitchd control socket. */
+const MAX_SOCKET_PATH = 107;
+
+export function ovsEnvFor(dir: string): Record<string, string> {
+  return { OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_SYSCONFDIR: dir };
+}
+
+export const dbSocket = (dir: string) => path.join(dir, 'db.sock');
+export const vswitchdCtl = (dir: string, pid: number) => path.join(dir, `ovs-vswitchd.${pid}.ctl`);
+
+export function checkSocketPaths(dir: string): void {
+  const longest = path.join(dir, 'ovs-vswitchd.4194304.ctl');
+  if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) {
+    throw new Error(`testbed: folder ${dir} is too long for Unix socket paths (${longest} exceeds ${MAX_SOCKET_PATH} bytes); use a shorter base folder`);
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Starts a daemon in `ns` as its own process group, detached from us (it may outlive a CLI run). */
+function spawnDaemon(ns: string, argv: string[], env: Record<string, string>, stderrFile: string): number {
+  const fd = openSync(stderrFile, 'a');
+  try {
+    const [file, ...args] = inNetns(ns, argv);
+    const child = spawn(file!, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', fd], detached: true });
+    if (child.pid === undefined) throw new Error(`testbed: cannot start ${argv[0]} in namespace ${ns}`);
+    child.on('error', () => {}); // reported through the readiness wait
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface NodeOvs {
+  dir: string;
+  ovsdbServerPid: number;
+  vswitchdPid: number;
+}
+
+/** Polls `check` until it resolves true; fails early when `pid` dies. */
+async function waitFor(what: string, pid: number, logFile: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isAlive(pid)) throw new Error(`testbed: ${what} exited during startup:\n${tail(logFile)}`);
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`testbed: ${what} not ready within ${timeoutMs} ms:\n${tail(logFile)}`);
+    await sleep(25);
+  }
+}
+
+export interface StartOvsHooks {
+  /** Called as soon as a daemon's pid is known, so teardown can find it even if startup fails. */
+  onPid(kind: 'ovsdb-server' | 'ovs-vswitchd', pid: number): void;
+}
+
+/**
+ * Creates the database, starts ovsdb-server then ovs-vswitchd in namespace `ns`, and waits
+ * until both answer on their sockets.
+ */
+export async function startOvs(ns: string, dir: string, hooks: StartOvsHooks, timeoutMs = 20_000): Promise<NodeOvs> {
+  checkSocketPaths(dir);
+  mkdirSync(dir, { recursive: true });
+  const env = ovsEnvFor(dir);
+  const db = path.join(dir, 'conf.db');
+  const sock = dbSocket(dir);
+  if (!existsSync(db)) await run(['ovsdb-tool', 'create', db, VSWITCH_SCHEMA], { env });
+
+  const quiet = ['--no-chdir', '-vconsole:off', '-vsyslog:off', '-vfile:info'];
+  const ovsdbServerPid = spawnDaemon(ns, ['ovsdb-server', db, `--remote=punix:${sock}`, '--pidfile', '--log-file', ...quiet], env, path.join(dir, 'ovsdb-server.stderr'));
+  hooks.onPid('ovsdb-server', ovsdbServerPid);
+  await waitFor(`ovsdb-server in namespace ${ns}`, ovsdbServerPid, path.join(dir, 'ovsdb-server.stderr'), timeoutMs, async () => {
+    try {
+      const dbs = await unixRpcCall(sock, 'list_dbs', [], 2000);
+      return Array.isArray(dbs) && dbs.includes('Open_vSwitch');
+    } catch {
+      return false;
+    }
+  });
+  // The root row, and fewer threads than the default (one per core) for a machine full of switches.
+  await run(['ovs-vsctl', `--db=unix:${sock}`, '--no-wait', '--', 'init', '--', 'set', 'Open_vSwitch', '.',
+    'other_config:n-handler-threads=1', 'other_config:n-revalidator-threads=1'], { env });
+
+  // --disable-system: there is no OVS kernel module; only the netdev (userspace) datapath exists.
+  const vswitchdPid = spawnDaemon(ns, ['ovs-vswitchd', `unix:${sock}`, '--pidfile', '--log-file', '--disable-system', ...quiet], env, path.join(dir, 'ovs-vswitchd.stderr'));
+  hooks.onPid('ovs-vswitchd', vswitchdPid);
+  const ctl = vswitchdCtl(dir, vswitchdPid);
+  await waitFor(`ovs-vswitchd in namespace ${ns}`, vswitchdPid, path.join(dir, 'ovs-vswitchd.log'), timeoutMs, async () => {
+    if (!existsSync(ctl)) return false;
+    try {
+      await unixRpcCall(ctl, 'version', [], 2000);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return { dir, ovsdbServerPid, vswitchdPid };
+}
+
+/** Sets tunnel neighbour entries on one node's vswitchd (one connection for all of them). */
+export async function setTunnelNeighbours(ctl: string, bridge: string, entries: readonly { ip: string; mac: string }[]): Promise<void> {
+  if (entries.length === 0) return;
+  const rpc = await UnixRpc.connect(ctl);
+  try {
+    for (const e of entries) await rpc.call('tnl/neigh/set', [bridge, e.ip, e.mac]);
+  } finally {
+    rpc.close();
+  }
+}

@@ -1,0 +1,716 @@
+/**
+ * The embedded emulated testbed (`netns` node provider).
+ *
+ * Layout of one run (run id `vtXXXX`):
+ *
+ *   root namespace      [vtXXXX-gw] 10.250.X.1 ─┐ (optional gateway, for a controller here)
+ *   vtXXXX.underlay     br0 (Linux bridge) ─ gw, u0, u1, ...
+ *   vtXXXX-<node>       underlay (veth peer of u<i>) ─ br-phy (OVS, netdev) holding 10.250.X.<i+2>
+ *                       own ovsdb-server + ovs-vswitchd; the overlay bridge comes from provisioning
+ *   vtXXXX-<container>  eth0 (MAC/IP of the container) ─ veth ─ <portName> on the node's bridge
+ *
+ * Why br-phy: the userspace datapath sends VXLAN itself, so the tunnel end point address must be
+ * on an OVS bridge of the same datapath (native tunnelling); a kernel address on the bare veth
+ * would never see the encapsulated frames. Why no TX checksum offload: frames read through
+ * AF_PACKET by the userspace datapath carry only a partial checksum otherwise, and the receiver
+ * drops TCP segments (ping, with full checksums, works regardless).
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseIpv4, parseMac } from '../../src/topology/net.js';
+import type { ResolvedTopology } from '../../src/topology/types.js';
+import {
+  loadRecord,
+  ownerAlive,
+  processStartTime,
+  registerExitTeardown,
+  registerRun,
+  saveRecord,
+  targetOf,
+  teardown,
+  teardownSync,
+  unregisterExitTeardown,
+} from './cleanup.js';
+import { unixRpcCall } from './jsonrpc.js';
+import {
+  checkIfname,
+  checkName,
+  CONTAINER_IF,
+  containerNetns,
+  defaultBaseDir,
+  GATEWAY_PEER_IF,
+  gatewayLink,
+  newRunId,
+  NODE_UNDERLAY_IF,
+  nodeNetns,
+  PHY_BRIDGE,
+  UNDERLAY_BRIDGE,
+  underlayMac,
+  underlayNetns,
+  underlayPort,
+} from './names.js';
+import { dbSocket, ovsEnvFor, setTunnelNeighbours, startOvs, vswitchdCtl } from './ovs.js';
+import { isAlive, mapLimit, netnsExists, pidsInNetns, run, runInNetns, shellScript, sleep, stopProcesses } from './proc.js';
+import type {
+  ContainerOptions,
+  ContainerRecord,
+  ContainerStatus,
+  ExecOptions,
+  ExecResult,
+  MoveOptions,
+  NodeAccess,
+  NodeRecord,
+  NodeStatus,
+  RunRecord,
+  TestbedOptions,
+  TestbedStatus,
+} from './types.js';
+import { conflictingRoute, parseUnderlaySubnet, pickUnderlaySubnet, underlayAddresses } from './underlay.js';
+
+export const DEFAULT_CONTAINER_MTU = 1400;
+
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/i;
+
+/** A copy of `topology` with the underlay addresses (and reachable controller targets) filled in. */
+export function fillTopology(topology: ResolvedTopology, ips: Record<string, string>, controllerHost: string | null): ResolvedTopology {
+  const out = structuredClone(topology);
+  const fixController = (c: { host: string; port: number; target: string }) => {
+    if (controllerHost === null || !LOOPBACK_HOST.test(c.host)) return;
+    const scheme = c.target.slice(0, c.target.indexOf(':'));
+    c.host = controllerHost;
+    c.target = `${scheme}:${controllerHost}:${c.port}`;
+  };
+  fixController(out.controller);
+  for (const node of Object.values(out.nodes)) {
+    node.underlayIp = ips[node.name] ?? null;
+    fixController(node.bridge.controller);
+    for (const port of node.bridge.ports) {
+      if (port.kind !== 'tunnel') continue;
+      port.localIp = ips[node.name] ?? null;
+      port.remoteIp = ips[port.peer] ?? null;
+    }
+  }
+  return out;
+}
+
+async function writeProcSys(file: string, value: string): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  try {
+    await writeFile(file, value);
+  } catch (e) {
+    // No IPv6 in this kernel: nothing to disable.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+class Node implements NodeAccess {
+  constructor(
+    private readonly bed: Testbed,
+    private readonly rec: NodeRecord,
+  ) {}
+  get node() {
+    return this.rec.name;
+  }
+  get underlayIp() {
+    return this.rec.underlayIp;
+  }
+  get ovsdbTarget() {
+    return this.rec.ovsdbTarget;
+  }
+  get ovsEnv() {
+    return ovsEnvFor(this.rec.dir);
+  }
+  /** Namespace of the node (for `ip netns exec`). */
+  get namespace() {
+    return this.rec.namespace;
+  }
+  /** Control socket of the node's ovs-vswitchd (for ovs-appctl -t). */
+  get vswitchdCtl() {
+    return this.rec.vswitchdPid === null ? null : vswitchdCtl(this.rec.dir, this.rec.vswitchdPid);
+  }
+  exec(argv: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    this.bed.assertUp();
+    return runInNetns(this.rec.namespace, argv, { ...opts, env: this.ovsEnv });
+  }
+}
+
+export class Testbed {
+  /** The topology with underlay addresses filled in (and loopback controllers rewritten). */
+  readonly topology: ResolvedTopology;
+  private record: RunRecord;
+  private readonly owner: boolean;
+  private readonly access = new Map<string, Node>();
+  private readonly children = new Set<ChildProcess>();
+  private downing: Promise<void> | undefined;
+
+  private constructor(record: RunRecord, topology: ResolvedTopology, owner: boolean) {
+    this.record = record;
+    this.topology = topology;
+    this.owner = owner;
+    for (const rec of Object.values(record.nodes)) this.access.set(rec.name, new Node(this, rec));
+  }
+
+  get runId(): string {
+    return this.record.runId;
+  }
+  get runDir(): string {
+    return this.record.runDir;
+  }
+  get underlay(): RunRecord['underlay'] {
+    return { ...this.record.underlay };
+  }
+  /** A copy of the run record (what `down` needs, e.g. from another process). */
+  toRecord(): RunRecord {
+    return structuredClone(this.record);
+  }
+
+  /**
+   * Brings up a testbed for `topology`. On failure everything created so far is removed before
+   * the error is thrown.
+   */
+  static async up(topology: ResolvedTopology, options: TestbedOptions = {}): Promise<Testbed> {
+    await checkEnvironment();
+    const log = options.log ?? (() => {});
+    const baseDir = path.resolve(options.baseDir ?? defaultBaseDir());
+    const gateway = options.gateway ?? true;
+    const names = Object.keys(topology.nodes);
+    if (names.length === 0) throw new Error('testbed: the topology has no nodes');
+    for (const n of names) checkName('node', n);
+    for (const c of Object.keys(topology.containers)) {
+      if (topology.nodes[c]) throw new Error(`testbed: "${c}" is both a node and a container name (both name namespaces)`);
+    }
+
+    let cidr;
+    if (options.underlaySubnet) {
+      cidr = parseUnderlaySubnet(options.underlaySubnet);
+      const clash = gateway ? conflictingRoute(cidr) : null;
+      if (clash) throw new Error(`testbed: underlay subnet ${cidr.text} overlaps the route ${clash} of this machine (the gateway would break it)`);
+    } else {
+      cidr = pickUnderlaySubnet();
+    }
+    const addrs = underlayAddresses(cidr, names.length);
+
+    mkdirSync(baseDir, { recursive: true, mode: 0o755 });
+    const runId = newRunId(baseDir);
+    const runDir = path.join(baseDir, runId);
+    mkdirSync(runDir, { mode: 0o755 });
+    const record: RunRecord = {
+      version: 1,
+      runId,
+      runDir,
+      owner: { pid: process.pid, startTime: processStartTime(process.pid) },
+      createdAt: new Date().toISOString(),
+      topologyName: topology.name,
+      underlay: {
+        cidr: cidr.text,
+        prefixLength: cidr.prefixLength,
+        gateway: gateway ? addrs.gateway : null,
+        namespace: underlayNetns(runId),
+        bridge: UNDERLAY_BRIDGE,
+      },
+      namespaces: [],
+      rootLinks: [],
+      nodes: {},
+      containers: {},
+    };
+    names.forEach((name, index) => {
+      const dir = path.join(runDir, `node-${name}`);
+      record.nodes[name] = {
+        name,
+        index,
+        namespace: nodeNetns(runId, name),
+        underlayIp: addrs.nodes[index]!,
+        underlayMac: underlayMac(runId, index),
+        dir,
+        ovsdbTarget: `unix:${dbSocket(dir)}`,
+        ovsdbServerPid: null,
+        vswitchdPid: null,
+        bridge: topology.nodes[name]!.bridge.name,
+      };
+    });
+    saveRecord(record);
+    registerRun(runId, runDir);
+    const rewrite = gateway && (options.rewriteLoopbackController ?? true);
+    const filled = fillTopology(
+      topology,
+      Object.fromEntries(names.map((n) => [n, record.nodes[n]!.underlayIp])),
+      rewrite ? addrs.gateway : null,
+    );
+    const bed = new Testbed(record, filled, true);
+    if (options.cleanupOnExit ?? true) registerExitTeardown(runId, () => void teardownSync(targetOf(bed.record)));
+
+    log(`testbed ${runId}: ${names.length} nodes, underlay ${cidr.text}${gateway ? ` (gateway ${addrs.gateway})` : ''}, folder ${runDir}`);
+    try {
+      await bed.build(options, log);
+    } catch (e) {
+      log(`testbed ${runId}: bring-up failed, removing what was made`);
+      try {
+        await bed.down();
+      } catch (cleanupError) {
+        (e as Error).message += `\n(cleanup after the failure: ${(cleanupError as Error).message})`;
+      }
+      throw e;
+    }
+    log(`testbed ${runId}: up`);
+    return bed;
+  }
+
+  /**
+   * A handle on a run made by another process (from its record), e.g. for the CLI's `down` and
+   * `status`, or a demo driving containers. It does not tear the run down on exit.
+   */
+  static attach(record: RunRecord, topology: ResolvedTopology): Testbed {
+    const current = loadRecord(record.runDir) ?? record;
+    return new Testbed(current, topology, false);
+  }
+
+  private save(): void {
+    saveRecord(this.record);
+  }
+
+  private async build(options: TestbedOptions, log: (m: string) => void): Promise<void> {
+    const r = this.record;
+    const nodes = Object.values(r.nodes);
+    const ul = r.underlay.namespace;
+
+    // Namespaces are recorded before they exist: teardown ignores missing ones.
+    r.namespaces.push(ul, ...nodes.map((n) => n.namespace));
+    this.save();
+    await run(['ip', '-batch', '-'], { input: [ul, ...nodes.map((n) => n.namespace)].map((n) => `netns add ${n}\n`).join('') });
+
+    // The underlay: a Linux bridge in a namespace of its own (clear of this machine's bridge
+    // netfilter and routes), one veth per node whose other end lands in the node.
+    const ulScript: string[][] = [
+      ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
+      ['ip', 'link', 'set', 'lo', 'up'],
+      ['ip', 'link', 'add', UNDERLAY_BRIDGE, 'type', 'bridge'],
+      ['ip', 'link', 'set', UNDERLAY_BRIDGE, 'up'],
+    ];
+    for (const n of nodes) {
+      const u = underlayPort(n.index);
+      ulScript.push(
+        ['ip', 'link', 'add', u, 'type', 'veth', 'peer', 'name', NODE_UNDERLAY_IF, 'netns', n.namespace],
+        ['ip', 'link', 'set', u, 'master', UNDERLAY_BRIDGE],
+        ['ethtool', '-K', u, 'tx', 'off'],
+        ['ip', 'link', 'set', u, 'up'],
+      );
+    }
+    await runInNetns(ul, ['sh', '-ec', shellScript(ulScript)]);
+
+    if (r.underlay.gateway) {
+      const gw = gatewayLink(r.runId);
+      r.rootLinks.push(gw);
+      this.save();
+      await run(['ip', 'link', 'add', gw, 'type', 'veth', 'peer', 'name', GATEWAY_PEER_IF, 'netns', ul]);
+      // Before the link is up, so it never sends IPv6 autoconfiguration into the underlay.
+      await writeProcSys(`/proc/sys/net/ipv6/conf/${gw}/disable_ipv6`, '1');
+      await run(['ethtool', '-K', gw, 'tx', 'off']);
+      await run(['ip', '-batch', '-'], { input: `addr add ${r.underlay.gateway}/${r.underlay.prefixLength} dev ${gw}\nlink set ${gw} up\n` });
+      await runInNetns(ul, ['sh', '-ec', shellScript([
+        ['ip', 'link', 'set', GATEWAY_PEER_IF, 'master', UNDERLAY_BRIDGE],
+        ['ethtool', '-K', GATEWAY_PEER_IF, 'tx', 'off'],
+        ['ip', 'link', 'set', GATEWAY_PEER_IF, 'up'],
+      ])]);
+    }
+
+    await mapLimit(nodes, Math.max(1, options.concurrency ?? 4), async (n) => {
+      await this.buildNode(n);
+      log(`testbed ${r.runId}: node ${n.name} up (${n.namespace}, ${n.underlayIp})`);
+    });
+
+    // Userspace tunnels drop frames until they know the remote end point's MAC: give every
+    // node every other node's br-phy MAC (known: we set it).
+    await mapLimit(nodes, 4, (n) =>
+      setTunnelNeighbours(
+        vswitchdCtl(n.dir, n.vswitchdPid!),
+        PHY_BRIDGE,
+        nodes.filter((p) => p !== n).map((p) => ({ ip: p.underlayIp, mac: p.underlayMac })),
+      ),
+    );
+
+    if (options.verifyUnderlay ?? true) {
+      await mapLimit(nodes, 4, async (n, i) => {
+        const target = nodes.length > 1 ? nodes[(i + 1) % nodes.length]!.underlayIp : r.underlay.gateway;
+        if (target) await this.waitPing(n, target);
+      });
+      log(`testbed ${r.runId}: underlay verified`);
+    }
+  }
+
+  private async buildNode(n: NodeRecord): Promise<void> {
+    await runInNetns(n.namespace, ['sh', '-ec', shellScript([
+      ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
+      ['ip', 'link', 'set', 'lo', 'up'],
+      ['ethtool', '-K', NODE_UNDERLAY_IF, 'tx', 'off'],
+      ['ip', 'link', 'set', NODE_UNDERLAY_IF, 'up'],
+    ])]);
+    await startOvs(n.namespace, n.dir, {
+      onPid: (kind, pid) => {
+        if (kind === 'ovsdb-server') n.ovsdbServerPid = pid;
+        else n.vswitchdPid = pid;
+        this.save();
+      },
+    });
+    const env = ovsEnvFor(n.dir);
+    // Without --no-wait: returns once ovs-vswitchd has made the bridge (and its tap) exist.
+    await run(['ovs-vsctl', `--db=${n.ovsdbTarget}`, '--timeout=30',
+      '--', 'add-br', PHY_BRIDGE,
+      '--', 'set', 'Bridge', PHY_BRIDGE, 'datapath_type=netdev', 'fail_mode=standalone', `other_config:hwaddr="${n.underlayMac}"`,
+      '--', 'add-port', PHY_BRIDGE, NODE_UNDERLAY_IF], { env });
+    await runInNetns(n.namespace, ['ip', '-batch', '-'], {
+      input: `addr add ${n.underlayIp}/${this.record.underlay.prefixLength} dev ${PHY_BRIDGE}\nlink set ${PHY_BRIDGE} up\n`,
+    });
+  }
+
+  private async waitPing(n: NodeRecord, target: string): Promise<void> {
+    let last: Error | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await runInNetns(n.namespace, ['ping', '-n', '-q', '-c', '1', '-w', '3', target], { timeoutMs: 10_000 });
+        return;
+      } catch (e) {
+        last = e as Error;
+      }
+    }
+    throw new Error(`testbed: node ${n.name} (${n.underlayIp}) cannot reach ${target} on the underlay: ${last?.message}`);
+  }
+
+  // ---- access ----
+
+  assertUp(): void {
+    if (this.downing) throw new Error(`testbed ${this.record.runId} is down`);
+  }
+
+  /** Every node, in topology order. */
+  get nodes(): NodeAccess[] {
+    return [...this.access.values()];
+  }
+
+  node(name: string): NodeAccess & { namespace: string; vswitchdCtl: string | null } {
+    const n = this.access.get(name);
+    if (!n) throw new Error(`testbed: no node "${name}" (nodes: ${[...this.access.keys()].join(', ')})`);
+    return n;
+  }
+
+  // ---- containers ----
+
+  private container(name: string): ContainerRecord {
+    const c = this.record.containers[name];
+    if (!c) throw new Error(`testbed: no container "${name}"${Object.keys(this.record.containers).length ? ` (containers: ${Object.keys(this.record.containers).join(', ')})` : ''}`);
+    return c;
+  }
+
+  private nodeRecord(name: string): NodeRecord {
+    const n = this.record.nodes[name];
+    if (!n) throw new Error(`testbed: no node "${name}" (nodes: ${Object.keys(this.record.nodes).join(', ')})`);
+    return n;
+  }
+
+  /** Containers and where they are now. */
+  get containers(): ContainerRecord[] {
+    return Object.values(this.record.containers).map((c) => ({ ...c }));
+  }
+
+  /**
+   * Creates a container: a namespace whose `eth0` has the MAC and address, plugged into the
+   * node's bridge as port `portName`. The bridge must exist (provisioning makes it).
+   */
+  async addContainer(node: string, opts: ContainerOptions): Promise<void> {
+    this.assertUp();
+    checkName('container', opts.name);
+    checkIfname('port name', opts.portName);
+    if (this.record.containers[opts.name]) throw new Error(`testbed: container "${opts.name}" exists already (on ${this.record.containers[opts.name]!.node})`);
+    if (this.record.nodes[opts.name]) throw new Error(`testbed: "${opts.name}" is a node name; container and node names must differ`);
+    const n = this.nodeRecord(node);
+    const mac = parseMac(opts.mac);
+    if (!mac.ok) throw new Error(`testbed: container ${opts.name}: ${mac.message}`);
+    const ip = parseIpv4(opts.ip);
+    if (!ip.ok) throw new Error(`testbed: container ${opts.name}: ${ip.message}`);
+    if (!Number.isInteger(opts.prefixLength) || opts.prefixLength < 1 || opts.prefixLength > 32) {
+      throw new Error(`testbed: container ${opts.name}: prefix length ${opts.prefixLength} is not 1 to 32`);
+    }
+    const mtu = opts.mtu ?? DEFAULT_CONTAINER_MTU;
+    if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new Error(`testbed: container ${opts.name}: MTU ${mtu} is not 576 to 9000`);
+    checkOfport(opts.ofport);
+
+    const c: ContainerRecord = {
+      name: opts.name,
+      namespace: containerNetns(this.record.runId, opts.name),
+      node: n.name,
+      bridge: opts.bridge ?? n.bridge,
+      portName: opts.portName,
+      ofport: opts.ofport ?? null,
+      mac: mac.value,
+      ip: opts.ip,
+      prefixLength: opts.prefixLength,
+      mtu,
+    };
+    if (netnsExists(c.namespace)) throw new Error(`testbed: namespace ${c.namespace} exists already`);
+    this.record.containers[c.name] = c;
+    this.record.namespaces.push(c.namespace);
+    this.save();
+    try {
+      await run(['ip', 'netns', 'add', c.namespace]);
+      // No IPv6: the container must send nothing it was not asked to (no router solicitations,
+      // no MLD), so what the controller sees is the test's own traffic.
+      await runInNetns(c.namespace, ['sh', '-ec', shellScript([
+        ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
+        ['ip', 'link', 'set', 'lo', 'up'],
+      ])]);
+      await this.plug(c, n);
+    } catch (e) {
+      await this.removeContainer(c.name).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Makes the veth pair into node `n` and plugs it into the bridge. */
+  private async plug(c: ContainerRecord, n: NodeRecord): Promise<void> {
+    await run(['ip', 'link', 'add', c.portName, 'netns', n.namespace, 'type', 'veth',
+      'peer', 'name', CONTAINER_IF, 'address', c.mac, 'netns', c.namespace]);
+    await runInNetns(c.namespace, ['sh', '-ec', shellScript([
+      ['ethtool', '-K', CONTAINER_IF, 'tx', 'off'],
+      ['ip', 'link', 'set', CONTAINER_IF, 'mtu', String(c.mtu)],
+      ['ip', 'addr', 'add', `${c.ip}/${c.prefixLength}`, 'dev', CONTAINER_IF],
+      ['ip', 'link', 'set', CONTAINER_IF, 'up'],
+    ])]);
+    await runInNetns(n.namespace, ['sh', '-ec', shellScript([
+      ['ethtool', '-K', c.portName, 'tx', 'off'],
+      ['ip', 'link', 'set', c.portName, 'mtu', String(c.mtu)],
+      ['ip', 'link', 'set', c.portName, 'up'],
+    ])]);
+    const argv = ['ovs-vsctl', `--db=${n.ovsdbTarget}`, '--timeout=30', '--', 'add-port', c.bridge, c.portName];
+    if (c.ofport !== null) argv.push('--', 'set', 'Interface', c.portName, `ofport_request=${c.ofport}`);
+    try {
+      await run(argv, { env: ovsEnvFor(n.dir) });
+    } catch (e) {
+      throw new Error(`testbed: cannot plug container ${c.name} into bridge ${c.bridge} of node ${n.name} (the overlay bridge is made by provisioning): ${(e as Error).message}`);
+    }
+  }
+
+  /** Takes the veth out of the bridge and deletes it (the container's eth0 goes with it). */
+  private async unplug(c: ContainerRecord): Promise<void> {
+    const n = this.nodeRecord(c.node);
+    await run(['ovs-vsctl', `--db=${n.ovsdbTarget}`, '--timeout=30', '--if-exists', 'del-port', c.bridge, c.portName], { env: ovsEnvFor(n.dir) });
+    await runInNetns(n.namespace, ['ip', 'link', 'del', c.portName]).catch((e: Error) => {
+      if (!/Cannot find device|does not exist/.test(e.message)) throw e;
+    });
+  }
+
+  /** Kills the container's processes and removes it. */
+  async removeContainer(name: string): Promise<void> {
+    this.assertUp();
+    const c = this.container(name);
+    await stopProcesses(pidsInNetns([c.namespace]).get(c.namespace) ?? [], []);
+    if (this.record.nodes[c.node]) await this.unplug(c);
+    if (netnsExists(c.namespace)) await run(['ip', 'netns', 'del', c.namespace]);
+    delete this.record.containers[name];
+    this.record.namespaces = this.record.namespaces.filter((ns) => ns !== c.namespace);
+    this.save();
+  }
+
+  /**
+   * Moves a container to another node: unplugs it from the old bridge, deletes the veth, makes a
+   * new one into the new node's bridge with the same MAC and address, in the same namespace, so
+   * its processes keep running (freeze them around the move for a live-migration).
+   */
+  async moveContainer(name: string, toNode: string, opts: MoveOptions = {}): Promise<void> {
+    this.assertUp();
+    const c = this.container(name);
+    const n = this.nodeRecord(toNode);
+    const portName = opts.portName ?? c.portName;
+    checkIfname('port name', portName);
+    checkOfport(opts.ofport);
+    await this.unplug(c);
+    c.node = n.name;
+    c.bridge = opts.bridge ?? n.bridge;
+    c.portName = portName;
+    if (opts.ofport !== undefined) c.ofport = opts.ofport;
+    this.save();
+    await this.plug(c, n);
+  }
+
+  /** Runs a command in the container; rejects with stderr on non-zero exit. */
+  execInContainer(name: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    this.assertUp();
+    return runInNetns(this.container(name).namespace, argv, opts);
+  }
+
+  /** Starts a long-running command in the container (a server, a client); down() kills it. */
+  spawnInContainer(name: string, argv: string[], opts: SpawnOptions = {}): ChildProcess {
+    this.assertUp();
+    const c = this.container(name);
+    if (argv.length === 0) throw new Error('testbed: spawnInContainer: empty command');
+    const child = spawn('ip', ['netns', 'exec', c.namespace, ...argv], { stdio: 'pipe', ...opts });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  /** Processes running in the container's namespace. */
+  containerPids(name: string): number[] {
+    const c = this.container(name);
+    return pidsInNetns([c.namespace]).get(c.namespace) ?? [];
+  }
+
+  /** SIGSTOPs every process of the container; returns their pids. */
+  async freeze(name: string): Promise<number[]> {
+    this.assertUp();
+    const stopped = new Set<number>();
+    // Scan again after stopping: a process may have forked while we signalled.
+    for (let round = 0; round < 5; round++) {
+      const fresh = this.containerPids(name).filter((p) => !stopped.has(p));
+      if (fresh.length === 0) break;
+      for (const p of fresh) {
+        try {
+          process.kill(p, 'SIGSTOP');
+          stopped.add(p);
+        } catch {
+          // exited meanwhile
+        }
+      }
+      await sleep(5);
+    }
+    return [...stopped];
+  }
+
+  /** SIGCONTs every process of the container; returns their pids. */
+  async thaw(name: string): Promise<number[]> {
+    this.assertUp();
+    const pids = this.containerPids(name);
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGCONT');
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return pids;
+  }
+
+  // ---- status and teardown ----
+
+  status(): Promise<TestbedStatus> {
+    return runStatus(this.record);
+  }
+
+  /**
+   * Hands the run over to whoever holds its record (the CLI's state file): it survives this
+   * process and `cleanupStale` may remove it.
+   */
+  detach(): void {
+    this.record.owner = null;
+    this.save();
+    unregisterExitTeardown(this.record.runId);
+  }
+
+  /** Removes everything the run made. Safe to call again (later calls wait for the first). */
+  down(): Promise<void> {
+    this.downing ??= (async () => {
+      for (const child of this.children) child.kill('SIGKILL');
+      try {
+        await teardown(targetOf(this.record));
+      } finally {
+        if (this.owner) unregisterExitTeardown(this.record.runId);
+      }
+    })();
+    return this.downing;
+  }
+}
+
+function checkOfport(ofport: number | undefined): void {
+  if (ofport !== undefined && (!Number.isInteger(ofport) || ofport < 1 || ofport > 0xfeff)) {
+    throw new Error(`testbed: OpenFlow port ${ofport} is not 1 to 65279`);
+  }
+}
+
+/** Brings up a testbed (see Testbed.up). */
+export function up(topology: ResolvedTopology, options: TestbedOptions = {}): Promise<Testbed> {
+  return Testbed.up(topology, options);
+}
+
+/** Health of a run, from its record (works from any process). */
+export async function runStatus(record: RunRecord): Promise<TestbedStatus> {
+  const nodes: NodeStatus[] = await Promise.all(
+    Object.values(record.nodes).map(async (n) => {
+      const problems: string[] = [];
+      const namespaceExists = netnsExists(n.namespace);
+      if (!namespaceExists) problems.push(`namespace ${n.namespace} is missing`);
+      const alive = (pid: number | null) => pid !== null && isAlive(pid);
+      const ovsdbServer = { pid: n.ovsdbServerPid, alive: alive(n.ovsdbServerPid) };
+      const vswitchd = { pid: n.vswitchdPid, alive: alive(n.vswitchdPid) };
+      if (!ovsdbServer.alive) problems.push(`ovsdb-server${n.ovsdbServerPid ? ` (pid ${n.ovsdbServerPid})` : ''} is not running`);
+      if (!vswitchd.alive) problems.push(`ovs-vswitchd${n.vswitchdPid ? ` (pid ${n.vswitchdPid})` : ''} is not running`);
+      let ovsdbReachable = false;
+      try {
+        const dbs = await unixRpcCall(dbSocket(n.dir), 'list_dbs', [], 2000);
+        ovsdbReachable = Array.isArray(dbs) && dbs.includes('Open_vSwitch');
+      } catch (e) {
+        if (ovsdbServer.alive) problems.push(`OVSDB does not answer: ${(e as Error).message}`);
+      }
+      let vswitchdReachable = false;
+      if (n.vswitchdPid !== null) {
+        try {
+          await unixRpcCall(vswitchdCtl(n.dir, n.vswitchdPid), 'version', [], 2000);
+          vswitchdReachable = true;
+        } catch (e) {
+          if (vswitchd.alive) problems.push(`ovs-vswitchd does not answer: ${(e as Error).message}`);
+        }
+      }
+      return {
+        node: n.name,
+        namespace: n.namespace,
+        namespaceExists,
+        underlayIp: n.underlayIp,
+        ovsdbServer,
+        vswitchd,
+        ovsdbReachable,
+        vswitchdReachable,
+        problem: problems.length ? problems.join('; ') : null,
+      };
+    }),
+  );
+  const containerPids = pidsInNetns(Object.values(record.containers).map((c) => c.namespace));
+  const containers: ContainerStatus[] = Object.values(record.containers).map((c) => ({
+    name: c.name,
+    namespace: c.namespace,
+    namespaceExists: netnsExists(c.namespace),
+    node: c.node,
+    portName: c.portName,
+    pids: containerPids.get(c.namespace) ?? [],
+  }));
+  return {
+    runId: record.runId,
+    runDir: record.runDir,
+    healthy: nodes.every((n) => n.problem === null) && netnsExists(record.underlay.namespace),
+    nodes,
+    containers,
+  };
+}
+
+/** Tears down a run from its record (another process's run, e.g. CLI `down`). */
+export async function downRun(record: RunRecord): Promise<void> {
+  const current = loadRecord(record.runDir) ?? record;
+  if (ownerAlive(current) && current.owner!.pid !== process.pid) {
+    throw new Error(`testbed ${current.runId} is owned by running process ${current.owner!.pid}; stop that process instead`);
+  }
+  await teardown(targetOf(current));
+}
+
+let environmentChecked = false;
+
+/** Root, and every tool the testbed runs, present: one clear message instead of a failure midway. */
+async function checkEnvironment(): Promise<void> {
+  if (environmentChecked) return;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error('testbed: needs root (network namespaces, veths, bridges)');
+  }
+  const tools = ['ip', 'ethtool', 'sysctl', 'ping', 'ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl'];
+  const { stdout } = await run(['sh', '-c', 'for t in "$@"; do command -v "$t" >/dev/null || echo "$t"; done', 'sh', ...tools]);
+  const missing = stdout.split('\n').filter(Boolean);
+  if (missing.length) {
+    throw new Error(`testbed: missing tools: ${missing.join(', ')} (Debian: apt-get install openvswitch-switch iproute2 ethtool procps iputils-ping)`);
+  }
+  environmentChecked = true;
+}
