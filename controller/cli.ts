@@ -10,11 +10,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EXIT_OK, EXIT_USAGE, processIO, UsageError, type Command, type CommandIO } from './commands/command.js';
 import { importDslCommand } from './commands/import-dsl.js';
 import { validateCommand } from './commands/validate.js';
+import { runCommand as controllerCommand } from './commands/run.js';
 
-const COMMANDS: readonly Command[] = [validateCommand, importDslCommand];
+const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand];
 
-/** Runs when no subcommand is named (the controller, once it exists). */
-const DEFAULT_COMMAND: Command | undefined = undefined;
+/** Runs when no subcommand is named: the controller itself. */
+const DEFAULT_COMMAND: Command | undefined = controllerCommand;
 
 /** version from the package.json of this installation (found upwards from this file). */
 export function packageVersion(): string {

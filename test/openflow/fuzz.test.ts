@@ -25,7 +25,7 @@ function envInt(name: string, dflt: number): number {
 }
 
 const { seed, fromEnv } = seedFromEnv('OFP_FUZZ_SEED');
-const count = envInt('OFP_FUZZ_CASES', 120_000);
+const count = envInt('OFP_FUZZ_CASES', 150_000);
 const start = envInt('OFP_FUZZ_START', 0);
 const only = process.env['OFP_FUZZ_CASE'];
 t.comment(`fuzz seed ${seed}${fromEnv ? ' (from OFP_FUZZ_SEED)' : ''}: replay with OFP_FUZZ_SEED=${seed}`);
@@ -72,7 +72,7 @@ if (only !== undefined) {
   });
 } else {
   t.test(`${count} mutated messages through decode / encode / decode and the framer`, async (t) => {
-    const stats = await runCampaign({ corpus, seed, start, count, framerBatch: FRAMER_BATCH, slowCaseMs: 500, stallMs: 10_000 });
+    const stats = await runCampaign({ corpus, seed, start, count, framerBatch: FRAMER_BATCH, slowCaseMs: 250, stallMs: 10_000 });
     const rate = Math.round(stats.cases / (stats.elapsedMs / 1000));
     t.comment(`seed ${seed}: ${stats.cases} cases in ${(stats.elapsedMs / 1000).toFixed(1)} s (${rate}/s): ` +
       `${stats.decoded} decoded, ${stats.rejected} rejected, ${stats.encodeRejected} refused by the encoder; ` +

@@ -172,11 +172,14 @@ t.test('queued requests wait up to their timeout; giving up rejects the rest', a
   const t0 = Date.now();
   await t.rejects(a.listDbs({ timeout: 300 }), { code: 'OVSDB_ERR_TIMEOUT', message: /waiting to reconnect/ });
   t.ok(Date.now() - t0 >= 290, 'waited for its timeout');
-  const queued = a.listDbs({ timeout: 0 }); // waits as long as the client tries
+  const queued = a.listDbs({ timeout: 0 }).then(
+    () => undefined,
+    (e: OvsdbError) => e,
+  ); // waits as long as the client tries
   const [reason] = (await once(a, 'close')) as [OvsdbError];
   t.equal(reason.code, 'OVSDB_ERR_NOT_CONNECTED');
   t.match(reason.message, /gave up reconnecting to unix:.* after 8 attempts/);
-  await t.rejects(queued, { code: 'OVSDB_ERR_NOT_CONNECTED' });
+  t.equal((await queued)?.code, 'OVSDB_ERR_NOT_CONNECTED', 'the waiting request is rejected');
   t.strictSame(attempts, [50, 100, 100, 100, 100, 100, 100, 100], 'exponential backoff, capped');
 });
 
