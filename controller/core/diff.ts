@@ -8,7 +8,7 @@ import { isOurCookie } from './cookies.js';
 
 /** DELETE_STRICT with the exact cookie: never removes a flow some other rule (or tool) owns. */
 const ALL_COOKIE_BITS = 0xffff_ffff_ffff_ffffn;
-import { flowKey, instructionsKey, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
+import { canonicalKey, flowKey, instructionsKey, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 
 export interface SwitchDiff {
   /** Flows to add or replace (an ADD with the same table/priority/match replaces atomically). */
@@ -46,8 +46,8 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
   }
   const flowsToDelete = [...have].filter(([key]) => !want.has(key)).map(([, f]) => f);
 
-  const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, (a, b) => a.groupType === b.groupType && instructionsKey(a.buckets as never) === instructionsKey(b.buckets as never), own.groupIds);
-  const meters = diffById(desired.meters, installed.meters, (m) => m.meterId, (a, b) => a.flags === b.flags && instructionsKey(a.bands as never) === instructionsKey(b.bands as never), own.meterIds);
+  const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, (a, b) => a.groupType === b.groupType && canonicalKey(a.buckets) === canonicalKey(b.buckets), own.groupIds);
+  const meters = diffById(desired.meters, installed.meters, (m) => m.meterId, (a, b) => a.flags === b.flags && canonicalKey(a.bands) === canonicalKey(b.bands), own.meterIds);
   return {
     flowsToAdd, flowsToDelete,
     groupsToAdd: groups.add, groupsToModify: groups.modify, groupsToDelete: groups.remove,

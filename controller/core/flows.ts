@@ -54,9 +54,19 @@ function normalizeValue(v: number | bigint | string): string {
   return typeof v === 'string' ? v.toLowerCase() : v.toString();
 }
 
-/** Canonical text of what a flow does: equal text = no need to modify the installed flow. */
-export function instructionsKey(instructions: Instruction[]): string {
-  return JSON.stringify(instructions, (_k, v: unknown) =>
-    typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
-  );
+/**
+ * Canonical text of a value (instructions, buckets, bands): equal text = no need to modify what
+ * is installed. Object keys are sorted: a decoder may build objects in another key order.
+ */
+export function canonicalKey(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
 }
+
+export const instructionsKey = (instructions: Instruction[]): string => canonicalKey(instructions);
