@@ -26,7 +26,7 @@ function main(): Promise<number> | number {
     `${fromEnv ? ' (OFP_FUZZ_SEED)' : ''}; replay with OFP_FUZZ_SEED=${seed}`);
   let lastPrint = performance.now();
   return runCampaign({
-    corpus, seed, start, count, framerBatch: FRAMER_BATCH, slowCaseMs: 500, stallMs: 10_000,
+    corpus, seed, start, count, framerBatch: FRAMER_BATCH, slowCaseMs: 250, stallMs: 10_000,
     onProgress: (s) => {
       const now = performance.now();
       if (now - lastPrint < 5000) return;

@@ -2,7 +2,9 @@
  * OpenFlow codec throughput on one core (`npm run bench:openflow`): decode and encode of
  * PACKET_IN (128-byte frame, 4-field match), FLOW_MOD (5-field match, apply-actions +
  * goto-table) and a flow-stats reply with 100 entries. Each figure is the median of several
- * timed rounds after a warm-up.
+ * timed rounds after a warm-up, given both per second of wall-clock time and per second of CPU
+ * time the process used: on a shared machine the scheduler gives us only part of a core, and the
+ * CPU-time rate is what one dedicated core sustains. The targets are reported for both.
  *
  * Reference points timed in the same process, on the same bytes, so the codec's figures can be
  * read against this machine's speed at the moment of the run:
@@ -95,22 +97,26 @@ function main(): number {
     rows.push({ label: `${c.name} ref: JSON.stringify`, bytes: len, m: jstr });
 
     console.log(`\n${c.name}: ${len} bytes on the wire`);
+    console.log(`  ${''.padEnd(56)} ${'wall msg/s'.padStart(11)} ${'MB/s'.padStart(9)} ${'per CPU-s'.padStart(11)} ${'CPU share'.padStart(9)}   rounds (wall)`);
     for (const r of rows.slice(-6)) {
       const mbs = (r.m.opsPerSec * r.bytes) / 1e6;
-      console.log(`  ${r.label.padEnd(56)} ${fmtRate(r.m.opsPerSec).padStart(9)} msg/s  ${mbs.toFixed(1).padStart(8)} MB/s` +
-        `   (rounds ${fmtRate(r.m.minOpsPerSec)}–${fmtRate(r.m.maxOpsPerSec)})`);
+      console.log(`  ${r.label.padEnd(56)} ${fmtRate(r.m.opsPerSec).padStart(11)} ${mbs.toFixed(1).padStart(9)} ` +
+        `${fmtRate(r.m.opsPerCpuSec).padStart(11)} ${`${Math.round(r.m.cpuShare * 100)}%`.padStart(9)}   ` +
+        `${fmtRate(r.m.minOpsPerSec)}–${fmtRate(r.m.maxOpsPerSec)}`);
     }
-    console.log(`  ratios: decode ÷ JSON.parse = ${(decode.opsPerSec / jparse.opsPerSec).toFixed(2)}, ` +
+    console.log(`  ratios (wall-clock, same conditions): decode ÷ JSON.parse = ${(decode.opsPerSec / jparse.opsPerSec).toFixed(2)}, ` +
       `decode ÷ Buffer copy = ${(decode.opsPerSec / copy.opsPerSec).toFixed(2)}, ` +
       `encode ÷ JSON.stringify = ${(encode.opsPerSec / jstr.opsPerSec).toFixed(2)}`);
     if (c.target !== undefined) {
       for (const [way, m] of [['decode', decode], ['encode', encode]] as const) {
-        const met = m.opsPerSec >= c.target;
-        verdicts.push(`${c.name} ${way}: ${fmtRate(m.opsPerSec)} msg/s vs target ${fmtRate(c.target)} msg/s: ${met ? 'MET' : 'NOT MET'}`);
+        const wall = m.opsPerSec >= c.target;
+        const cpu = m.opsPerCpuSec >= c.target;
+        verdicts.push(`${c.name} ${way}: ${fmtRate(m.opsPerSec)} msg/s wall-clock (${wall ? 'MET' : 'NOT MET'}), ` +
+          `${fmtRate(m.opsPerCpuSec)} msg per CPU-second (${cpu ? 'MET' : 'NOT MET'}); target ${fmtRate(c.target)}`);
       }
     }
   }
-  console.log('\ntargets (encode judged on encodeMessage, which returns a new Buffer per message):');
+  console.log('\ntargets, one core (encode judged on encodeMessage, which returns a new Buffer per message):');
   for (const v of verdicts) console.log(`  ${v}`);
   consume(sinkValue());
   return 0;

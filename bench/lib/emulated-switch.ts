@@ -116,8 +116,6 @@ export class EmulatedSwitch {
   lastRx = 0;
   /** ERROR messages the controller sent (a sign the emulation is wrong). */
   readonly errors: string[] = [];
-  /** Called after each chunk that answered packet-ins (the driver may top up). */
-  onAnswered?: (sw: EmulatedSwitch) => void;
 
   private socket?: Socket;
   private readonly framer = new MessageFramer();
@@ -304,10 +302,7 @@ export class EmulatedSwitch {
       }
     }
     if (replies) this.socket!.write(replies.length === 1 ? replies[0]! : Buffer.concat(replies));
-    if (this.counters.answered !== answeredBefore) {
-      this.topUp();
-      this.onAnswered?.(this);
-    }
+    if (this.counters.answered !== answeredBefore) this.topUp();
   }
 
   private onFlowMod(m: Buffer, now: number): void {

@@ -81,6 +81,10 @@ export function runCampaign(opts: CampaignOptions): Promise<FuzzStats> {
       if (now - lastChange < stallMs) return;
       // The worker is stuck on `index` (or on the framer check of the stream ending there).
       void worker.terminate();
+      if (index < start) {
+        finish(new Error(`fuzz worker made no progress within ${stallMs} ms of starting`));
+        return;
+      }
       const c = generateCase(opts.corpus, opts.seed, index);
       total.failureCount++;
       total.failures.push({

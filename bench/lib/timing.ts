@@ -6,10 +6,18 @@ import { cpus, loadavg } from 'node:os';
 
 export interface Measurement {
   name: string;
-  /** Median operations per second over the rounds. */
+  /** Median operations per second of wall-clock time over the rounds. */
   opsPerSec: number;
   minOpsPerSec: number;
   maxOpsPerSec: number;
+  /**
+   * Median operations per second of CPU time this process used (user + system, all its
+   * threads): what one core would sustain if we had it to ourselves. On a busy machine the
+   * wall-clock rate is lower, by the share of the core the scheduler gave us.
+   */
+  opsPerCpuSec: number;
+  /** Median CPU time / wall time during the rounds (1 = a whole core). */
+  cpuShare: number;
   rounds: number;
 }
 
@@ -48,8 +56,11 @@ export function measure(name: string, body: (n: number) => void, opts: MeasureOp
   const warmEnd = performance.now() + warmupMs;
   while (performance.now() < warmEnd) body(batch);
   const rates: number[] = [];
+  const cpuRates: number[] = [];
+  const shares: number[] = [];
   for (let r = 0; r < rounds; r++) {
     let ops = 0;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     let t1 = t0;
     while (t1 - t0 < roundMs) {
@@ -57,16 +68,28 @@ export function measure(name: string, body: (n: number) => void, opts: MeasureOp
       ops += batch;
       t1 = performance.now();
     }
+    const c = process.cpuUsage(c0);
+    const cpuSec = (c.user + c.system) / 1e6;
     rates.push(ops / ((t1 - t0) / 1000));
+    cpuRates.push(ops / Math.max(cpuSec, 1e-6));
+    shares.push(cpuSec / ((t1 - t0) / 1000));
   }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   rates.sort((a, b) => a - b);
-  return { name, opsPerSec: rates[rates.length >> 1]!, minOpsPerSec: rates[0]!, maxOpsPerSec: rates[rates.length - 1]!, rounds };
+  return {
+    name, opsPerSec: median(rates), minOpsPerSec: rates[0]!, maxOpsPerSec: rates[rates.length - 1]!,
+    opsPerCpuSec: median(cpuRates), cpuShare: median(shares), rounds,
+  };
 }
 
 export function describeMachine(): string {
   const c = cpus();
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
-  return `node ${process.version}, ${c.length} × ${c[0]?.model ?? 'unknown CPU'}, load average ${load}`;
+  const busy = loadavg()[0]! > c.length
+    ? `\nWARNING: the machine is busy (1-minute load ${loadavg()[0]!.toFixed(1)} on ${c.length} cores): wall-clock rates are ` +
+      'lower than on an idle machine; the per-CPU-second rates and the ratios to the references are the comparable figures.'
+    : '';
+  return `node ${process.version}, ${c.length} × ${c[0]?.model ?? 'unknown CPU'}, load average ${load}${busy}`;
 }
 
 export function fmtRate(n: number): string {

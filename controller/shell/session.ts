@@ -295,6 +295,10 @@ export class SwitchSession extends EventEmitter {
         this.emit('internal-error', err);
       }
     }
+    if (this.framer.failure && (this.state as SessionState) !== 'closed') {
+      this.protocolError(this.framer.failure, Buffer.alloc(0));
+      this.close(`unframeable bytes from the switch: ${this.framer.failure.message}`);
+    }
   }
 
   private protocolError(err: unknown, data: Buffer, xid = 0): void {

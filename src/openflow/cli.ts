@@ -166,12 +166,12 @@ async function decode(opts: Options, out: Writable): Promise<void> {
     let bad: OpenFlowError | undefined;
     try {
       messages = framer.push(chunk);
+      // A bad header after good messages: those come back, the error waits in `failure`.
+      if (framer.failure instanceof OpenFlowError) bad = framer.failure;
     } catch (err) {
       if (!(err instanceof OpenFlowError)) throw err;
-      // The framer refused a header and kept the messages it had cut before it: cut them
-      // again the same way, so they are printed and the offset of the bad header is known.
       bad = err;
-      messages = cutWhole(Buffer.concat([pending, chunk]), framer.maxLength);
+      messages = [];
     }
     let text = '';
     for (const raw of messages) {
@@ -208,18 +208,6 @@ async function decode(opts: Options, out: Writable): Promise<void> {
   }
 }
 
-/** The whole messages at the front of `bytes`, by the same header rules as MessageFramer. */
-function cutWhole(bytes: Buffer, maxLength: number): Buffer[] {
-  const out: Buffer[] = [];
-  let pos = 0;
-  while (bytes.length - pos >= 4) {
-    const len = bytes.readUInt16BE(pos + 2);
-    if (len < 8 || len > maxLength || bytes.length - pos < len) break;
-    out.push(bytes.subarray(pos, pos + len));
-    pos += len;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // encode

@@ -28,9 +28,27 @@ export class MessageFramer {
     return this.pendingLen;
   }
 
+  /**
+   * The header error met after some good messages of a chunk: those were returned, and this is
+   * thrown by the next `push`. Callers that must act at once check it after handling them.
+   */
+  failure: Error | undefined;
+
   /** Feeds a chunk; returns the complete messages it finishes, in order. */
   push(chunk: Buffer): Buffer[] {
+    if (this.failure) throw this.failure;
     const out: Buffer[] = [];
+    try {
+      this.cut(chunk, out);
+    } catch (err) {
+      if (out.length === 0) throw err;
+      // Hand out the good messages before the bad header; the stream is dead after them.
+      this.failure = err as Error;
+    }
+    return out;
+  }
+
+  private cut(chunk: Buffer, out: Buffer[]): void {
     let pos = 0;
     if (this.pendingLen > 0) {
       // Finish the partial message first, copying only what it needs.
@@ -38,14 +56,16 @@ export class MessageFramer {
         const take = Math.min(OFP_HEADER_LEN - this.pendingLen, chunk.length);
         this.append(chunk, 0, take);
         pos = take;
-        if (this.pendingLen < OFP_HEADER_LEN) return out;
+        // Same rule as for a header inside one chunk: judge the length as soon as it is there.
+        if (this.pendingLen >= 4) this.checkLength(this.pending.readUInt16BE(2));
+        if (this.pendingLen < OFP_HEADER_LEN) return;
       }
       const length = this.pending.readUInt16BE(2);
       this.checkLength(length);
       const take = Math.min(length - this.pendingLen, chunk.length - pos);
       this.append(chunk, pos, pos + take);
       pos += take;
-      if (this.pendingLen < length) return out;
+      if (this.pendingLen < length) return;
       out.push(this.pending.subarray(0, length));
       // The handed-out view owns that memory now: start a fresh buffer next time.
       this.pending = EMPTY;
@@ -62,13 +82,13 @@ export class MessageFramer {
       if (chunk.length - pos >= 4) this.checkLength(chunk.readUInt16BE(pos + 2));
       this.append(chunk, pos, chunk.length);
     }
-    return out;
   }
 
   /** Drops any partial message (after a reconnect). */
   reset(): void {
     this.pending = EMPTY;
     this.pendingLen = 0;
+    this.failure = undefined;
   }
 
   private checkLength(length: number): void {

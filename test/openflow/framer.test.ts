@@ -165,7 +165,12 @@ t.test('header length below 8 is rejected with BAD_REQUEST/BAD_LEN', async (t) =
     t.same(framer.push(bad.subarray(0, 3)), [], 'not decidable from 3 bytes');
     throwsBadLen(t, () => framer.push(bad.subarray(3)), `length ${len} split after 3 bytes`);
     // After a good message in the same chunk.
-    throwsBadLen(t, () => new MessageFramer().push(Buffer.concat([rawMessage(2, 9, 3), bad])), `length ${len} after a good message`);
+    // After a good message in the same chunk: the good one is handed out, the error is kept
+    // and thrown by the next push.
+    const f = new MessageFramer();
+    t.equal(f.push(Buffer.concat([rawMessage(2, 9, 3), bad])).length, 1, `length ${len} after a good message: the good one is returned`);
+    t.match(f.failure, { code: 6 }, `length ${len} after a good message: BAD_LEN kept in failure`);
+    throwsBadLen(t, () => f.push(Buffer.alloc(1)), `length ${len} after a good message: next push throws`);
   }
   const bad = rawMessage(0, 1, 0);
   bad.writeUInt16BE(4, 2);
@@ -184,8 +189,7 @@ t.test('header length above the maximum is rejected', async (t) => {
   throwsBadLen(t, () => f2.push(big.subarray(0, 8)), 'rejected from the header alone');
   const f3 = new MessageFramer(100);
   f3.push(big.subarray(0, 2));
-  t.same(f3.push(big.subarray(2, 6)), []);
-  const err = throwsBadLen(t, () => f3.push(big.subarray(6)), 'rejected once the header is complete, body not awaited');
+  const err = throwsBadLen(t, () => f3.push(big.subarray(2, 6)), 'rejected as soon as the length field is complete, body not awaited');
   t.match(err?.detail, /header length 508 exceeds the limit of 100/);
   // Default limit: the 16-bit maximum itself is a legal message.
   const max = rawMessage(19, 4, 65535 - 8);

@@ -2,7 +2,9 @@
  * Fuzzes the OpenFlow codec and framer with mutated and truncated messages (bench/lib/fuzz.ts
  * has the mutations and the rules). Seeded: the seed is printed, OFP_FUZZ_SEED sets it,
  * OFP_FUZZ_CASES the number of cases, OFP_FUZZ_START the first case index, and OFP_FUZZ_CASE
- * replays one case alone with its full details.
+ * replays one case alone with its full details. Cases are derived from the corpus too (Ryu
+ * vectors, test/fixtures/openflow captures, bench/lib/samples.ts), so a replay needs the same
+ * corpus; every failure also prints its input bytes.
  */
 import t from 'tap';
 import { isDeepStrictEqual } from 'node:util';

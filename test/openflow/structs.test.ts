@@ -90,7 +90,7 @@ t.test('port description', (t) => {
   const bad: Array<[Partial<PortDesc>, string, number]> = [
     [{ portNo: -1 }, 'BAD_PORT', 0],
     [{ hwAddr: '0a:1b:2c:3d:4e' }, 'BAD_HW_ADDR', 8],
-    [{ name: 'abcdefghijklmnop' }, 'BAD_CONFIG', 16],
+    [{ name: 'abcdefghijklmnopq' }, 'BAD_CONFIG', 16],
     [{ name: 'a\0b' }, 'BAD_CONFIG', 16],
     [{ name: 'port€' }, 'BAD_CONFIG', 16],
     [{ name: 5 as never }, 'BAD_CONFIG', 16],

@@ -45,8 +45,9 @@ export function writePortDesc(w: BufferWriter, p: PortDesc): void {
     writeMac(w, p.hwAddr, T, 'BAD_HW_ADDR', 'port hwAddr');
     w.zeros(2);
     const name = p.name;
-    if (typeof name !== 'string' || name.length > 15 || /[^\x01-\xff]/.test(name)) {
-      throw ofpError(T, 'BAD_CONFIG', at + 16, `port name must be a string of at most 15 latin1 characters without NUL, got ${show(name)}`);
+    // 16 characters fill the field with no NUL: switches send that, so it must re-encode.
+    if (typeof name !== 'string' || name.length > 16 || /[^\x01-\xff]/.test(name)) {
+      throw ofpError(T, 'BAD_CONFIG', at + 16, `port name must be a string of at most 16 latin1 characters without NUL, got ${show(name)}`);
     }
     w.fixedString(name, 16);
     w.u32(u32(p.config, T, 'BAD_CONFIG', at + 32, 'port config'));
