@@ -11,8 +11,9 @@ import { EXIT_OK, EXIT_USAGE, processIO, UsageError, type Command, type CommandI
 import { importDslCommand } from './commands/import-dsl.js';
 import { validateCommand } from './commands/validate.js';
 import { runCommand as controllerCommand } from './commands/run.js';
+import { testbedCommand } from './commands/testbed.js';
 
-const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand];
+const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, testbedCommand];
 
 /** Runs when no subcommand is named: the controller itself. */
 const DEFAULT_COMMAND: Command | undefined = controllerCommand;

@@ -99,7 +99,7 @@ function recordedDaemons(record: RunRecord): number[] {
   const out: number[] = [];
   for (const n of Object.values(record.nodes)) {
     for (const pid of [n.ovsdbServerPid, n.vswitchdPid]) {
-      if (pid !== null && isAlive(pid) && cmdline(pid).some((a) => a.includes(record.runDir))) out.push(pid);
+      if (pid !== null && isAlive(pid) && cmdline(pid).some((a) => a.includes(`${record.runDir}/`))) out.push(pid);
     }
   }
   return out;
@@ -261,7 +261,9 @@ export interface StaleCleanupResult {
  * Runs whose owner process still runs (another test, a live program) are skipped; a run
  * detached by `testbed up` has no owner and is removed.
  */
-export async function cleanupStale(options: { baseDir?: string; log?: (m: string) => void } = {}): Promise<StaleCleanupResult> {
+export async function cleanupStale(
+  options: { baseDir?: string; log?: (m: string) => void; /** Only these runs (default: every run found). */ runIds?: readonly string[] } = {},
+): Promise<StaleCleanupResult> {
   const baseDir = options.baseDir ?? defaultBaseDir();
   const ids = new Set<string>();
   for (const n of [...listNetns(), ...rootLinks()]) {
@@ -275,6 +277,7 @@ export async function cleanupStale(options: { baseDir?: string; log?: (m: string
     if (RUN_ID_PATTERN.test(d) && dir) dirs.set(d, dir);
   }
   for (const id of dirs.keys()) ids.add(id);
+  if (options.runIds) for (const id of [...ids]) if (!options.runIds.includes(id)) ids.delete(id);
 
   const result: StaleCleanupResult = { removed: [], skipped: [], errors: [] };
   const netns = listNetns();

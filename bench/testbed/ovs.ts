@@ -56,12 +56,13 @@ export interface NodeOvs {
 }
 
 /** Polls `check` until it resolves true; fails early when `pid` dies. */
-async function waitFor(what: string, pid: number, logFile: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+async function waitFor(what: string, pid: number, logFiles: string[], timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const logs = () => logFiles.map((f) => tail(f)).filter(Boolean).join('\n');
   for (;;) {
-    if (!isAlive(pid)) throw new Error(`testbed: ${what} exited during startup:\n${tail(logFile)}`);
+    if (!isAlive(pid)) throw new Error(`testbed: ${what} exited during startup:\n${logs()}`);
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`testbed: ${what} not ready within ${timeoutMs} ms:\n${tail(logFile)}`);
+    if (Date.now() > deadline) throw new Error(`testbed: ${what} not ready within ${timeoutMs} ms:\n${logs()}`);
     await sleep(25);
   }
 }
@@ -86,7 +87,7 @@ export async function startOvs(ns: string, dir: string, hooks: StartOvsHooks, ti
   const quiet = ['--no-chdir', '-vconsole:off', '-vsyslog:off', '-vfile:info'];
   const ovsdbServerPid = spawnDaemon(ns, ['ovsdb-server', db, `--remote=punix:${sock}`, '--pidfile', '--log-file', ...quiet], env, path.join(dir, 'ovsdb-server.stderr'));
   hooks.onPid('ovsdb-server', ovsdbServerPid);
-  await waitFor(`ovsdb-server in namespace ${ns}`, ovsdbServerPid, path.join(dir, 'ovsdb-server.stderr'), timeoutMs, async () => {
+  await waitFor(`ovsdb-server in namespace ${ns}`, ovsdbServerPid, [path.join(dir, 'ovsdb-server.stderr'), path.join(dir, 'ovsdb-server.log')], timeoutMs, async () => {
     try {
       const dbs = await unixRpcCall(sock, 'list_dbs', [], 2000);
       return Array.isArray(dbs) && dbs.includes('Open_vSwitch');
@@ -102,7 +103,7 @@ export async function startOvs(ns: string, dir: string, hooks: StartOvsHooks, ti
   const vswitchdPid = spawnDaemon(ns, ['ovs-vswitchd', `unix:${sock}`, '--pidfile', '--log-file', '--disable-system', ...quiet], env, path.join(dir, 'ovs-vswitchd.stderr'));
   hooks.onPid('ovs-vswitchd', vswitchdPid);
   const ctl = vswitchdCtl(dir, vswitchdPid);
-  await waitFor(`ovs-vswitchd in namespace ${ns}`, vswitchdPid, path.join(dir, 'ovs-vswitchd.log'), timeoutMs, async () => {
+  await waitFor(`ovs-vswitchd in namespace ${ns}`, vswitchdPid, [path.join(dir, 'ovs-vswitchd.stderr'), path.join(dir, 'ovs-vswitchd.log')], timeoutMs, async () => {
     if (!existsSync(ctl)) return false;
     try {
       await unixRpcCall(ctl, 'version', [], 2000);

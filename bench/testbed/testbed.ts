@@ -16,7 +16,8 @@
  * drops TCP segments (ping, with full checksums, works regardless).
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseIpv4, parseMac } from '../../src/topology/net.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
@@ -50,7 +51,7 @@ import {
   underlayNetns,
   underlayPort,
 } from './names.js';
-import { dbSocket, ovsEnvFor, setTunnelNeighbours, startOvs, vswitchdCtl } from './ovs.js';
+import { checkSocketPaths, dbSocket, ovsEnvFor, setTunnelNeighbours, startOvs, vswitchdCtl } from './ovs.js';
 import { isAlive, mapLimit, netnsExists, pidsInNetns, run, runInNetns, shellScript, sleep, stopProcesses } from './proc.js';
 import type {
   ContainerOptions,
@@ -95,7 +96,6 @@ export function fillTopology(topology: ResolvedTopology, ips: Record<string, str
 }
 
 async function writeProcSys(file: string, value: string): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
   try {
     await writeFile(file, value);
   } catch (e) {
@@ -104,7 +104,7 @@ async function writeProcSys(file: string, value: string): Promise<void> {
   }
 }
 
-class Node implements NodeAccess {
+class NodeHandle implements NodeAccess {
   constructor(
     private readonly bed: Testbed,
     private readonly rec: NodeRecord,
@@ -129,7 +129,7 @@ class Node implements NodeAccess {
   get vswitchdCtl() {
     return this.rec.vswitchdPid === null ? null : vswitchdCtl(this.rec.dir, this.rec.vswitchdPid);
   }
-  exec(argv: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(argv: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
     this.bed.assertUp();
     return runInNetns(this.rec.namespace, argv, { ...opts, env: this.ovsEnv });
   }
@@ -140,7 +140,7 @@ export class Testbed {
   readonly topology: ResolvedTopology;
   private record: RunRecord;
   private readonly owner: boolean;
-  private readonly access = new Map<string, Node>();
+  private readonly access = new Map<string, NodeHandle>();
   private readonly children = new Set<ChildProcess>();
   private downing: Promise<void> | undefined;
 
@@ -148,7 +148,7 @@ export class Testbed {
     this.record = record;
     this.topology = topology;
     this.owner = owner;
-    for (const rec of Object.values(record.nodes)) this.access.set(rec.name, new Node(this, rec));
+    for (const rec of Object.values(record.nodes)) this.access.set(rec.name, new NodeHandle(this, rec));
   }
 
   get runId(): string {
@@ -191,6 +191,9 @@ export class Testbed {
     }
     const addrs = underlayAddresses(cidr, names.length);
 
+    // Socket paths are limited to 107 bytes: refuse a base folder too long before making anything.
+    const longestName = names.reduce((a, b) => (b.length > a.length ? b : a));
+    checkSocketPaths(path.join(baseDir, 'vt0000', `node-${longestName}`));
     mkdirSync(baseDir, { recursive: true, mode: 0o755 });
     const runId = newRunId(baseDir);
     const runDir = path.join(baseDir, runId);
@@ -229,8 +232,13 @@ export class Testbed {
         bridge: topology.nodes[name]!.bridge.name,
       };
     });
-    saveRecord(record);
-    registerRun(runId, runDir);
+    try {
+      saveRecord(record);
+      registerRun(runId, runDir);
+    } catch (e) {
+      rmSync(runDir, { recursive: true, force: true });
+      throw new Error(`testbed: cannot record run ${runId}: ${(e as Error).message}`);
+    }
     const rewrite = gateway && (options.rewriteLoopbackController ?? true);
     const filled = fillTopology(
       topology,
@@ -458,22 +466,27 @@ export class Testbed {
         ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
         ['ip', 'link', 'set', 'lo', 'up'],
       ])]);
-      await this.plug(c, n);
+      await this.plug(c, n, opts.announce ?? true);
     } catch (e) {
       await this.removeContainer(c.name).catch(() => {});
       throw e;
     }
   }
 
-  /** Makes the veth pair into node `n` and plugs it into the bridge. */
-  private async plug(c: ContainerRecord, n: NodeRecord): Promise<void> {
+  /**
+   * Makes the veth pair into node `n` and plugs it into the bridge. The container's end comes up
+   * last, once the bridge port exists, so that with `announce` its gratuitous ARP (arp_notify)
+   * reaches the bridge: learning switches and the controller see where the container is now,
+   * as after a real migration.
+   */
+  private async plug(c: ContainerRecord, n: NodeRecord, announce: boolean): Promise<void> {
     await run(['ip', 'link', 'add', c.portName, 'netns', n.namespace, 'type', 'veth',
       'peer', 'name', CONTAINER_IF, 'address', c.mac, 'netns', c.namespace]);
     await runInNetns(c.namespace, ['sh', '-ec', shellScript([
+      ['sysctl', '-qw', `net.ipv4.conf.${CONTAINER_IF}.arp_notify=${announce ? 1 : 0}`],
       ['ethtool', '-K', CONTAINER_IF, 'tx', 'off'],
       ['ip', 'link', 'set', CONTAINER_IF, 'mtu', String(c.mtu)],
       ['ip', 'addr', 'add', `${c.ip}/${c.prefixLength}`, 'dev', CONTAINER_IF],
-      ['ip', 'link', 'set', CONTAINER_IF, 'up'],
     ])]);
     await runInNetns(n.namespace, ['sh', '-ec', shellScript([
       ['ethtool', '-K', c.portName, 'tx', 'off'],
@@ -487,12 +500,15 @@ export class Testbed {
     } catch (e) {
       throw new Error(`testbed: cannot plug container ${c.name} into bridge ${c.bridge} of node ${n.name} (the overlay bridge is made by provisioning): ${(e as Error).message}`);
     }
+    await runInNetns(c.namespace, ['ip', 'link', 'set', CONTAINER_IF, 'up']);
   }
 
   /** Takes the veth out of the bridge and deletes it (the container's eth0 goes with it). */
   private async unplug(c: ContainerRecord): Promise<void> {
     const n = this.nodeRecord(c.node);
-    await run(['ovs-vsctl', `--db=${n.ovsdbTarget}`, '--timeout=30', '--if-exists', 'del-port', c.bridge, c.portName], { env: ovsEnvFor(n.dir) });
+    // Waiting for ovs-vswitchd to apply the change would hang if it is gone (e.g. a crash test).
+    const wait = n.vswitchdPid !== null && isAlive(n.vswitchdPid) ? [] : ['--no-wait'];
+    await run(['ovs-vsctl', `--db=${n.ovsdbTarget}`, '--timeout=30', ...wait, '--if-exists', 'del-port', c.bridge, c.portName], { env: ovsEnvFor(n.dir) });
     await runInNetns(n.namespace, ['ip', 'link', 'del', c.portName]).catch((e: Error) => {
       if (!/Cannot find device|does not exist/.test(e.message)) throw e;
     });
@@ -528,11 +544,11 @@ export class Testbed {
     c.portName = portName;
     if (opts.ofport !== undefined) c.ofport = opts.ofport;
     this.save();
-    await this.plug(c, n);
+    await this.plug(c, n, opts.announce ?? true);
   }
 
   /** Runs a command in the container; rejects with stderr on non-zero exit. */
-  execInContainer(name: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  async execInContainer(name: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     this.assertUp();
     return runInNetns(this.container(name).namespace, argv, opts);
   }

@@ -61,6 +61,8 @@ export interface ContainerOptions {
   ofport?: number;
   /** Bridge to attach to (default: the node's overlay bridge from the topology). */
   bridge?: string;
+  /** Send a gratuitous ARP once plugged in (default true). */
+  announce?: boolean;
 }
 
 export interface MoveOptions {
@@ -70,6 +72,8 @@ export interface MoveOptions {
   ofport?: number;
   /** Bridge on the new node (default: that node's overlay bridge from the topology). */
   bridge?: string;
+  /** Send a gratuitous ARP once plugged in at the new place (default true). */
+  announce?: boolean;
 }
 
 export interface ExecOptions {

@@ -2,12 +2,12 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cleanupStale } from '../../bench/testbed/cleanup.js';
+import { cleanupStale, loadRecord } from '../../bench/testbed/cleanup.js';
 import { defaultStateDir, makeState, readState, removeState, stateFilePath, writeState } from '../../bench/testbed/state.js';
 import { downRun, runStatus, Testbed } from '../../bench/testbed/testbed.js';
-import { loadRecord } from '../../bench/testbed/cleanup.js';
 import type { TestbedStatus } from '../../bench/testbed/types.js';
 import { netnsExists } from '../../bench/testbed/proc.js';
+import { RUN_ID_PATTERN } from '../../bench/testbed/names.js';
 import { ovsEnvFor } from '../../bench/testbed/ovs.js';
 import { analyzeTopologyFile } from '../../src/topology/load.js';
 import { formatProblem } from '../../src/topology/problems.js';
@@ -30,6 +30,7 @@ overlay bridges and tunnels are not made here: provisioning makes them.
   down    --all             removes every testbed left over by earlier runs on this machine
                             (those whose owning program no longer runs, and those made by
                             "up"); testbeds of running programs are left alone
+  down    --run ID          the same for one run id (vtXXXX), e.g. when its state file is lost
   status  --topology FILE   checks every node: namespace, daemons, OVSDB and vswitchd sockets
 
 Options:
@@ -39,6 +40,7 @@ Options:
   --no-gateway       up: give the root namespace no underlay address (switches then cannot
                      reach a controller on this machine)
   --json             up, status: print JSON instead of text
+  --all, --run ID    down: see above
   -h, --help         show this help
 
 With the gateway (the default) the root namespace gets the underlay's first address on a
@@ -110,6 +112,7 @@ export const testbedCommand: Command = {
         underlay: { type: 'string' },
         'no-gateway': { type: 'boolean', default: false },
         all: { type: 'boolean', default: false },
+        run: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
       allowPositionals: true,
@@ -121,11 +124,14 @@ export const testbedCommand: Command = {
     if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
     const stateDir = path.resolve(values['state-dir'] ?? defaultStateDir());
     if (action !== 'up' && (values.underlay !== undefined || values['no-gateway'])) throw new UsageError('--underlay and --no-gateway are options of up');
-    if (values.all && action !== 'down') throw new UsageError('--all is an option of down');
+    if ((values.all || values.run !== undefined) && action !== 'down') throw new UsageError('--all and --run are options of down');
 
-    if (action === 'down' && values.all) {
-      if (values.topology) throw new UsageError('--all and --topology exclude each other');
-      const r = await cleanupStale({ log: (m) => io.err(`${m}\n`) });
+    if (action === 'down' && (values.all || values.run !== undefined)) {
+      if ([values.all, values.run !== undefined, values.topology !== undefined].filter(Boolean).length > 1) {
+        throw new UsageError('--all, --run and --topology exclude each other');
+      }
+      if (values.run !== undefined && !RUN_ID_PATTERN.test(values.run)) throw new UsageError(`--run: "${values.run}" is not a run id (vt and 4 hex digits)`);
+      const r = await cleanupStale({ log: (m) => io.err(`${m}\n`), ...(values.run ? { runIds: [values.run] } : {}) });
       // State files whose run is gone are stale too.
       for (const f of safeReaddir(stateDir).filter((f) => f.endsWith('.json'))) {
         try {
@@ -141,7 +147,7 @@ export const testbedCommand: Command = {
       return r.errors.length ? EXIT_INVALID : EXIT_OK;
     }
 
-    if (!values.topology) throw new UsageError(action === 'down' ? 'missing --topology FILE (or --all)' : 'missing --topology FILE');
+    if (!values.topology) throw new UsageError(action === 'down' ? 'missing --topology FILE (or --all, --run ID)' : 'missing --topology FILE');
     const topology = await loadTopologyOrReport(values.topology, io);
     if (!topology) return EXIT_INVALID;
     const stateFile = stateFilePath(stateDir, topology.name);

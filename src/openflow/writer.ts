@@ -21,38 +21,51 @@ export class BufferWriter {
     this.buf = next;
   }
 
+  // Plain byte stores: cheaper than Buffer's write* methods, which re-check bounds and types.
   u8(v: number): this {
-    this.ensure(1);
+    if (this.pos + 1 > this.buf.length) this.ensure(1);
     this.buf[this.pos++] = v & 0xff;
     return this;
   }
 
   u16(v: number): this {
-    this.ensure(2);
-    this.buf.writeUInt16BE(v & 0xffff, this.pos);
-    this.pos += 2;
+    if (this.pos + 2 > this.buf.length) this.ensure(2);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = (v >>> 8) & 0xff;
+    b[p + 1] = v & 0xff;
+    this.pos = p + 2;
     return this;
   }
 
   u24(v: number): this {
-    this.ensure(3);
-    this.buf.writeUIntBE(v & 0xffffff, this.pos, 3);
-    this.pos += 3;
+    if (this.pos + 3 > this.buf.length) this.ensure(3);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = (v >>> 16) & 0xff;
+    b[p + 1] = (v >>> 8) & 0xff;
+    b[p + 2] = v & 0xff;
+    this.pos = p + 3;
     return this;
   }
 
   u32(v: number): this {
-    this.ensure(4);
-    this.buf.writeUInt32BE(v >>> 0, this.pos);
-    this.pos += 4;
+    if (this.pos + 4 > this.buf.length) this.ensure(4);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = (v >>> 24) & 0xff;
+    b[p + 1] = (v >>> 16) & 0xff;
+    b[p + 2] = (v >>> 8) & 0xff;
+    b[p + 3] = v & 0xff;
+    this.pos = p + 4;
     return this;
   }
 
   u64(v: bigint): this {
-    this.ensure(8);
-    this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
-    this.pos += 8;
-    return this;
+    const x = BigInt.asUintN(64, v);
+    // Two 32-bit halves: one BigInt shift instead of Buffer's BigInt path.
+    this.u32(Number(x >> 32n));
+    return this.u32(Number(x & 0xffffffffn));
   }
 
   bytes(b: Uint8Array): this {
