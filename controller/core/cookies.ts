@@ -29,8 +29,16 @@ export const RuleKind = {
 export type RuleKindName = keyof typeof RuleKind;
 
 export function ruleCookie(kind: number, subject: string): bigint {
-  return COOKIE_OWNER_VALUE | (BigInt(kind & 0xff) << 40n) | fnv1a40(subject);
+  let hash = subjectHashes.get(subject);
+  if (hash === undefined) {
+    hash = fnv1a40(subject);
+    if (subjectHashes.size > 1_000_000) subjectHashes.clear();
+    subjectHashes.set(subject, hash);
+  }
+  return COOKIE_OWNER_VALUE | (BigInt(kind & 0xff) << 40n) | hash;
 }
+
+const subjectHashes = new Map<string, bigint>();
 
 export function cookieKind(cookie: bigint): number {
   return Number((cookie >> 40n) & 0xffn);

@@ -42,6 +42,7 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
   const flowsToAdd: FlowSpec[] = [];
   for (const [key, f] of want) {
     const cur = have.get(key);
+    if (cur === f) continue; // the very object we installed: unchanged
     if (!cur || cur.cookie !== f.cookie || instructionsKey(cur.instructions) !== instructionsKey(f.instructions)) flowsToAdd.push(f);
   }
   const flowsToDelete = [...have].filter(([key]) => !want.has(key)).map(([, f]) => f);

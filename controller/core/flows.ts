@@ -38,8 +38,18 @@ export interface SwitchState {
  * of it: switches may report fields in another order than we sent them.
  */
 export function flowKey(flow: { tableId: number; priority: number; match: Match }): string {
-  return `${flow.tableId}/${flow.priority}/${matchKey(flow.match)}`;
+  let key = flowKeys.get(flow);
+  if (key === undefined) {
+    key = `${flow.tableId}/${flow.priority}/${matchKey(flow.match)}`;
+    flowKeys.set(flow, key);
+  }
+  return key;
 }
+
+// Keys are computed once per object: flows are immutable once built (the forwarding cache
+// hands out the same objects again), so this turns most of a diff into map lookups.
+const flowKeys = new WeakMap<object, string>();
+const valueKeys = new WeakMap<object, string>();
 
 export function matchKey(match: Match): string {
   const parts = match.fields.map((f) => {
@@ -69,4 +79,11 @@ export function canonicalKey(value: unknown): string {
   });
 }
 
-export const instructionsKey = (instructions: Instruction[]): string => canonicalKey(instructions);
+export function instructionsKey(instructions: Instruction[]): string {
+  let key = valueKeys.get(instructions);
+  if (key === undefined) {
+    key = canonicalKey(instructions);
+    valueKeys.set(instructions, key);
+  }
+  return key;
+}

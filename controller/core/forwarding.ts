@@ -72,6 +72,38 @@ export interface ForwardingInput {
   endpoints: readonly Endpoint[];
   migrations?: readonly MigrationInProgress[];
   options?: Partial<ForwardingOptions>;
+  /** Reuses the flow objects of the previous computation where nothing changed (see FlowCache). */
+  cache?: FlowCache;
+}
+
+/**
+ * Keeps the FlowSpec objects of the last computation, keyed by what determines them, so that a
+ * recomputation after one change returns the very same objects for every unchanged flow: the
+ * diff then recognises them by identity instead of comparing their text. Entries not produced
+ * by the latest computation are dropped.
+ */
+export class FlowCache {
+  private current = new Map<string, FlowSpec>();
+  private next = new Map<string, FlowSpec>();
+
+  get size(): number {
+    return this.current.size;
+  }
+
+  /** @internal */
+  take(key: string, make: () => FlowSpec): FlowSpec {
+    let f = this.next.get(key);
+    if (f) return f;
+    f = this.current.get(key) ?? make();
+    this.next.set(key, f);
+    return f;
+  }
+
+  /** @internal Ends a computation: what it did not use is forgotten. */
+  finish(): void {
+    this.current = this.next;
+    this.next = new Map();
+  }
 }
 
 export function computeDesiredState(input: ForwardingInput): Map<string, SwitchState> {
@@ -82,15 +114,21 @@ export function computeDesiredState(input: ForwardingInput): Map<string, SwitchS
   const migrating = new Map((input.migrations ?? []).map((m) => [m.mac.toLowerCase(), m]));
   const out = new Map<string, SwitchState>();
 
+  const cache = input.cache ?? new FlowCache();
   for (const bridge of fabric.bridges.values()) {
     const flows: FlowSpec[] = [];
-    const add = (kind: number, subject: string, tableId: number, priority: number, match: OxmField[], instructions: Instruction[]) =>
-      flows.push({ tableId, priority, match: { fields: match }, instructions, cookie: ruleCookie(kind, subject) });
+    /**
+     * `sig` carries whatever, besides kind and subject, the flow depends on (ports, options):
+     * equal cache key = equal flow.
+     */
+    const add = (kind: number, subject: string, tableId: number, priority: number, match: OxmField[], instructions: Instruction[], sig = '') =>
+      flows.push(cache.take(`${bridge.name}|${kind}|${subject}|${tableId}|${priority}|${sig}`,
+        () => ({ tableId, priority, match: { fields: match }, instructions, cookie: ruleCookie(kind, subject) })));
 
     // Table 0: ingress.
     for (const tunnel of bridge.tunnels) {
       add(RuleKind.TUNNEL_INGRESS, `tunnel:${tunnel.peer}`, INGRESS_TABLE, Priority.TUNNEL_INGRESS,
-        [{ field: 'in_port', value: tunnel.ofport }], [gotoForwarding()]);
+        [{ field: 'in_port', value: tunnel.ofport }], [gotoForwarding()], `${tunnel.ofport}`);
     }
     add(RuleKind.INGRESS_MISS, 'miss', INGRESS_TABLE, Priority.MISS, [],
       [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()]), gotoForwarding()]);
@@ -105,7 +143,7 @@ export function computeDesiredState(input: ForwardingInput): Map<string, SwitchS
       // first one reaches the controller (auto-commit) and all are forwarded meanwhile.
       if (ep.at.bridge === bridge.name) {
         add(RuleKind.KNOWN_SOURCE, `src:${mac}`, INGRESS_TABLE, Priority.KNOWN_SOURCE,
-          [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }], [gotoForwarding()]);
+          [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }], [gotoForwarding()], `${ep.at.ofport}`);
       }
     }
 
@@ -120,22 +158,23 @@ export function computeDesiredState(input: ForwardingInput): Map<string, SwitchS
       if (!migration) {
         if (oldOut !== undefined) {
           add(RuleKind.UNICAST, `dst:${mac}`, FORWARDING_TABLE, Priority.UNICAST,
-            [{ field: 'eth_dst', value: mac }], [applyActions([output(oldOut)])]);
+            [{ field: 'eth_dst', value: mac }], [applyActions([output(oldOut)])], `${oldOut}`);
         }
         continue;
       }
       const newOut = egressTowards(paths, bridge.name, migration.to);
       const oldIsEdge = bridge.name === ep.at.bridge;
       const newIsEdge = bridge.name === migration.to.bridge;
+      const sig = `${oldOut}/${oldIsEdge}/${newOut}/${newIsEdge}/${options.towardsOldVid}/${options.towardsNewVid}`;
       add(RuleKind.UNICAST, `dst:${mac}`, FORWARDING_TABLE, Priority.UNICAST,
         [{ field: 'eth_dst', value: mac }],
-        [applyActions(bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options))]);
+        [applyActions(bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options))], `bicast/${sig}`);
       add(RuleKind.MIGRATION_COPY, `old:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
         [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsOldVid }],
-        taggedCopyInstructions(oldOut, oldIsEdge));
+        taggedCopyInstructions(oldOut, oldIsEdge), sig);
       add(RuleKind.MIGRATION_COPY, `new:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
         [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsNewVid }],
-        taggedCopyInstructions(newOut, newIsEdge));
+        taggedCopyInstructions(newOut, newIsEdge), sig);
     }
 
     const floodPorts = [...new Set([...bridge.edgePorts, ...(tree.get(bridge.name) ?? [])])].sort((a, b) => a - b);
@@ -151,6 +190,7 @@ export function computeDesiredState(input: ForwardingInput): Map<string, SwitchS
     }];
     out.set(bridge.name, { flows, groups, meters });
   }
+  cache.finish();
   return out;
 }
 

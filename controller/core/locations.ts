@@ -28,6 +28,7 @@ export type LocationChange =
 export class LocationTable {
   private readonly byName = new Map<string, Location>();
   private readonly nameByMac = new Map<string, string>();
+  private readonly nameByIp = new Map<string, string>();
 
   get size(): number {
     return this.byName.size;
@@ -47,8 +48,8 @@ export class LocationTable {
   }
 
   byIp(ip: string): Location | undefined {
-    for (const l of this.byName.values()) if (l.ip === ip) return l;
-    return undefined;
+    const name = this.nameByIp.get(ip);
+    return name === undefined ? undefined : this.byName.get(name);
   }
 
   /**
@@ -68,8 +69,10 @@ export class LocationTable {
     const location: Location = { ...entry, mac, since: entry.since ?? Date.now() };
     const before = this.byName.get(entry.name);
     if (before && before.mac !== mac) this.nameByMac.delete(before.mac);
+    if (before?.ip && before.ip !== location.ip) this.nameByIp.delete(before.ip);
     this.byName.set(entry.name, location);
     this.nameByMac.set(mac, entry.name);
+    if (location.ip) this.nameByIp.set(location.ip, entry.name);
     if (!before) return { kind: 'added', location };
     if (before.node === location.node && before.ofport === location.ofport && before.mac === location.mac && before.ip === location.ip) {
       this.byName.set(entry.name, { ...location, since: before.since });
@@ -83,6 +86,7 @@ export class LocationTable {
     if (!before) return undefined;
     this.byName.delete(name);
     this.nameByMac.delete(before.mac);
+    if (before.ip) this.nameByIp.delete(before.ip);
     return { kind: 'removed', location: before };
   }
 

@@ -4,7 +4,7 @@
  * `ip` commands that change something (a second run runs none).
  */
 import type { Change } from './diff.js';
-import type { NodeAccess } from './node-access.js';
+import { shellQuote, type NodeAccess } from './node-access.js';
 import type { DesiredAddress } from './plan.js';
 
 export interface InetAddress {
@@ -77,9 +77,25 @@ export async function readLinkAddresses(access: Pick<NodeAccess, 'exec'>, ifname
   return parseIpAddrJson(stdout, ifname);
 }
 
-/** Reads the device and runs what is missing (nothing when `dryRun`); returns what changed (or would). */
-export async function ensureAddress(access: Pick<NodeAccess, 'exec'>, want: DesiredAddress, dryRun: boolean, timeoutMs?: number): Promise<Change[]> {
-  const steps = addressSteps(await readLinkAddresses(access, want.ifname, timeoutMs), want);
-  if (!dryRun) for (const s of steps) await access.exec(s.argv, timeoutMs === undefined ? {} : { timeoutMs });
+/** The steps as one command: starting a command on a node is what costs (a process, an SSH channel). */
+export function combinedArgv(steps: readonly AddressStep[]): string[] {
+  if (steps.length === 1) return steps[0]!.argv;
+  return ['sh', '-c', steps.map((s) => s.argv.map(shellQuote).join(' ')).join(' && ')];
+}
+
+/**
+ * Reads the device and runs what is missing in one command (nothing when `dryRun`); returns
+ * what changed (or would). `fresh`: ovs-vswitchd has just created the device for a port our
+ * transaction added, so it has no address and is down: no need to read it first.
+ */
+export async function ensureAddress(
+  access: Pick<NodeAccess, 'exec'>,
+  want: DesiredAddress,
+  options: { dryRun?: boolean; fresh?: boolean; timeoutMs?: number } = {},
+): Promise<Change[]> {
+  const opts = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+  const have = options.fresh && !options.dryRun ? { ifname: want.ifname, up: false, inet: [] } : await readLinkAddresses(access, want.ifname, options.timeoutMs);
+  const steps = addressSteps(have, want);
+  if (!options.dryRun && steps.length > 0) await access.exec(combinedArgv(steps), opts);
   return steps.map((s) => s.change);
 }

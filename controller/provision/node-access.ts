@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import type { DuplexFactory } from '../../src/ovsdb/transport.js';
+import type { ControllerAddress } from '../../src/topology/types.js';
 
 export interface ExecOptions {
   /** Kill the command after this many ms (default: the provider's, typically 10 s). */
@@ -60,9 +61,17 @@ export interface NodeProvider {
   readonly defaultDatapathType: 'netdev' | 'system';
   /** Whether the underlay address is configured on the node itself (so it can be options:local_ip). */
   readonly underlayIsLocal: boolean;
+  /** The controller target nodes of this provider can reach, for the topology's controller address (default: its target). */
+  controllerTarget?(controller: ControllerAddress, node: string): string;
   open(node: string): Promise<ProvisionAccess>;
   /** Releases everything (also what open() left behind when a node failed). */
   close(): Promise<void>;
+}
+
+/** Quotes one argument for a POSIX shell (`sh -c`, and commands sent over SSH). */
+export function shellQuote(arg: string): string {
+  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Error of a command that ran on a node and failed. */

@@ -37,6 +37,8 @@ export interface NodeReport {
   /** Set when status is 'failed': what went wrong, naming the node's part that failed. */
   error?: string;
   ms: number;
+  /** Time spent in each stage, ms (connect, read, transact, addresses). */
+  phases: Record<string, number>;
 }
 
 /** Resolves once `ready(state)` is true, re-checking on every monitor change. */
@@ -96,6 +98,13 @@ export async function runNode(
     operations: 0,
     warnings: [],
     ms: 0,
+    phases: {},
+  };
+  let mark = Date.now();
+  const phase = (name: string) => {
+    const now = Date.now();
+    report.phases[name] = (report.phases[name] ?? 0) + now - mark;
+    mark = now;
   };
   const timeout = options.ovsdbTimeoutMs ?? 10_000;
   const client = new OvsdbClient(access.openOvsdb ?? access.ovsdbTarget, {
@@ -110,10 +119,12 @@ export async function runNode(
   let stage = 'connecting to OVSDB';
   try {
     await client.connect();
+    phase('connect');
     stage = 'reading OVSDB';
     const waiter = new StateWaiter();
     const monitor: Monitor = await monitorState(client, () => waiter.notify(), timeout);
     const read = () => stateFromCache(monitor.cache);
+    phase('read');
 
     stage = 'comparing with the topology';
     const diff = diffNode(read(), desired, scope);
@@ -124,12 +135,28 @@ export async function runNode(
       stage = 'applying the transaction';
       const what = desired ? 'provision' : 'deprovision';
       await client.transact(DB, [...diff.ops, op.comment(`vino-controller ${what} ${scope.owner} ${scope.node}`)]);
+      phase('transact');
     }
 
     if (desired) {
+      const created = new Set(diff.changes.filter((c) => c.kind === 'interface' && c.action === 'create').map((c) => c.name));
       for (const a of desired.addresses) {
         stage = `setting the address of ${a.ifname}`;
-        report.changes.push(...(await provisionAddress(access, a, read, waiter, !!options.dryRun, options)));
+        const fresh = created.has(a.ifname);
+        if (options.dryRun) {
+          const iface = findInterface(read(), a.ifname);
+          if (!iface || iface.ofport === null || iface.ofport < 1) {
+            // Not there yet: the transaction we did not send would create it.
+            report.changes.push({ action: 'create', kind: 'address', name: `${a.ip}/${a.prefixLength}`, detail: `on ${a.ifname}, once ovs-vswitchd has created it` });
+            continue;
+          }
+        } else {
+          await waitForInterface(access, a.ifname, read, waiter, options.interfaceTimeoutMs ?? 10_000);
+          phase('vswitchd');
+        }
+        const opts = { fresh, ...(options.dryRun ? { dryRun: true } : {}), ...(options.execTimeoutMs !== undefined ? { timeoutMs: options.execTimeoutMs } : {}) };
+        report.changes.push(...(await ensureAddress(access, a, opts)));
+        phase('addresses');
       }
     }
     report.counts = countChanges(report.changes);
@@ -140,40 +167,29 @@ export async function runNode(
     report.error = `${stage}: ${(e as Error).message}`;
   } finally {
     await client.close().catch(() => undefined);
+    phase('close');
     report.ms = Date.now() - started;
   }
   return report;
 }
 
-async function provisionAddress(
-  access: ProvisionAccess,
-  a: DesiredAddress,
-  read: () => OvsState,
-  waiter: StateWaiter,
-  dryRun: boolean,
-  options: NodeRunOptions,
-): Promise<Change[]> {
-  const find = (s: OvsState): InterfaceRow | undefined => [...s.interfaces.values()].find((i) => i.name === a.ifname);
-  if (dryRun) {
-    const iface = find(read());
-    // Not there yet: the transaction we did not send would create it.
-    if (!iface || iface.ofport === null || iface.ofport < 1) {
-      return [{ action: 'create', kind: 'address', name: `${a.ip}/${a.prefixLength}`, detail: `on ${a.ifname}, once ovs-vswitchd has created it` }];
-    }
-    return ensureAddress(access, a, true, options.execTimeoutMs);
-  }
-  const limit = options.interfaceTimeoutMs ?? 10_000;
-  await waiter.wait(
+/** Resolves once ovs-vswitchd has made the interface (given it an OpenFlow port); rejects on its error. */
+function waitForInterface(access: ProvisionAccess, ifname: string, read: () => OvsState, waiter: StateWaiter, limit: number): Promise<true> {
+  return waiter.wait(
     read,
     (s) => {
-      const iface = find(s);
-      if (!iface) throw new Error(`interface ${a.ifname} is not in the database`);
-      if (iface.error) throw new Error(`ovs-vswitchd cannot create ${a.ifname}: ${iface.error}`);
-      if (iface.ofport === -1) throw new Error(`ovs-vswitchd failed to create ${a.ifname} (ofport -1)`);
+      const iface = findInterface(s, ifname);
+      if (!iface) throw new Error(`interface ${ifname} is not in the database`);
+      if (iface.error) throw new Error(`ovs-vswitchd cannot create ${ifname}: ${iface.error}`);
+      if (iface.ofport === -1) throw new Error(`ovs-vswitchd failed to create ${ifname} (ofport -1)`);
       return iface.ofport !== null && iface.ofport >= 1 ? true : undefined;
     },
     limit,
-    () => new Error(`ovs-vswitchd did not create ${a.ifname} within ${limit} ms (is ovs-vswitchd running on ${access.node}, connected to ${access.ovsdbTarget}?)`),
+    () => new Error(`ovs-vswitchd did not create ${ifname} within ${limit} ms (is ovs-vswitchd running on ${access.node}, connected to ${access.ovsdbTarget}?)`),
   );
-  return ensureAddress(access, a, false, options.execTimeoutMs);
+}
+
+function findInterface(s: OvsState, ifname: string): InterfaceRow | undefined {
+  for (const i of s.interfaces.values()) if (i.name === ifname) return i;
+  return undefined;
 }

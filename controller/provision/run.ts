@@ -54,6 +54,7 @@ function failed(node: string, ovsdb: string, error: string, started: number): No
     warnings: [],
     error,
     ms: Date.now() - started,
+    phases: {},
   };
 }
 
@@ -65,6 +66,7 @@ export async function runProvisioning(topology: ResolvedTopology, provider: Node
     underlayIp: (n) => provider.underlayIp(n),
     defaultDatapathType: provider.defaultDatapathType,
     setLocalIp: provider.underlayIsLocal,
+    ...(provider.controllerTarget ? { controllerTarget: (c, n) => provider.controllerTarget!(c, n) } : {}),
     ...options.plan,
   };
 

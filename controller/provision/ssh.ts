@@ -14,7 +14,7 @@ import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { parseEndpoint } from '../../src/ovsdb/transport.js';
 import { checkHostKey, loadKnownHosts, preferredHostKeyAlgorithms, type KnownHosts } from './known-hosts.js';
-import { NodeExecError, type ExecResult, type NodeProvider, type ProvisionAccess } from './node-access.js';
+import { NodeExecError, shellQuote, type ExecResult, type NodeProvider, type ProvisionAccess } from './node-access.js';
 
 export const DEFAULT_OVSDB_SOCKET = '/var/run/openvswitch/db.sock';
 /** Host key algorithms ssh2 implements (its defaults), in its order of preference. */
@@ -52,11 +52,7 @@ export interface SshProviderOptions {
   execTimeoutMs?: number;
 }
 
-/** Quotes one argument for a POSIX shell (the remote side runs the command through one). */
-export function shellQuote(arg: string): string {
-  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 interface Auth {
   privateKey?: Buffer;

@@ -14,7 +14,7 @@ import type { Message, PacketIn, PortDesc } from '../../src/openflow/types/index
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, RuleKind, ruleCookie } from '../core/cookies.js';
 import { Paths } from '../core/fabric.js';
-import { computeDesiredState, type ForwardingOptions, type MigrationInProgress } from '../core/forwarding.js';
+import { computeDesiredState, FlowCache, type ForwardingOptions, type MigrationInProgress } from '../core/forwarding.js';
 import { flowKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
@@ -73,6 +73,7 @@ export class Controller extends EventEmitter {
   private readonly installed = new Map<string, SwitchState>();
   private readonly servers: Server[] = [];
   private readonly readySessions = new Set<SwitchSession>();
+  private readonly flowCache = new FlowCache();
   private readonly log: Logger;
   private syncChain: Promise<void> = Promise.resolve();
   private stopping = false;
@@ -322,7 +323,7 @@ export class Controller extends EventEmitter {
     for (const l of this.locations.all()) (extra.get(l.node) ?? extra.set(l.node, []).get(l.node)!).push(l.ofport);
     const fabric = fabricFromTopology(this.topology, reported, extra);
     const endpoints = this.locations.endpoints().filter((e) => fabric.bridges.has(e.at.bridge));
-    return computeDesiredState({ fabric, endpoints, migrations: this.migrations, options: this.options.forwarding ?? {} });
+    return computeDesiredState({ fabric, endpoints, migrations: this.migrations, options: this.options.forwarding ?? {}, cache: this.flowCache });
   }
 
   /** Levels for ordering a change towards `target` (nearest first). */
