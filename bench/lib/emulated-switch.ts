@@ -135,6 +135,9 @@ export class EmulatedSwitch {
   constructor(readonly config: EmulatedSwitchConfig) {
     if (config.edgePorts.length < 2) throw new Error('emulated switch: at least two edge ports are needed (traffic goes from one to another)');
     if (config.index < 0 || config.index > 0xffff) throw new Error(`emulated switch: index ${config.index} outside 0..65535`);
+    const planned = new Set(config.ports.map((p) => p.ofport));
+    const clash = config.edgePorts.find((p) => planned.has(p));
+    if (clash !== undefined) throw new Error(`emulated switch ${config.bridgeName}: edge port ${clash} is also a planned port of the bridge`);
     this.ready = new Promise((r) => (this.readyResolve = r));
     this.portDesc = [
       ...config.ports.map((p) => port(p.ofport, p.name, config.index)),

@@ -1,0 +1,406 @@
+/**
+ * Controller load test in the manner of cbench (`npm run bench:ofload [-- OPTIONS]`): N emulated
+ * switches connect over TCP to a controller running in its own process and send table-miss
+ * PACKET_INs from new source MACs; the FLOW_MODs that come back are counted. Two modes:
+ *  - throughput: each switch keeps WINDOW packet-ins outstanding (bounded, so nothing queues
+ *    without limit); the figure is what the controller sustains;
+ *  - latency: one outstanding packet-in per switch, the next sent when a FLOW_MOD answering it
+ *    arrives; median and p99 of packet-in → answering FLOW_MOD.
+ *
+ * The same emulator, frames and modes measure vino and, as the baseline, os-ken (the maintained
+ * fork of Ryu) running a learning switch equal to Ryu's simple_switch_13
+ * (bench/baselines/simple_switch_13.py). Every measurement starts a fresh controller process;
+ * the figures are medians over several rounds (the machine is shared).
+ *
+ * The traffic: behind each switch sit hosts on a few edge ports (numbers outside the topology's
+ * port plan). First one "anchor" host per edge port announces itself (broadcast frame); then
+ * every packet-in comes from a MAC never seen before, addressed to the anchor behind another edge
+ * port of the same switch. vino learns the new MAC and installs its flow on every switch (plus
+ * the known-source flow where it was learned); the learning switch knows the destination and
+ * installs an (in_port, src, dst) flow on that switch.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { resolveTopology } from '../src/topology/load.js';
+import type { ResolvedTopology } from '../src/topology/types.js';
+import { EmulatedSwitch } from './lib/emulated-switch.js';
+import { atExit, freePort, median, quantile, sleep, startChild, type Child } from './lib/children.js';
+import { formatProfile } from './lib/cpu-profile.js';
+import { describeMachine } from './lib/timing.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const OSKEN_MANAGER = '/usr/bin/osken-manager';
+/** Debian's python, where python3-os-ken is installed (not a pyenv python earlier on PATH). */
+const SYSTEM_PYTHON = '/usr/bin/python3';
+const BASELINE_APP = join(ROOT, 'bench/baselines/simple_switch_13.py');
+const TARGET_FLOW_MODS = 200_000;
+const TARGET_RATIO = 100;
+
+const HELP = `Usage: npm run bench:ofload [-- OPTIONS]
+
+  --switches N        emulated switches (default 16), a ring in the generated topology
+  --edge-ports N      edge ports per switch carrying the traffic (default 4)
+  --window N          throughput mode: packet-ins outstanding per switch (default 64)
+  --seconds S         measured time per measurement, warm-up excluded (default 10)
+  --warmup S          warm-up before each measurement (default 2)
+  --rounds N          rounds; each figure is the median over rounds (default 3)
+  --controllers LIST  vino,os-ken (default both)
+  --modes LIST        throughput,latency (default both)
+  --stall S           give up when nothing is answered for S seconds (default 10)
+  --cpu-prof DIR      run vino under node --cpu-prof, profiles into DIR, print their top costs
+  --keep              keep the temp folder (topology, controller logs)
+  -v, --verbose       print the phases of each measurement with their times
+`;
+
+type ControllerName = 'vino' | 'os-ken';
+type Mode = 'throughput' | 'latency';
+
+interface Result {
+  flowModsPerSec: number;
+  answeredPerSec: number;
+  packetOutsPerSec: number;
+  /** BARRIER_REQUESTs received by all switches per second (vino: one per switch per applied stage). */
+  barriersPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  /** MACs the controller had learned from this run's packet-ins by the end (answered ones). */
+  answeredTotal: number;
+  /** CPU used during the measured time, in % of one core: the controller process, this process. */
+  controllerCpu: number;
+  emulatorCpu: number;
+  /** The same counts per CPU-second the controller process used (robust on a busy machine). */
+  flowModsPerCpuSec: number;
+  answeredPerCpuSec: number;
+  errors: string[];
+}
+
+/** user + system CPU seconds of a process so far (Linux /proc), NaN when unreadable. */
+function procCpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
+function opts() {
+  const { values } = parseArgs({
+    options: {
+      switches: { type: 'string', default: '16' },
+      'edge-ports': { type: 'string', default: '4' },
+      window: { type: 'string', default: '64' },
+      seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' },
+      controllers: { type: 'string', default: 'vino,os-ken' },
+      modes: { type: 'string', default: 'throughput,latency' },
+      stall: { type: 'string', default: '10' },
+      'cpu-prof': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', short: 'v', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const int = (name: keyof typeof values, min: number, max: number): number => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer in ${min}..${max}, got "${String(values[name])}"`);
+    return n;
+  };
+  const num = (name: keyof typeof values, min: number): number => {
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name}: expected a number >= ${min}, got "${String(values[name])}"`);
+    return n;
+  };
+  const list = <K extends string>(name: 'controllers' | 'modes', allowed: readonly K[]): K[] => {
+    const items = values[name]!.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const i of items) if (!allowed.includes(i as K)) throw new Error(`--${name}: unknown "${i}" (choose from ${allowed.join(', ')})`);
+    if (items.length === 0) throw new Error(`--${name}: empty list`);
+    return items as K[];
+  };
+  return {
+    switches: int('switches', 1, 1000),
+    edgePorts: int('edge-ports', 2, 80),
+    window: int('window', 1, 100_000),
+    seconds: num('seconds', 0.5),
+    warmup: num('warmup', 0),
+    rounds: int('rounds', 1, 100),
+    controllers: list<ControllerName>('controllers', ['vino', 'os-ken']),
+    modes: list<Mode>('modes', ['throughput', 'latency']),
+    stall: num('stall', 1),
+    cpuProf: values['cpu-prof'],
+    keep: values.keep!,
+    verbose: values.verbose!,
+  };
+}
+type Options = ReturnType<typeof opts>;
+
+/** N switches in a ring (a line for two, a single switch for one); no hosts, no containers. */
+function ringTopology(n: number): { file: unknown; resolved: ResolvedTopology } {
+  const names = Array.from({ length: n }, (_, i) => `s${i + 1}`);
+  const links = n < 2 ? [] : names.slice(0, n === 2 ? 1 : n).map((s, i) => ({ switch: s, peer: names[(i + 1) % n]! }));
+  const file = {
+    name: `bench-ring-${n}`,
+    description: `ofload benchmark: ${n} switches in a ring`,
+    nodes: Object.fromEntries(names.map((s) => [s, { kind: 'switch', region: 'CORE' }])),
+    links,
+  };
+  return { file, resolved: resolveTopology(file) };
+}
+
+/** How to run vino: its CLI once `vino-controller --topology` runs the controller, else our launcher. */
+function vinoCommand(): { argv: string[]; via: string } {
+  const cli = join(ROOT, 'dist/controller/cli.js');
+  const probe = spawnSync(process.execPath, [cli, '--topology', join(tmpdir(), 'vino-bench-no-such-file.json'), '--api-listen', 'off'], { encoding: 'utf8', timeout: 30_000 });
+  if (probe.status === 2 && /unknown option/.test(probe.stderr)) {
+    return { argv: [join(ROOT, 'dist/bench/lib/vino-launcher.js')], via: 'dist/bench/lib/vino-launcher.js (startApp; the CLI has no default command yet)' };
+  }
+  return { argv: [cli, '--api-listen', 'off'], via: 'dist/controller/cli.js' };
+}
+
+class Bench {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'vino-ofload-'));
+  private readonly topologyFile = join(this.dir, 'topology.json');
+  private readonly vino = vinoCommand();
+  private profiles: string[] = [];
+
+  constructor(readonly o: Options, readonly topology: ResolvedTopology, file: unknown) {
+    writeFileSync(this.topologyFile, JSON.stringify(file, null, 2));
+    if (!o.keep) atExit(() => rmSync(this.dir, { recursive: true, force: true }));
+  }
+
+  describe(): string {
+    const sw = Object.values(this.topology.nodes);
+    const tunnels = sw.reduce((n, s) => n + s.bridge.ports.filter((p) => p.kind === 'tunnel').length, 0) / 2;
+    return [
+      `machine: ${describeMachine()}`,
+      `topology: ${sw.length} switches in a ring (${tunnels} VXLAN links), ${this.o.edgePorts} edge ports per switch (ofport 10..${9 + this.o.edgePorts}); file ${this.topologyFile}${this.o.keep ? '' : ' (removed at exit; --keep keeps it)'}`,
+      `vino:   node ${this.vino.via} --topology FILE --of-listen 127.0.0.1:PORT --log-level warn`,
+      `os-ken: ${SYSTEM_PYTHON} ${OSKEN_MANAGER} --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port PORT bench/baselines/simple_switch_13.py`,
+      `each measurement: fresh controller process, handshake + anchor hosts, ${this.o.warmup} s warm-up, ${this.o.seconds} s measured; ${this.o.rounds} round(s), medians reported`,
+      `throughput mode: ${this.o.window} packet-ins outstanding per switch; latency mode: 1 per switch`,
+    ].join('\n');
+  }
+
+  private startController(name: ControllerName, port: number, tag: string): Child {
+    const log = join(this.dir, `${tag}.log`);
+    if (name === 'os-ken') {
+      return startChild([SYSTEM_PYTHON, OSKEN_MANAGER, '--ofp-listen-host', '127.0.0.1', '--ofp-tcp-listen-port', String(port), BASELINE_APP], log);
+    }
+    const prof = this.o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', this.o.cpuProf, '--cpu-prof-name', `${tag}.cpuprofile`] : [];
+    if (this.o.cpuProf) this.profiles.push(join(this.o.cpuProf, `${tag}.cpuprofile`));
+    return startChild([process.execPath, ...prof, ...this.vino.argv, '--topology', this.topologyFile, '--of-listen', `127.0.0.1:${port}`, '--log-level', 'warn'], log);
+  }
+
+  async measure(name: ControllerName, mode: Mode, round: number): Promise<Result> {
+    const port = await freePort();
+    const tag = `${name}-${mode}-r${round}`;
+    const child = this.startController(name, port, tag);
+    let exitedEarly: string | undefined;
+    let stopping = false;
+    void child.exited.then(({ code, signal }) => {
+      if (!stopping) exitedEarly = `${name} exited (${code ?? signal}) during the measurement; last log lines:\n${child.tail()}`;
+    });
+    const switches = Object.values(this.topology.nodes).map((node, index) => new EmulatedSwitch({
+      index, datapathId: BigInt(`0x${node.bridge.dpid}`), bridgeName: node.bridge.name,
+      ports: node.bridge.ports.map((p) => ({ ofport: p.ofport, name: p.name })),
+      edgePorts: Array.from({ length: this.o.edgePorts }, (_, i) => 10 + i),
+    }));
+    const started = performance.now();
+    const phase = (what: string) => {
+      if (this.o.verbose) process.stderr.write(`  [${tag} +${((performance.now() - started) / 1000).toFixed(2)} s] ${what}\n`);
+    };
+    const fail = (what: string): never => {
+      throw new Error(`${tag}: ${what}${exitedEarly ? `\n${exitedEarly}` : `\ncontroller log ${child.logFile}:\n${child.tail()}`}`);
+    };
+    const until = async (what: string, timeoutMs: number, cond: () => boolean): Promise<void> => {
+      const deadline = performance.now() + timeoutMs;
+      while (!cond()) {
+        if (exitedEarly) fail(what);
+        if (performance.now() > deadline) fail(`${what}: not within ${timeoutMs / 1000} s`);
+        await sleep(20);
+      }
+    };
+    const quiet = (ms: number) => () => performance.now() - Math.max(...switches.map((s) => s.lastRx)) >= ms;
+    try {
+      const deadline = performance.now() + 30_000;
+      await Promise.all(switches.map((s) => s.connect('127.0.0.1', port, deadline)));
+      phase('switches connected');
+      let ready = 0;
+      for (const s of switches) void s.ready.then(() => ready++);
+      await until('handshake (FEATURES + PORT_DESC) with every switch', 30_000, () => ready === switches.length);
+      phase('handshakes done');
+      // Initial flows: every switch has some, then the controller falls silent.
+      await until('initial flows on every switch', 60_000, () => switches.every((s) => s.counters.flowMods > 0) && quiet(500)());
+      phase('initial flows installed');
+      for (const s of switches) s.teachAnchors();
+      await sleep(50);
+      await until('anchor hosts learned', 60_000, quiet(500));
+
+      const window = mode === 'throughput' ? this.o.window : 1;
+      phase('anchor hosts learned; warming up');
+      for (const s of switches) s.start(window);
+      await this.run(switches, this.o.warmup * 1000, fail);
+      const before = switches.map((s) => ({ ...s.counters }));
+      for (const s of switches) {
+        s.latencies = [];
+        s.recording = true;
+      }
+      const cpu0 = { controller: procCpuSeconds(child.proc.pid), emulator: process.cpuUsage() };
+      const t0 = performance.now();
+      phase('measuring');
+      await this.run(switches, this.o.seconds * 1000, fail);
+      const secs = (performance.now() - t0) / 1000;
+      const controllerCpuSecs = procCpuSeconds(child.proc.pid) - cpu0.controller;
+      const controllerCpu = (100 * controllerCpuSecs) / secs;
+      const em = process.cpuUsage(cpu0.emulator);
+      const emulatorCpu = (em.user + em.system) / 1e4 / secs;
+      const sum = (k: keyof EmulatedSwitch['counters']) => switches.reduce((n, s, i) => n + s.counters[k] - before[i]![k], 0);
+      for (const s of switches) {
+        s.recording = false;
+        s.stop();
+      }
+      const lat = switches.flatMap((s) => s.latencies);
+      return {
+        flowModsPerSec: sum('flowMods') / secs,
+        answeredPerSec: sum('answered') / secs,
+        packetOutsPerSec: sum('packetOuts') / secs,
+        barriersPerSec: sum('barriers') / secs,
+        p50Us: median(lat),
+        p99Us: quantile(lat, 0.99),
+        answeredTotal: switches.reduce((n, s) => n + s.counters.answered, 0),
+        controllerCpu, emulatorCpu,
+        flowModsPerCpuSec: sum('flowMods') / controllerCpuSecs,
+        answeredPerCpuSec: sum('answered') / controllerCpuSecs,
+        errors: switches.flatMap((s) => s.errors.map((e) => `${s.config.bridgeName}: ${e}`)),
+      };
+    } finally {
+      for (const s of switches) s.close();
+      stopping = true;
+      phase('stopping the controller');
+      const t = performance.now();
+      // A profiled controller must exit by itself to write its profile.
+      await child.stop(this.o.cpuProf ? 300_000 : 5_000);
+      phase('controller stopped');
+      const { code, signal } = await child.exited;
+      // Python dies of SIGTERM by default; what matters is that nothing had to be killed.
+      if (code !== 0 && signal !== 'SIGTERM' && !exitedEarly) process.stderr.write(`warning: ${tag}: ${name} had not exited ${((performance.now() - t) / 1000).toFixed(1)} s after SIGTERM (${signal === 'SIGKILL' ? 'killed' : `exit status ${code}`})\n`);
+    }
+  }
+
+  /** Lets the switches run for `ms`, failing when nothing is answered for --stall seconds. */
+  private async run(switches: EmulatedSwitch[], ms: number, fail: (what: string) => never): Promise<void> {
+    const end = performance.now() + ms;
+    let last = -1;
+    let lastChange = performance.now();
+    while (performance.now() < end) {
+      await sleep(Math.min(100, Math.max(0, end - performance.now())));
+      const answered = switches.reduce((n, s) => n + s.counters.answered, 0);
+      if (answered !== last) {
+        last = answered;
+        lastChange = performance.now();
+      } else if (performance.now() - lastChange > this.o.stall * 1000) {
+        const pending = switches.reduce((n, s) => n + s.pending.size, 0);
+        fail(`no packet-in answered for ${this.o.stall} s (${pending} outstanding, ${answered} answered so far)`);
+      }
+      if (switches.some((s) => s.closed)) fail('the controller closed a switch connection');
+    }
+  }
+
+  profileReport(): string {
+    return this.profiles.filter((p) => existsSync(p)).map((p) => formatProfile(p)).join('\n\n');
+  }
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+
+async function main(): Promise<void> {
+  const o = opts();
+  if (o.controllers.includes('os-ken') && (!existsSync(OSKEN_MANAGER) || !existsSync(SYSTEM_PYTHON))) {
+    throw new Error(`the baseline needs Debian's os-ken (${OSKEN_MANAGER} run by ${SYSTEM_PYTHON}): apt-get install python3-os-ken, or pass --controllers vino`);
+  }
+  const { file, resolved } = ringTopology(o.switches);
+  const bench = new Bench(o, resolved, file);
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out('ofload: PACKET_IN → FLOW_MOD responses, cbench style');
+  out(bench.describe());
+  out('');
+  const results = new Map<string, Result[]>();
+  for (let r = 1; r <= o.rounds; r++) {
+    for (const mode of o.modes) {
+      for (const name of o.controllers) {
+        const res = await bench.measure(name, mode, r);
+        const key = `${name}/${mode}`;
+        (results.get(key) ?? results.set(key, []).get(key)!).push(res);
+        out(`round ${r} ${mode.padEnd(10)} ${name.padEnd(6)}: ${fmt(res.flowModsPerSec).padStart(9)} FLOW_MODs/s, ${fmt(res.answeredPerSec).padStart(8)} packet-ins answered/s`
+          + ` (${fmt(res.flowModsPerSec / res.answeredPerSec, 1)} FLOW_MODs each), ${fmt(res.packetOutsPerSec)} PACKET_OUTs/s, ${fmt(res.barriersPerSec)} BARRIERs/s, latency p50 ${fmt(res.p50Us)} µs p99 ${fmt(res.p99Us)} µs,`
+          + ` ${fmt(res.answeredTotal)} new MACs answered in the whole run; CPU: controller ${fmt(res.controllerCpu)}%, emulator ${fmt(res.emulatorCpu)}% of a core (${fmt(res.flowModsPerCpuSec)} FLOW_MODs per controller CPU-second)${res.errors.length ? `; ERRORS from the controller: ${res.errors.slice(0, 3).join('; ')}` : ''}`);
+      }
+    }
+  }
+  const med = (name: ControllerName, mode: Mode, f: (r: Result) => number) => {
+    const rs = results.get(`${name}/${mode}`);
+    return rs ? median(rs.map(f)) : NaN;
+  };
+  const rows: { label: string; mode: Mode; f: (r: Result) => number; lowerIsBetter?: boolean }[] = [
+    { label: 'throughput: FLOW_MODs/s', mode: 'throughput', f: (r) => r.flowModsPerSec },
+    { label: 'throughput: packet-ins answered/s', mode: 'throughput', f: (r) => r.answeredPerSec },
+    { label: 'throughput: FLOW_MODs per controller CPU-s', mode: 'throughput', f: (r) => r.flowModsPerCpuSec },
+    { label: 'throughput: answered per controller CPU-s', mode: 'throughput', f: (r) => r.answeredPerCpuSec },
+    { label: 'latency: packet-ins answered/s', mode: 'latency', f: (r) => r.answeredPerSec },
+    { label: 'latency: FLOW_MODs/s', mode: 'latency', f: (r) => r.flowModsPerSec },
+    { label: 'latency: median µs', mode: 'latency', f: (r) => r.p50Us, lowerIsBetter: true },
+    { label: 'latency: p99 µs', mode: 'latency', f: (r) => r.p99Us, lowerIsBetter: true },
+  ];
+  out('');
+  out(`medians of ${o.rounds} round(s); ratio = vino / os-ken for rates, os-ken / vino for latencies (above 1: vino better)`);
+  out('  FLOW_MODs: every OFPT_FLOW_MOD received by any emulated switch in the measured time;');
+  out(`  vino sends one per switch for each new MAC (its unicast flow, ${o.switches} switches) plus the known-source flow where it was learned;`);
+  out('  the learning switch sends one (and one PACKET_OUT) per packet-in.');
+  out('  answered: a packet-in whose new source MAC got a flow (ADD/MODIFY matching it) at the switch that sent it.');
+  const w = Math.max(...rows.map((r) => r.label.length));
+  out(`${'mode'.padEnd(w)} | ${'vino'.padStart(12)} | ${'os-ken'.padStart(12)} | ${'ratio'.padStart(8)}`);
+  out(`${'-'.repeat(w)}-|-${'-'.repeat(12)}-|-${'-'.repeat(12)}-|-${'-'.repeat(8)}`);
+  for (const row of rows) {
+    if (!o.modes.includes(row.mode)) continue;
+    const v = med('vino', row.mode, row.f);
+    const b = med('os-ken', row.mode, row.f);
+    const ratio = row.lowerIsBetter ? b / v : v / b;
+    out(`${row.label.padEnd(w)} | ${fmt(v).padStart(12)} | ${fmt(b).padStart(12)} | ${(Number.isFinite(ratio) ? `${fmt(ratio, 2)}×` : 'n/a').padStart(8)}`);
+  }
+  if (o.modes.includes('throughput') && o.controllers.includes('vino')) {
+    const v = med('vino', 'throughput', (r) => r.flowModsPerSec);
+    const b = med('os-ken', 'throughput', (r) => r.flowModsPerSec);
+    const va = med('vino', 'throughput', (r) => r.answeredPerSec);
+    const ba = med('os-ken', 'throughput', (r) => r.answeredPerSec);
+    out('');
+    out(`target: vino >= ${fmt(TARGET_FLOW_MODS)} FLOW_MODs/s (throughput): ${v >= TARGET_FLOW_MODS ? 'MET' : 'NOT MET'} (${fmt(v)})`);
+    if (Number.isFinite(b)) {
+      out(`target: vino >= ${TARGET_RATIO}× os-ken in FLOW_MODs/s (throughput): ${v / b >= TARGET_RATIO ? 'MET' : 'NOT MET'} (${fmt(v / b, 2)}×)`);
+      out(`        the same on packet-ins answered/s: ${va / ba >= TARGET_RATIO ? 'MET' : 'NOT MET'} (${fmt(va / ba, 2)}×)`);
+    }
+  }
+  const prof = bench.profileReport();
+  if (prof) out(`\n${prof}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`ofload: ${err.message}\n`);
+    process.exit(1);
+  },
+);
