@@ -63,7 +63,9 @@ export class NetnsProvider implements NodeProvider {
     const n = this.byName.get(node);
     if (!n) throw new Error(`node "${node}" is not part of testbed run ${this.bed.runId} (its nodes: ${[...this.byName.keys()].join(', ')})`);
     if (this.options.sharedShells === false) return n;
-    // The testbed's exec is `ip netns exec NS ARGV` with the node's OVS environment: the same, run by a shared shell.
+    // The testbed's exec is `ip netns exec NS ARGV` with the node's OVS environment: the same,
+    // run by a shared shell; `ip` itself switches namespace with -n, which skips the mount
+    // namespace `ip netns exec` sets up (the commands provisioning runs are all `ip`).
     const ns = this.bed.node(node).namespace;
     const runner = (this.runner ??= new ShellRunner());
     const timeout = this.options.execTimeoutMs ?? 10_000;
@@ -72,7 +74,11 @@ export class NetnsProvider implements NodeProvider {
       underlayIp: n.underlayIp,
       ovsdbTarget: n.ovsdbTarget,
       ovsEnv: n.ovsEnv,
-      exec: (argv, opts) => runChecked(runner, node, ['ip', 'netns', 'exec', ns, ...argv], argv, n.ovsEnv, opts?.timeoutMs ?? timeout),
+      exec: (argv, opts) => {
+        const t = opts?.timeoutMs ?? timeout;
+        if (argv[0] === 'ip') return runChecked(runner, node, ['ip', '-n', ns, ...argv.slice(1)], argv, undefined, t);
+        return runChecked(runner, node, ['ip', 'netns', 'exec', ns, ...argv], argv, n.ovsEnv, t);
+      },
     };
   }
 

@@ -286,7 +286,8 @@ export class Controller extends EventEmitter {
     this.emit('event', { type: 'container-moved', container: l.name, mac: l.mac, from, to, source: why });
     this.options.metrics?.locationChange(change.kind);
     void this.saveState();
-    if (sync) void this.requestSync(`${l.name} ${change.kind}: ${why}`, { towards: l.node });
+    // Only a move needs ordering (downstream first); a new or removed MAC has no traffic to misroute.
+    if (sync) void this.requestSync(`${l.name} ${change.kind}: ${why}`, change.kind === 'moved' ? { towards: l.node } : {});
   }
 
   // ------------------------------------------------------------------------------ sync
@@ -299,9 +300,10 @@ export class Controller extends EventEmitter {
     // Requests that arrive while one is waiting to run join it (same ordering target only):
     // a burst of packet-ins costs one recomputation, not one each.
     const q = this.queuedSync;
-    if (q && q.towards === opts.towards) {
+    if (q && (q.towards === opts.towards || opts.towards === undefined || q.towards === undefined)) {
       q.reasons.push(reason);
       if (opts.reconcile) q.reconcile.add(opts.reconcile);
+      q.towards ??= opts.towards;
       return q.run;
     }
     const entry = { reasons: [reason], reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, run: Promise.resolve() };
@@ -336,6 +338,7 @@ export class Controller extends EventEmitter {
   }
 
   private async sync(reason: string, opts: { reconcile: string[]; towards?: string }): Promise<void> {
+    if (this.stopping) return;
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const desired = this.desiredState();
     const before = new Map<string, SwitchState>();
@@ -349,6 +352,7 @@ export class Controller extends EventEmitter {
     if (stages.length === 0) return;
     this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
     for (const stage of stages) {
+      if (this.stopping) return;
       await Promise.all([...stage.changes].map(async ([node, diff]) => {
         const session = this.sessions.get(node);
         if (!session || session.state !== 'ready') return;
@@ -421,17 +425,29 @@ export class Controller extends EventEmitter {
 
   private saving: Promise<void> = Promise.resolve();
 
-  /** Atomic write-and-rename, serialised so that an older snapshot never overwrites a newer one. */
+  private saveQueued?: Promise<void>;
+
+  /**
+   * Atomic write-and-rename. Writes are serialised and coalesced: while one is in progress at
+   * most one more waits, and it takes its snapshot when it starts, so a burst of changes costs
+   * two writes and every caller's change is on disk when its promise resolves.
+   */
   saveState(): Promise<void> {
     const file = this.options.stateFile;
     if (!file) return Promise.resolve();
-    const body = JSON.stringify({ version: 1, savedAt: new Date().toISOString(), locations: this.locations.toJSON(), migrations: this.extraState() }, null, 2);
-    this.saving = this.saving.then(async () => {
+    if (this.saveQueued) return this.saveQueued;
+    const run = this.saving.then(async () => {
+      this.saveQueued = undefined;
+      const body = JSON.stringify({ version: 1, savedAt: new Date().toISOString(), locations: this.locations.toJSON(), migrations: this.extraState() }, null, 1);
       const tmp = `${file}.tmp-${process.pid}`;
       await writeFile(tmp, body);
       await rename(tmp, file);
-    }).catch((err: Error) => this.log.error({ err: err.message, file }, 'could not save the state file'));
-    return this.saving;
+    }).catch((err: Error) => {
+      this.log.error({ err: err.message, file }, 'could not save the state file');
+    });
+    this.saveQueued = run;
+    this.saving = run;
+    return run;
   }
 
   /** Hook for the migration manager to persist its own state beside the locations. */
