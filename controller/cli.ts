@@ -87,7 +87,8 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     return EXIT_OK;
   }
   if (first === undefined || first.startsWith('-')) {
-    if (DEFAULT_COMMAND) return runCommand(DEFAULT_COMMAND, argv, io);
+    // Options alone run the controller; nothing at all gets the overview.
+    if (DEFAULT_COMMAND && first !== undefined) return runCommand(DEFAULT_COMMAND, argv, io);
     io.err(first === undefined ? usage() : `vino-controller: unknown option "${first}"\n${usage()}`);
     return EXIT_USAGE;
   }

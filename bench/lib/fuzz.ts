@@ -363,6 +363,11 @@ export function checkFramer(stream: Buffer, rng: Prng): number {
       thrown = err;
       break;
     }
+    // A bad header after good messages of the same chunk: they were handed out, the error kept.
+    if (framer.failure) {
+      thrown = framer.failure;
+      break;
+    }
     pos += n;
   }
   const where = `maxLength ${maxLength}, ${stream.length}-byte stream`;

@@ -75,7 +75,8 @@ t.test('up, status, down in separate processes', async (t) => {
   process.kill(state.record.nodes['h1']!.vswitchdPid!, 'SIGKILL');
   const sick = await inProcess('status', '--topology', topo, '--state-dir', stateDir);
   t.equal(sick.status, 1);
-  t.match(sick.stdout, /NOT healthy[\s\S]*h1: .*ovs-vswitchd down: ovs-vswitchd \(pid \d+\) is not running/);
+  // Right after the kill the pid may linger (not yet reaped): either way h1's vswitchd is reported.
+  t.match(sick.stdout, /NOT healthy[\s\S]*h1: .*ovs-vswitchd (down: ovs-vswitchd \(pid \d+\) is not running|does not answer)/);
 
   const down = cli('down', '--topology', topo, '--state-dir', stateDir);
   t.equal(down.status, 0, down.stderr);
