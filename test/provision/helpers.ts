@@ -45,7 +45,10 @@ interface FakeLink {
  * commands provisioning runs, against those devices, and records every call.
  */
 export class TestNode {
+  /** Every command, with `sh -c 'a && b'` split into a and b. */
   readonly calls: string[][] = [];
+  /** Every exec() call as made. */
+  readonly execs: string[][] = [];
   readonly links = new Map<string, FakeLink>();
   /** Make the stand-in report this error for interfaces (ovs-vswitchd failing to create them). */
   failInterfaces: string | null = null;
@@ -55,8 +58,8 @@ export class TestNode {
     readonly server: OvsdbServerFixture,
   ) {}
 
-  static async start(t: TeardownHost, name: string, options: { vswitchd?: boolean } = {}): Promise<TestNode> {
-    const server = await startOvsdbServer(t);
+  static async start(t: TeardownHost, name: string, options: { vswitchd?: boolean; tcp?: boolean } = {}): Promise<TestNode> {
+    const server = await startOvsdbServer(t, { tcp: !!options.tcp });
     const node = new TestNode(name, server);
     const client = await connectClient(t, server.unixEndpoint, { reconnect: false });
     client.on('error', () => undefined);
@@ -87,6 +90,16 @@ export class TestNode {
   }
 
   exec = async (argv: string[]): Promise<{ stdout: string; stderr: string }> => {
+    this.execs.push(argv);
+    if (argv[0] === 'sh' && argv[1] === '-c' && argv.length === 3) {
+      // Only what provisioning sends: commands of plain words joined by &&.
+      for (const part of argv[2]!.split(' && ')) await this.run(part.split(' '));
+      return { stdout: '', stderr: '' };
+    }
+    return this.run(argv);
+  };
+
+  private run = async (argv: string[]): Promise<{ stdout: string; stderr: string }> => {
     this.calls.push(argv);
     const fail = (msg: string) => {
       throw new NodeExecError(this.name, argv, 1, msg);
