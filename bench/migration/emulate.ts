@@ -1,0 +1,122 @@
+/**
+ * The emulated live migration of a testbed container (a namespace whose processes are the
+ * service, with a veth into its host's bridge):
+ *
+ *   freeze   SIGSTOP every process of the container (what a checkpoint does first);
+ *   unplug   remove its port from the old host's bridge (the old copy is gone);
+ *   copy     wait the copy time (memory transfer; default 200 ms);
+ *   attach   a new veth into the new host's bridge, same MAC and IP, same namespace, so the
+ *            very processes and their sockets carry on (testbed.moveContainer);
+ *   resume   SIGCONT.
+ *
+ * The container says nothing after the move (no gratuitous ARP: arp_notify off, IPv6 off)
+ * unless `announce` asks for it; then it sends one gratuitous ARP from inside (arping -U), as
+ * a migration tool that announces the move would.
+ *
+ * Why not CRIU: Debian's criu (3.17) cannot start on this kernel ("vdso: Unexpected rt vDSO area
+ * bounds", checkpoint-restore/criu#2532, fixed in later releases); freezing the processes and
+ * moving the namespace's interface is what the network sees of a migration anyway.
+ */
+import type { Testbed } from '../testbed/index.js';
+import { CONTAINER_IF } from '../testbed/names.js';
+import { monotonicMs, sleep } from './processes.js';
+
+export interface EmulateOptions {
+  /** Time between unplug and attach (the memory copy). Default 200 ms. */
+  copyMs?: number;
+  /** Send a gratuitous ARP from inside the container right after the resume. Default false. */
+  announce?: boolean;
+  /** Port name on the new host (default: the current one). */
+  portName?: string;
+  /** OpenFlow port to request there (default: the current one). */
+  ofport?: number;
+  /** Runs after the attach and before the resume (a controller could be told here). */
+  beforeResume?: () => Promise<void>;
+}
+
+/** Milestones of one emulated migration, CLOCK_MONOTONIC ms. */
+export interface EmulatedMigration {
+  container: string;
+  from: { node: string; portName: string };
+  to: { node: string; portName: string };
+  freezeAt: number;
+  frozenAt: number;
+  unpluggedAt: number;
+  attachStartAt: number;
+  attachedAt: number;
+  resumeAt: number;
+  /** When the gratuitous ARP was sent (only with `announce`). */
+  announcedAt: number | null;
+  /** Processes stopped and resumed. */
+  pids: number[];
+}
+
+/** Moves `container` to node `toNode` as a live migration would. */
+export async function emulateMigration(bed: Testbed, container: string, toNode: string, options: EmulateOptions = {}): Promise<EmulatedMigration> {
+  const copyMs = options.copyMs ?? 200;
+  if (!(copyMs >= 0)) throw new Error(`copy time ${copyMs} ms: expected a number >= 0`);
+  const c = bed.containers.find((x) => x.name === container);
+  if (!c) throw new Error(`emulated migration: no container "${container}" on the testbed`);
+  if (c.node === toNode && (options.portName ?? c.portName) === c.portName) {
+    throw new Error(`emulated migration: container "${container}" is already on ${toNode} (port ${c.portName})`);
+  }
+  const from = bed.node(c.node);
+  const portName = options.portName ?? c.portName;
+
+  const freezeAt = monotonicMs();
+  const pids = await bed.freeze(container);
+  const frozenAt = monotonicMs();
+  let resumed = false;
+  try {
+    if (pids.length === 0) throw new Error(`emulated migration: container "${container}" runs no process to freeze`);
+    // The port leaves the old bridge now; testbed.moveContainer then deletes the veth itself.
+    await from.exec(['ovs-vsctl', `--db=${from.ovsdbTarget}`, '--timeout=10', '--if-exists', 'del-port', c.bridge, c.portName]);
+    const unpluggedAt = monotonicMs();
+    await sleep(Math.max(0, copyMs - (monotonicMs() - unpluggedAt)));
+    const attachStartAt = monotonicMs();
+    await bed.moveContainer(container, toNode, {
+      announce: false,
+      portName,
+      ...(options.ofport !== undefined ? { ofport: options.ofport } : c.ofport !== null ? { ofport: c.ofport } : {}),
+    });
+    const attachedAt = monotonicMs();
+    await options.beforeResume?.();
+    const thawed = await bed.thaw(container);
+    const resumeAt = monotonicMs();
+    resumed = true;
+    const missing = pids.filter((p) => !thawed.includes(p));
+    if (missing.length > 0) throw new Error(`emulated migration: processes ${missing.join(', ')} of "${container}" vanished while frozen`);
+    let announcedAt: number | null = null;
+    if (options.announce) {
+      announcedAt = monotonicMs();
+      await sendGratuitousArp(bed, container, c.ip);
+    }
+    return {
+      container,
+      from: { node: c.node, portName: c.portName },
+      to: { node: toNode, portName },
+      freezeAt, frozenAt, unpluggedAt, attachStartAt, attachedAt, resumeAt, announcedAt, pids,
+    };
+  } finally {
+    // Never leave the service stopped behind a failure.
+    if (!resumed) await bed.thaw(container).catch(() => undefined);
+  }
+}
+
+/**
+ * One gratuitous ARP (an unsolicited request for its own address) from inside the container:
+ * iputils arping (Debian iputils-arping, installed by scripts/setup).
+ */
+export async function sendGratuitousArp(bed: Testbed, container: string, ip: string): Promise<void> {
+  try {
+    // -U: unsolicited (sender and target address both ours); it waits up to -w for replies
+    // that never come, but the request leaves at once.
+    await bed.execInContainer(container, ['arping', '-q', '-U', '-c', '1', '-w', '1', '-I', CONTAINER_IF, ip], { timeoutMs: 5000 });
+  } catch (err) {
+    const text = (err as Error).message;
+    if (/exec of "arping" failed/.test(text)) {
+      throw new Error(`gratuitous ARP from ${container}: arping is not installed (Debian package iputils-arping; scripts/setup installs it)`);
+    }
+    throw new Error(`gratuitous ARP from ${container}: ${text}`);
+  }
+}

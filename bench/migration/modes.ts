@@ -1,0 +1,239 @@
+/**
+ * The compared forwarding schemes ("modes") and one measured migration run in any of them.
+ *
+ *   vino-commit    vino: the orchestrator prepares (POST /migrations) before the freeze,
+ *                  attaches, resumes, then commits (POST /migrations/{id}/commit)
+ *   vino-auto      vino: prepare only; the container's first frame at its new port commits
+ *   learning       OVS learning switches (NORMAL), the container silent after the move
+ *   learning-garp  learning switches, one gratuitous ARP from the container after the resume
+ *   osken          os-ken (Ryu) reactive learning switch, simple_switch_13
+ */
+import { flushMacTables, flushNeighbours, useController, useLearningSwitches, waitControllersConnected } from './bridges.js';
+import { ProbeClient } from './client.js';
+import { emulateMigration, type EmulatedMigration } from './emulate.js';
+import type { Overlay } from './overlay.js';
+import { startOsKen } from './osken.js';
+import { freePort, monotonicMs, sleep, type Child } from './processes.js';
+import { analyzeRun, type RunFigures } from './stats.js';
+import { ApiError, type MigrationView, type VinoApi, type VinoProcess } from './vino.js';
+
+export type ModeKey = 'vino-commit' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken';
+export const MODE_KEYS: readonly ModeKey[] = ['vino-commit', 'vino-auto', 'learning', 'learning-garp', 'osken'];
+
+export const MODE_LABELS: Record<ModeKey, string> = {
+  'vino-commit': 'vino, prepare + commit',
+  'vino-auto': 'vino, prepare + auto-commit',
+  learning: 'learning switches (OVS NORMAL)',
+  'learning-garp': 'learning switches + gratuitous ARP',
+  osken: 'os-ken simple_switch_13 (Ryu)',
+};
+
+export interface Scenario {
+  overlay: Overlay;
+  /** The migrating container (runs probe-server) and where it goes. */
+  container: string;
+  home: string;
+  away: string;
+  /** The container running probe-client, on another host. */
+  client: string;
+  copyMs: number;
+  /** Undisturbed traffic before the freeze. */
+  preMs: number;
+  /** Traffic kept after both streams recovered (to catch losses after the recovery). */
+  holdMs: number;
+  /** Longest observation after the resume; a run not recovered by then is reported as such. */
+  windowMs: number;
+  /** The vino controller (started before provisioning, so the bridges find it at once). */
+  vino: VinoProcess;
+  log: (line: string) => void;
+}
+
+export interface MigrationOutcome {
+  emu: EmulatedMigration;
+  /** vino only. */
+  migration?: MigrationView;
+  /** The explicit commit came after the first frame had committed (HTTP 409 "committing"). */
+  commitRaced?: boolean;
+  /** Time of the commit API call and its answer (vino-commit). */
+  commitCall?: { at: number; ms: number };
+}
+
+export interface RunResult {
+  mode: ModeKey;
+  run: number;
+  figures: RunFigures;
+  emu: EmulatedMigration;
+  /** Frozen for (resume − freeze), ms. */
+  freezeMs: number;
+  flipLatencyMs: number | null;
+  committedBy: 'api' | 'first-frame' | null;
+  commitRaced: boolean;
+}
+
+interface Mode {
+  enter(s: Scenario): Promise<void>;
+  /** Container back home, learned state forgotten: every run starts alike. */
+  reset(s: Scenario): Promise<void>;
+  migrate(s: Scenario): Promise<MigrationOutcome>;
+  leave(s: Scenario): Promise<void>;
+}
+
+// ---- vino -----------------------------------------------------------------------------------
+
+/** Commits; a 409 because the first frame committed already is waited out, not an error. */
+export async function commitOrJoin(api: VinoApi, id: string, timeoutMs = 30_000): Promise<{ migration: MigrationView; raced: boolean }> {
+  try {
+    return { migration: await api.commit(id), raced: false };
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 409) throw err;
+    const m = await api.waitSettled(id, timeoutMs);
+    if (m.committedBy !== 'first-frame') throw err;
+    return { migration: m, raced: true };
+  }
+}
+
+/** Moves the container through a full vino migration, untimed (used to bring it back home). */
+export async function vinoMove(s: Scenario, to: string): Promise<void> {
+  const api = s.vino.api;
+  const c = s.overlay.where(s.container);
+  const m = await api.prepare(s.container, { switch: to, port: c.portName });
+  await s.overlay.bed.moveContainer(s.container, to, { announce: false });
+  const { migration } = await commitOrJoin(api, m.id);
+  if (migration.state !== 'committed') throw new Error(`moving ${s.container} to ${to}: migration ${m.id} ended ${migration.state}: ${migration.error ?? ''}`);
+}
+
+function vinoMode(auto: boolean): Mode {
+  return {
+    async enter(s) {
+      // The vino process kept running while other schemes had the bridges.
+      await useController(s.overlay, s.overlay.controllerTarget);
+      await waitControllersConnected(s.overlay, 30_000);
+    },
+    async reset(s) {
+      if (s.overlay.where(s.container).node !== s.home) await vinoMove(s, s.home);
+      await flushNeighbours(s.overlay, [s.container, s.client]);
+    },
+    async migrate(s) {
+      const api = s.vino.api;
+      const port = s.overlay.where(s.container).portName;
+      const prepared = await api.prepare(s.container, { switch: s.away, port });
+      const emu = await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs });
+      if (!auto) {
+        const at = monotonicMs();
+        const { migration, raced } = await commitOrJoin(api, prepared.id);
+        return { emu, migration, commitRaced: raced, commitCall: { at, ms: monotonicMs() - at } };
+      }
+      // Auto-commit: the first frame does it; wait for it within the observation window.
+      const migration = await api.waitSettled(prepared.id, s.windowMs);
+      return { emu, migration };
+    },
+    async leave() {},
+  };
+}
+
+// ---- learning switches ------------------------------------------------------------------------
+
+function learningMode(garp: boolean): Mode {
+  return {
+    async enter(s) {
+      await useLearningSwitches(s.overlay);
+    },
+    async reset(s) {
+      if (s.overlay.where(s.container).node !== s.home) await s.overlay.bed.moveContainer(s.container, s.home, { announce: false });
+      await flushMacTables(s.overlay);
+      await flushNeighbours(s.overlay, [s.container, s.client]);
+    },
+    async migrate(s) {
+      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, announce: garp }) };
+    },
+    async leave() {},
+  };
+}
+
+// ---- os-ken ------------------------------------------------------------------------------------
+
+function osKenMode(): Mode {
+  let child: Child | null = null;
+  let port = 0;
+  return {
+    async enter(s) {
+      port = await freePort(s.overlay.controllerHost);
+    },
+    async reset(s) {
+      // A fresh os-ken and empty tables each run: what it learned about the old place goes.
+      await child?.stop();
+      child = null;
+      if (s.overlay.where(s.container).node !== s.home) await s.overlay.bed.moveContainer(s.container, s.home, { announce: false });
+      await useController(s.overlay, `tcp:${s.overlay.controllerHost}:${port}`);
+      child = await startOsKen({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('os-ken.log') });
+      await waitControllersConnected(s.overlay, 30_000);
+      await flushNeighbours(s.overlay, [s.container, s.client]);
+    },
+    async migrate(s) {
+      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs }) };
+    },
+    async leave() {
+      await child?.stop();
+      child = null;
+    },
+  };
+}
+
+export function makeMode(key: ModeKey): Mode {
+  switch (key) {
+    case 'vino-commit': return vinoMode(false);
+    case 'vino-auto': return vinoMode(true);
+    case 'learning': return learningMode(false);
+    case 'learning-garp': return learningMode(true);
+    case 'osken': return osKenMode();
+  }
+}
+
+// ---- one run -------------------------------------------------------------------------------------
+
+/** One measured migration: reset, steady traffic, migrate, observe until recovered (or the window ends). */
+export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: number): Promise<RunResult> {
+  await mode.reset(s);
+  const target = s.overlay.topology.containers[s.container]!.ip;
+  const client = await ProbeClient.start(s.overlay, {
+    container: s.client, target, expect: s.container, outFile: s.overlay.file(`client-${key}-${run}.json`),
+  });
+  try {
+    await client.waitSteady(20_000);
+    const observeFrom = monotonicMs();
+    await sleep(s.preMs);
+    const outcome = await mode.migrate(s);
+    const resumeAt = outcome.emu.resumeAt;
+    const left = s.windowMs - (monotonicMs() - resumeAt);
+    const back = await client.waitFor((hb) => hb.httpOkAt !== null && hb.httpOkAt > resumeAt && hb.udpEchoSentAt !== null && hb.udpEchoSentAt >= resumeAt, Math.max(0, left));
+    if (back) await sleep(s.holdMs);
+    const record = await client.stop();
+    const figures = analyzeRun(record, { freezeAt: outcome.emu.freezeAt, resumeAt }, { observeFrom });
+    return {
+      mode: key, run, figures, emu: outcome.emu,
+      freezeMs: Math.round((resumeAt - outcome.emu.freezeAt) * 1000) / 1000,
+      flipLatencyMs: outcome.migration?.flipLatencyMs ?? null,
+      committedBy: outcome.migration?.committedBy ?? null,
+      commitRaced: outcome.commitRaced ?? false,
+    };
+  } finally {
+    client.kill();
+  }
+}
+
+/** Every run of one mode; `onRun` sees each result as it comes. */
+export async function measureMode(s: Scenario, key: ModeKey, runs: number, onRun: (r: RunResult) => void): Promise<RunResult[]> {
+  const mode = makeMode(key);
+  const results: RunResult[] = [];
+  await mode.enter(s);
+  try {
+    for (let i = 1; i <= runs; i++) {
+      const r = await measureRun(s, key, mode, i);
+      results.push(r);
+      onRun(r);
+    }
+  } finally {
+    await mode.leave(s);
+  }
+  return results;
+}

@@ -1,0 +1,52 @@
+/**
+ * The Ryu-style baseline: Debian's os-ken (python3-os-ken) running the reactive learning switch
+ * bench/baselines/simple_switch_13.py (shared with the ofload benchmark). Run with the system
+ * python (/usr/bin/python3), where Debian installed os_ken, not whatever python3 is on PATH.
+ */
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { repoRoot } from './overlay.js';
+import { sleep, startLogged, type Child } from './processes.js';
+
+export const OSKEN_MANAGER = '/usr/bin/osken-manager';
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+export function osKenApp(): string {
+  const app = path.join(repoRoot(), 'bench', 'baselines', 'simple_switch_13.py');
+  if (!existsSync(app)) throw new Error(`${app} is missing (the learning-switch app of the os-ken baseline)`);
+  return app;
+}
+
+/** Why os-ken cannot run here, or null when it can. */
+export function osKenMissing(): string | null {
+  if (!existsSync(OSKEN_MANAGER)) return `${OSKEN_MANAGER} not found (Debian package python3-os-ken; scripts/setup installs it)`;
+  if (!existsSync(SYSTEM_PYTHON)) return `${SYSTEM_PYTHON} not found`;
+  return null;
+}
+
+function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Starts os-ken on host:port and waits until it accepts connections. */
+export async function startOsKen(options: { host: string; port: number; logFile: string; timeoutMs?: number }): Promise<Child> {
+  const missing = osKenMissing();
+  if (missing) throw new Error(`os-ken: ${missing}`);
+  const child = startLogged('os-ken', [SYSTEM_PYTHON, OSKEN_MANAGER, '--ofp-listen-host', options.host, '--ofp-tcp-listen-port', String(options.port), osKenApp()], options.logFile);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    if (!child.running()) throw new Error(`os-ken exited before listening; ${options.logFile}:\n${child.tail()}`);
+    if (await listening(options.host, options.port)) return child;
+    await sleep(200);
+  }
+  await child.stop(1000);
+  throw new Error(`os-ken did not listen on ${options.host}:${options.port} within ${options.timeoutMs ?? 30_000} ms; ${options.logFile}:\n${child.tail()}`);
+}

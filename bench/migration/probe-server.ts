@@ -1,0 +1,80 @@
+/**
+ * The service inside a migrating container (run in its namespace with spawnInContainer):
+ *   - an HTTP server answering every request with `200 <name> <pid> <path>` (so a client can
+ *     check it talks to this very process, before and after the move);
+ *   - a UDP echo server sending every datagram back to where it came from, unchanged.
+ *
+ *   node probe-server.js [--name NAME] [--http-port 8080] [--udp-port 7777]
+ *
+ * Prints one JSON line `{"ready":true,"pid":N,...}` once both listen; exits on SIGTERM/SIGINT.
+ * It sends nothing on its own: after a move the network hears from it only in answer to
+ * traffic, which is what makes learning switches slow to find it.
+ */
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    name: { type: 'string', default: 'probe' },
+    'http-port': { type: 'string', default: '8080' },
+    'udp-port': { type: 'string', default: '7777' },
+  },
+  strict: true,
+});
+
+function port(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    process.stderr.write(`probe-server: ${what}: expected a port 1-65535, got "${text}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const name = values.name!;
+const httpPort = port(values['http-port']!, '--http-port');
+const udpPort = port(values['udp-port']!, '--udp-port');
+let served = 0;
+let echoed = 0;
+
+const http = createServer((req, res) => {
+  served++;
+  const body = `${name} ${process.pid} ${req.url ?? '/'}\n`;
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+});
+// Probes come every 10 ms on fresh connections: no keep-alive to track, no per-socket timers.
+http.keepAliveTimeout = 0;
+http.on('clientError', (_err, socket) => socket.destroy());
+
+const udp = createSocket('udp4');
+udp.on('message', (msg, rinfo) => {
+  echoed++;
+  udp.send(msg, rinfo.port, rinfo.address);
+});
+// An echo to a client that went away (ICMP unreachable) must not stop the server.
+udp.on('error', () => {});
+
+await Promise.all([
+  new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(httpPort, '0.0.0.0', () => resolve());
+  }),
+  new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(udpPort, '0.0.0.0', () => resolve());
+  }),
+]).catch((err: Error) => {
+  process.stderr.write(`probe-server: cannot listen: ${err.message}\n`);
+  process.exit(1);
+});
+
+process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, name, httpPort, udpPort })}\n`);
+
+const stop = () => {
+  process.stderr.write(`probe-server ${name}: ${served} HTTP requests served, ${echoed} datagrams echoed\n`);
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

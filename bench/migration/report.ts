@@ -1,0 +1,119 @@
+/** The bench's printed report: modes side by side, flip latencies, targets, the paper's figures. */
+import type { FlipResult } from './flip.js';
+import { MODE_LABELS, type ModeKey, type RunResult } from './modes.js';
+import { formatMs, summarize, type Summary } from './stats.js';
+
+export const TARGETS = {
+  httpRefractoryMs: 10,
+  udpRefractoryMs: 2,
+  flip3Ms: 5,
+  flip24Ms: 20,
+};
+
+/** "4.2 ms (3.1–8.0 ms)"; unrecovered runs count as worse than the window. */
+export function formatSummary(s: Summary, capMs?: number): string {
+  if (s.n === 0) return '-';
+  const med = formatMs(s.median, capMs);
+  if (s.n === 1) return med;
+  return `${med} (${formatMs(s.min, capMs)} – ${formatMs(s.max, capMs)})`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padEnd(widths[i]!))).join('   ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export interface TargetCheck {
+  what: string;
+  met: boolean;
+  detail: string;
+}
+
+export function modeTable(byMode: Map<ModeKey, RunResult[]>, windowMs: number): string {
+  const rows1: string[][] = [];
+  const rows2: string[][] = [];
+  for (const [key, runs] of byMode) {
+    const f = runs.map((r) => r.figures);
+    const recovered = runs.filter((r) => r.figures.http.recovered && r.figures.udp.recovered).length;
+    rows1.push([
+      MODE_LABELS[key],
+      formatSummary(summarize(f.map((x) => x.http.refractoryMs)), windowMs),
+      formatSummary(summarize(f.map((x) => x.udp.refractoryMs)), windowMs),
+      `${recovered}/${runs.length}`,
+    ]);
+    const lostHttp = f.map((x) => x.http.lostBefore + x.http.lostAfter);
+    const lostUdp = f.map((x) => x.udp.lostBefore + x.udp.lostAfter);
+    rows2.push([
+      MODE_LABELS[key],
+      formatSummary(summarize(f.map((x) => x.http.downtimeMs)), windowMs),
+      formatSummary(summarize(f.map((x) => x.udp.downtimeMs)), windowMs),
+      `${sum(lostHttp)} (max ${Math.max(...lostHttp)})`,
+      `${sum(lostUdp)} (max ${Math.max(...lostUdp)})`,
+      formatMs(summarize(runs.map((r) => r.freezeMs)).median),
+      `${fmtBase(summarize(f.map((x) => x.baseline.httpMs).filter((x): x is number => x !== null)).median)} / ${fmtBase(summarize(f.map((x) => x.baseline.udpRttMs).filter((x): x is number => x !== null)).median)}`,
+    ]);
+  }
+  return [
+    'Refractory time: container resumed at its new port → first good answer (HTTP: a fresh connection answered;',
+    'UDP: the first datagram SENT after the resume that is echoed). Median (min – max) over the runs.',
+    '',
+    table(['mode', 'HTTP refractory', 'UDP refractory', 'recovered'], rows1),
+    '',
+    'Downtime: last good answer before the freeze → first good answer after the resume. Lost outside the freeze:',
+    'probes / datagrams lost before the freeze or after the resume, summed over the runs.',
+    '',
+    table(['mode', 'HTTP downtime', 'UDP downtime', 'probes lost', 'datagrams lost', 'frozen', 'HTTP / UDP RTT'], rows2),
+  ].join('\n');
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const fmtBase = (ms: number) => (Number.isFinite(ms) ? formatMs(ms) : '-');
+
+export function flipTable(flips: FlipResult[]): string {
+  const rows = flips.map((f) => [
+    f.topology, String(f.nodes), `${f.between[0]} ↔ ${f.between[1]} (${f.hops} hops)`, String(f.latenciesMs.length),
+    formatSummary(summarize(f.latenciesMs)), formatMs(summarize(f.commitCallMs).median), `${(f.setupMs / 1000).toFixed(1)} s`,
+  ]);
+  return [
+    'Flip latency: commit → the last barrier reply of the downstream-first flip (flipLatencyMs of the commit answer).',
+    '',
+    table(['topology', 'nodes', 'container moved between', 'runs', 'flip latency', 'commit call', 'testbed + provisioning'], rows),
+  ].join('\n');
+}
+
+/** The targets for vino; `null` when the runs needed for one were not made. */
+export function checkTargets(byMode: Map<ModeKey, RunResult[]>, flips: FlipResult[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const key of ['vino-commit', 'vino-auto'] as const) {
+    const runs = byMode.get(key);
+    if (!runs?.length) continue;
+    const f = runs.map((r) => r.figures);
+    const http = summarize(f.map((x) => x.http.refractoryMs));
+    const udp = summarize(f.map((x) => x.udp.refractoryMs));
+    const recovered = runs.every((r) => r.figures.http.recovered && r.figures.udp.recovered);
+    const lost = sum(f.map((x) => x.http.lostBefore + x.http.lostAfter + x.udp.lostBefore + x.udp.lostAfter));
+    const label = MODE_LABELS[key];
+    out.push({ what: `${label}: median HTTP refractory <= ${TARGETS.httpRefractoryMs} ms`, met: http.median <= TARGETS.httpRefractoryMs, detail: formatMs(http.median) });
+    out.push({ what: `${label}: median UDP refractory <= ${TARGETS.udpRefractoryMs} ms`, met: udp.median <= TARGETS.udpRefractoryMs, detail: formatMs(udp.median) });
+    out.push({ what: `${label}: every run recovered`, met: recovered, detail: `${runs.filter((r) => r.figures.http.recovered && r.figures.udp.recovered).length}/${runs.length}` });
+    out.push({ what: `${label}: nothing lost outside the freeze`, met: lost === 0, detail: `${lost} probes + datagrams` });
+  }
+  for (const f of flips) {
+    const limit = f.nodes <= 3 ? TARGETS.flip3Ms : f.nodes >= 24 ? TARGETS.flip24Ms : null;
+    if (limit === null) continue;
+    const med = summarize(f.latenciesMs).median;
+    out.push({ what: `flip latency on ${f.topology} (${f.nodes} nodes): median <= ${limit} ms`, met: med <= limit, detail: formatMs(med) });
+  }
+  return out;
+}
+
+export function formatTargets(checks: TargetCheck[]): string {
+  const w = Math.max(...checks.map((c) => c.what.length));
+  return checks.map((c) => `  ${c.met ? 'met   ' : 'MISSED'}  ${c.what.padEnd(w)}  ${c.detail}`).join('\n');
+}
+
+export const PAPER_REFERENCE =
+  'Reference (the ViNO paper, SAVI testbed, real VMs): about 15 s of downtime with learning switches and about 9 s with\n' +
+  'a Ryu controller; ViNO itself "near zero". Their migration is a real checkpoint/restore; ours freezes the processes and\n' +
+  'moves the network interface, which is what the network sees of a migration.';

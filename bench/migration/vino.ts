@@ -1,0 +1,166 @@
+/**
+ * The vino controller as a separate process (`node dist/controller/cli.js --topology FILE
+ * --of-listen ... --api-listen ... --state FILE`), as an operator runs it, and a small client
+ * of its migration API (the orchestrator's side of the contract).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, sleep, startLogged, type Child } from './processes.js';
+import { repoRoot } from './overlay.js';
+
+export interface MigrationView {
+  id: string;
+  container: string;
+  mac: string;
+  from: { node: string; ofport: number | null; port: string | null };
+  to: { node: string; ofport: number | null; port: string | null };
+  state: 'prepared' | 'committing' | 'committed' | 'aborted' | 'failed';
+  createdAt: string;
+  flipLatencyMs: number | null;
+  committedBy: 'api' | 'first-frame' | null;
+  error: string | null;
+  timeline: { event: string; at: string; t: number; detail?: string }[];
+}
+
+export interface SwitchView {
+  name: string | null;
+  dpid: string;
+  connected: boolean;
+  ports: { portNo: number; name: string; up: boolean }[];
+  flowCount: number;
+}
+
+/** An HTTP answer of the API that was not the expected one. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(readonly status: number, readonly body: unknown, what: string) {
+    super(`${what}: HTTP ${status}${body && typeof body === 'object' && 'error' in body ? `: ${String((body as { error: unknown }).error)}` : ''}`);
+  }
+}
+
+export class VinoApi {
+  constructor(readonly base: string) {}
+
+  async call<T>(method: string, route: string, body?: unknown, expect: number[] = [200]): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.base}${route}`, {
+      method,
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: keep the text for the message
+    }
+    if (!expect.includes(res.status)) throw new ApiError(res.status, parsed, `${method} ${route}`);
+    return { status: res.status, body: parsed as T };
+  }
+
+  async prepare(container: string, to: { switch: string; port: string }): Promise<MigrationView> {
+    return (await this.call<MigrationView>('POST', '/api/v1/migrations', { container, to }, [201])).body;
+  }
+  async commit(id: string): Promise<MigrationView> {
+    return (await this.call<MigrationView>('POST', `/api/v1/migrations/${encodeURIComponent(id)}/commit`)).body;
+  }
+  async abort(id: string): Promise<MigrationView> {
+    return (await this.call<MigrationView>('POST', `/api/v1/migrations/${encodeURIComponent(id)}/abort`)).body;
+  }
+  async migration(id: string): Promise<MigrationView> {
+    return (await this.call<MigrationView>('GET', `/api/v1/migrations/${encodeURIComponent(id)}`)).body;
+  }
+  async switches(): Promise<SwitchView[]> {
+    return (await this.call<SwitchView[]>('GET', '/api/v1/switches')).body;
+  }
+  async container(name: string): Promise<{ name: string; node: string; ofport: number; port: string | null }> {
+    return (await this.call<{ name: string; node: string; ofport: number; port: string | null }>('GET', `/api/v1/containers/${encodeURIComponent(name)}`)).body;
+  }
+
+  /** Waits until a migration leaves the prepared/committing states; returns it. */
+  async waitSettled(id: string, timeoutMs: number): Promise<MigrationView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = await this.migration(id);
+      if (m.state !== 'prepared' && m.state !== 'committing') return m;
+      if (Date.now() > deadline) return m;
+      await sleep(20);
+    }
+  }
+}
+
+export interface VinoProcess {
+  child: Child;
+  api: VinoApi;
+  ofListen: string;
+  apiListen: string;
+  stateFile: string;
+  stop(): Promise<void>;
+}
+
+/** The controller's entry point, compiled. */
+export function controllerCli(): string {
+  const file = path.join(repoRoot(), 'dist', 'controller', 'cli.js');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
+  return file;
+}
+
+/**
+ * Starts the controller and waits until its API answers and every switch of the topology is
+ * connected (and a moment for the first sync). The log (JSON lines) goes to `logFile`.
+ */
+export async function startVino(options: {
+  topologyFile: string;
+  ofHost: string;
+  ofPort: number;
+  stateFile: string;
+  logFile: string;
+  apiPort?: number;
+  logLevel?: string;
+  migrationTimeoutS?: number;
+  /** How long to wait for every switch (default 30 s). */
+  connectTimeoutMs?: number;
+  expectSwitches: number;
+}): Promise<VinoProcess> {
+  const apiPort = options.apiPort ?? (await freePort('127.0.0.1'));
+  const ofListen = `${options.ofHost}:${options.ofPort}`;
+  const apiListen = `127.0.0.1:${apiPort}`;
+  const argv = [
+    process.execPath, controllerCli(), '--topology', options.topologyFile,
+    '--of-listen', ofListen, '--api-listen', apiListen, '--state', options.stateFile,
+    '--log-level', options.logLevel ?? 'info',
+    ...(options.migrationTimeoutS ? ['--migration-timeout', String(options.migrationTimeoutS)] : []),
+  ];
+  const child = startLogged('vino-controller', argv, options.logFile, { env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS')) as NodeJS.ProcessEnv });
+  const api = new VinoApi(`http://${apiListen}`);
+  const proc: VinoProcess = { child, api, ofListen, apiListen, stateFile: options.stateFile, stop: () => child.stop() };
+  try {
+    await waitConnected(proc, options.expectSwitches, options.connectTimeoutMs ?? 30_000);
+  } catch (err) {
+    await child.stop(1000);
+    throw err;
+  }
+  return proc;
+}
+
+/** Waits until `expected` topology switches are connected to the controller. */
+export async function waitConnected(proc: VinoProcess, expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'API not answering yet';
+  while (Date.now() < deadline) {
+    if (!proc.child.running()) {
+      throw new Error(`the controller exited (${JSON.stringify(await proc.child.exited)}); its log ${proc.child.logFile} ends with:\n${proc.child.tail()}`);
+    }
+    try {
+      const sw = await proc.api.switches();
+      const named = sw.filter((s) => s.name !== null);
+      const up = named.filter((s) => s.connected).length;
+      if (up >= expected) return;
+      last = `${up} of ${expected} switches connected (missing: ${named.filter((s) => !s.connected).map((s) => s.name).join(', ')})`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(100);
+  }
+  throw new Error(`the controller did not get its switches within ${timeoutMs} ms: ${last}; log ${proc.child.logFile}:\n${proc.child.tail()}`);
+}
