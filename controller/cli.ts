@@ -12,8 +12,9 @@ import { importDslCommand } from './commands/import-dsl.js';
 import { validateCommand } from './commands/validate.js';
 import { runCommand as controllerCommand } from './commands/run.js';
 import { testbedCommand } from './commands/testbed.js';
+import { deprovisionCommand, provisionCommand } from './commands/provision.js';
 
-const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, testbedCommand];
+const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, provisionCommand, deprovisionCommand, testbedCommand];
 
 /** Runs when no subcommand is named: the controller itself. */
 const DEFAULT_COMMAND: Command | undefined = controllerCommand;

@@ -29,6 +29,7 @@ const OPTIONS = `Options:
   -v, --verbose              list every change, not only the counts
   --timeout SEC              OVSDB connection/requests, SSH handshake, commands and the wait
                              for ovs-vswitchd to create a port (default 10)
+  --parallel N               nodes worked on at the same time (default: all)
   -h, --help                 show this help
 
 ssh provider:
@@ -148,6 +149,7 @@ function makeCommand(mode: RunMode): Command {
           json: { type: 'boolean', default: false },
           verbose: { type: 'boolean', short: 'v', default: false },
           timeout: { type: 'string' },
+          parallel: { type: 'string' },
           'known-hosts': { type: 'string' },
           identity: { type: 'string' },
           ovsdb: { type: 'string' },
@@ -168,6 +170,8 @@ function makeCommand(mode: RunMode): Command {
       const file = values.topology as string | undefined;
       if (!file) throw new UsageError('missing --topology FILE');
       const timeoutMs = positiveSeconds(values.timeout as string | undefined, '--timeout');
+      const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
+      if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`--parallel: expected a whole number >= 1, got "${values.parallel}"`);
       const v = values as Record<string, unknown>;
 
       const plan: PlanOptions = {};
@@ -218,6 +222,7 @@ function makeCommand(mode: RunMode): Command {
           mode,
           dryRun: values['dry-run'] as boolean,
           ...(values.node ? { nodes: values.node as string[] } : {}),
+          ...(parallel !== undefined ? { concurrency: parallel } : {}),
           plan,
           ...(timeoutMs !== undefined ? { ovsdbTimeoutMs: timeoutMs, interfaceTimeoutMs: timeoutMs, execTimeoutMs: timeoutMs } : {}),
         });

@@ -1,14 +1,14 @@
 /**
  * Desired vs installed: the minimal set of changes that turns one switch's installed state
- * into its desired state, and the OpenFlow messages that carry them. Pure.
+ * into its desired state, and the OpenFlow messages that carry them. No I/O.
  */
 import { Group, Port } from '../../src/openflow/constants.js';
 import type { Message } from '../../src/openflow/types/index.js';
 import { isOurCookie } from './cookies.js';
+import { canonicalKey, flowKey, instructionsKey, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 
 /** DELETE_STRICT with the exact cookie: never removes a flow some other rule (or tool) owns. */
 const ALL_COOKIE_BITS = 0xffff_ffff_ffff_ffffn;
-import { canonicalKey, flowKey, instructionsKey, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 
 export interface SwitchDiff {
   /** Flows to add or replace (an ADD with the same table/priority/match replaces atomically). */
@@ -23,29 +23,67 @@ export interface SwitchDiff {
   metersToDelete: MeterSpec[];
 }
 
+export function emptyDiff(): SwitchDiff {
+  return {
+    flowsToAdd: [], flowsToDelete: [], groupsToAdd: [], groupsToModify: [], groupsToDelete: [],
+    metersToAdd: [], metersToModify: [], metersToDelete: [],
+  };
+}
+
 export function isEmptyDiff(d: SwitchDiff): boolean {
   return d.flowsToAdd.length + d.flowsToDelete.length + d.groupsToAdd.length + d.groupsToModify.length +
     d.groupsToDelete.length + d.metersToAdd.length + d.metersToModify.length + d.metersToDelete.length === 0;
 }
 
 /**
- * `installed.flows` may contain flows that are not ours (other cookies): they are left alone.
- * Groups and meters with ids we do not want are deleted only if `ownGroupIds`/`ownMeterIds`
- * say we created them.
+ * What a switch holds, indexed: our flows by flowKey, groups and meters by id. The controller
+ * keeps one per switch and updates it in place as changes are confirmed.
  */
-export function diffSwitchState(desired: SwitchState, installed: SwitchState, own: { groupIds?: ReadonlySet<number>; meterIds?: ReadonlySet<number> } = {}): SwitchDiff {
-  const have = new Map<string, FlowSpec>();
-  for (const f of installed.flows) if (isOurCookie(f.cookie)) have.set(flowKey(f), f);
+export interface InstalledState {
+  flows: Map<string, FlowSpec>;
+  groups: Map<number, GroupSpec>;
+  meters: Map<number, MeterSpec>;
+}
+
+/** Indexes a switch's state; flows that are not ours (other cookies) are left out: we never touch them. */
+export function indexInstalled(state: SwitchState): InstalledState {
+  const flows = new Map<string, FlowSpec>();
+  for (const f of state.flows) if (isOurCookie(f.cookie)) flows.set(flowKey(f), f);
+  return { flows, groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])) };
+}
+
+/** Records a confirmed change in the installed state. */
+export function applyDiff(installed: InstalledState, d: SwitchDiff): void {
+  for (const f of d.flowsToDelete) installed.flows.delete(flowKey(f));
+  for (const f of d.flowsToAdd) installed.flows.set(flowKey(f), f);
+  for (const g of d.groupsToDelete) installed.groups.delete(g.groupId);
+  for (const g of d.groupsToAdd) installed.groups.set(g.groupId, g);
+  for (const g of d.groupsToModify) installed.groups.set(g.groupId, g);
+  for (const m of d.metersToDelete) installed.meters.delete(m.meterId);
+  for (const m of d.metersToAdd) installed.meters.set(m.meterId, m);
+  for (const m of d.metersToModify) installed.meters.set(m.meterId, m);
+}
+
+export interface OwnIds {
+  groupIds?: ReadonlySet<number>;
+  meterIds?: ReadonlySet<number>;
+}
+
+/**
+ * `installed.flows` may contain flows that are not ours (other cookies): they are left alone.
+ * Groups and meters with ids we do not want are deleted only if `own` says we created them.
+ */
+export function diffSwitchState(desired: SwitchState, installed: SwitchState, own: OwnIds = {}): SwitchDiff {
+  return diffInstalled(desired, indexInstalled(installed), own);
+}
+
+export function diffInstalled(desired: SwitchState, installed: InstalledState, own: OwnIds = {}): SwitchDiff {
   const want = new Map<string, FlowSpec>();
   for (const f of desired.flows) want.set(flowKey(f), f);
-
   const flowsToAdd: FlowSpec[] = [];
-  for (const [key, f] of want) {
-    const cur = have.get(key);
-    if (cur === f) continue; // the very object we installed: unchanged
-    if (!cur || cur.cookie !== f.cookie || instructionsKey(cur.instructions) !== instructionsKey(f.instructions)) flowsToAdd.push(f);
-  }
-  const flowsToDelete = [...have].filter(([key]) => !want.has(key)).map(([, f]) => f);
+  for (const [key, f] of want) if (needsAdd(installed.flows.get(key), f)) flowsToAdd.push(f);
+  const flowsToDelete: FlowSpec[] = [];
+  for (const [key, f] of installed.flows) if (!want.has(key)) flowsToDelete.push(f);
 
   const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, (a, b) => a.groupType === b.groupType && canonicalKey(a.buckets) === canonicalKey(b.buckets), own.groupIds);
   const meters = diffById(desired.meters, installed.meters, (m) => m.meterId, (a, b) => a.flags === b.flags && canonicalKey(a.bands) === canonicalKey(b.bands), own.meterIds);
@@ -56,8 +94,34 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
   };
 }
 
-function diffById<T>(desired: T[], installed: T[], id: (x: T) => number, same: (a: T, b: T) => boolean, own?: ReadonlySet<number>) {
-  const have = new Map(installed.map((x) => [id(x), x]));
+/**
+ * The diff of a change confined to known flows (an endpoint-only update): `after` are flows the
+ * switch must hold, `before` flows it must hold no more unless `after` has one with the same
+ * key. Every other flow, group and meter is taken to be as desired already.
+ */
+export function diffFlowChange(before: readonly FlowSpec[], after: readonly FlowSpec[], installed: InstalledState): SwitchDiff {
+  const want = new Map<string, FlowSpec>();
+  for (const f of after) want.set(flowKey(f), f);
+  const d = emptyDiff();
+  for (const [key, f] of want) if (needsAdd(installed.flows.get(key), f)) d.flowsToAdd.push(f);
+  const gone = new Set<string>();
+  for (const f of before) {
+    const key = flowKey(f);
+    if (want.has(key) || gone.has(key)) continue;
+    gone.add(key);
+    const cur = installed.flows.get(key);
+    if (cur) d.flowsToDelete.push(cur);
+  }
+  return d;
+}
+
+/** An ADD with the same table/priority/match replaces atomically: needed unless what is there is equal. */
+function needsAdd(cur: FlowSpec | undefined, f: FlowSpec): boolean {
+  if (cur === f) return false; // the very object we installed: unchanged
+  return !cur || cur.cookie !== f.cookie || instructionsKey(cur.instructions) !== instructionsKey(f.instructions);
+}
+
+function diffById<T>(desired: T[], have: ReadonlyMap<number, T>, id: (x: T) => number, same: (a: T, b: T) => boolean, own?: ReadonlySet<number>) {
   const want = new Map(desired.map((x) => [id(x), x]));
   const add: T[] = [];
   const modify: T[] = [];

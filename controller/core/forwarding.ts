@@ -14,10 +14,14 @@
  * new location diverge: each copy is tagged with a reserved VLAN id (one for "towards old",
  * one for "towards new") so that downstream switches forward it along its own tree and never
  * copy it again; the tag is popped at the edge port.
+ *
+ * A bridge's state is its base (tunnel ingress, misses, flooding, group, meter) plus the flows of
+ * every endpoint, each of which depends only on the context (paths, tree, options, migrations)
+ * and that endpoint: a change of some endpoints is recomputed alone (endpointChangeFlows).
  */
 import { Port } from '../../src/openflow/constants.js';
 import type { Action, Instruction, Match, OxmField } from '../../src/openflow/types/index.js';
-import { Paths, spanningTreePorts, type Attachment, type Endpoint, type Fabric } from './fabric.js';
+import { Paths, spanningTreePorts, type Attachment, type Endpoint, type Fabric, type FabricBridge } from './fabric.js';
 import { RuleKind, ruleCookie } from './cookies.js';
 import type { FlowSpec, GroupSpec, MeterSpec, SwitchState } from './flows.js';
 
@@ -77,10 +81,10 @@ export interface ForwardingInput {
 }
 
 /**
- * Keeps the FlowSpec objects of the last computation, keyed by what determines them, so that a
- * recomputation after one change returns the very same objects for every unchanged flow: the
- * diff then recognises them by identity instead of comparing their text. Entries not produced
- * by the latest computation are dropped.
+ * Keeps the FlowSpec objects of the last full computation, keyed by what determines them, so
+ * that a recomputation after one change returns the very same objects for every unchanged flow:
+ * the diff then recognises them by identity instead of comparing their text. Entries not
+ * produced by the latest computation are dropped.
  */
 export class FlowCache {
   private current = new Map<string, FlowSpec>();
@@ -106,92 +110,179 @@ export class FlowCache {
   }
 }
 
+/** What the flows depend on besides the endpoints: built once per fabric and migration state. */
+export interface ForwardingContext {
+  fabric: Fabric;
+  /** Bridge names, in the fabric's order. */
+  bridges: readonly string[];
+  paths: Paths;
+  /** Per bridge, its tunnel ports on the flooding tree. */
+  tree: ReadonlyMap<string, number[]>;
+  options: ForwardingOptions;
+  /** Migrations in progress by lower-case MAC. */
+  migrations: ReadonlyMap<string, MigrationInProgress>;
+  /** Instructions "output to port N", shared by every flow that has them (their text is computed once). */
+  outputs: Map<number, Instruction[]>;
+}
+
+export function forwardingContext(input: Omit<ForwardingInput, 'endpoints' | 'cache'>): ForwardingContext {
+  return {
+    fabric: input.fabric,
+    bridges: [...input.fabric.bridges.keys()],
+    paths: new Paths(input.fabric),
+    tree: spanningTreePorts(input.fabric),
+    options: { ...defaultForwardingOptions, ...input.options },
+    migrations: new Map((input.migrations ?? []).map((m) => [m.mac.toLowerCase(), m])),
+    outputs: new Map(),
+  };
+}
+
 export function computeDesiredState(input: ForwardingInput): Map<string, SwitchState> {
-  const options = { ...defaultForwardingOptions, ...input.options };
-  const { fabric } = input;
-  const paths = new Paths(fabric);
-  const tree = spanningTreePorts(fabric);
-  const migrating = new Map((input.migrations ?? []).map((m) => [m.mac.toLowerCase(), m]));
+  return desiredStateFor(forwardingContext(input), input.endpoints, input.cache);
+}
+
+/** The desired state of every bridge: its base flows, groups and meters plus every endpoint's flows. */
+export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endpoint[], cache = new FlowCache()): Map<string, SwitchState> {
+  // Listed table by table: a dump of the desired state reads in pipeline order.
+  const ingress = ctx.bridges.map((): FlowSpec[] => []);
+  const forwarding = ctx.bridges.map((): FlowSpec[] => []);
+  const place = (flows: FlowSpec[], i: number) => {
+    for (const f of flows) (f.tableId === INGRESS_TABLE ? ingress : forwarding)[i]!.push(f);
+  };
+  ctx.bridges.forEach((name, i) => place(bridgeFlows(ctx, ctx.fabric.bridges.get(name)!, cache), i));
+  for (const ep of endpoints) endpointFlows(ctx, ctx.bridges, ep, undefined, cache).forEach(place);
   const out = new Map<string, SwitchState>();
-
-  const cache = input.cache ?? new FlowCache();
-  for (const bridge of fabric.bridges.values()) {
-    const flows: FlowSpec[] = [];
-    /**
-     * `sig` carries whatever, besides kind and subject, the flow depends on (ports, options):
-     * equal cache key = equal flow.
-     */
-    const add = (kind: number, subject: string, tableId: number, priority: number, match: OxmField[], instructions: Instruction[], sig = '') =>
-      flows.push(cache.take(`${bridge.name}|${kind}|${subject}|${tableId}|${priority}|${sig}`,
-        () => ({ tableId, priority, match: { fields: match }, instructions, cookie: ruleCookie(kind, subject) })));
-
-    // Table 0: ingress.
-    for (const tunnel of bridge.tunnels) {
-      add(RuleKind.TUNNEL_INGRESS, `tunnel:${tunnel.peer}`, INGRESS_TABLE, Priority.TUNNEL_INGRESS,
-        [{ field: 'in_port', value: tunnel.ofport }], [gotoForwarding()], `${tunnel.ofport}`);
-    }
-    add(RuleKind.INGRESS_MISS, 'miss', INGRESS_TABLE, Priority.MISS, [],
-      [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()]), gotoForwarding()]);
-    for (const ep of input.endpoints) {
-      const mac = ep.mac.toLowerCase();
-      if (ep.ip) {
-        add(RuleKind.PROXY_ARP, `arp:${ep.ip}`, INGRESS_TABLE, Priority.PROXY_ARP,
-          [{ field: 'eth_type', value: ETH_TYPE_ARP }, { field: 'arp_op', value: ARP_REQUEST }, { field: 'arp_tpa', value: ep.ip }],
-          [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()])]);
-      }
-      // A migrating container's frames at its new port are left to the ingress miss: the
-      // first one reaches the controller (auto-commit) and all are forwarded meanwhile.
-      if (ep.at.bridge === bridge.name) {
-        add(RuleKind.KNOWN_SOURCE, `src:${mac}`, INGRESS_TABLE, Priority.KNOWN_SOURCE,
-          [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }], [gotoForwarding()], `${ep.at.ofport}`);
-      }
-    }
-
-    // Table 1: forwarding.
-    add(RuleKind.FLOOD, 'multicast', FORWARDING_TABLE, Priority.FLOOD,
-      [{ field: 'eth_dst', value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' }], [applyActions([{ type: 'GROUP', groupId: FLOOD_GROUP }])]);
-    add(RuleKind.FORWARD_MISS, 'miss', FORWARDING_TABLE, Priority.MISS, [], [applyActions([{ type: 'GROUP', groupId: FLOOD_GROUP }])]);
-    for (const ep of input.endpoints) {
-      const mac = ep.mac.toLowerCase();
-      const migration = migrating.get(mac);
-      const oldOut = egressTowards(paths, bridge.name, ep.at);
-      if (!migration) {
-        if (oldOut !== undefined) {
-          add(RuleKind.UNICAST, `dst:${mac}`, FORWARDING_TABLE, Priority.UNICAST,
-            [{ field: 'eth_dst', value: mac }], [applyActions([output(oldOut)])], `${oldOut}`);
-        }
-        continue;
-      }
-      const newOut = egressTowards(paths, bridge.name, migration.to);
-      const oldIsEdge = bridge.name === ep.at.bridge;
-      const newIsEdge = bridge.name === migration.to.bridge;
-      const sig = `${oldOut}/${oldIsEdge}/${newOut}/${newIsEdge}/${options.towardsOldVid}/${options.towardsNewVid}`;
-      add(RuleKind.UNICAST, `dst:${mac}`, FORWARDING_TABLE, Priority.UNICAST,
-        [{ field: 'eth_dst', value: mac }],
-        [applyActions(bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options))], `bicast/${sig}`);
-      add(RuleKind.MIGRATION_COPY, `old:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
-        [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsOldVid }],
-        taggedCopyInstructions(oldOut, oldIsEdge), sig);
-      add(RuleKind.MIGRATION_COPY, `new:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
-        [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsNewVid }],
-        taggedCopyInstructions(newOut, newIsEdge), sig);
-    }
-
-    const floodPorts = [...new Set([...bridge.edgePorts, ...(tree.get(bridge.name) ?? [])])].sort((a, b) => a - b);
-    const groups: GroupSpec[] = [{
-      groupId: FLOOD_GROUP,
-      groupType: 'ALL',
-      buckets: floodPorts.map((port) => ({ weight: 0, watchPort: Port.ANY, watchGroup: 0xffffffff, actions: [output(port)] })),
-    }];
-    const meters: MeterSpec[] = [{
-      meterId: CONTROLLER_METER,
-      flags: 0x2 | 0x4 | 0x8, // PKTPS | BURST | STATS
-      bands: [{ type: 'DROP', rate: options.controllerRatePps, burstSize: options.controllerBurst }],
-    }];
-    out.set(bridge.name, { flows, groups, meters });
-  }
+  ctx.bridges.forEach((name, i) => {
+    const bridge = ctx.fabric.bridges.get(name)!;
+    out.set(name, { flows: [...ingress[i]!, ...forwarding[i]!], groups: bridgeGroups(ctx, bridge), meters: bridgeMeters(ctx) });
+  });
   cache.finish();
   return out;
+}
+
+/** Flows of a bridge that no endpoint determines: tunnel ingress, the misses, flooding. */
+export function bridgeFlows(ctx: ForwardingContext, bridge: FabricBridge, cache?: FlowCache): FlowSpec[] {
+  const on = (r: Rule, instructions: Instruction[], sig = '') => flowOn(bridge.name, r, instructions, sig, cache);
+  const flood = [applyActions([{ type: 'GROUP', groupId: FLOOD_GROUP }])];
+  return [
+    ...bridge.tunnels.map((tunnel) => on(rule(RuleKind.TUNNEL_INGRESS, `tunnel:${tunnel.peer}`, INGRESS_TABLE, Priority.TUNNEL_INGRESS,
+      [{ field: 'in_port', value: tunnel.ofport }]), GOTO_FORWARDING, `${tunnel.ofport}`)),
+    on(rule(RuleKind.INGRESS_MISS, 'miss', INGRESS_TABLE, Priority.MISS, []),
+      [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()]), gotoForwarding()]),
+    on(rule(RuleKind.FLOOD, 'multicast', FORWARDING_TABLE, Priority.FLOOD,
+      [{ field: 'eth_dst', value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' }]), flood),
+    on(rule(RuleKind.FORWARD_MISS, 'miss', FORWARDING_TABLE, Priority.MISS, []), flood),
+  ];
+}
+
+export function bridgeGroups(ctx: ForwardingContext, bridge: FabricBridge): GroupSpec[] {
+  const floodPorts = [...new Set([...bridge.edgePorts, ...(ctx.tree.get(bridge.name) ?? [])])].sort((a, b) => a - b);
+  return [{
+    groupId: FLOOD_GROUP,
+    groupType: 'ALL',
+    buckets: floodPorts.map((port) => ({ weight: 0, watchPort: Port.ANY, watchGroup: 0xffffffff, actions: [output(port)] })),
+  }];
+}
+
+export function bridgeMeters(ctx: ForwardingContext): MeterSpec[] {
+  return [{
+    meterId: CONTROLLER_METER,
+    flags: 0x2 | 0x4 | 0x8, // PKTPS | BURST | STATS
+    bands: [{ type: 'DROP', rate: ctx.options.controllerRatePps, burstSize: ctx.options.controllerBurst }],
+  }];
+}
+
+/**
+ * The flows one endpoint needs on each of `bridges`: proxy ARP for its IP, its known source
+ * port, and the unicast flow towards it (during its migration: bicast plus the tagged copies'
+ * flows). Matches and cookies are built once and shared by every bridge's flows.
+ */
+export function endpointFlows(
+  ctx: ForwardingContext, bridges: readonly string[], ep: Endpoint,
+  migration = ctx.migrations.get(ep.mac.toLowerCase()), cache?: FlowCache,
+): FlowSpec[][] {
+  const mac = ep.mac.toLowerCase();
+  const arp = ep.ip ? rule(RuleKind.PROXY_ARP, `arp:${ep.ip}`, INGRESS_TABLE, Priority.PROXY_ARP,
+    [{ field: 'eth_type', value: ETH_TYPE_ARP }, { field: 'arp_op', value: ARP_REQUEST }, { field: 'arp_tpa', value: ep.ip }]) : undefined;
+  const unicast = rule(RuleKind.UNICAST, `dst:${mac}`, FORWARDING_TABLE, Priority.UNICAST, [{ field: 'eth_dst', value: mac }]);
+  const { options } = ctx;
+  const copies = migration && {
+    old: rule(RuleKind.MIGRATION_COPY, `old:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
+      [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsOldVid }]),
+    new: rule(RuleKind.MIGRATION_COPY, `new:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
+      [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsNewVid }]),
+  };
+  return bridges.map((bridge) => {
+    const flows: FlowSpec[] = [];
+    if (arp) flows.push(flowOn(bridge, arp, PROXY_ARP_INSTRUCTIONS, '', cache));
+    // A migrating container's frames at its new port are left to the ingress miss: the
+    // first one reaches the controller (auto-commit) and all are forwarded meanwhile.
+    if (ep.at.bridge === bridge) {
+      const source = rule(RuleKind.KNOWN_SOURCE, `src:${mac}`, INGRESS_TABLE, Priority.KNOWN_SOURCE,
+        [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }]);
+      flows.push(flowOn(bridge, source, GOTO_FORWARDING, `${ep.at.ofport}`, cache));
+    }
+    const oldOut = egressTowards(ctx.paths, bridge, ep.at);
+    if (!copies) {
+      if (oldOut !== undefined) flows.push(flowOn(bridge, unicast, outputTo(ctx, oldOut), `${oldOut}`, cache));
+      return flows;
+    }
+    const newOut = egressTowards(ctx.paths, bridge, migration.to);
+    const oldIsEdge = bridge === ep.at.bridge;
+    const newIsEdge = bridge === migration.to.bridge;
+    const sig = `${oldOut}/${oldIsEdge}/${newOut}/${newIsEdge}/${options.towardsOldVid}/${options.towardsNewVid}`;
+    flows.push(
+      flowOn(bridge, unicast, [applyActions(bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options))], `bicast/${sig}`, cache),
+      flowOn(bridge, copies.old, taggedCopyInstructions(oldOut, oldIsEdge), sig, cache),
+      flowOn(bridge, copies.new, taggedCopyInstructions(newOut, newIsEdge), sig, cache),
+    );
+    return flows;
+  });
+}
+
+/** An endpoint as the flows were last computed for it and as it is now (absent: not there). */
+export interface EndpointChange {
+  before?: Endpoint;
+  after?: Endpoint;
+}
+
+/** What a change of some endpoints does to each of `bridges`: the flows they produced before and those they produce now. */
+export function endpointChangeFlows(ctx: ForwardingContext, bridges: readonly string[], changes: readonly EndpointChange[]): { before: FlowSpec[]; after: FlowSpec[] }[] {
+  const out = bridges.map(() => ({ before: [] as FlowSpec[], after: [] as FlowSpec[] }));
+  for (const c of changes) {
+    if (c.before) endpointFlows(ctx, bridges, c.before).forEach((flows, i) => out[i]!.before.push(...flows));
+    if (c.after) endpointFlows(ctx, bridges, c.after).forEach((flows, i) => out[i]!.after.push(...flows));
+  }
+  return out;
+}
+
+/** A rule: what its flows on every bridge share. */
+interface Rule {
+  kind: number;
+  subject: string;
+  tableId: number;
+  priority: number;
+  match: Match;
+  cookie: bigint;
+}
+
+function rule(kind: number, subject: string, tableId: number, priority: number, fields: OxmField[]): Rule {
+  return { kind, subject, tableId, priority, match: { fields }, cookie: ruleCookie(kind, subject) };
+}
+
+/**
+ * A rule's flow on `bridge`. `sig` carries whatever, besides the rule, the instructions depend
+ * on (ports, options): equal cache key = equal flow.
+ */
+function flowOn(bridge: string, r: Rule, instructions: Instruction[], sig: string, cache: FlowCache | undefined): FlowSpec {
+  const make = (): FlowSpec => ({ tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie });
+  return cache ? cache.take(`${bridge}|${r.kind}|${r.subject}|${r.tableId}|${r.priority}|${sig}`, make) : make();
+}
+
+function outputTo(ctx: ForwardingContext, port: number): Instruction[] {
+  let instructions = ctx.outputs.get(port);
+  if (!instructions) ctx.outputs.set(port, (instructions = [applyActions([output(port)])]));
+  return instructions;
 }
 
 /** Port on `bridge` that leads to `at`: the edge port itself on its own bridge, else a tunnel. */
@@ -253,5 +344,9 @@ function applyActions(actions: Action[]): Instruction {
 function gotoForwarding(): Instruction {
   return { type: 'GOTO_TABLE', tableId: FORWARDING_TABLE };
 }
+
+// Shared by every flow that has them: flows are never modified once built.
+const GOTO_FORWARDING: Instruction[] = [gotoForwarding()];
+const PROXY_ARP_INSTRUCTIONS: Instruction[] = [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()])];
 
 export type { Match };

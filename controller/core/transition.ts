@@ -11,7 +11,7 @@
  *   stage "cleanup": removals last, once nothing depends on them any more.
  */
 import { cookieKind, RuleKind } from './cookies.js';
-import { diffSwitchState, isEmptyDiff, type SwitchDiff } from './diff.js';
+import { diffSwitchState, emptyDiff, isEmptyDiff, type OwnIds, type SwitchDiff } from './diff.js';
 import type { SwitchState } from './flows.js';
 
 export interface TransitionStage {
@@ -19,11 +19,6 @@ export interface TransitionStage {
   /** The part of each switch's diff sent in this stage; switches absent here have nothing. */
   changes: Map<string, SwitchDiff>;
 }
-
-const noChange = (): SwitchDiff => ({
-  flowsToAdd: [], flowsToDelete: [], groupsToAdd: [], groupsToModify: [], groupsToDelete: [],
-  metersToAdd: [], metersToModify: [], metersToDelete: [],
-});
 
 /**
  * @param levels bridges grouped by distance to the destination of the change, nearest first;
@@ -33,23 +28,27 @@ export function planTransition(
   before: ReadonlyMap<string, SwitchState>,
   after: ReadonlyMap<string, SwitchState>,
   levels: string[][],
-  own: { groupIds?: ReadonlySet<number>; meterIds?: ReadonlySet<number> } = {},
+  own: OwnIds = {},
 ): TransitionStage[] {
   const empty: SwitchState = { flows: [], groups: [], meters: [] };
   const diffs = new Map<string, SwitchDiff>();
   for (const name of new Set([...before.keys(), ...after.keys()])) {
-    const d = diffSwitchState(after.get(name) ?? empty, before.get(name) ?? empty, own);
-    if (!isEmptyDiff(d)) diffs.set(name, d);
+    diffs.set(name, diffSwitchState(after.get(name) ?? empty, before.get(name) ?? empty, own));
   }
+  return stageDiffs(diffs, levels);
+}
 
+/** Orders each switch's diff into stages (see above); empty diffs and stages are left out. */
+export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: string[][]): TransitionStage[] {
   const copies: TransitionStage = { label: 'copies', changes: new Map() };
   const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
   const rest = new Map<string, SwitchDiff>();
+  const isCopy = (f: { cookie: bigint }) => cookieKind(f.cookie) === RuleKind.MIGRATION_COPY;
   for (const [name, d] of diffs) {
-    const isCopy = (f: { cookie: bigint }) => cookieKind(f.cookie) === RuleKind.MIGRATION_COPY;
-    const first = { ...noChange(), flowsToAdd: d.flowsToAdd.filter(isCopy), groupsToAdd: d.groupsToAdd, metersToAdd: d.metersToAdd };
-    const middle = { ...noChange(), flowsToAdd: d.flowsToAdd.filter((f) => !isCopy(f)), groupsToModify: d.groupsToModify, metersToModify: d.metersToModify };
-    const last = { ...noChange(), flowsToDelete: d.flowsToDelete, groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
+    const first = { ...emptyDiff(), groupsToAdd: d.groupsToAdd, metersToAdd: d.metersToAdd };
+    const middle = { ...emptyDiff(), groupsToModify: d.groupsToModify, metersToModify: d.metersToModify };
+    for (const f of d.flowsToAdd) (isCopy(f) ? first : middle).flowsToAdd.push(f);
+    const last = { ...emptyDiff(), flowsToDelete: d.flowsToDelete, groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
     if (!isEmptyDiff(first)) copies.changes.set(name, first);
     if (!isEmptyDiff(middle)) rest.set(name, middle);
     if (!isEmptyDiff(last)) cleanup.changes.set(name, last);

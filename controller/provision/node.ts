@@ -9,7 +9,7 @@ import { op } from '../../src/ovsdb/operations.js';
 import { ensureAddress } from './addresses.js';
 import { countChanges, diffNode, type Change, type ChangeCounts } from './diff.js';
 import type { ProvisionAccess } from './node-access.js';
-import type { DesiredAddress, DesiredNode, OwnerScope } from './plan.js';
+import type { DesiredNode, OwnerScope } from './plan.js';
 import { DB, monitorState, stateFromCache, type InterfaceRow, type OvsState } from './state.js';
 
 export interface NodeRunOptions {
@@ -139,10 +139,14 @@ export async function runNode(
     }
 
     if (desired) {
-      const created = new Set(diff.changes.filter((c) => c.kind === 'interface' && c.action === 'create').map((c) => c.name));
+      // A device ovs-vswitchd makes for a new interface has no address; one of the same name
+      // replaced in the transaction may be kept by ovs-vswitchd (it matches by name) and is read.
+      const names = (action: string) => new Set(diff.changes.filter((c) => c.kind === 'interface' && c.action === action).map((c) => c.name));
+      const created = names('create');
+      const removed = names('remove');
       for (const a of desired.addresses) {
         stage = `setting the address of ${a.ifname}`;
-        const fresh = created.has(a.ifname);
+        const fresh = created.has(a.ifname) && !removed.has(a.ifname);
         if (options.dryRun) {
           const iface = findInterface(read(), a.ifname);
           if (!iface || iface.ofport === null || iface.ofport < 1) {

@@ -15,6 +15,8 @@ export interface RunOptions extends NodeRunOptions {
   mode: RunMode;
   /** Only these nodes (default: every node of the topology). */
   nodes?: readonly string[];
+  /** Nodes worked on at the same time (default: all of them). */
+  concurrency?: number;
   /**
    * Plan options. Unless given here, the underlay addresses, default datapath type and
    * whether to set options:local_ip come from the provider.
@@ -95,7 +97,7 @@ export async function runProvisioning(topology: ResolvedTopology, provider: Node
     }
   };
 
-  const nodes = await Promise.all(names.map(one));
+  const nodes = await mapConcurrent(names, options.concurrency ?? names.length, one);
   return {
     mode: options.mode,
     topology: topology.name,
@@ -106,6 +108,19 @@ export async function runProvisioning(topology: ResolvedTopology, provider: Node
     ok: nodes.every((n) => n.status !== 'failed'),
     ms: Date.now() - started,
   };
+}
+
+async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -9,7 +9,7 @@
  *
  * Each shell runs one command at a time; stdout and stderr go to files in a private temp dir
  * (so any output, binary or not, arrives intact), the exit status comes back as a line.
- * Commands are killed by coreutils `timeout` when they overrun.
+ * Commands are stopped by coreutils `timeout` when they overrun.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -55,11 +55,25 @@ class Shell {
     return this.job !== undefined;
   }
 
+  /** An idle shell does not keep the process alive (a runner nobody closed must not hang the program). */
+  private setRef(on: boolean): void {
+    const streams = [this.child.stdin, this.child.stdout, this.child.stderr] as unknown as Array<{ ref?(): void; unref?(): void }>;
+    if (on) {
+      this.child.ref();
+      for (const s of streams) s.ref?.();
+    } else {
+      this.child.unref();
+      for (const s of streams) s.unref?.();
+    }
+  }
+
   run(job: Job): void {
     this.job = job;
+    this.setRef(true);
     const env = Object.entries(job.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)}`);
     const secs = Math.max(0.001, job.timeoutMs / 1000).toFixed(3);
-    const cmd = [...env, 'timeout', '-s', 'KILL', secs, ...job.argv.map(shellQuote)].join(' ');
+    // TERM at the deadline (exit status 124), KILL a second later if that was ignored.
+    const cmd = [...env, 'timeout', '-k', '1', secs, ...job.argv.map(shellQuote)].join(' ');
     const out = shellQuote(path.join(this.dir, 'out'));
     const err = shellQuote(path.join(this.dir, 'err'));
     this.child.stdin.write(`(${cmd}) >${out} 2>${err} </dev/null; echo "$?"\n`);
@@ -77,11 +91,13 @@ class Shell {
     void Promise.all([readFile(path.join(this.dir, 'out'), 'utf8'), readFile(path.join(this.dir, 'err'), 'utf8')]).then(
       ([stdout, stderr]) => {
         this.job = undefined;
+        this.setRef(false);
         job.resolve({ status, stdout, stderr });
         this.onIdle(this);
       },
       (e: Error) => {
         this.job = undefined;
+        this.setRef(false);
         job.reject(new Error(`cannot read the output of \`${job.argv.join(' ')}\`: ${e.message}`));
         this.onIdle(this);
       },
@@ -107,6 +123,8 @@ export class ShellRunner {
   private readonly queue: Job[] = [];
   private dir: string | undefined;
   private closed = false;
+  /** Removes the temp dir when the program ends without close(). */
+  private readonly exitHook = () => this.removeDir();
 
   constructor(readonly size = 4) {}
 
@@ -126,7 +144,10 @@ export class ShellRunner {
       if (!shell) {
         for (let i = this.shells.length - 1; i >= 0; i--) if (this.shells[i]!.dead) this.shells.splice(i, 1);
         if (this.shells.length >= this.size) return;
-        this.dir ??= mkdtempSync(path.join(os.tmpdir(), `vino-exec-${process.pid}-`));
+        if (!this.dir) {
+          this.dir = mkdtempSync(path.join(os.tmpdir(), `vino-exec-${process.pid}-`));
+          process.once('exit', this.exitHook);
+        }
         const dir = mkdtempSync(path.join(this.dir, 'sh-'));
         shell = new Shell(dir, () => this.pump());
         this.shells.push(shell);
@@ -139,7 +160,13 @@ export class ShellRunner {
     this.closed = true;
     for (const s of this.shells) s.close();
     for (const j of this.queue.splice(0)) j.reject(new Error('the command runner was closed'));
+    process.off('exit', this.exitHook);
+    this.removeDir();
+  }
+
+  private removeDir(): void {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
   }
 }
 

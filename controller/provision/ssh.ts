@@ -166,6 +166,8 @@ export class SshConnection {
           channel.close();
           reject(new NodeExecError(node, argv, 'timeout', Buffer.concat(errOut).toString('utf8'), `${node}: \`${command}\` did not finish within ${timeoutMs} ms`));
         }, timeoutMs);
+        // Nothing to feed: EOF at once, so a command that reads stdin does not wait for it.
+        channel.end();
         channel.on('data', (d: Buffer) => out.push(d));
         channel.stderr.on('data', (d: Buffer) => errOut.push(d));
         channel.on('close', (code: number | null, signal?: string) => {

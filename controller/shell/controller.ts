@@ -3,7 +3,8 @@
  * keeps the location table, and after every change computes the desired state of every
  * switch (a pure function) and sends each switch only the difference, in make-before-break
  * order, confirmed by barriers. Flows are never wiped: on (re)connect a switch's flows are read
- * back and reconciled.
+ * back and reconciled. When only endpoints changed since the last full computation, only their
+ * flows are recomputed: a learned MAC costs O(bridges), not O(bridges × endpoints).
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
@@ -13,14 +14,19 @@ import { Port } from '../../src/openflow/constants.js';
 import type { Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, RuleKind, ruleCookie } from '../core/cookies.js';
-import { Paths } from '../core/fabric.js';
-import { computeDesiredState, FlowCache, type ForwardingOptions, type MigrationInProgress } from '../core/forwarding.js';
-import { flowKey, type FlowSpec, type SwitchState } from '../core/flows.js';
+import type { Endpoint, Fabric } from '../core/fabric.js';
+import {
+  defaultForwardingOptions, desiredStateFor, endpointChangeFlows, FlowCache, forwardingContext,
+  type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
+} from '../core/forwarding.js';
+import type { FlowSpec, SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology } from '../core/topology-fabric.js';
-import { levelsTowards, planTransition } from '../core/transition.js';
-import { diffToMessages, flowAdds } from '../core/diff.js';
+import { levelsTowards, stageDiffs } from '../core/transition.js';
+import {
+  applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, type InstalledState, type SwitchDiff,
+} from '../core/diff.js';
 import { SwitchSession, dpidText, type SessionOptions } from './session.js';
 import type { Metrics } from './metrics.js';
 
@@ -59,9 +65,59 @@ export type ControllerEvent =
   | { type: 'flows-failed'; switch: string; stage: string; error: string }
   | { type: string; [key: string]: unknown };
 
-const OWN_GROUPS = new Set([1]);
-const OWN_METERS = new Set([1]);
+const OWN = { groupIds: new Set([1]), meterIds: new Set([1]) };
 const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
+
+/**
+ * The location table, noting what changed since the controller last looked: names (an
+ * endpoint-only sync recomputes just those) and the edge ports that hold locations (they take
+ * part in flooding, so a port gaining its first or losing its last location changes the fabric).
+ */
+class TrackedLocations extends LocationTable {
+  readonly changedNames = new Set<string>();
+  /** Per node: ofport → number of locations there. */
+  readonly portUse = new Map<string, Map<number, number>>();
+  portSetChanged = false;
+
+  override set(entry: Parameters<LocationTable['set']>[0]): LocationChange | undefined {
+    const change = super.set(entry);
+    if (change) this.note(change);
+    return change;
+  }
+
+  override delete(name: string): LocationChange | undefined {
+    const change = super.delete(name);
+    if (change) this.note(change);
+    return change;
+  }
+
+  private note(change: LocationChange): void {
+    this.changedNames.add(change.location.name);
+    const from = change.kind === 'moved' ? change.from : change.kind === 'removed' ? change.location : undefined;
+    const to = change.kind === 'removed' ? undefined : change.location;
+    if (from && to && from.node === to.node && from.ofport === to.ofport) return;
+    if (from) this.usePort(from.node, from.ofport, -1);
+    if (to) this.usePort(to.node, to.ofport, 1);
+  }
+
+  private usePort(node: string, ofport: number, delta: 1 | -1): void {
+    let ports = this.portUse.get(node);
+    if (!ports) this.portUse.set(node, (ports = new Map()));
+    const n = (ports.get(ofport) ?? 0) + delta;
+    if (n === 0) ports.delete(ofport);
+    else ports.set(ofport, n);
+    if (n === 0 || (n === 1 && delta === 1)) this.portSetChanged = true;
+  }
+}
+
+/** What the last full computation of the desired state was based on. */
+interface Basis {
+  /** The controller's `inputsVersion` at the time. */
+  version: number;
+  ctx: ForwardingContext;
+  /** The endpoints the switches are (being) brought to, by name; endpoint-only syncs keep it current. */
+  endpoints: Map<string, Endpoint>;
+}
 
 export class Controller extends EventEmitter {
   readonly locations: LocationTable;
@@ -69,21 +125,30 @@ export class Controller extends EventEmitter {
   readonly sessions = new Map<string, SwitchSession>();
   /** Sessions of switches not in the topology, by dpid text. */
   readonly unknownSessions = new Map<string, SwitchSession>();
+  /** How many syncs recomputed every switch's state, and how many only changed endpoints' flows. */
+  readonly syncCounts = { full: 0, endpoints: 0 };
   /** What we believe each connected switch holds (read back on connect, updated on apply). */
-  private readonly installed = new Map<string, SwitchState>();
+  private readonly installed = new Map<string, InstalledState>();
+  private readonly tracked = new TrackedLocations();
   private readonly servers: Server[] = [];
   private readonly readySessions = new Set<SwitchSession>();
   private readonly flowCache = new FlowCache();
   private readonly log: Logger;
   private syncChain: Promise<void> = Promise.resolve();
   private stopping = false;
-  /** Migrations between prepare and commit (issue 5 manages them). */
-  migrations: MigrationInProgress[] = [];
+  private activeMigrations: readonly MigrationInProgress[] = [];
+  /**
+   * Bumped by every change the desired state depends on besides the endpoints: switches ready
+   * or gone, their ports, migrations, read-back state. While it stands still, syncs recompute
+   * only the endpoints that changed.
+   */
+  private inputsVersion = 0;
+  private basis?: Basis;
 
   constructor(readonly topology: ResolvedTopology, readonly options: ControllerOptions) {
     super();
     this.log = options.logger;
-    this.locations = new LocationTable();
+    this.locations = this.tracked;
     for (const c of Object.values(topology.containers)) {
       this.locations.set({ name: c.name, mac: c.mac, ip: c.ip, node: c.node, ofport: c.ofport, port: c.port, source: 'topology' });
     }
@@ -116,6 +181,16 @@ export class Controller extends EventEmitter {
     for (const s of [...this.sessions.values(), ...this.unknownSessions.values()]) s.close('controller shutting down');
     await this.syncChain.catch(() => {});
     await this.saveState();
+  }
+
+  /** Migrations between prepare and commit (the migration manager publishes them here). */
+  get migrations(): readonly MigrationInProgress[] {
+    return this.activeMigrations;
+  }
+
+  set migrations(list: readonly MigrationInProgress[]) {
+    this.activeMigrations = list;
+    this.inputsVersion++;
   }
 
   // ------------------------------------------------------------------------------ switches
@@ -166,7 +241,9 @@ export class Controller extends EventEmitter {
     const previous = this.sessions.get(node);
     if (previous && previous !== session) previous.close('replaced by a new connection with the same datapath id');
     this.sessions.set(node, session);
+    this.inputsVersion++;
     session.on('port', (reason: string, desc: PortDesc) => {
+      this.inputsVersion++;
       this.emit('event', { type: 'port-change', switch: node, reason: String(reason), port: portView(desc) });
       this.requestSync(`port ${desc.name} ${String(reason).toLowerCase()} on ${node}`);
     });
@@ -182,6 +259,7 @@ export class Controller extends EventEmitter {
       if (s !== session) continue;
       this.sessions.delete(node);
       this.installed.delete(node);
+      this.inputsVersion++;
       this.log.warn({ switch: node, dpid, reason }, 'switch disconnected');
       this.emit('event', { type: 'switch-down', switch: node, dpid, reason });
       return;
@@ -301,54 +379,30 @@ export class Controller extends EventEmitter {
     // a burst of packet-ins costs one recomputation, not one each.
     const q = this.queuedSync;
     if (q && (q.towards === opts.towards || opts.towards === undefined || q.towards === undefined)) {
-      q.reasons.push(reason);
+      if (q.reasons.length < 3) q.reasons.push(reason);
+      else q.moreReasons++;
       if (opts.reconcile) q.reconcile.add(opts.reconcile);
       q.towards ??= opts.towards;
       return q.run;
     }
-    const entry = { reasons: [reason], reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, run: Promise.resolve() };
+    const entry = { reasons: [reason], moreReasons: 0, reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, run: Promise.resolve() };
     entry.run = this.syncChain.then(() => {
       if (this.queuedSync === entry) this.queuedSync = undefined;
-      return this.sync(entry.reasons.length > 3 ? `${entry.reasons.slice(0, 3).join('; ')} and ${entry.reasons.length - 3} more` : entry.reasons.join('; '), { reconcile: [...entry.reconcile], ...(entry.towards ? { towards: entry.towards } : {}) });
+      const reasons = entry.reasons.join('; ') + (entry.moreReasons > 0 ? ` and ${entry.moreReasons} more` : '');
+      return this.sync(reasons, { reconcile: [...entry.reconcile], ...(entry.towards ? { towards: entry.towards } : {}) });
     });
     this.queuedSync = entry;
     this.syncChain = entry.run.catch(() => {});
     return entry.run;
   }
 
-  private queuedSync?: { reasons: string[]; reconcile: Set<string>; towards: string | undefined; run: Promise<void> };
-
-  desiredState(): Map<string, SwitchState> {
-    const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
-    for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
-    const extra = new Map<string, number[]>();
-    for (const l of this.locations.all()) (extra.get(l.node) ?? extra.set(l.node, []).get(l.node)!).push(l.ofport);
-    const fabric = fabricFromTopology(this.topology, reported, extra);
-    const endpoints = this.locations.endpoints().filter((e) => fabric.bridges.has(e.at.bridge));
-    return computeDesiredState({ fabric, endpoints, migrations: this.migrations, options: this.options.forwarding ?? {}, cache: this.flowCache });
-  }
-
-  /** Levels for ordering a change towards `target` (nearest first). */
-  levels(target: string | undefined): string[][] {
-    if (!target) return [];
-    const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
-    for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
-    const paths = new Paths(fabricFromTopology(this.topology, reported));
-    return levelsTowards(Object.keys(this.topology.nodes), (n) => paths.distance(n, target));
-  }
+  private queuedSync?: { reasons: string[]; moreReasons: number; reconcile: Set<string>; towards: string | undefined; run: Promise<void> };
 
   private async sync(reason: string, opts: { reconcile: string[]; towards?: string }): Promise<void> {
     if (this.stopping) return;
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
-    const desired = this.desiredState();
-    const before = new Map<string, SwitchState>();
-    const after = new Map<string, SwitchState>();
-    for (const [node, s] of this.sessions) {
-      if (s.state !== 'ready' || !this.installed.has(node)) continue;
-      before.set(node, this.installed.get(node)!);
-      after.set(node, desired.get(node) ?? EMPTY);
-    }
-    const stages = planTransition(before, after, this.levels(opts.towards), { groupIds: OWN_GROUPS, meterIds: OWN_METERS });
+    const diffs = this.planDiffs();
+    const stages = stageDiffs(diffs, this.levels(opts.towards));
     if (stages.length === 0) return;
     this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
     for (const stage of stages) {
@@ -356,11 +410,13 @@ export class Controller extends EventEmitter {
       await Promise.all([...stage.changes].map(async ([node, diff]) => {
         const session = this.sessions.get(node);
         if (!session || session.state !== 'ready') return;
+        const installed = this.installed.get(node);
         const msgs = diffToMessages(diff);
         try {
           const result = await session.applyBatch(msgs);
           this.options.metrics?.batchApplied(msgs.length, result.elapsedMs);
-          this.installed.set(node, mergeApplied(this.installed.get(node) ?? EMPTY, diff));
+          // Unless it was forgotten or re-read meanwhile, the model now holds what was confirmed.
+          if (installed && this.installed.get(node) === installed) applyDiff(installed, diff);
           this.emit('event', { type: 'flows-applied', switch: node, stage: stage.label, flowMods: msgs.length, elapsedMs: Math.round(result.elapsedMs * 1000) / 1000 });
         } catch (err) {
           this.options.metrics?.error('batch');
@@ -372,6 +428,82 @@ export class Controller extends EventEmitter {
         }
       }));
     }
+  }
+
+  /**
+   * Per switch to update (ready, installed state known), the change to its desired state:
+   * from the changed endpoints' flows alone when nothing else changed since the last full
+   * computation, else from everything.
+   */
+  private planDiffs(): Map<string, SwitchDiff> {
+    const targets: string[] = [];
+    for (const [node, s] of this.sessions) if (s.state === 'ready' && this.installed.has(node)) targets.push(node);
+    const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
+    const basis = this.basis;
+    if (basis && basis.version === this.inputsVersion && sameOptions(basis.ctx.options, options) && !this.edgePortsChanged(basis.ctx.fabric)) {
+      this.syncCounts.endpoints++;
+      return this.endpointDiffs(basis, targets);
+    }
+    this.syncCounts.full++;
+    const fabric = this.fabric();
+    const ctx = forwardingContext({ fabric, migrations: this.migrations, options, cache: this.flowCache });
+    const endpoints = this.locations.endpoints().filter((e) => fabric.bridges.has(e.at.bridge));
+    this.tracked.changedNames.clear();
+    this.tracked.portSetChanged = false;
+    this.basis = { version: this.inputsVersion, ctx, endpoints: new Map(endpoints.map((e) => [e.name, e])) };
+    const desired = desiredStateFor(ctx, endpoints);
+    const diffs = new Map<string, SwitchDiff>();
+    for (const node of targets) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, this.installed.get(node)!, OWN));
+    return diffs;
+  }
+
+  /** The endpoint-only path: the installed state is the basis's, but for the endpoints that changed since. */
+  private endpointDiffs(basis: Basis, targets: string[]): Map<string, SwitchDiff> {
+    const changes: EndpointChange[] = [];
+    for (const name of this.tracked.changedNames) {
+      const before = basis.endpoints.get(name);
+      const loc = this.locations.get(name);
+      const after = loc && basis.ctx.fabric.bridges.has(loc.node) ? endpointOf(loc) : undefined;
+      if (sameEndpoint(before, after)) continue;
+      changes.push({ before, after });
+      if (after) basis.endpoints.set(name, after);
+      else basis.endpoints.delete(name);
+    }
+    this.tracked.changedNames.clear();
+    const diffs = new Map<string, SwitchDiff>();
+    if (changes.length === 0) return diffs;
+    for (const node of targets) {
+      const { before, after } = endpointChangeFlows(basis.ctx, node, changes);
+      diffs.set(node, diffFlowChange(before, after, this.installed.get(node)!));
+    }
+    return diffs;
+  }
+
+  /** Whether a port gained its first or lost its last location so that some bridge's edge ports differ from `fabric`'s. */
+  private edgePortsChanged(fabric: Fabric): boolean {
+    if (!this.tracked.portSetChanged) return false;
+    this.tracked.portSetChanged = false;
+    for (const [name, bridge] of this.fabric().bridges) {
+      const was = fabric.bridges.get(name)?.edgePorts ?? [];
+      if (bridge.edgePorts.length !== was.length || bridge.edgePorts.some((p, i) => p !== was[i])) return true;
+    }
+    return false;
+  }
+
+  /** The fabric as the switches report it, with the edge ports that hold locations. */
+  private fabric(): Fabric {
+    const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
+    for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
+    const located = new Map<string, Iterable<number>>();
+    for (const [node, ports] of this.tracked.portUse) located.set(node, ports.keys());
+    return fabricFromTopology(this.topology, reported, located);
+  }
+
+  /** Levels for ordering a change towards `target` (nearest first), over the current paths. */
+  private levels(target: string | undefined): string[][] {
+    const paths = this.basis?.ctx.paths;
+    if (!target || !paths) return [];
+    return levelsTowards(Object.keys(this.topology.nodes), (n) => paths.distance(n, target));
   }
 
   /** Reads a switch's flows (ours only, by cookie), groups and meters: the reconcile baseline. */
@@ -388,7 +520,9 @@ export class Controller extends EventEmitter {
       for (const p of flowParts) if (p.kind === 'FLOW') for (const f of p.flows) state.flows.push({ tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie });
       for (const p of groupParts) if (p.kind === 'GROUP_DESC') for (const g of p.groups) state.groups.push({ groupId: g.groupId, groupType: g.groupType as 'ALL', buckets: g.buckets });
       for (const p of meterParts) if (p.kind === 'METER_CONFIG') for (const m of p.meters) state.meters.push({ meterId: m.meterId, flags: m.flags, bands: m.bands });
-      this.installed.set(node, state);
+      this.installed.set(node, indexInstalled(state));
+      // What was read back need not be what the basis assumes: only a full diff brings it in line.
+      this.inputsVersion++;
       this.log.info({ switch: node, flows: state.flows.length, groups: state.groups.length, meters: state.meters.length }, 'read back installed state');
     } catch (err) {
       this.log.error({ switch: node, err: (err as Error).message }, 'could not read back the switch state');
@@ -404,7 +538,7 @@ export class Controller extends EventEmitter {
       out.push({
         name: node.name, dpid: node.bridge.dpid, connected: s?.state === 'ready', remote: s?.remote ?? null,
         ports: s ? [...s.ports.values()].map(portView).sort((a, b) => a.portNo - b.portNo) : [],
-        flowCount: this.installed.get(node.name)?.flows.length ?? 0, fallback: false,
+        flowCount: this.installed.get(node.name)?.flows.size ?? 0, fallback: false,
       });
     }
     for (const [dpid, s] of this.unknownSessions) {
@@ -493,16 +627,16 @@ function portView(p: PortDesc): { portNo: number; name: string; up: boolean } {
   return { portNo: p.portNo, name: p.name, up: (p.config & 1) === 0 && (p.state & 1) === 0 };
 }
 
-/** Installed state after a partial diff was applied (stages before the last). */
-function mergeApplied(state: SwitchState, diff: import('../core/diff.js').SwitchDiff): SwitchState {
-  const flows = new Map(state.flows.map((f) => [flowKey(f), f]));
-  for (const f of diff.flowsToDelete) flows.delete(flowKey(f));
-  for (const f of diff.flowsToAdd) flows.set(flowKey(f), f);
-  const groups = new Map(state.groups.map((g) => [g.groupId, g]));
-  for (const g of diff.groupsToDelete) groups.delete(g.groupId);
-  for (const g of [...diff.groupsToAdd, ...diff.groupsToModify]) groups.set(g.groupId, g);
-  const meters = new Map(state.meters.map((m) => [m.meterId, m]));
-  for (const m of diff.metersToDelete) meters.delete(m.meterId);
-  for (const m of [...diff.metersToAdd, ...diff.metersToModify]) meters.set(m.meterId, m);
-  return { flows: [...flows.values()], groups: [...groups.values()], meters: [...meters.values()] };
+function endpointOf(l: Location): Endpoint {
+  return { name: l.name, mac: l.mac, ...(l.ip ? { ip: l.ip } : {}), at: { bridge: l.node, ofport: l.ofport } };
+}
+
+/** Equal as far as flows are concerned. */
+function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.mac === b.mac && a.ip === b.ip && a.at.bridge === b.at.bridge && a.at.ofport === b.at.ofport;
+}
+
+function sameOptions(a: ForwardingOptions, b: ForwardingOptions): boolean {
+  return (Object.keys(b) as (keyof ForwardingOptions)[]).every((k) => a[k] === b[k]);
 }

@@ -90,7 +90,7 @@ t.test('an edited topology changes only what differs', async (t) => {
   const edited = structuredClone(json);
   edited.links = [{ switch: 's1', peer: 's2' }, { switch: 's1', peer: 's3' }, ...json.links.slice(2)];
   const after = withUnderlay(edited);
-  const r2 = await runProvisioning(after, new TestProvider(after, nodes), { mode: 'provision' });
+  const r2 = await runProvisioning(after, new TestProvider(after, nodes), { mode: 'provision', concurrency: 2 });
   t.ok(r2.ok, formatRunReport(r2, { verbose: true }));
   const n = byNode(r2);
   t.same(n.s1!.counts, { created: 2, updated: 0, removed: 0 });

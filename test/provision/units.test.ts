@@ -6,6 +6,7 @@ import { diffNode, DiffConflictError, countChanges } from '../../controller/prov
 import { checkHostKey, fingerprint, keyBlobType, parseKnownHosts, preferredHostKeyAlgorithms } from '../../controller/provision/known-hosts.js';
 import { planNode, PlanError } from '../../controller/provision/plan.js';
 import { shellQuote, parseOvsdbOption } from '../../controller/provision/ssh.js';
+import { runChecked, ShellRunner } from '../../controller/provision/shell-runner.js';
 import { emptyState } from '../../controller/provision/state.js';
 import { resolveTopology } from '../../src/topology/load.js';
 import { topologyJson, withUnderlay } from './helpers.js';
@@ -175,4 +176,17 @@ t.test('shell quoting and --ovsdb targets', async (t) => {
   t.same(parseOvsdbOption('tcp:10.0.0.1:6641'), { kind: 'tcp', host: '10.0.0.1', port: 6641 });
   t.throws(() => parseOvsdbOption('ssl:x:1'), /ssl: is not built in/);
   t.throws(() => parseOvsdbOption('tcp:70000'), /out of range/);
+});
+
+t.test('ShellRunner: output, status, env, quoting, timeout, concurrency', async (t) => {
+  const r = new ShellRunner(2);
+  t.teardown(() => r.close());
+  t.same(await r.run({ argv: ['printf', '%s|', "it's", 'a b', '$HOME', ''], timeoutMs: 5000 }), { status: 0, stdout: "it's|a b|$HOME||", stderr: '', timedOut: false });
+  t.same(await r.run({ argv: ['sh', '-c', 'echo "$X"; echo err >&2; exit 3'], env: { X: 'v a l' }, timeoutMs: 5000 }), { status: 3, stdout: 'v a l\n', stderr: 'err\n', timedOut: false });
+  t.match(await r.run({ argv: ['sleep', '5'], timeoutMs: 200 }), { timedOut: true });
+  const many = await Promise.all(Array.from({ length: 6 }, (_, i) => r.run({ argv: ['echo', String(i)], timeoutMs: 5000 })));
+  t.same(many.map((x) => x.stdout), ['0\n', '1\n', '2\n', '3\n', '4\n', '5\n'], 'each command gets its own output');
+  await t.rejects(runChecked(r, 'n1', ['false'], ['false'], undefined, 5000), /^n1: `false` exited with status 1$/);
+  r.close();
+  await t.rejects(r.run({ argv: ['true'], timeoutMs: 1000 }), /closed/);
 });
