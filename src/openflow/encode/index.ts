@@ -46,13 +46,23 @@ export function encodeMessageInto(w: BufferWriter, msg: Message): void {
   w.patchU16(start + 2, length);
 }
 
-const scratch = new BufferWriter(4096);
+/**
+ * Messages are encoded straight into a shared slab and handed out as views of it (no copy per
+ * message), the way Node pools small Buffers; a slab is never written again where a view was
+ * handed out. A view keeps its slab (16 KiB) alive, as a pooled Buffer does.
+ */
+const SLAB_SIZE = 16 * 1024;
+const slab = new BufferWriter(SLAB_SIZE);
 
-/** Encodes one message into a new Buffer. */
+/** Encodes one message into a Buffer of its own bytes (a view into a private slab). */
 export function encodeMessage(msg: Message): Buffer {
-  scratch.reset();
-  encodeMessageInto(scratch, msg);
-  return scratch.toBuffer();
+  if (slab.buf.length - slab.pos < 2048) {
+    slab.buf = Buffer.allocUnsafe(SLAB_SIZE);
+    slab.pos = 0;
+  }
+  const start = slab.pos;
+  encodeMessageInto(slab, msg);
+  return slab.buf.subarray(start, slab.pos);
 }
 
 export { OFP_HEADER_LEN };
