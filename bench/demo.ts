@@ -102,12 +102,12 @@ function narrative(f: RunFigures, emu: EmulatedMigration, m: MigrationView, comm
   const frozen = emu.resumeAt - emu.freezeAt;
   const plumbing = emu.attachedAt - emu.attachStartAt + (emu.unpluggedAt - emu.frozenAt);
   say(`web was frozen for ${formatMs(frozen)}: ${formatMs(copyMs)} of emulated memory copy, ${formatMs(plumbing)} of unplugging and re-plugging`);
-  say(`its network interface (${emu.from.node} → ${emu.to.node}), ${formatMs(emu.frozenAt - emu.freezeAt)} to stop its processes.`);
+  say(`its network interface (${emu.from.node} → ${emu.to.node}, its ARP cache carried over), ${formatMs(emu.frozenAt - emu.freezeAt)} to stop its processes.`);
   say('');
   if (f.http.recovered && f.udp.recovered) {
     say(`After it resumed at ${emu.to.node}, the client got its first HTTP answer ${formatMs(f.http.refractoryMs!)} later; the first UDP`);
     say(`datagram sent after the resume was echoed, having left ${formatMs(f.udp.refractoryMs!)} after the resume (the refractory time).`);
-    say(`Seen from the client, the service was down for ${formatMs(f.http.downtimeMs ?? NaN)} (HTTP) and ${formatMs(f.udp.downtimeMs ?? NaN)} (UDP): the freeze itself.`);
+    say(`Seen from the client, the service was down for ${formatMs(f.http.downtimeMs ?? NaN)} (HTTP) and ${formatMs(f.udp.downtimeMs ?? NaN)} (UDP), of which ${formatMs(frozen)} was the freeze.`);
   } else {
     say(`The client did not get answers back after the resume (HTTP recovered: ${f.http.recovered}, UDP recovered: ${f.udp.recovered}).`);
   }
@@ -243,6 +243,8 @@ main().then(
   async () => {
     await teardown();
     say('Done.');
+    // Nothing of ours is left to wait for; a stray handle must not keep the demo hanging.
+    process.exit(process.exitCode ?? 0);
   },
   async (err: unknown) => {
     process.stderr.write(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -252,6 +254,6 @@ main().then(
     } catch (e) {
       process.stderr.write(`teardown: ${(e as Error).message}\n`);
     }
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

@@ -12,10 +12,14 @@
  *
  * Options: --runs N (5) --modes a,b,... (all) --window S (30) --copy-ms MS (200) --pre-ms MS
  * (2000) --hold-ms MS (1000) --flip-topologies a,b (line-3,paper-24; "none" to skip)
- * --flip-runs N (5) --json FILE (every run's figures) --verbose
+ * --flip-runs N (5) --json FILE (every run's figures) --keep DIR (copy the controller log, client
+ * records and any diagnosis there before the teardown) --flush-neighbours (the container's ARP
+ * cache is emptied by the move instead of carried over) --control-freeze-ms MS (1000: how long
+ * the control mode, freeze + resume without a move, keeps the service stopped) --verbose
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { measureFlips, type FlipResult } from './migration/flip.js';
@@ -23,7 +27,7 @@ import { MODE_KEYS, MODE_LABELS, measureMode, type ModeKey, type RunResult, type
 import { Overlay } from './migration/overlay.js';
 import { killAllChildren, monotonicMs } from './migration/processes.js';
 import { osKenMissing } from './migration/osken.js';
-import { checkTargets, flipTable, formatTargets, modeTable, PAPER_REFERENCE } from './migration/report.js';
+import { checkTargets, flipTable, floorLine, formatTargets, MECHANISMS, modeTable, PAPER_REFERENCE } from './migration/report.js';
 import { formatMs } from './migration/stats.js';
 import { startVino, waitConnected } from './migration/vino.js';
 
@@ -38,6 +42,9 @@ const { values } = parseArgs({
     'flip-topologies': { type: 'string', default: 'line-3,paper-24' },
     'flip-runs': { type: 'string', default: '5' },
     json: { type: 'string' },
+    keep: { type: 'string' },
+    'flush-neighbours': { type: 'boolean', default: false },
+    'control-freeze-ms': { type: 'string', default: '1000' },
     verbose: { type: 'boolean', short: 'v', default: false },
   },
   strict: true,
@@ -55,6 +62,7 @@ const copyMs = int('copy-ms', 0);
 const preMs = int('pre-ms', 0);
 const holdMs = int('hold-ms', 0);
 const flipRuns = int('flip-runs', 1);
+const controlFreezeMs = int('control-freeze-ms', 0);
 const modes = values.modes!.split(',').map((m) => m.trim()).filter(Boolean) as ModeKey[];
 for (const m of modes) if (!MODE_KEYS.includes(m)) throw new Error(`--modes: unknown mode "${m}" (modes: ${MODE_KEYS.join(', ')})`);
 const flipTopologies = values['flip-topologies'] === 'none' ? [] : values['flip-topologies']!.split(',').map((t) => t.trim()).filter(Boolean);
@@ -108,7 +116,7 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
       await overlay.startServer('web', { http: 8080, udp: 7777 });
       const s: Scenario = {
         overlay, container: 'web', home: 'h1', away: 'h3', client: 'client',
-        copyMs, preMs, holdMs, windowMs, vino, log: progress,
+        copyMs, keepNeighbours: !values['flush-neighbours'], preMs, holdMs, windowMs, controlFreezeMs, vino,
       };
       for (const key of modes) {
         progress(`${MODE_LABELS[key]}: ${runs} runs`);
@@ -117,10 +125,12 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
     } finally {
       await vino.stop();
     }
-  } catch (err) {
-    process.stderr.write(`two-region: failed; controller log and client records are in ${overlay.dir} until the teardown below\n`);
-    throw err;
   } finally {
+    if (values.keep) {
+      mkdirSync(values.keep, { recursive: true });
+      for (const f of readdirSync(overlay.dir)) copyFileSync(path.join(overlay.dir, f), path.join(values.keep, f));
+      progress(`controller log, client records and diagnoses copied to ${values.keep}`);
+    }
     progress('two-region: tearing the testbed down');
     await overlay.down();
   }
@@ -141,6 +151,7 @@ async function main(): Promise<void> {
   out.push(`Live migration on the emulated testbed: ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (byMode.size > 0) {
     out.push(`"web" migrates h1 (CORE) → h3 (EDGE-TR1) of two-region, "client" on h4; ${runs} runs per mode; copy time ${copyMs} ms;`);
+    out.push(values['flush-neighbours'] ? 'the container\'s ARP cache is emptied by the move (--flush-neighbours);' : 'the container\'s ARP cache moves with it, as in a live migration;');
     out.push(`observation up to ${windowMs / 1000} s after the resume ("> ${windowMs / 1000} s": not recovered by then).`);
     out.push('');
     out.push(modeTable(byMode, windowMs));
@@ -154,8 +165,11 @@ async function main(): Promise<void> {
     out.push('');
     out.push('Targets:');
     out.push(formatTargets(checks));
+    const floor = floorLine(byMode);
+    if (floor) out.push(floor);
   }
   out.push('');
+  if (byMode.size > 0) out.push(MECHANISMS);
   out.push(PAPER_REFERENCE);
   out.push(`Checkpoint/restore: ${criuStatus()}.`);
   console.log(out.join('\n'));

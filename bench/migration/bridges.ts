@@ -73,3 +73,33 @@ export async function dumpFlows(ov: Overlay): Promise<string> {
   });
   return parts.join('\n');
 }
+
+/**
+ * What every bridge and container holds now: flows, MAC tables, ports, neighbour caches. Attached
+ * to failures so they can be read without re-running.
+ */
+export async function diagnose(ov: Overlay, containers: readonly string[]): Promise<string> {
+  const safe = async (what: string, f: () => Promise<string>) => {
+    try {
+      return `--- ${what}\n${(await f()).trim()}`;
+    } catch (err) {
+      return `--- ${what}: ${(err as Error).message}`;
+    }
+  };
+  const parts: string[] = [];
+  for (const node of Object.keys(ov.topology.nodes)) {
+    const br = ov.bridge(node);
+    parts.push(
+      await safe(`${node}: ovs-ofctl -O OpenFlow13 dump-flows ${br}`, () => ov.ofctl(node, 'dump-flows')),
+      await safe(`${node}: ovs-appctl fdb/show ${br}`, () => ov.appctl(node, 'fdb/show', br)),
+      await safe(`${node}: ovs-ofctl -O OpenFlow13 dump-ports-desc ${br}`, () => ov.ofctl(node, 'dump-ports-desc')),
+    );
+  }
+  for (const c of containers) {
+    parts.push(
+      await safe(`${c}: ip neigh`, async () => (await ov.bed.execInContainer(c, ['ip', 'neigh'])).stdout),
+      await safe(`${c}: ip -s link`, async () => (await ov.bed.execInContainer(c, ['ip', '-s', 'link'])).stdout),
+    );
+  }
+  return parts.join('\n');
+}

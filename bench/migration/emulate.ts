@@ -13,6 +13,12 @@
  * unless `announce` asks for it; then it sends one gratuitous ARP from inside (arping -U), as
  * a migration tool that announces the move would.
  *
+ * Its neighbour (ARP) cache moves with it: a live migration carries the kernel's state, while
+ * re-creating the veth would empty the cache and make the first answer after the resume wait
+ * for an address resolution that a real migration does not do. The entries are read before the
+ * unplug and put back, as STALE (usable at once, re-confirmed by the kernel later), before the
+ * resume. `keepNeighbours: false` leaves the cache empty instead.
+ *
  * Why not CRIU: Debian's criu (3.17) cannot start on this kernel ("vdso: Unexpected rt vDSO area
  * bounds", checkpoint-restore/criu#2532, fixed in later releases); freezing the processes and
  * moving the namespace's interface is what the network sees of a migration anyway.
@@ -30,6 +36,8 @@ export interface EmulateOptions {
   portName?: string;
   /** OpenFlow port to request there (default: the current one). */
   ofport?: number;
+  /** Carry the neighbour cache over (default true). */
+  keepNeighbours?: boolean;
   /** Runs after the attach and before the resume (a controller could be told here). */
   beforeResume?: () => Promise<void>;
 }
@@ -49,6 +57,8 @@ export interface EmulatedMigration {
   announcedAt: number | null;
   /** Processes stopped and resumed. */
   pids: number[];
+  /** Neighbour entries carried over. */
+  neighbours: number;
 }
 
 /** Moves `container` to node `toNode` as a live migration would. */
@@ -69,6 +79,7 @@ export async function emulateMigration(bed: Testbed, container: string, toNode: 
   let resumed = false;
   try {
     if (pids.length === 0) throw new Error(`emulated migration: container "${container}" runs no process to freeze`);
+    const neighbours = (options.keepNeighbours ?? true) ? await readNeighbours(bed, container) : [];
     // The port leaves the old bridge now; testbed.moveContainer then deletes the veth itself.
     await from.exec(['ovs-vsctl', `--db=${from.ovsdbTarget}`, '--timeout=10', '--if-exists', 'del-port', c.bridge, c.portName]);
     const unpluggedAt = monotonicMs();
@@ -79,6 +90,7 @@ export async function emulateMigration(bed: Testbed, container: string, toNode: 
       portName,
       ...(options.ofport !== undefined ? { ofport: options.ofport } : c.ofport !== null ? { ofport: c.ofport } : {}),
     });
+    if (neighbours.length > 0) await restoreNeighbours(bed, container, neighbours);
     const attachedAt = monotonicMs();
     await options.beforeResume?.();
     const thawed = await bed.thaw(container);
@@ -95,11 +107,36 @@ export async function emulateMigration(bed: Testbed, container: string, toNode: 
       container,
       from: { node: c.node, portName: c.portName },
       to: { node: toNode, portName },
-      freezeAt, frozenAt, unpluggedAt, attachStartAt, attachedAt, resumeAt, announcedAt, pids,
+      freezeAt, frozenAt, unpluggedAt, attachStartAt, attachedAt, resumeAt, announcedAt, pids, neighbours: neighbours.length,
     };
   } finally {
     // Never leave the service stopped behind a failure.
     if (!resumed) await bed.thaw(container).catch(() => undefined);
+  }
+}
+
+/**
+ * The control: the same freeze and resume, without any move. What the service itself costs
+ * after a stop (its backlog, its wake-up) on this machine, the floor under every scheme.
+ */
+export async function emulateFreezeOnly(bed: Testbed, container: string, frozenMs: number): Promise<EmulatedMigration> {
+  const c = bed.containers.find((x) => x.name === container);
+  if (!c) throw new Error(`emulated freeze: no container "${container}" on the testbed`);
+  const freezeAt = monotonicMs();
+  let pids: number[] = [];
+  try {
+    pids = await bed.freeze(container);
+    if (pids.length === 0) throw new Error(`emulated freeze: container "${container}" runs no process to freeze`);
+    const frozenAt = monotonicMs();
+    await sleep(Math.max(0, frozenMs - (frozenAt - freezeAt)));
+    const before = monotonicMs();
+    await bed.thaw(container);
+    const resumeAt = monotonicMs();
+    const here = { node: c.node, portName: c.portName };
+    return { container, from: here, to: here, freezeAt, frozenAt, unpluggedAt: frozenAt, attachStartAt: before, attachedAt: before, resumeAt, announcedAt: null, pids, neighbours: 0 };
+  } catch (err) {
+    await bed.thaw(container).catch(() => undefined);
+    throw err;
   }
 }
 
@@ -119,4 +156,24 @@ export async function sendGratuitousArp(bed: Testbed, container: string, ip: str
     }
     throw new Error(`gratuitous ARP from ${container}: ${text}`);
   }
+}
+
+interface Neighbour {
+  ip: string;
+  mac: string;
+  permanent: boolean;
+}
+
+/** The container's resolved neighbours on its interface (`ip -j neigh`). */
+async function readNeighbours(bed: Testbed, container: string): Promise<Neighbour[]> {
+  const { stdout } = await bed.execInContainer(container, ['ip', '-j', 'neigh', 'show', 'dev', CONTAINER_IF]);
+  const entries = JSON.parse(stdout || '[]') as { dst?: string; lladdr?: string; state?: string[] }[];
+  return entries
+    .filter((e) => e.dst && e.lladdr && /^\d+\.\d+\.\d+\.\d+$/.test(e.dst) && !(e.state ?? []).some((x) => x === 'FAILED' || x === 'INCOMPLETE'))
+    .map((e) => ({ ip: e.dst!, mac: e.lladdr!, permanent: (e.state ?? []).includes('PERMANENT') }));
+}
+
+async function restoreNeighbours(bed: Testbed, container: string, entries: Neighbour[]): Promise<void> {
+  const script = entries.map((e) => `neigh replace ${e.ip} lladdr ${e.mac} dev ${CONTAINER_IF} nud ${e.permanent ? 'permanent' : 'stale'}\n`).join('');
+  await bed.execInContainer(container, ['ip', '-batch', '-'], { input: script });
 }

@@ -7,20 +7,24 @@
  *   learning       OVS learning switches (NORMAL), the container silent after the move
  *   learning-garp  learning switches, one gratuitous ARP from the container after the resume
  *   osken          os-ken (Ryu) reactive learning switch, simple_switch_13
+ *   freeze-only    control: the same freeze and resume without a move (vino forwarding); the
+ *                  service's own cost of being stopped, the floor under every scheme
  */
-import { flushMacTables, flushNeighbours, useController, useLearningSwitches, waitControllersConnected } from './bridges.js';
+import { writeFileSync } from 'node:fs';
+import { diagnose, flushMacTables, flushNeighbours, useController, useLearningSwitches, waitControllersConnected } from './bridges.js';
 import { ProbeClient } from './client.js';
-import { emulateMigration, type EmulatedMigration } from './emulate.js';
+import { emulateFreezeOnly, emulateMigration, type EmulatedMigration } from './emulate.js';
 import type { Overlay } from './overlay.js';
 import { startOsKen } from './osken.js';
 import { freePort, monotonicMs, sleep, type Child } from './processes.js';
 import { analyzeRun, type RunFigures } from './stats.js';
 import { ApiError, type MigrationView, type VinoApi, type VinoProcess } from './vino.js';
 
-export type ModeKey = 'vino-commit' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken';
-export const MODE_KEYS: readonly ModeKey[] = ['vino-commit', 'vino-auto', 'learning', 'learning-garp', 'osken'];
+export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken';
+export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-auto', 'learning', 'learning-garp', 'osken'];
 
 export const MODE_LABELS: Record<ModeKey, string> = {
+  'freeze-only': 'control: freeze + resume, no move',
   'vino-commit': 'vino, prepare + commit',
   'vino-auto': 'vino, prepare + auto-commit',
   learning: 'learning switches (OVS NORMAL)',
@@ -37,15 +41,18 @@ export interface Scenario {
   /** The container running probe-client, on another host. */
   client: string;
   copyMs: number;
+  /** Carry the container's neighbour cache over the move (see emulate.ts). */
+  keepNeighbours: boolean;
   /** Undisturbed traffic before the freeze. */
   preMs: number;
   /** Traffic kept after both streams recovered (to catch losses after the recovery). */
   holdMs: number;
   /** Longest observation after the resume; a run not recovered by then is reported as such. */
   windowMs: number;
+  /** How long the control mode keeps the service stopped. */
+  controlFreezeMs: number;
   /** The vino controller (started before provisioning, so the bridges find it at once). */
   vino: VinoProcess;
-  log: (line: string) => void;
 }
 
 export interface MigrationOutcome {
@@ -117,7 +124,7 @@ function vinoMode(auto: boolean): Mode {
       const api = s.vino.api;
       const port = s.overlay.where(s.container).portName;
       const prepared = await api.prepare(s.container, { switch: s.away, port });
-      const emu = await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs });
+      const emu = await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours });
       if (!auto) {
         const at = monotonicMs();
         const { migration, raced } = await commitOrJoin(api, prepared.id);
@@ -144,7 +151,7 @@ function learningMode(garp: boolean): Mode {
       await flushNeighbours(s.overlay, [s.container, s.client]);
     },
     async migrate(s) {
-      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, announce: garp }) };
+      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours, announce: garp }) };
     },
     async leave() {},
   };
@@ -170,7 +177,7 @@ function osKenMode(): Mode {
       await flushNeighbours(s.overlay, [s.container, s.client]);
     },
     async migrate(s) {
-      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs }) };
+      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours }) };
     },
     async leave() {
       await child?.stop();
@@ -179,8 +186,23 @@ function osKenMode(): Mode {
   };
 }
 
+// ---- control ------------------------------------------------------------------------------------
+
+function freezeOnlyMode(): Mode {
+  const vino = vinoMode(true);
+  return {
+    enter: vino.enter,
+    reset: vino.reset,
+    async migrate(s) {
+      return { emu: await emulateFreezeOnly(s.overlay.bed, s.container, s.controlFreezeMs) };
+    },
+    async leave() {},
+  };
+}
+
 export function makeMode(key: ModeKey): Mode {
   switch (key) {
+    case 'freeze-only': return freezeOnlyMode();
     case 'vino-commit': return vinoMode(false);
     case 'vino-auto': return vinoMode(true);
     case 'learning': return learningMode(false);
@@ -199,7 +221,15 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
     container: s.client, target, expect: s.container, outFile: s.overlay.file(`client-${key}-${run}.json`),
   });
   try {
-    await client.waitSteady(20_000);
+    try {
+      await client.waitSteady(20_000);
+    } catch (err) {
+      // Evidence of the broken state, kept in a file the bench copies out (see --keep).
+      const file = s.overlay.file(`diagnosis-${key}-${run}.txt`);
+      writeFileSync(file, await diagnose(s.overlay, [s.container, s.client]));
+      (err as Error).message += ` (flows, MAC tables and neighbour caches: ${file})`;
+      throw err;
+    }
     const observeFrom = monotonicMs();
     await sleep(s.preMs);
     const outcome = await mode.migrate(s);
@@ -209,6 +239,8 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
     if (back) await sleep(s.holdMs);
     const record = await client.stop();
     const figures = analyzeRun(record, { freezeAt: outcome.emu.freezeAt, resumeAt }, { observeFrom });
+    // The run's milestones beside the client record (--keep copies both out).
+    writeFileSync(s.overlay.file(`run-${key}-${run}.json`), JSON.stringify({ observeFrom, emu: outcome.emu, migration: outcome.migration ?? null, commitCall: outcome.commitCall ?? null, figures }, null, 2));
     return {
       mode: key, run, figures, emu: outcome.emu,
       freezeMs: Math.round((resumeAt - outcome.emu.freezeAt) * 1000) / 1000,

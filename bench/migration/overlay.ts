@@ -5,10 +5,9 @@
  * programs in them and to drive the nodes' OVS tools. Used by the bench, the demo and the
  * tests.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { NetnsProvider } from '../../controller/provision/netns.js';

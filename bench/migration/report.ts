@@ -20,7 +20,7 @@ export function formatSummary(s: Summary, capMs?: number): string {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padEnd(widths[i]!))).join('   ').trimEnd();
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -41,6 +41,7 @@ export function modeTable(byMode: Map<ModeKey, RunResult[]>, windowMs: number): 
       formatSummary(summarize(f.map((x) => x.http.refractoryMs)), windowMs),
       formatSummary(summarize(f.map((x) => x.udp.refractoryMs)), windowMs),
       `${recovered}/${runs.length}`,
+      `${fmtBase(summarize(f.map((x) => x.baseline.httpMs).filter((x): x is number => x !== null)).median)} / ${fmtBase(summarize(f.map((x) => x.baseline.udpRttMs).filter((x): x is number => x !== null)).median)}`,
     ]);
     const lostHttp = f.map((x) => x.http.lostBefore + x.http.lostAfter);
     const lostUdp = f.map((x) => x.udp.lostBefore + x.udp.lostAfter);
@@ -51,19 +52,30 @@ export function modeTable(byMode: Map<ModeKey, RunResult[]>, windowMs: number): 
       `${sum(lostHttp)} (max ${Math.max(...lostHttp)})`,
       `${sum(lostUdp)} (max ${Math.max(...lostUdp)})`,
       formatMs(summarize(runs.map((r) => r.freezeMs)).median),
-      `${fmtBase(summarize(f.map((x) => x.baseline.httpMs).filter((x): x is number => x !== null)).median)} / ${fmtBase(summarize(f.map((x) => x.baseline.udpRttMs).filter((x): x is number => x !== null)).median)}`,
+    ]);
+  }
+  const vinoRows: string[][] = [];
+  for (const [key, runs] of byMode) {
+    if (!key.startsWith('vino')) continue;
+    const byFrame = runs.filter((r) => r.committedBy === 'first-frame').length;
+    vinoRows.push([
+      MODE_LABELS[key],
+      formatSummary(summarize(runs.map((r) => r.flipLatencyMs))),
+      `${runs.length - byFrame} by the commit call, ${byFrame} by the first frame${key === 'vino-commit' ? ` (${runs.filter((r) => r.commitRaced).length} commit calls came second)` : ''}`,
     ]);
   }
   return [
     'Refractory time: container resumed at its new port → first good answer (HTTP: a fresh connection answered;',
-    'UDP: the first datagram SENT after the resume that is echoed). Median (min – max) over the runs.',
+    'UDP: the first datagram SENT after the resume that is echoed). Median (min – max) over the runs. An HTTP answer',
+    'takes at least one undisturbed probe time (TCP handshake + request), shown beside it with the UDP round trip.',
     '',
-    table(['mode', 'HTTP refractory', 'UDP refractory', 'recovered'], rows1),
+    table(['mode', 'HTTP refractory', 'UDP refractory', 'recovered', 'undisturbed HTTP / UDP RTT'], rows1),
     '',
     'Downtime: last good answer before the freeze → first good answer after the resume. Lost outside the freeze:',
     'probes / datagrams lost before the freeze or after the resume, summed over the runs.',
     '',
-    table(['mode', 'HTTP downtime', 'UDP downtime', 'probes lost', 'datagrams lost', 'frozen', 'HTTP / UDP RTT'], rows2),
+    table(['mode', 'HTTP downtime', 'UDP downtime', 'probes lost', 'datagrams lost', 'frozen (median)'], rows2),
+    ...(vinoRows.length ? ['', 'vino during these runs: flip latency (commit or first frame → last barrier) and what committed.', '', table(['mode', 'flip latency', 'committed'], vinoRows)] : []),
   ].join('\n');
 }
 
@@ -108,10 +120,35 @@ export function checkTargets(byMode: Map<ModeKey, RunResult[]>, flips: FlipResul
   return out;
 }
 
+/** The control's figures, said in a line under the targets (the floor of every scheme). */
+export function floorLine(byMode: Map<ModeKey, RunResult[]>): string | null {
+  const runs = byMode.get('freeze-only');
+  if (!runs?.length) return null;
+  const f = runs.map((r) => r.figures);
+  const http = summarize(f.map((x) => x.http.refractoryMs)).median;
+  const udp = summarize(f.map((x) => x.udp.refractoryMs)).median;
+  const lost = sum(f.map((x) => x.http.lostAfter + x.udp.lostAfter));
+  return `The control (the same freeze and resume, no move, no network change) answers ${formatMs(http)} (HTTP) / ${formatMs(udp)} (UDP)\n` +
+    `after the resume, with ${lost} probes + datagrams lost after it: the service's own wake-up on this machine, a floor under every scheme.`;
+}
+
 export function formatTargets(checks: TargetCheck[]): string {
   const w = Math.max(...checks.map((c) => c.what.length));
   return checks.map((c) => `  ${c.met ? 'met   ' : 'MISSED'}  ${c.what.padEnd(w)}  ${c.detail}`).join('\n');
 }
+
+/** How each scheme finds the container again: what the figures above come from. */
+export const MECHANISMS = [
+  'How each scheme finds the moved container:',
+  '  learning switches relearn its MAC from the first frame it sends at the new port. After the resume the service',
+  '  answers what was queued in it at the freeze, so with continuous traffic it is heard at once (then OVS still has',
+  '  to replace the cached datapath flows towards the old port); a container that stays silent is found only when',
+  '  the client re-ARPs (after its neighbour entry goes stale: tens of seconds), as in the paper.',
+  '  simple_switch_13 installs exact (in_port, src, dst) flows without timeouts: the flows towards the old port stay',
+  '  and win over anything relearned, so an established conversation never recovers (a gratuitous ARP does not help).',
+  '  vino installs copies towards the new port when it is prepared, and flips every switch at the commit (or at the',
+  '  first frame), downstream first, before the old copies go.',
+].join('\n');
 
 export const PAPER_REFERENCE =
   'Reference (the ViNO paper, SAVI testbed, real VMs): about 15 s of downtime with learning switches and about 9 s with\n' +

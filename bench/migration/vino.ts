@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, sleep, startLogged, type Child } from './processes.js';
+import { childEnv, freePort, sleep, startLogged, type Child } from './processes.js';
 import { repoRoot } from './overlay.js';
 
 export interface MigrationView {
@@ -131,7 +131,7 @@ export async function startVino(options: {
     '--log-level', options.logLevel ?? 'info',
     ...(options.migrationTimeoutS ? ['--migration-timeout', String(options.migrationTimeoutS)] : []),
   ];
-  const child = startLogged('vino-controller', argv, options.logFile, { env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS')) as NodeJS.ProcessEnv });
+  const child = startLogged('vino-controller', argv, options.logFile, { env: childEnv() });
   const api = new VinoApi(`http://${apiListen}`);
   const proc: VinoProcess = { child, api, ofListen, apiListen, stateFile: options.stateFile, stop: () => child.stop() };
   try {

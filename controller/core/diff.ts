@@ -100,15 +100,17 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
  * key. Every other flow, group and meter is taken to be as desired already.
  */
 export function diffFlowChange(before: readonly FlowSpec[], after: readonly FlowSpec[], installed: InstalledState): SwitchDiff {
-  const want = new Map<string, FlowSpec>();
-  for (const f of after) want.set(flowKey(f), f);
   const d = emptyDiff();
-  for (const [key, f] of want) if (needsAdd(installed.flows.get(key), f)) d.flowsToAdd.push(f);
-  const gone = new Set<string>();
+  // Keys within `after` are distinct (a MAC or an IP has one owner), as are those within `before`.
+  const wanted = before.length > 0 ? new Set<string>() : undefined;
+  for (const f of after) {
+    const key = flowKey(f);
+    wanted?.add(key);
+    if (needsAdd(installed.flows.get(key), f)) d.flowsToAdd.push(f);
+  }
   for (const f of before) {
     const key = flowKey(f);
-    if (want.has(key) || gone.has(key)) continue;
-    gone.add(key);
+    if (wanted!.has(key)) continue;
     const cur = installed.flows.get(key);
     if (cur) d.flowsToDelete.push(cur);
   }

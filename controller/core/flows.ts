@@ -38,17 +38,17 @@ export interface SwitchState {
  * of it: switches may report fields in another order than we sent them.
  */
 export function flowKey(flow: { tableId: number; priority: number; match: Match }): string {
-  let key = flowKeys.get(flow);
-  if (key === undefined) {
-    key = `${flow.tableId}/${flow.priority}/${matchKey(flow.match)}`;
-    flowKeys.set(flow, key);
-  }
+  const memo = flowKeys.get(flow.match);
+  if (memo && memo.tableId === flow.tableId && memo.priority === flow.priority) return memo.key;
+  const key = `${flow.tableId}/${flow.priority}/${matchKey(flow.match)}`;
+  flowKeys.set(flow.match, { tableId: flow.tableId, priority: flow.priority, key });
   return key;
 }
 
-// Keys are computed once per object: flows are immutable once built (the forwarding cache
-// hands out the same objects again), so this turns most of a diff into map lookups.
-const flowKeys = new WeakMap<object, string>();
+// Keys are computed once per match object: flows and their matches are immutable once built,
+// and the forwarding code shares one match among a rule's flows on every bridge (and its cache
+// hands out the same flows again), so most of a diff is map lookups with one string per key.
+const flowKeys = new WeakMap<Match, { tableId: number; priority: number; key: string }>();
 const valueKeys = new WeakMap<object, string>();
 
 export function matchKey(match: Match): string {

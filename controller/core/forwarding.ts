@@ -87,26 +87,29 @@ export interface ForwardingInput {
  * produced by the latest computation are dropped.
  */
 export class FlowCache {
-  private current = new Map<string, FlowSpec>();
-  private next = new Map<string, FlowSpec>();
+  private readonly flows = new Map<string, { flow: FlowSpec; computation: number }>();
+  private computation = 0;
 
   get size(): number {
-    return this.current.size;
+    return this.flows.size;
   }
 
   /** @internal */
   take(key: string, make: () => FlowSpec): FlowSpec {
-    let f = this.next.get(key);
-    if (f) return f;
-    f = this.current.get(key) ?? make();
-    this.next.set(key, f);
-    return f;
+    const entry = this.flows.get(key);
+    if (!entry) {
+      const flow = make();
+      this.flows.set(key, { flow, computation: this.computation });
+      return flow;
+    }
+    entry.computation = this.computation;
+    return entry.flow;
   }
 
   /** @internal Ends a computation: what it did not use is forgotten. */
   finish(): void {
-    this.current = this.next;
-    this.next = new Map();
+    for (const [key, entry] of this.flows) if (entry.computation !== this.computation) this.flows.delete(key);
+    this.computation++;
   }
 }
 
@@ -150,7 +153,7 @@ export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endp
     for (const f of flows) (f.tableId === INGRESS_TABLE ? ingress : forwarding)[i]!.push(f);
   };
   ctx.bridges.forEach((name, i) => place(bridgeFlows(ctx, ctx.fabric.bridges.get(name)!, cache), i));
-  for (const ep of endpoints) endpointFlows(ctx, ctx.bridges, ep, undefined, cache).forEach(place);
+  for (const ep of endpoints) endpointFlows(ctx, ctx.bridges, ep, cache).forEach(place);
   const out = new Map<string, SwitchState>();
   ctx.bridges.forEach((name, i) => {
     const bridge = ctx.fabric.bridges.get(name)!;
@@ -162,11 +165,11 @@ export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endp
 
 /** Flows of a bridge that no endpoint determines: tunnel ingress, the misses, flooding. */
 export function bridgeFlows(ctx: ForwardingContext, bridge: FabricBridge, cache?: FlowCache): FlowSpec[] {
-  const on = (r: Rule, instructions: Instruction[], sig = '') => flowOn(bridge.name, r, instructions, sig, cache);
+  const on = (r: Rule, instructions: Instruction[], sig: string | number = '') => flowOn(bridge.name, r, instructions, sig, cache);
   const flood = [applyActions([{ type: 'GROUP', groupId: FLOOD_GROUP }])];
   return [
     ...bridge.tunnels.map((tunnel) => on(rule(RuleKind.TUNNEL_INGRESS, `tunnel:${tunnel.peer}`, INGRESS_TABLE, Priority.TUNNEL_INGRESS,
-      [{ field: 'in_port', value: tunnel.ofport }]), GOTO_FORWARDING, `${tunnel.ofport}`)),
+      [{ field: 'in_port', value: tunnel.ofport }]), GOTO_FORWARDING, tunnel.ofport)),
     on(rule(RuleKind.INGRESS_MISS, 'miss', INGRESS_TABLE, Priority.MISS, []),
       [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()]), gotoForwarding()]),
     on(rule(RuleKind.FLOOD, 'multicast', FORWARDING_TABLE, Priority.FLOOD,
@@ -197,16 +200,16 @@ export function bridgeMeters(ctx: ForwardingContext): MeterSpec[] {
  * port, and the unicast flow towards it (during its migration: bicast plus the tagged copies'
  * flows). Matches and cookies are built once and shared by every bridge's flows.
  */
-export function endpointFlows(
-  ctx: ForwardingContext, bridges: readonly string[], ep: Endpoint,
-  migration = ctx.migrations.get(ep.mac.toLowerCase()), cache?: FlowCache,
-): FlowSpec[][] {
+export function endpointFlows(ctx: ForwardingContext, bridges: readonly string[], ep: Endpoint, cache?: FlowCache): FlowSpec[][] {
   const mac = ep.mac.toLowerCase();
+  const migration = ctx.migrations.get(mac);
   const arp = ep.ip ? rule(RuleKind.PROXY_ARP, `arp:${ep.ip}`, INGRESS_TABLE, Priority.PROXY_ARP,
     [{ field: 'eth_type', value: ETH_TYPE_ARP }, { field: 'arp_op', value: ARP_REQUEST }, { field: 'arp_tpa', value: ep.ip }]) : undefined;
   const unicast = rule(RuleKind.UNICAST, `dst:${mac}`, FORWARDING_TABLE, Priority.UNICAST, [{ field: 'eth_dst', value: mac }]);
   const { options } = ctx;
-  const copies = migration && {
+  // During its migration: where it is going, and the rules of the tagged copies.
+  const migrating = migration && {
+    to: migration.to,
     old: rule(RuleKind.MIGRATION_COPY, `old:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
       [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsOldVid }]),
     new: rule(RuleKind.MIGRATION_COPY, `new:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
@@ -220,21 +223,21 @@ export function endpointFlows(
     if (ep.at.bridge === bridge) {
       const source = rule(RuleKind.KNOWN_SOURCE, `src:${mac}`, INGRESS_TABLE, Priority.KNOWN_SOURCE,
         [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }]);
-      flows.push(flowOn(bridge, source, GOTO_FORWARDING, `${ep.at.ofport}`, cache));
+      flows.push(flowOn(bridge, source, GOTO_FORWARDING, ep.at.ofport, cache));
     }
     const oldOut = egressTowards(ctx.paths, bridge, ep.at);
-    if (!copies) {
-      if (oldOut !== undefined) flows.push(flowOn(bridge, unicast, outputTo(ctx, oldOut), `${oldOut}`, cache));
+    if (!migrating) {
+      if (oldOut !== undefined) flows.push(flowOn(bridge, unicast, outputTo(ctx, oldOut), oldOut, cache));
       return flows;
     }
-    const newOut = egressTowards(ctx.paths, bridge, migration.to);
+    const newOut = egressTowards(ctx.paths, bridge, migrating.to);
     const oldIsEdge = bridge === ep.at.bridge;
-    const newIsEdge = bridge === migration.to.bridge;
+    const newIsEdge = bridge === migrating.to.bridge;
     const sig = `${oldOut}/${oldIsEdge}/${newOut}/${newIsEdge}/${options.towardsOldVid}/${options.towardsNewVid}`;
     flows.push(
       flowOn(bridge, unicast, [applyActions(bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options))], `bicast/${sig}`, cache),
-      flowOn(bridge, copies.old, taggedCopyInstructions(oldOut, oldIsEdge), sig, cache),
-      flowOn(bridge, copies.new, taggedCopyInstructions(newOut, newIsEdge), sig, cache),
+      flowOn(bridge, migrating.old, taggedCopyInstructions(oldOut, oldIsEdge), sig, cache),
+      flowOn(bridge, migrating.new, taggedCopyInstructions(newOut, newIsEdge), sig, cache),
     );
     return flows;
   });
@@ -274,7 +277,7 @@ function rule(kind: number, subject: string, tableId: number, priority: number, 
  * A rule's flow on `bridge`. `sig` carries whatever, besides the rule, the instructions depend
  * on (ports, options): equal cache key = equal flow.
  */
-function flowOn(bridge: string, r: Rule, instructions: Instruction[], sig: string, cache: FlowCache | undefined): FlowSpec {
+function flowOn(bridge: string, r: Rule, instructions: Instruction[], sig: string | number, cache: FlowCache | undefined): FlowSpec {
   const make = (): FlowSpec => ({ tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie });
   return cache ? cache.take(`${bridge}|${r.kind}|${r.subject}|${r.tableId}|${r.priority}|${sig}`, make) : make();
 }

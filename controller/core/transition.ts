@@ -10,7 +10,7 @@
  *                   towards a next hop that is already in its final state;
  *   stage "cleanup": removals last, once nothing depends on them any more.
  */
-import { cookieKind, RuleKind } from './cookies.js';
+import { COOKIE_OWNER_VALUE, RuleKind } from './cookies.js';
 import { diffSwitchState, emptyDiff, isEmptyDiff, type OwnIds, type SwitchDiff } from './diff.js';
 import type { SwitchState } from './flows.js';
 
@@ -38,12 +38,17 @@ export function planTransition(
   return stageDiffs(diffs, levels);
 }
 
+// Cookies of one kind form a range (owner, kind, then the subject's hash): comparing with its
+// bounds tells a copy's flow without BigInt arithmetic per flow.
+const COPIES_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.MIGRATION_COPY) << 40n);
+const COPIES_TO = COPIES_FROM + (1n << 40n);
+const isCopy = (f: { cookie: bigint }) => f.cookie >= COPIES_FROM && f.cookie < COPIES_TO;
+
 /** Orders each switch's diff into stages (see above); empty diffs and stages are left out. */
 export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: string[][]): TransitionStage[] {
   const copies: TransitionStage = { label: 'copies', changes: new Map() };
   const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
   const rest = new Map<string, SwitchDiff>();
-  const isCopy = (f: { cookie: bigint }) => cookieKind(f.cookie) === RuleKind.MIGRATION_COPY;
   for (const [name, d] of diffs) {
     const first = { ...emptyDiff(), groupsToAdd: d.groupsToAdd, metersToAdd: d.metersToAdd };
     const middle = { ...emptyDiff(), groupsToModify: d.groupsToModify, metersToModify: d.metersToModify };

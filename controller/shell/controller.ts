@@ -69,14 +69,17 @@ const OWN = { groupIds: new Set([1]), meterIds: new Set([1]) };
 const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
 
 /**
- * The location table, noting what changed since the controller last looked: names (an
- * endpoint-only sync recomputes just those) and the edge ports that hold locations (they take
- * part in flooding, so a port gaining its first or losing its last location changes the fabric).
+ * The location table, noting what changed since the flows were last computed: which names, and
+ * where each was then (an endpoint-only sync recomputes just those), and the edge ports that
+ * hold locations (they take part in flooding, so a port gaining its first or losing its last
+ * location changes the fabric).
  */
 class TrackedLocations extends LocationTable {
-  readonly changedNames = new Set<string>();
+  /** Changed names, each with its location when the flows were last computed (undefined: absent). */
+  readonly changedSince = new Map<string, Location | undefined>();
   /** Per node: ofport → number of locations there. */
   readonly portUse = new Map<string, Map<number, number>>();
+  /** A port gained its first or lost its last location since the controller cleared this. */
   portSetChanged = false;
 
   override set(entry: Parameters<LocationTable['set']>[0]): LocationChange | undefined {
@@ -92,9 +95,9 @@ class TrackedLocations extends LocationTable {
   }
 
   private note(change: LocationChange): void {
-    this.changedNames.add(change.location.name);
     const from = change.kind === 'moved' ? change.from : change.kind === 'removed' ? change.location : undefined;
     const to = change.kind === 'removed' ? undefined : change.location;
+    if (!this.changedSince.has(change.location.name)) this.changedSince.set(change.location.name, from);
     if (from && to && from.node === to.node && from.ofport === to.ofport) return;
     if (from) this.usePort(from.node, from.ofport, -1);
     if (to) this.usePort(to.node, to.ofport, 1);
@@ -110,13 +113,11 @@ class TrackedLocations extends LocationTable {
   }
 }
 
-/** What the last full computation of the desired state was based on. */
+/** What the last full computation of the desired state was based on besides the endpoints. */
 interface Basis {
   /** The controller's `inputsVersion` at the time. */
   version: number;
   ctx: ForwardingContext;
-  /** The endpoints the switches are (being) brought to, by name; endpoint-only syncs keep it current. */
-  endpoints: Map<string, Endpoint>;
 }
 
 export class Controller extends EventEmitter {
@@ -446,36 +447,33 @@ export class Controller extends EventEmitter {
     }
     this.syncCounts.full++;
     const fabric = this.fabric();
-    const ctx = forwardingContext({ fabric, migrations: this.migrations, options, cache: this.flowCache });
+    const ctx = forwardingContext({ fabric, migrations: this.migrations, options });
     const endpoints = this.locations.endpoints().filter((e) => fabric.bridges.has(e.at.bridge));
-    this.tracked.changedNames.clear();
+    this.tracked.changedSince.clear();
     this.tracked.portSetChanged = false;
-    this.basis = { version: this.inputsVersion, ctx, endpoints: new Map(endpoints.map((e) => [e.name, e])) };
-    const desired = desiredStateFor(ctx, endpoints);
+    this.basis = { version: this.inputsVersion, ctx };
+    const desired = desiredStateFor(ctx, endpoints, this.flowCache);
     const diffs = new Map<string, SwitchDiff>();
     for (const node of targets) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, this.installed.get(node)!, OWN));
     return diffs;
   }
 
-  /** The endpoint-only path: the installed state is the basis's, but for the endpoints that changed since. */
+  /** The endpoint-only path: the installed state is the desired one but for the endpoints that changed since. */
   private endpointDiffs(basis: Basis, targets: string[]): Map<string, SwitchDiff> {
+    const { fabric } = basis.ctx;
+    const endpoint = (l: Location | undefined) => (l && fabric.bridges.has(l.node) ? endpointOf(l) : undefined);
     const changes: EndpointChange[] = [];
-    for (const name of this.tracked.changedNames) {
-      const before = basis.endpoints.get(name);
-      const loc = this.locations.get(name);
-      const after = loc && basis.ctx.fabric.bridges.has(loc.node) ? endpointOf(loc) : undefined;
-      if (sameEndpoint(before, after)) continue;
-      changes.push({ before, after });
-      if (after) basis.endpoints.set(name, after);
-      else basis.endpoints.delete(name);
+    for (const [name, was] of this.tracked.changedSince) {
+      const before = endpoint(was);
+      const after = endpoint(this.locations.get(name));
+      if (!sameEndpoint(before, after)) changes.push({ before, after });
     }
-    this.tracked.changedNames.clear();
+    this.tracked.changedSince.clear();
     const diffs = new Map<string, SwitchDiff>();
     if (changes.length === 0) return diffs;
-    for (const node of targets) {
-      const { before, after } = endpointChangeFlows(basis.ctx, node, changes);
-      diffs.set(node, diffFlowChange(before, after, this.installed.get(node)!));
-    }
+    endpointChangeFlows(basis.ctx, targets, changes).forEach(({ before, after }, i) => {
+      diffs.set(targets[i]!, diffFlowChange(before, after, this.installed.get(targets[i]!)!));
+    });
     return diffs;
   }
 

@@ -1,0 +1,179 @@
+/**
+ * Endpoint-only syncs against full recomputation: two controllers with the same fake switches
+ * get the same random learn/move/remove events; one may recompute only the changed endpoints,
+ * the other is forced down the full path before every step. After each step the switches'
+ * tables must be equal, and each switch must have received the same changes, stage by stage.
+ */
+import t from 'tap';
+import { makeWorld, type World } from './world.js';
+import { canonicalKey, instructionsKey, matchKey } from '../../controller/core/flows.js';
+import type { MigrationInProgress } from '../../controller/core/forwarding.js';
+import type { Message } from '../../src/openflow/types/index.js';
+
+/** mulberry32: a small seeded PRNG, so that a failure can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function tables(w: World): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [node, sw] of w.tables) {
+    const flows = sw.flows.map((f) => `${f.tableId}/${f.priority}/${matchKey(f.match)} ${f.cookie} ${instructionsKey(f.instructions)}`).sort();
+    const groups = [...sw.groups].sort(([a], [b]) => a - b);
+    const meters = [...sw.meters].sort(([a], [b]) => a - b);
+    out.set(node, canonicalKey({ flows, groups, meters }));
+  }
+  return out;
+}
+
+/** What each switch received since `from`: its modifications, barrier by barrier, each batch sorted. */
+function received(w: World, from: Map<string, number>): Map<string, string[][]> {
+  const out = new Map<string, string[][]>();
+  for (const [node, sw] of w.switches) {
+    const batches: string[][] = [[]];
+    for (const m of sw.received.slice(from.get(node) ?? 0)) {
+      if (m.type === 'BARRIER_REQUEST') batches.push([]);
+      else if (m.type === 'FLOW_MOD' || m.type === 'GROUP_MOD' || m.type === 'METER_MOD') batches.at(-1)!.push(describe(m));
+    }
+    out.set(node, batches.map((b) => b.sort()));
+  }
+  return out;
+}
+
+function describe(m: Message): string {
+  if (m.type === 'FLOW_MOD') return `flow ${m.command} ${m.tableId}/${m.priority}/${matchKey(m.match)} ${m.cookie}/${m.cookieMask} ${instructionsKey(m.instructions)}`;
+  if (m.type === 'GROUP_MOD') return `group ${m.command} ${m.groupId} ${canonicalKey(m.buckets)}`;
+  if (m.type === 'METER_MOD') return `meter ${m.command} ${m.meterId} ${canonicalKey(m.bands)}`;
+  return m.type;
+}
+
+const marks = (w: World) => new Map([...w.switches].map(([n, sw]) => [n, sw.received.length]));
+
+t.test('endpoint-only syncs leave the same tables and send the same changes as full recomputation', async (t) => {
+  const incremental = await makeWorld('grid-12.json');
+  t.teardown(() => incremental.close());
+  const full = await makeWorld('grid-12.json');
+  t.teardown(() => full.close());
+  t.same(tables(incremental), tables(full), 'same tables to start with');
+
+  const { topology } = incremental;
+  const nodes = Object.keys(topology.nodes).sort();
+  const plannedEdge = (node: string) => topology.nodes[node]!.bridge.ports.filter((p) => p.kind !== 'tunnel').map((p) => p.ofport);
+  const rand = prng(20240611);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const known = () => incremental.app.controller.locations.all();
+  let nextMac = 0x100;
+  const freedIps: string[] = [];
+  const reference = { ...full.app.controller.syncCounts };
+  /** Per node, the ports that flood reaches: planned ones and those where a location is. */
+  const edgePorts = () => canonicalKey(nodes.map((n) => [...new Set([...plannedEdge(n), ...known().filter((l) => l.node === n).map((l) => l.ofport)])].sort()));
+  let quietSteps = 0;
+  let endpointStepsSeen = 0;
+
+  const hosts = nodes.filter((n) => plannedEdge(n).length > 0);
+  // Mostly hosts: switches have no planned edge ports, so every location there adds one.
+  const someNode = () => (rand() < 0.8 ? pick(hosts) : pick(nodes));
+  for (let step = 0; step < 60; step++) {
+    const target = someNode();
+    /** A location: mostly a port the switch reports, sometimes one it does not (it joins the flood group). */
+    const spot = (node: string) => {
+      const planned = plannedEdge(node);
+      return planned.length === 0 || rand() < 0.05 ? 7000 + Math.floor(rand() * 3) : pick(planned);
+    };
+    const events: ((w: World) => void)[] = [];
+    let changesMigrations = false;
+    if (step === 20 || step === 40) {
+      // A migration in progress (then gone): bicast flows for one endpoint while others change.
+      const mover = pick(known());
+      const migrations: MigrationInProgress[] = step === 20 ? [{ name: mover.name, mac: mover.mac, from: { bridge: mover.node, ofport: mover.ofport }, to: { bridge: target, ofport: spot(target) } }] : [];
+      events.push((w) => { w.app.controller.migrations = migrations; });
+      changesMigrations = true;
+    }
+    const count = 1 + Math.floor(rand() * 5);
+    const planned = new Set<string>();
+    for (let i = 0; i < count; i++) {
+      const r = rand();
+      const entries = known().filter((l) => !planned.has(l.name));
+      if (r < 0.45 || entries.length < 3) {
+        // A new MAC, sometimes with an IP another endpoint just gave up.
+        const node = someNode();
+        const at = spot(node);
+        const mac = `02:aa:00:00:${(nextMac >> 8).toString(16).padStart(2, '0')}:${(nextMac & 0xff).toString(16).padStart(2, '0')}`;
+        nextMac++;
+        const ip = freedIps.length > 0 && rand() < 0.5 ? freedIps.shift() : rand() < 0.5 ? `10.1.${nextMac >> 8}.${nextMac & 0xff}` : undefined;
+        events.push((w) => w.app.controller.learn(node, at, mac, ip, undefined));
+      } else if (r < 0.75) {
+        // A host move seen in traffic, or a move through the API with a new IP.
+        const l = pick(entries);
+        planned.add(l.name);
+        const at = spot(target);
+        if (rand() < 0.5) {
+          events.push((w) => w.app.controller.learn(target, at, l.mac, undefined, undefined));
+        } else {
+          const ip = `10.2.${step}.${i + 1}`;
+          if (l.ip) freedIps.push(l.ip);
+          events.push((w) => void w.app.controller.placeContainer({ name: l.name, mac: l.mac, ip, node: target, ofport: at }));
+        }
+      } else if (r < 0.85) {
+        // The same name with another MAC (a container replaced), moved at the same time.
+        const l = pick(entries);
+        planned.add(l.name);
+        const mac = `02:bb:00:00:${(nextMac >> 8).toString(16).padStart(2, '0')}:${(nextMac & 0xff).toString(16).padStart(2, '0')}`;
+        nextMac++;
+        const at = spot(target);
+        events.push((w) => void w.app.controller.placeContainer({ name: l.name, mac, ...(l.ip ? { ip: l.ip } : {}), node: target, ofport: at }));
+      } else if (r < 0.92) {
+        // The same MAC and IP under another name: old and new flows share their keys.
+        const l = pick(entries);
+        planned.add(l.name);
+        const at = spot(target);
+        events.push((w) => {
+          void w.app.controller.removeContainer(l.name);
+          void w.app.controller.placeContainer({ name: `${l.name}-${step}`, mac: l.mac, ...(l.ip ? { ip: l.ip } : {}), node: target, ofport: at });
+        });
+      } else {
+        const l = pick(entries);
+        planned.add(l.name);
+        if (l.ip) freedIps.push(l.ip);
+        events.push((w) => void w.app.controller.removeContainer(l.name));
+      }
+    }
+
+    const before = { a: marks(incremental), b: marks(full) };
+    const counts = { ...incremental.app.controller.syncCounts };
+    const edgesBefore = edgePorts();
+    // Forced down the full path: a changed migration list means "recompute everything".
+    full.app.controller.migrations = full.app.controller.migrations;
+    for (const w of [incremental, full]) {
+      for (const e of events) e(w);
+    }
+    await Promise.all([incremental.app.controller.requestSync('step done'), full.app.controller.requestSync('step done')]);
+
+    t.same(tables(incremental), tables(full), `step ${step}: same tables`);
+    const got = received(incremental, before.a);
+    const want = received(full, before.b);
+    for (const node of nodes) t.same(got.get(node), want.get(node), `step ${step}: ${node} received the same changes, stage by stage`);
+    const now = incremental.app.controller.syncCounts;
+    if (now.endpoints > counts.endpoints) endpointStepsSeen++;
+    if (edgePorts() === edgesBefore && !changesMigrations) {
+      quietSteps++;
+      t.equal(now.full, counts.full, `step ${step}: only endpoints changed, no full recomputation`);
+    }
+  }
+  t.ok(quietSteps >= 30, `most steps change endpoints only (${quietSteps})`);
+  t.ok(endpointStepsSeen >= quietSteps, 'the endpoint-only path ran in every such step');
+  t.equal(full.app.controller.syncCounts.endpoints, reference.endpoints, 'the reference never took the endpoint-only path');
+  t.equal(full.app.controller.syncCounts.full, reference.full + 60, 'the reference recomputed everything, once per step');
+
+  // The in-place model matches the switches: a full recomputation now finds nothing to change.
+  const settled = marks(incremental);
+  incremental.app.controller.migrations = incremental.app.controller.migrations;
+  await incremental.app.controller.requestSync('check');
+  t.same([...received(incremental, settled).values()].flat(2), [], 'nothing to send after a full recomputation');
+});

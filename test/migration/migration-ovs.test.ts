@@ -1,0 +1,205 @@
+// Live migration through the controller's endpoint on real Open vSwitch: the embedded testbed
+// (one namespace with its own ovsdb-server and userspace ovs-vswitchd per node), provisioned
+// through OVSDB, with the controller as a separate process (so it can be restarted). One
+// 5-node testbed for the whole file:
+//
+//   h1 ─ sw1 ─ sw2 ─ h2        c1 (the service) starts on h1 and migrates to h2 and back;
+//               └── h3         c2 (the client) stays on h3.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { dumpFlows } from '../../bench/migration/bridges.js';
+import { emulateMigration } from '../../bench/migration/emulate.js';
+import { Overlay } from '../../bench/migration/overlay.js';
+import { ApiError, startVino, waitConnected, type MigrationView, type VinoProcess } from '../../bench/migration/vino.js';
+
+const topologyFile = path.join(t.testdir(), 'mig-test.json');
+writeFileSync(topologyFile, JSON.stringify({
+  name: 'mig-test',
+  overlay_subnet: '192.168.200.0/24',
+  nodes: {
+    sw1: { kind: 'switch', region: 'CORE' },
+    sw2: { kind: 'switch', region: 'EDGE' },
+    h1: { kind: 'host', region: 'CORE' },
+    h2: { kind: 'host', region: 'EDGE' },
+    h3: { kind: 'host', region: 'EDGE' },
+  },
+  links: [
+    { switch: 'sw1', peer: 'sw2' },
+    { switch: 'sw1', host: 'h1', overlay_ip: '192.168.200.11' },
+    { switch: 'sw2', host: 'h2', overlay_ip: '192.168.200.12' },
+    { switch: 'sw2', host: 'h3', overlay_ip: '192.168.200.13' },
+  ],
+  containers: {
+    c1: { mac: '02:00:00:00:00:01', ip: '192.168.200.101', host: 'h1' },
+    c2: { mac: '02:00:00:00:00:02', ip: '192.168.200.102', host: 'h3' },
+  },
+}, null, 2));
+
+const ov = await Overlay.create(topologyFile);
+let vino: VinoProcess | undefined;
+t.teardown(async () => {
+  if (!t.passing()) {
+    // Evidence for whoever reads the failure: what every bridge holds, what the controller said.
+    t.comment(`flow tables at the failure:\n${await dumpFlows(ov).catch((e: Error) => e.message)}`);
+    if (vino) t.comment(`controller log (${vino.child.logFile}):\n${vino.child.tail(40)}`);
+  }
+  await vino?.stop();
+  await ov.down();
+});
+
+const stateFile = ov.file('vino-state.json');
+const start = () => startVino({
+  topologyFile, ofHost: ov.controllerHost, ofPort: ov.controllerPort, stateFile,
+  logFile: ov.file('vino.log'), expectSwitches: 0, logLevel: 'debug',
+});
+vino = await start();
+await ov.provision();
+await waitConnected(vino, 5, 30_000);
+await ov.addContainers();
+const server = await ov.startServer('c1', { http: 8080, udp: 7777 });
+const C1 = ov.topology.containers.c1!;
+
+/** One HTTP GET from c2 to c1 (a node one-liner inside c2): the body, `c1 <pid> <path>`. */
+const GET = `
+const [ip, port, path] = process.argv.slice(1);
+const s = require('node:net').connect(Number(port), ip);
+let r = '';
+s.setTimeout(3000, () => { console.error('timeout'); process.exit(3); });
+s.on('connect', () => s.write('GET ' + path + ' HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n'));
+s.on('data', (d) => (r += d));
+s.on('end', () => console.log((r.split('\\r\\n\\r\\n')[1] ?? '').trim()));
+s.on('error', (e) => { console.error(e.code); process.exit(2); });
+`;
+async function get(p: string, attempts = 3): Promise<string> {
+  let last = '';
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return (await ov.bed.execInContainer('c2', ['env', '-u', 'NODE_OPTIONS', process.execPath, '-e', GET, C1.ip, '8080', p], { timeoutMs: 5000 })).stdout.trim();
+    } catch (err) {
+      last = (err as Error).message;
+    }
+  }
+  throw new Error(`c2 cannot reach c1 (${C1.ip}:8080${p}) in ${attempts} attempts: ${last}`);
+}
+const answer = (p: string) => `c1 ${server.pid} ${p}`;
+
+/** Flow tables of every bridge without counters, sorted: the forwarding state, comparable. */
+async function flowState(): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  await ov.everyNode(async (node) => {
+    const flows = (await ov.bed.node(node).exec(['ovs-ofctl', '-O', 'OpenFlow13', '--no-stats', 'dump-flows', ov.bridge(node)])).stdout;
+    out[node] = flows.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('OFPST_FLOW')).sort();
+  });
+  return out;
+}
+
+/** The API call's status and body, whatever the status. */
+async function call(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
+  try {
+    return await vino!.api.call(method, route, body, [200, 201]);
+  } catch (err) {
+    if (err instanceof ApiError) return { status: err.status, body: err.body };
+    throw err;
+  }
+}
+
+t.test('the service answers before any migration', async (t) => {
+  t.equal(await get('/before'), answer('/before'), 'c2 → c1 at h1');
+});
+
+t.test('request errors: 400 with the JSON path, 404 unknown, 409 conflicts', async (t) => {
+  let r = await call('POST', '/api/v1/migrations', { container: 'c1' });
+  t.equal(r.status, 400, 'missing "to"');
+  t.ok(r.body.problems?.some((p: { path: string }) => p.path === 'to'), 'the problem names "to"');
+  r = await call('POST', '/api/v1/migrations', { container: 'c1', to: { switch: 'h2', port: 'c-c1' }, extra: 1 });
+  t.equal(r.status, 400, 'unknown key refused');
+  r = await call('POST', '/api/v1/migrations', { container: 'c1', to: { switch: 'h2', port: 'a-port-name-too-long' } });
+  t.equal(r.status, 400, 'port name over 15 characters');
+  t.ok(r.body.problems?.some((p: { path: string }) => p.path === 'to.port'), 'the problem names to.port');
+  r = await call('POST', '/api/v1/migrations', '{"container":');
+  t.equal(r.status, 400, 'malformed JSON');
+
+  r = await call('POST', '/api/v1/migrations', { container: 'nope', to: { switch: 'h2', port: 'c-nope' } });
+  t.equal(r.status, 404, 'unknown container');
+  r = await call('POST', '/api/v1/migrations', { container: 'c1', to: { switch: 'h9', port: 'c-c1' } });
+  t.equal(r.status, 404, 'unknown switch');
+  for (const [method, route] of [['GET', '/api/v1/migrations/no-such-id'], ['POST', '/api/v1/migrations/no-such-id/commit'], ['POST', '/api/v1/migrations/no-such-id/abort']] as const) {
+    t.equal((await call(method, route)).status, 404, `${method} ${route}`);
+  }
+  r = await call('POST', '/api/v1/migrations', { container: 'c1', to: { switch: 'h1', port: C1.port } });
+  t.equal(r.status, 409, 'a migration to where the container already is');
+  t.equal(await get('/after-errors'), answer('/after-errors'), 'refused requests changed nothing');
+});
+
+t.test('abort restores the old path', async (t) => {
+  const before = await flowState();
+  const m = await vino!.api.prepare('c1', { switch: 'h2', port: C1.port });
+  t.equal(m.state, 'prepared');
+  t.same([m.from.node, m.to.node], ['h1', 'h2']);
+  t.not(JSON.stringify(await flowState()), JSON.stringify(before), 'prepared: copies towards h2 are installed');
+  t.equal(await get('/prepared'), answer('/prepared'), 'traffic still reaches c1 at h1 while prepared');
+
+  let r = await call('POST', '/api/v1/migrations', { container: 'c1', to: { switch: 'h2', port: C1.port } });
+  t.equal(r.status, 409, 'a second migration of c1 while one is prepared');
+  r = await call('POST', `/api/v1/migrations/${m.id}/commit`);
+  t.equal(r.status, 409, 'commit before the container is attached at h2');
+  t.match(r.body.error, /does not exist on h2 yet/);
+
+  const aborted = await vino!.api.abort(m.id);
+  t.equal(aborted.state, 'aborted');
+  t.same(await flowState(), before, 'every flow table is as before the prepare');
+  t.equal(await get('/aborted'), answer('/aborted'), 'c1 reached at h1 after the abort');
+  t.equal((await call('POST', `/api/v1/migrations/${m.id}/commit`)).status, 409, 'commit of an aborted migration');
+  t.equal((await call('POST', `/api/v1/migrations/${m.id}/abort`)).status, 409, 'abort of an aborted migration');
+});
+
+t.test('after the move the client reaches c1 at h2, with no announcement from c1', async (t) => {
+  const m = await vino!.api.prepare('c1', { switch: 'h2', port: C1.port });
+  let committed: MigrationView | undefined;
+  // Committed while c1 is still frozen: it has not sent a frame from h2 (no gratuitous ARP,
+  // arp_notify off, IPv6 off), so only the controller can have sent the traffic there.
+  const emu = await emulateMigration(ov.bed, 'c1', 'h2', {
+    copyMs: 50,
+    beforeResume: async () => {
+      committed = await vino!.api.commit(m.id);
+    },
+  });
+  t.equal(committed?.state, 'committed', 'commit answered 200 committed');
+  t.equal(committed?.committedBy, 'api', 'committed by the call, not by a frame of c1');
+  t.type(committed?.flipLatencyMs, 'number', 'flip latency reported');
+  t.ok(emu.resumeAt > emu.attachedAt, 'resumed after the attach');
+  t.equal(ov.where('c1').node, 'h2', 'the testbed has c1 on h2');
+  t.equal(await get('/moved', 1), answer('/moved'), 'the very same process answers from h2, at the first try');
+  const loc = await vino!.api.container('c1');
+  t.same([loc.node, loc.port], ['h2', C1.port], 'the location table has c1 at h2');
+  const timeline = (await vino!.api.migration(m.id)).timeline.map((e) => e.event).filter((e) => e !== 'barrier confirmed');
+  t.same(timeline, ['prepare requested', 'prepared', 'port seen', 'commit requested', 'committed'], 'timeline in order');
+});
+
+t.test('a controller restart in the prepared state keeps the migration and the traffic', async (t) => {
+  const m = await vino!.api.prepare('c1', { switch: 'h1', port: C1.port });
+  await vino!.stop();
+  vino = undefined;
+  t.equal(await get('/controller-down'), answer('/controller-down'), 'traffic flows while no controller runs');
+
+  vino = await start();
+  await waitConnected(vino, 5, 30_000);
+  const restored = await vino.api.migration(m.id);
+  t.equal(restored.state, 'prepared', 'the migration is still prepared');
+  t.same([restored.from.node, restored.to.node], ['h2', 'h1']);
+  t.ok(restored.timeline.some((e) => e.event === 'restored after a controller restart'), 'the timeline says it was restored');
+  t.equal(await get('/restarted'), answer('/restarted'), 'c1 still reached at h2 after the restart');
+
+  // Moved back with traffic running and no commit call: c1's first frame at h1 commits.
+  await emulateMigration(ov.bed, 'c1', 'h1', { copyMs: 50 });
+  t.equal(await get('/back', 1), answer('/back'), 'c1 answers from h1, at the first try');
+  const done = await vino.api.waitSettled(m.id, 10_000);
+  t.equal(done.state, 'committed', 'committed');
+  t.equal(done.committedBy, 'first-frame', 'auto-committed by the first frame');
+  t.equal((await call('POST', `/api/v1/migrations/${m.id}/commit`)).status, 409, 'commit of a committed migration');
+  const loc = await vino.api.container('c1');
+  t.equal(loc.node, 'h1', 'the location table has c1 back at h1');
+  const list = (await vino.api.call<MigrationView[]>('GET', '/api/v1/migrations')).body;
+  t.same(list.map((x) => x.state), ['aborted', 'committed', 'committed'], 'every migration of this file, oldest first');
+});
