@@ -61,6 +61,23 @@ export interface EmulatedMigration {
   neighbours: number;
 }
 
+/**
+ * SIGCONTs the frozen processes now and returns that moment. testbed.thaw (called after, for
+ * anything forked meanwhile) first scans /proc, which under load takes long enough for the
+ * service to answer before it returns: the resume must be timed at the signal itself.
+ */
+function resumeNow(pids: readonly number[]): number {
+  const at = monotonicMs();
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGCONT');
+    } catch {
+      // exited meanwhile: reported by the caller
+    }
+  }
+  return at;
+}
+
 /** Moves `container` to node `toNode` as a live migration would. */
 export async function emulateMigration(bed: Testbed, container: string, toNode: string, options: EmulateOptions = {}): Promise<EmulatedMigration> {
   const copyMs = options.copyMs ?? 200;
@@ -93,9 +110,9 @@ export async function emulateMigration(bed: Testbed, container: string, toNode: 
     if (neighbours.length > 0) await restoreNeighbours(bed, container, neighbours);
     const attachedAt = monotonicMs();
     await options.beforeResume?.();
-    const thawed = await bed.thaw(container);
-    const resumeAt = monotonicMs();
+    const resumeAt = resumeNow(pids);
     resumed = true;
+    const thawed = await bed.thaw(container);
     const missing = pids.filter((p) => !thawed.includes(p));
     if (missing.length > 0) throw new Error(`emulated migration: processes ${missing.join(', ')} of "${container}" vanished while frozen`);
     let announcedAt: number | null = null;
@@ -130,8 +147,8 @@ export async function emulateFreezeOnly(bed: Testbed, container: string, frozenM
     const frozenAt = monotonicMs();
     await sleep(Math.max(0, frozenMs - (frozenAt - freezeAt)));
     const before = monotonicMs();
+    const resumeAt = resumeNow(pids);
     await bed.thaw(container);
-    const resumeAt = monotonicMs();
     const here = { node: c.node, portName: c.portName };
     return { container, from: here, to: here, freezeAt, frozenAt, unpluggedAt: frozenAt, attachStartAt: before, attachedAt: before, resumeAt, announcedAt: null, pids, neighbours: 0 };
   } catch (err) {

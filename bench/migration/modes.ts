@@ -240,7 +240,10 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
     const record = await client.stop();
     const figures = analyzeRun(record, { freezeAt: outcome.emu.freezeAt, resumeAt }, { observeFrom });
     // The run's milestones beside the client record (--keep copies both out).
-    writeFileSync(s.overlay.file(`run-${key}-${run}.json`), JSON.stringify({ observeFrom, emu: outcome.emu, migration: outcome.migration ?? null, commitCall: outcome.commitCall ?? null, figures }, null, 2));
+    // wallMinusMonotonicMs maps the controller's timeline (wall-clock ISO times) onto the probes' clock.
+    writeFileSync(s.overlay.file(`run-${key}-${run}.json`), JSON.stringify({
+      observeFrom, wallMinusMonotonicMs: Date.now() - monotonicMs(), emu: outcome.emu, migration: outcome.migration ?? null, commitCall: outcome.commitCall ?? null, figures,
+    }, null, 2));
     return {
       mode: key, run, figures, emu: outcome.emu,
       freezeMs: Math.round((resumeAt - outcome.emu.freezeAt) * 1000) / 1000,

@@ -77,11 +77,20 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
   return diffInstalled(desired, indexInstalled(installed), own);
 }
 
+/**
+ * Like diffSwitchState, against an indexed installed state. Where that holds a flow equal to the
+ * desired one but as another object, it takes the desired object: the next diff recognises it
+ * by identity, and one copy is kept instead of two.
+ */
 export function diffInstalled(desired: SwitchState, installed: InstalledState, own: OwnIds = {}): SwitchDiff {
   const want = new Map<string, FlowSpec>();
   for (const f of desired.flows) want.set(flowKey(f), f);
   const flowsToAdd: FlowSpec[] = [];
-  for (const [key, f] of want) if (needsAdd(installed.flows.get(key), f)) flowsToAdd.push(f);
+  for (const [key, f] of want) {
+    const cur = installed.flows.get(key);
+    if (needsAdd(cur, f)) flowsToAdd.push(f);
+    else if (cur !== f) installed.flows.set(key, f);
+  }
   const flowsToDelete: FlowSpec[] = [];
   for (const [key, f] of installed.flows) if (!want.has(key)) flowsToDelete.push(f);
 

@@ -74,7 +74,6 @@ t.test('endpoint-only syncs leave the same tables and send the same changes as f
   /** Per node, the ports that flood reaches: planned ones and those where a location is. */
   const edgePorts = () => canonicalKey(nodes.map((n) => [...new Set([...plannedEdge(n), ...known().filter((l) => l.node === n).map((l) => l.ofport)])].sort()));
   let quietSteps = 0;
-  let endpointStepsSeen = 0;
 
   const hosts = nodes.filter((n) => plannedEdge(n).length > 0);
   // Mostly hosts: switches have no planned edge ports, so every location there adds one.
@@ -160,14 +159,12 @@ t.test('endpoint-only syncs leave the same tables and send the same changes as f
     const want = received(full, before.b);
     for (const node of nodes) t.same(got.get(node), want.get(node), `step ${step}: ${node} received the same changes, stage by stage`);
     const now = incremental.app.controller.syncCounts;
-    if (now.endpoints > counts.endpoints) endpointStepsSeen++;
     if (edgePorts() === edgesBefore && !changesMigrations) {
       quietSteps++;
-      t.equal(now.full, counts.full, `step ${step}: only endpoints changed, no full recomputation`);
+      t.ok(now.full === counts.full && now.endpoints > counts.endpoints, `step ${step}: only endpoints changed, only they were recomputed`);
     }
   }
   t.ok(quietSteps >= 30, `most steps change endpoints only (${quietSteps})`);
-  t.ok(endpointStepsSeen >= quietSteps, 'the endpoint-only path ran in every such step');
   t.equal(full.app.controller.syncCounts.endpoints, reference.endpoints, 'the reference never took the endpoint-only path');
   t.equal(full.app.controller.syncCounts.full, reference.full + 60, 'the reference recomputed everything, once per step');
 
