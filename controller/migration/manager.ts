@@ -116,8 +116,25 @@ export class MigrationManager {
     return m;
   }
 
-  /** Commit: flip every switch to the new location, downstream first. */
-  async commit(id: string, by: 'api' | 'first-frame' = 'api'): Promise<Migration> {
+  /** Flips in progress, by migration id: a commit call that races the first frame joins it. */
+  private readonly committing = new Map<string, Promise<Migration>>();
+
+  /**
+   * Commit: flip every switch to the new location, downstream first. A commit of a migration
+   * that is already committing (the container's first frame won the race) or committed returns
+   * its outcome rather than an error: the orchestrator asked for what happened.
+   */
+  commit(id: string, by: 'api' | 'first-frame' = 'api'): Promise<Migration> {
+    const running = this.committing.get(id);
+    if (running) return running;
+    const m = this.migrations.get(id);
+    if (m && m.state === 'committed') return Promise.resolve(m);
+    const flip = this.flip(id, by).finally(() => this.committing.delete(id));
+    this.committing.set(id, flip);
+    return flip;
+  }
+
+  private async flip(id: string, by: 'api' | 'first-frame'): Promise<Migration> {
     const m = this.requirePrepared(id);
     const started = performance.now();
     if (m.to.ofport === null) {

@@ -47,7 +47,10 @@ t.test('prepare, port appears, commit: bicast then flip; timeline and flip laten
   for (const p of peers) t.same(delivered(w, p, mover), [`${target}:901`], `${p}: delivered at the new port only`);
   const loc = await (await fetch(`${w.apiUrl}/api/v1/containers/${mover}`)).json() as { node: string; ofport: number; source: string };
   t.match(loc, { node: target, ofport: 901, source: 'migration' }, 'location table reflects the move');
-  t.equal((await api(w, `/api/v1/migrations/${m.id}/commit`, {})).status, 409, 'commit twice: 409');
+  const again = await api(w, `/api/v1/migrations/${m.id}/commit`, {});
+  t.equal(again.status, 200, 'commit of a committed migration returns it');
+  t.equal((await again.json() as { state: string }).state, 'committed');
+  t.equal((await api(w, `/api/v1/migrations/${m.id}/abort`, {})).status, 409, 'abort after commit: 409');
 });
 
 t.test('the first frame from the container at the new port commits by itself', async (t) => {
