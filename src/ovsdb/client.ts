@@ -439,7 +439,13 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> implements Moni
     const timeout = options?.timeout ?? this.opts.requestTimeout;
     const start = Date.now();
     const live = await this.waitLive(method, timeout);
-    return fn(live, remaining(timeout, start));
+    try {
+      return await fn(live, remaining(timeout, start));
+    } catch (err) {
+      // The wait for the connection used part of the budget: report the caller's timeout.
+      if (err instanceof OvsdbTimeoutError && err.timeoutMs !== timeout) throw new OvsdbTimeoutError(err.method, timeout);
+      throw err;
+    }
   }
 
   private call(method: string, params: Json, options?: RequestOptions): Promise<Json> {
