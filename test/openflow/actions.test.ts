@@ -1,8 +1,8 @@
 // Actions and instructions: byte-exact round trips of every kind (hex built by hand from the
 // openflow.h layouts), every error path with its (type, code, offset), truncation.
 import t from 'tap';
-import type { Test } from 'tap';
 import { OpenFlowError } from '../../src/openflow/errors.js';
+import { hex, throwsOfp } from '../util/openflow-asserts.js';
 import { BufferReader } from '../../src/openflow/reader.js';
 import { BufferWriter } from '../../src/openflow/writer.js';
 import { readActions, readInstructions } from '../../src/openflow/decode/actions.js';
@@ -10,21 +10,7 @@ import { writeActions, writeInstructions } from '../../src/openflow/encode/actio
 import { ActionTypeCode, actionTypeName, InstructionTypeCode, instructionTypeName } from '../../src/openflow/struct-codes.js';
 import type { Action, Instruction } from '../../src/openflow/types/actions.js';
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 
-function throwsOfp(t: Test, fn: () => unknown, type: string, code: string, offset: number | undefined, label: string): void {
-  try {
-    fn();
-    t.fail(`${label}: expected ${type}/${code}, nothing thrown`);
-  } catch (err) {
-    if (!(err instanceof OpenFlowError)) {
-      t.fail(`${label}: expected OpenFlowError, got ${String(err)}`);
-      return;
-    }
-    t.equal(`${err.typeName}/${err.codeName}`, `${type}/${code}`, `${label}: error kind (${err.message})`);
-    if (offset !== undefined) t.equal(err.offset, offset, `${label}: offset`);
-  }
-}
 
 const decodeActions = (b: Buffer): Action[] => readActions(new BufferReader(b), b.length);
 const decodeInstructions = (b: Buffer): Instruction[] => readInstructions(new BufferReader(b), b.length);

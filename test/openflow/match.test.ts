@@ -1,8 +1,8 @@
 // OXM match: field table, decode/encode round trips built by hand from the spec layouts
 // (7.2.3), error paths with their (type, code, offset), truncation, and validation.
 import t from 'tap';
-import type { Test } from 'tap';
 import { OpenFlowError } from '../../src/openflow/errors.js';
+import { hex, throwsOfp } from '../util/openflow-asserts.js';
 import { BufferReader } from '../../src/openflow/reader.js';
 import { BufferWriter } from '../../src/openflow/writer.js';
 import { readMatch, readOxmField } from '../../src/openflow/decode/match.js';
@@ -13,7 +13,6 @@ import {
 } from '../../src/openflow/oxm-fields.js';
 import type { Match, OxmField } from '../../src/openflow/types/match.js';
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 const reader = (b: Buffer): BufferReader => new BufferReader(b);
 
 function encodeMatch(m: Match): Buffer {
@@ -33,19 +32,6 @@ function matchBytes(tlvs: string): Buffer {
   return out;
 }
 
-function throwsOfp(t: Test, fn: () => unknown, type: string, code: string, offset: number | undefined, label: string): void {
-  try {
-    fn();
-    t.fail(`${label}: expected ${type}/${code}, nothing thrown`);
-  } catch (err) {
-    if (!(err instanceof OpenFlowError)) {
-      t.fail(`${label}: expected OpenFlowError, got ${String(err)}`);
-      return;
-    }
-    t.equal(`${err.typeName}/${err.codeName}`, `${type}/${code}`, `${label}: error kind (${err.message})`);
-    if (offset !== undefined) t.equal(err.offset, offset, `${label}: offset`);
-  }
-}
 
 // One vector per field (and per masked form where the spec allows a mask): the TLV as the
 // spec lays it out, and the object it must decode to.

@@ -3,6 +3,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { OpenFlowError } from '../../src/openflow/errors.js';
+import { hex, throwsOfp } from '../util/openflow-asserts.js';
 import { BufferReader } from '../../src/openflow/reader.js';
 import { BufferWriter } from '../../src/openflow/writer.js';
 import {
@@ -13,22 +14,8 @@ import {
 } from '../../src/openflow/encode/structs.js';
 import type { Bucket, MeterBand, PacketQueue, PortDesc, QueueProperty } from '../../src/openflow/types/structs.js';
 
-const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 const name16 = (s: string): string => Buffer.concat([Buffer.from(s, 'latin1'), Buffer.alloc(16 - s.length)]).toString('hex');
 
-function throwsOfp(t: Test, fn: () => unknown, type: string, code: string, offset: number | undefined, label: string): void {
-  try {
-    fn();
-    t.fail(`${label}: expected ${type}/${code}, nothing thrown`);
-  } catch (err) {
-    if (!(err instanceof OpenFlowError)) {
-      t.fail(`${label}: expected OpenFlowError, got ${String(err)}`);
-      return;
-    }
-    t.equal(`${err.typeName}/${err.codeName}`, `${type}/${code}`, `${label}: error kind (${err.message})`);
-    if (offset !== undefined) t.equal(err.offset, offset, `${label}: offset`);
-  }
-}
 
 function encoded(write: (w: BufferWriter) => void): Buffer {
   const w = new BufferWriter(8);
