@@ -24,12 +24,12 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { measureFlips, type FlipResult } from './migration/flip.js';
 import { MODE_KEYS, MODE_LABELS, measureMode, type ModeKey, type RunResult, type Scenario } from './migration/modes.js';
-import { Overlay } from './migration/overlay.js';
-import { killAllChildren, monotonicMs } from './migration/processes.js';
+import { Overlay } from '../testbed/workload/overlay.js';
+import { killAllChildren, monotonicMs } from '../testbed/workload/processes.js';
 import { osKenMissing } from './migration/osken.js';
 import { checkTargets, flipTable, floorLine, formatTargets, MECHANISMS, modeTable, PAPER_REFERENCE } from './migration/report.js';
-import { formatMs } from './migration/stats.js';
-import { startVino, waitConnected } from './migration/vino.js';
+import { formatMs } from '../testbed/workload/stats.js';
+import { startVino, waitConnected } from '../testbed/workload/vino.js';
 
 const { values } = parseArgs({
   options: {

@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Testbed } from './testbed/index.js';
+import { Testbed } from '../testbed/index.js';
 import { loadTopology } from '../src/topology/load.js';
 import { NetnsProvider } from '../controller/provision/netns.js';
 import { formatRunReport, runProvisioning, type RunReport } from '../controller/provision/run.js';

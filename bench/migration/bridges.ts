@@ -6,8 +6,8 @@
  *     reconnect backoff, empty tables so the controller starts from nothing of another scheme.
  * Also: forgetting what was learned (MAC tables, neighbour caches) between runs.
  */
-import type { Overlay } from './overlay.js';
-import { sleep } from './processes.js';
+import type { Overlay } from '../../testbed/workload/overlay.js';
+import { sleep } from '../../testbed/workload/processes.js';
 
 /** Empties a bridge's tables (flows, groups, meters) so the next scheme starts clean. */
 async function clearTables(ov: Overlay, node: string): Promise<void> {

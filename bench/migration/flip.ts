@@ -6,9 +6,9 @@
  * it (one ping), so a fast flip that breaks forwarding does not pass unnoticed.
  */
 import type { ResolvedTopology } from '../../src/topology/types.js';
-import { Overlay } from './overlay.js';
-import { monotonicMs } from './processes.js';
-import { startVino, waitConnected } from './vino.js';
+import { Overlay } from '../../testbed/workload/overlay.js';
+import { monotonicMs } from '../../testbed/workload/processes.js';
+import { startVino, waitConnected } from '../../testbed/workload/vino.js';
 
 export interface FlipResult {
   topology: string;

@@ -12,13 +12,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { diagnose, flushMacTables, flushNeighbours, useController, useLearningSwitches, waitControllersConnected } from './bridges.js';
-import { ProbeClient } from './client.js';
-import { emulateFreezeOnly, emulateMigration, type EmulatedMigration } from './emulate.js';
-import type { Overlay } from './overlay.js';
+import { ProbeClient } from '../../testbed/workload/client.js';
+import { emulateFreezeOnly, emulateMigration, type EmulatedMigration } from '../../testbed/workload/emulate.js';
+import type { Overlay } from '../../testbed/workload/overlay.js';
 import { startOsKen } from './osken.js';
-import { freePort, monotonicMs, sleep, type Child } from './processes.js';
-import { analyzeRun, type RunFigures } from './stats.js';
-import { ApiError, type MigrationView, type VinoApi, type VinoProcess } from './vino.js';
+import { freePort, monotonicMs, sleep, type Child } from '../../testbed/workload/processes.js';
+import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
+import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
 export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken';
 export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-auto', 'learning', 'learning-garp', 'osken'];
@@ -86,22 +86,6 @@ interface Mode {
 }
 
 // ---- vino -----------------------------------------------------------------------------------
-
-/**
- * Commits. The controller answers a commit that raced the container's first frame with that
- * flip's outcome (committedBy "first-frame"); a 409 (older controllers) is waited out too.
- */
-export async function commitOrJoin(api: VinoApi, id: string, timeoutMs = 30_000): Promise<{ migration: MigrationView; raced: boolean }> {
-  try {
-    const migration = await api.commit(id);
-    return { migration, raced: migration.committedBy === 'first-frame' };
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 409) throw err;
-    const m = await api.waitSettled(id, timeoutMs);
-    if (m.committedBy !== 'first-frame') throw err;
-    return { migration: m, raced: true };
-  }
-}
 
 /** Moves the container through a full vino migration, untimed (used to bring it back home). */
 export async function vinoMove(s: Scenario, to: string): Promise<void> {

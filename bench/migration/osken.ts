@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { repoRoot } from './overlay.js';
-import { sleep, startLogged, type Child } from './processes.js';
+import { repoRoot } from '../../testbed/workload/overlay.js';
+import { sleep, startLogged, type Child } from '../../testbed/workload/processes.js';
 
 export const OSKEN_MANAGER = '/usr/bin/osken-manager';
 export const SYSTEM_PYTHON = '/usr/bin/python3';

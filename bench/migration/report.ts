@@ -1,7 +1,7 @@
 /** The bench's printed report: modes side by side, flip latencies, targets, the paper's figures. */
 import type { FlipResult } from './flip.js';
 import { MODE_LABELS, type ModeKey, type RunResult } from './modes.js';
-import { formatMs, summarize, type Summary } from './stats.js';
+import { formatMs, summarize, type Summary } from '../../testbed/workload/stats.js';
 
 export const TARGETS = {
   httpRefractoryMs: 10,

@@ -103,7 +103,7 @@ async function makeProvider(kind: string, topology: ResolvedTopology, values: Re
   if (kind === 'netns') {
     for (const o of ['known-hosts', 'identity', 'ovsdb']) if (values[o] !== undefined) throw new UsageError(`--${o} is an option of the ssh provider`);
     const { netnsProviderFromState } = await import('../provision/netns.js');
-    const { stateFilePath } = await import('../../bench/testbed/state.js');
+    const { stateFilePath } = await import('../../testbed/state.js');
     const dir = values['state-dir'] as string | undefined;
     return netnsProviderFromState(topology.name, dir === undefined ? undefined : stateFilePath(dir, topology.name));
   }

@@ -1,10 +1,10 @@
 /**
- * The `netns` node provider: the nodes of a running emulated testbed (bench/testbed), each a
+ * The `netns` node provider: the nodes of a running emulated testbed (testbed/), each a
  * network namespace with its own ovsdb-server and ovs-vswitchd (userspace datapath). Nodes are
  * reached through the testbed's NodeAccess; the underlay addresses and the controller address
  * the namespaces can reach come from the testbed.
  */
-import { readState, stateFilePath, defaultStateDir, Testbed, type NodeAccess } from '../../bench/testbed/index.js';
+import { readState, stateFilePath, defaultStateDir, Testbed, type NodeAccess } from '../../testbed/index.js';
 import type { ControllerAddress } from '../../src/topology/types.js';
 import type { NodeProvider, ProvisionAccess } from './node-access.js';
 import { runChecked, ShellRunner } from './shell-runner.js';

@@ -1,6 +1,6 @@
 /**
  * How provisioning reaches one node: its OVSDB and a way to run the few commands OVSDB cannot
- * do (addresses on the internal port). The network-namespace testbed (bench/testbed) and the
+ * do (addresses on the internal port). The network-namespace testbed (testbed/) and the
  * SSH provider (./ssh.ts) both hand out objects of this shape.
  */
 import { execFile } from 'node:child_process';

@@ -5,8 +5,8 @@
  * that lost its flows (as after an ovs-vswitchd restart) gets them back on reconnect.
  */
 import t from 'tap';
-import { Overlay } from '../../bench/migration/overlay.js';
-import { startVino, waitConnected, type VinoProcess } from '../../bench/migration/vino.js';
+import { Overlay } from '../../testbed/workload/overlay.js';
+import { startVino, waitConnected, type VinoProcess } from '../../testbed/workload/vino.js';
 
 const TOPOLOGY = 'line-3.json';
 

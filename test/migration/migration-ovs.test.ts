@@ -9,9 +9,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { dumpFlows } from '../../bench/migration/bridges.js';
-import { emulateMigration } from '../../bench/migration/emulate.js';
-import { Overlay } from '../../bench/migration/overlay.js';
-import { ApiError, startVino, waitConnected, type MigrationView, type VinoProcess } from '../../bench/migration/vino.js';
+import { emulateMigration } from '../../testbed/workload/emulate.js';
+import { Overlay } from '../../testbed/workload/overlay.js';
+import { ApiError, startVino, waitConnected, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
 const topologyFile = path.join(t.testdir(), 'mig-test.json');
 writeFileSync(topologyFile, JSON.stringify({

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { Testbed, makeState, stateFilePath, writeState } from '../../bench/testbed/index.js';
+import { Testbed, makeState, stateFilePath, writeState } from '../../testbed/index.js';
 import { deprovisionCommand, provisionCommand } from '../../controller/commands/provision.js';
 import { NetnsProvider } from '../../controller/provision/netns.js';
 import { formatRunReport, runProvisioning } from '../../controller/provision/run.js';

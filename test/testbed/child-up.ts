@@ -1,6 +1,6 @@
 // Brings a testbed up and waits to be killed: the subject of the exit-handler and stale-cleanup
 // tests. Prints one JSON line {runId, runDir} once the testbed is up.
-import { up } from '../../bench/testbed/index.js';
+import { up } from '../../testbed/index.js';
 import { loadTopology } from '../../src/topology/load.js';
 
 const [file] = process.argv.slice(2);

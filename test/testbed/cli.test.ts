@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
-import { cleanupStale, Testbed, up, type TestbedStateFile } from '../../bench/testbed/index.js';
+import { cleanupStale, Testbed, up, type TestbedStateFile } from '../../testbed/index.js';
 import { testbedCommand } from '../../controller/commands/testbed.js';
 import { UsageError } from '../../controller/commands/command.js';
-import { isAlive } from '../../bench/testbed/proc.js';
+import { isAlive } from '../../testbed/proc.js';
 import { distFile, repoRoot } from '../util/paths.js';
 import { cleanEnv, leftoversOf, loadExample, topologyFile } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t, { type Test } from 'tap';
-import { cleanupStale, up } from '../../bench/testbed/index.js';
+import { cleanupStale, up } from '../../testbed/index.js';
 import { distFile } from '../util/paths.js';
 import { cleanEnv, leftoversOf, loadExample, topologyFile } from './helpers.js';
 

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { Testbed, up } from '../../bench/testbed/index.js';
-import { unixRpcCall } from '../../bench/testbed/jsonrpc.js';
+import { Testbed, up } from '../../testbed/index.js';
+import { OvsdbClient } from '../../src/ovsdb/index.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { cleanEnv, leftoversOf, loadExample, nodeArgv, PID_SERVER, SINK, SOURCE, TCP_GET } from './helpers.js';
 
@@ -38,8 +38,9 @@ t.test('every node runs its own OVS in its own namespace', async (t) => {
 
     // OVSDB answers on the node's own socket, through the target given to provisioning.
     t.match(n.ovsdbTarget, /^unix:\/.*\/db\.sock$/);
-    const dbs = await unixRpcCall(n.ovsdbTarget.slice('unix:'.length), 'list_dbs', []);
-    t.ok(Array.isArray(dbs) && dbs.includes('Open_vSwitch'), `${n.node}: OVSDB answers list_dbs`);
+    const client = await OvsdbClient.connect(n.ovsdbTarget, { reconnect: false });
+    const dbs = await client.listDbs().finally(() => client.close());
+    t.ok(dbs.includes('Open_vSwitch'), `${n.node}: OVSDB answers list_dbs`);
     // ovs-vsctl with the node's environment reaches that node's OVS, not the machine's.
     const show = await ovs(n.node, 'ovs-vsctl', 'show');
     t.match(show, /Bridge br-phy\n\s+fail_mode: standalone\n\s+datapath_type: netdev/, `${n.node}: br-phy is a userspace bridge`);

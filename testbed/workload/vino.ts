@@ -89,6 +89,22 @@ export class VinoApi {
   }
 }
 
+/**
+ * Commits. The controller answers a commit that raced the container's first frame with that
+ * flip's outcome (committedBy "first-frame"); a 409 (older controllers) is waited out too.
+ */
+export async function commitOrJoin(api: VinoApi, id: string, timeoutMs = 30_000): Promise<{ migration: MigrationView; raced: boolean }> {
+  try {
+    const migration = await api.commit(id);
+    return { migration, raced: migration.committedBy === 'first-frame' };
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 409) throw err;
+    const m = await api.waitSettled(id, timeoutMs);
+    if (m.committedBy !== 'first-frame') throw err;
+    return { migration: m, raced: true };
+  }
+}
+
 export interface VinoProcess {
   child: Child;
   api: VinoApi;

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ResolvedTopology } from '../../src/topology/types.js';
+import type { ResolvedTopology } from '../src/topology/types.js';
 import { defaultBaseDir } from './names.js';
 import type { RunRecord } from './types.js';
 

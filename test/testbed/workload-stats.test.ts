@@ -1,6 +1,6 @@
 // The figures of a migration run, from synthetic probe records whose answers are known.
 import t from 'tap';
-import { analyzeRun, formatMs, summarize, type ClientRecord } from '../../bench/migration/stats.js';
+import { analyzeRun, formatMs, summarize, type ClientRecord } from '../../testbed/workload/stats.js';
 
 interface Spec {
   /** HTTP probes: every 10 ms from 0 to `end`; answered after `rtt` unless `fails(sent)`. */

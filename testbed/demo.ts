@@ -14,13 +14,12 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ProbeClient } from './migration/client.js';
-import { emulateMigration, type EmulatedMigration } from './migration/emulate.js';
-import { commitOrJoin } from './migration/modes.js';
-import { Overlay } from './migration/overlay.js';
-import { killAllChildren, monotonicMs, sleep } from './migration/processes.js';
-import { analyzeRun, formatMs, type RunFigures } from './migration/stats.js';
-import { startVino, waitConnected, type MigrationView, type VinoProcess } from './migration/vino.js';
+import { ProbeClient } from './workload/client.js';
+import { emulateMigration, type EmulatedMigration } from './workload/emulate.js';
+import { Overlay } from './workload/overlay.js';
+import { killAllChildren, monotonicMs, sleep } from './workload/processes.js';
+import { analyzeRun, formatMs, type RunFigures } from './workload/stats.js';
+import { commitOrJoin, startVino, waitConnected, type MigrationView, type VinoProcess } from './workload/vino.js';
 
 const { values } = parseArgs({
   options: {

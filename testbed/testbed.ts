@@ -19,8 +19,8 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseIpv4, parseMac } from '../../src/topology/net.js';
-import type { ResolvedTopology } from '../../src/topology/types.js';
+import { parseIpv4, parseMac } from '../src/topology/net.js';
+import type { ResolvedTopology } from '../src/topology/types.js';
 import {
   loadRecord,
   ownerAlive,
@@ -33,7 +33,6 @@ import {
   teardownSync,
   unregisterExitTeardown,
 } from './cleanup.js';
-import { unixRpcCall } from './jsonrpc.js';
 import {
   checkIfname,
   checkName,
@@ -51,7 +50,7 @@ import {
   underlayNetns,
   underlayPort,
 } from './names.js';
-import { checkSocketPaths, dbSocket, ovsEnvFor, setTunnelNeighbours, startOvs, vswitchdCtl } from './ovs.js';
+import { checkSocketPaths, daemonCall, dbSocket, ovsEnvFor, setTunnelNeighbours, startOvs, vswitchdCtl } from './ovs.js';
 import { isAlive, mapLimit, netnsExists, pidsInNetns, run, runInNetns, shellScript, sleep, stopProcesses } from './proc.js';
 import type {
   ContainerOptions,
@@ -660,7 +659,7 @@ export async function runStatus(record: RunRecord): Promise<TestbedStatus> {
       if (!vswitchd.alive) problems.push(`ovs-vswitchd${n.vswitchdPid ? ` (pid ${n.vswitchdPid})` : ''} is not running`);
       let ovsdbReachable = false;
       try {
-        const dbs = await unixRpcCall(dbSocket(n.dir), 'list_dbs', [], 2000);
+        const dbs = await daemonCall(dbSocket(n.dir), 'list_dbs', [], 2000);
         ovsdbReachable = Array.isArray(dbs) && dbs.includes('Open_vSwitch');
       } catch (e) {
         if (ovsdbServer.alive) problems.push(`OVSDB does not answer: ${(e as Error).message}`);
@@ -668,7 +667,7 @@ export async function runStatus(record: RunRecord): Promise<TestbedStatus> {
       let vswitchdReachable = false;
       if (n.vswitchdPid !== null) {
         try {
-          await unixRpcCall(vswitchdCtl(n.dir, n.vswitchdPid), 'version', [], 2000);
+          await daemonCall(vswitchdCtl(n.dir, n.vswitchdPid), 'version', [], 2000);
           vswitchdReachable = true;
         } catch (e) {
           if (vswitchd.alive) problems.push(`ovs-vswitchd does not answer: ${(e as Error).message}`);

@@ -1,6 +1,6 @@
 /** Underlay addressing: picking a subnet the root namespace does not use, and handing out addresses. */
 import { readFileSync } from 'node:fs';
-import { formatIpv4, parseCidr, prefixMask, type Cidr } from '../../src/topology/net.js';
+import { formatIpv4, parseCidr, prefixMask, type Cidr } from '../src/topology/net.js';
 
 /** IPv4 routes of the root namespace (destination and prefix length), default route excluded. */
 export function rootRoutes(): { network: number; prefixLength: number; iface: string }[] {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UnixRpc, unixRpcCall } from './jsonrpc.js';
+import { OvsdbClient, OvsdbRpcError, OvsdbTimeoutError, type Json } from '../src/ovsdb/index.js';
 import { inNetns, isAlive, run, sleep } from './proc.js';
 
 export const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -23,6 +23,50 @@ export function checkSocketPaths(dir: string): void {
   const longest = path.join(dir, 'ovs-vswitchd.4194304.ctl');
   if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) {
     throw new Error(`testbed: folder ${dir} is too long for Unix socket paths (${longest} exceeds ${MAX_SOCKET_PATH} bytes); use a shorter base folder`);
+  }
+}
+
+/**
+ * A short session on one of a node's daemon sockets: ovsdb-server's database socket or a
+ * daemon's control socket (what `ovs-appctl` talks to). Both speak JSON-RPC 1.0, so the OVSDB
+ * client carries both; talking to the socket directly costs a fraction of spawning ovs-appctl,
+ * which matters when warming N x N tunnel neighbours. No reconnect and no echo probe: a
+ * control socket knows no `echo`, and a session lasts a few calls.
+ */
+export class DaemonSocket {
+  private constructor(
+    readonly path: string,
+    private readonly client: OvsdbClient,
+  ) {}
+
+  static async open(socketPath: string, timeoutMs = 5000): Promise<DaemonSocket> {
+    const client = await OvsdbClient.connect(`unix:${socketPath}`, { connectTimeout: timeoutMs, reconnect: false, echoInterval: 0 });
+    return new DaemonSocket(socketPath, client);
+  }
+
+  /** One request; an error reply or a timeout names the socket (the client names it on connection errors). */
+  async call(method: string, params: Json[], timeoutMs = 10_000): Promise<Json> {
+    try {
+      return await this.client.request(method, params, { timeout: timeoutMs });
+    } catch (e) {
+      if (e instanceof OvsdbRpcError || e instanceof OvsdbTimeoutError) throw new Error(`${this.path}: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+
+  close(): void {
+    // Not awaited: the daemon closes its end when it reads ours; nothing waits on that.
+    void this.client.close();
+  }
+}
+
+/** Connects, makes one call, closes. */
+export async function daemonCall(socketPath: string, method: string, params: Json[], timeoutMs = 5000): Promise<Json> {
+  const socket = await DaemonSocket.open(socketPath, timeoutMs);
+  try {
+    return await socket.call(method, params, timeoutMs);
+  } finally {
+    socket.close();
   }
 }
 
@@ -89,7 +133,7 @@ export async function startOvs(ns: string, dir: string, hooks: StartOvsHooks, ti
   hooks.onPid('ovsdb-server', ovsdbServerPid);
   await waitFor(`ovsdb-server in namespace ${ns}`, ovsdbServerPid, [path.join(dir, 'ovsdb-server.stderr'), path.join(dir, 'ovsdb-server.log')], timeoutMs, async () => {
     try {
-      const dbs = await unixRpcCall(sock, 'list_dbs', [], 2000);
+      const dbs = await daemonCall(sock, 'list_dbs', [], 2000);
       return Array.isArray(dbs) && dbs.includes('Open_vSwitch');
     } catch {
       return false;
@@ -106,7 +150,7 @@ export async function startOvs(ns: string, dir: string, hooks: StartOvsHooks, ti
   await waitFor(`ovs-vswitchd in namespace ${ns}`, vswitchdPid, [path.join(dir, 'ovs-vswitchd.stderr'), path.join(dir, 'ovs-vswitchd.log')], timeoutMs, async () => {
     if (!existsSync(ctl)) return false;
     try {
-      await unixRpcCall(ctl, 'version', [], 2000);
+      await daemonCall(ctl, 'version', [], 2000);
       return true;
     } catch {
       return false;
@@ -118,10 +162,10 @@ export async function startOvs(ns: string, dir: string, hooks: StartOvsHooks, ti
 /** Sets tunnel neighbour entries on one node's vswitchd (one connection for all of them). */
 export async function setTunnelNeighbours(ctl: string, bridge: string, entries: readonly { ip: string; mac: string }[]): Promise<void> {
   if (entries.length === 0) return;
-  const rpc = await UnixRpc.connect(ctl);
+  const socket = await DaemonSocket.open(ctl);
   try {
-    for (const e of entries) await rpc.call('tnl/neigh/set', [bridge, e.ip, e.mac]);
+    for (const e of entries) await socket.call('tnl/neigh/set', [bridge, e.ip, e.mac]);
   } finally {
-    rpc.close();
+    socket.close();
   }
 }

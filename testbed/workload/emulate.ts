@@ -23,8 +23,8 @@
  * bounds", checkpoint-restore/criu#2532, fixed in later releases); freezing the processes and
  * moving the namespace's interface is what the network sees of a migration anyway.
  */
-import type { Testbed } from '../testbed/index.js';
-import { CONTAINER_IF } from '../testbed/names.js';
+import type { Testbed } from '../index.js';
+import { CONTAINER_IF } from '../names.js';
 import { monotonicMs, sleep } from './processes.js';
 
 export interface EmulateOptions {

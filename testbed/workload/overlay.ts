@@ -1,5 +1,5 @@
 /**
- * An overlay on the embedded testbed, ready for migrations: the nodes up (bench/testbed), the
+ * An overlay on the embedded testbed, ready for migrations: the nodes up (testbed/), the
  * overlay provisioned through OVSDB (controller/provision) with a controller target on the
  * testbed's gateway, the topology's containers plugged in, and helpers to run the probe
  * programs in them and to drive the nodes' OVS tools. Used by the bench, the demo and the
@@ -14,10 +14,10 @@ import { NetnsProvider } from '../../controller/provision/netns.js';
 import { formatRunReport, runProvisioning } from '../../controller/provision/run.js';
 import { loadTopology } from '../../src/topology/load.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
-import { Testbed, type TestbedOptions } from '../testbed/index.js';
+import { Testbed, type TestbedOptions } from '../index.js';
 import { childEnv, freePort, track } from './processes.js';
 
-/** The repository root (this file runs from dist/bench/migration/). */
+/** The repository root (this file runs from dist/testbed/workload/). */
 export function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'topologies', 'line-3.json')) || !existsSync(path.join(dir, 'package.json'))) {
@@ -28,7 +28,7 @@ export function repoRoot(): string {
   return dir;
 }
 
-/** The compiled program `dist/bench/migration/<name>.js`. */
+/** The compiled program `dist/testbed/workload/<name>.js`. */
 export function probeProgram(name: 'probe-server' | 'probe-client'): string {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), `${name}.js`);
   if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
