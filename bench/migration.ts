@@ -8,7 +8,7 @@
  * migrates from h1 (CORE) to h3 (EDGE-TR1); "client" on h4 opens a fresh TCP connection with
  * one HTTP request every 10 ms (200 ms timeout) and streams one UDP datagram every 1 ms on one
  * long-lived flow. Migration = freeze, unplug, copy time, attach at the new host (same MAC and
- * IP), resume (bench/migration/emulate.ts). See bench/migration/stats.ts for the figures.
+ * IP), resume (testbed/workload/emulate.ts). See testbed/workload/stats.ts for the figures.
  *
  * Options: --runs N (5) --modes a,b,... (all) --window S (30) --copy-ms MS (200) --pre-ms MS
  * (2000) --hold-ms MS (1000) --flip-topologies a,b (line-3,paper-24; "none" to skip)

@@ -41,7 +41,7 @@ export interface Scenario {
   /** The container running probe-client, on another host. */
   client: string;
   copyMs: number;
-  /** Carry the container's neighbour cache over the move (see emulate.ts). */
+  /** Carry the container's neighbour cache over the move (see testbed/workload/emulate.ts). */
   keepNeighbours: boolean;
   /** Undisturbed traffic before the freeze. */
   preMs: number;
