@@ -4,9 +4,11 @@ import { once } from 'node:events';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { Testbed, up } from '../../testbed/index.js';
+import { daemonCall } from '../../testbed/ovs.js';
 import { OvsdbClient } from '../../src/ovsdb/index.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { cleanEnv, leftoversOf, loadExample, nodeArgv, PID_SERVER, SINK, SOURCE, TCP_GET } from './helpers.js';
@@ -86,6 +88,16 @@ t.test('every node runs its own OVS in its own namespace', async (t) => {
     ['h1', true, true, null],
     ['h2', true, true, null],
   ]);
+});
+
+t.test("the daemons' sockets through src/ovsdb: answers, and errors that name the socket", async (t) => {
+  const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const ctl = bed.node('h1').vswitchdCtl!;
+  t.match(String(await daemonCall(ctl, 'version', [])), /ovs-vswitchd \(Open vSwitch\) 3\./, 'the control socket answers version');
+  await t.rejects(daemonCall(ctl, 'no/such-command', []), { message: new RegExp(`^${literally(ctl)}: "no/such-command" failed: .*not a valid command`) },
+    "the daemon's error reply, with the socket and the method");
+  const missing = path.join(bed.runDir, 'no-such.sock');
+  await t.rejects(daemonCall(missing, 'version', []), { message: new RegExp(`cannot connect to unix:${literally(missing)}`) }, 'a missing socket is named');
 });
 
 t.test('underlay: every node reaches every other node', async (t) => {
