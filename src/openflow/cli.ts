@@ -17,7 +17,7 @@ import { decodeMessage } from './decode/index.js';
 import { encodeMessage } from './encode/index.js';
 import { OpenFlowError } from './errors.js';
 import { MessageTypeName } from './constants.js';
-import { JsonSyntaxError, parseJsonSequence } from './lossless-json.js';
+import { JsonSyntaxError, parseJsonSequence } from '../json/index.js';
 import { MessageJsonError, messageFromJSON, stringifyMessage } from './json.js';
 
 const USAGE = `Usage: vino-ofp decode [FILE|-] [--hex]

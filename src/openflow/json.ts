@@ -16,7 +16,7 @@
  */
 import { isIpv4, isIpv6, isMac } from './addr.js';
 import { MessageTypeCode, type MessageTypeName } from './constants.js';
-import { childPath, parseJson, stringifyJson, type JsonObject, type JsonValue } from './lossless-json.js';
+import { childPath, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../json/index.js';
 import { OXM_FIELDS, oxmFieldByName, type OxmValueKind } from './oxm-fields.js';
 import { ActionTypeCode, InstructionTypeCode } from './struct-codes.js';
 import { FlowRemovedReasonNames, PacketInReasonNames, PortReasonNames } from './types/async.js';
@@ -26,7 +26,7 @@ import { GroupDescTypeCode, MultipartTypeCode } from './types/multipart.js';
 import { ControllerRoleNames } from './types/switch.js';
 import type * as T from './types/index.js';
 
-export type { JsonValue } from './lossless-json.js';
+export type { JsonValue } from '../json/index.js';
 
 /** A JSON value that is not a valid message: `path` locates the part (`$` is the message). */
 export class MessageJsonError extends Error {

@@ -1,4 +1,4 @@
-import type { Json } from './json.js';
+import type { JsonValue as Json } from '../json/index.js';
 
 /**
  * Stable error codes. Callers branch on `err.code`, never on the message text.

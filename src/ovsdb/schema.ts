@@ -1,59 +1,14 @@
 import { OvsdbValueError } from './errors.js';
-import { isJsonObject, type Json, type JsonObject } from './json.js';
+import { isJsonObject, type Json } from './json.js';
+import type { AtomicType, BaseType, ColumnSchema, ColumnType, DatabaseSchema, TableSchema } from './schema-types.js';
 import { atomFromWire, OvsdbMap, OvsdbSet, Uuid, isScalarType, type Atom, type Value } from './values.js';
+
+export type { AtomicType, BaseType, ColumnSchema, ColumnType, DatabaseSchema, TableSchema } from './schema-types.js';
 
 // RFC 7047 section 3.2 <database-schema>, parsed into types. Nothing here knows any particular
 // database: the schema is whatever the server says it is.
 
-export type AtomicType = 'integer' | 'real' | 'boolean' | 'string' | 'uuid';
 const ATOMIC_TYPES: readonly string[] = ['integer', 'real', 'boolean', 'string', 'uuid'];
-
-export interface BaseType {
-  type: AtomicType;
-  /** Allowed values, when the schema restricts them. */
-  enum?: OvsdbSet;
-  minInteger?: number | bigint;
-  maxInteger?: number | bigint;
-  minReal?: number;
-  maxReal?: number;
-  minLength?: number;
-  maxLength?: number;
-  refTable?: string;
-  refType?: 'strong' | 'weak';
-}
-
-export interface ColumnType {
-  key: BaseType;
-  /** Present for maps. */
-  value?: BaseType;
-  min: number;
-  max: number | 'unlimited';
-}
-
-export interface ColumnSchema {
-  name: string;
-  type: ColumnType;
-  ephemeral: boolean;
-  mutable: boolean;
-}
-
-export interface TableSchema {
-  name: string;
-  /** Declared columns plus the implicit _uuid and _version. */
-  columns: Record<string, ColumnSchema>;
-  maxRows?: number;
-  isRoot: boolean;
-  indexes: string[][];
-}
-
-export interface DatabaseSchema {
-  name: string;
-  version?: string;
-  cksum?: string;
-  tables: Record<string, TableSchema>;
-  /** The schema exactly as the server sent it. */
-  raw: JsonObject;
-}
 
 const UUID_COLUMN_TYPE: ColumnType = { key: { type: 'uuid' }, min: 1, max: 1 };
 

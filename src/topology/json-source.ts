@@ -1,8 +1,10 @@
 /**
- * A strict JSON (RFC 8259) parser that remembers where every value sits, so problems can name
- * a line and column, and that refuses duplicate object keys: JSON.parse silently keeps the last
- * one, which would hide a node defined twice.
+ * Reads a topology file's JSON with the project's parser (src/json), keeping where every value
+ * sits so problems can name a line and column, and reporting duplicate member names (JSON.parse
+ * silently keeps the last one, which would hide a node defined twice). Syntax errors are worded
+ * here for people editing a file by hand.
  */
+import { JsonSyntaxError, locateOffset, parseJsonDocument } from '../json/index.js';
 import { formatPath, type PathSegment, type Problem, type SourcePosition } from './problems.js';
 
 export interface JsonSource {
@@ -13,35 +15,42 @@ export interface JsonSource {
 
 export type JsonParseResult = { ok: true; source: JsonSource } | { ok: false; problems: Problem[] };
 
-class SyntaxProblem extends Error {
-  constructor(
-    readonly offset: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A topology is a few levels deep: the top object and at most this many levels below it. */
+const MAX_LEVELS_BELOW_TOP = 64;
 
-/** Offsets of line starts, to turn an offset into line:column. */
-export class LineIndex {
-  private readonly starts: number[] = [0];
-  constructor(text: string) {
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 0x0a) this.starts.push(i + 1);
-      else if (c === 0x0d && text.charCodeAt(i + 1) !== 0x0a) this.starts.push(i + 1);
-    }
+export function parseJsonSource(text: string): JsonParseResult {
+  let doc;
+  try {
+    doc = parseJsonDocument(text, {
+      maxDepth: MAX_LEVELS_BELOW_TOP + 1,
+      duplicateKeys: 'first',
+      // The resolved topology is plain JSON data (no bigint); no field of the format is that large.
+      largeIntegers: 'double',
+      allowByteOrderMark: true,
+    });
+  } catch (e) {
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    const [message, at] = describeSyntaxError(text, e);
+    const { line, column } = locateOffset(text, at);
+    return { ok: false, problems: [{ path: '', message: `invalid JSON: ${message}`, at: { line, column } }] };
   }
-  position(offset: number): SourcePosition {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - this.starts[lo]! + 1 };
+  if (doc.duplicates.length > 0) {
+    return {
+      ok: false,
+      problems: doc.duplicates.map((d) => ({
+        path: formatPath(d.path),
+        message: `duplicate key ${JSON.stringify(d.key)} (first defined at line ${d.first.line}, column ${d.first.column})`,
+        at: { line: d.at.line, column: d.at.column },
+      })),
+    };
   }
+  const positions = doc.positions;
+  const locate = (path: readonly PathSegment[]): SourcePosition => {
+    const place = positions.find(path);
+    const at = place.key ?? place.value;
+    return { line: at.line, column: at.column };
+  };
+  return { ok: true, source: { value: doc.value, locate } };
 }
 
 function describeChar(text: string, i: number): string {
@@ -53,192 +62,46 @@ function describeChar(text: string, i: number): string {
   return `'${c}'`;
 }
 
-const MAX_DEPTH = 64;
-
-export function parseJsonSource(text: string): JsonParseResult {
-  const lines = new LineIndex(text);
-  const offsets = new Map<string, number>();
-  const duplicates: Problem[] = [];
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a UTF-8 BOM is harmless: skip it
-
-  const skipWs = () => {
-    for (;;) {
-      const c = text[i];
-      if (c === ' ' || c === '\t' || c === '\n' || c === '\r') i++;
-      else break;
+/** The message for a person editing the file, and the offset it is about. */
+function describeSyntaxError(text: string, e: JsonSyntaxError): [string, number] {
+  const found = describeChar(text, e.offset);
+  const d = e.details;
+  switch (e.code) {
+    case 'JSON_ERR_EMPTY':
+      return ['empty file; expected a JSON object', e.offset];
+    case 'JSON_ERR_EXPECTED_VALUE':
+      if (text[e.offset] === "'") return ['single-quoted string; JSON strings use double quotes', e.offset];
+      return [`unexpected ${found}; expected a JSON value`, e.offset];
+    case 'JSON_ERR_TRAILING_COMMA':
+      return [`trailing comma before '${text[e.offset]}'`, e.offset];
+    case 'JSON_ERR_EXPECTED_KEY':
+      return [`unexpected ${found}; expected a "quoted" member name`, e.offset];
+    case 'JSON_ERR_EXPECTED_COLON':
+      return [`unexpected ${found}; expected ':' after member name ${JSON.stringify(d.key)}`, e.offset];
+    case 'JSON_ERR_EXPECTED_COMMA':
+      return d.container === 'array'
+        ? [`unexpected ${found}; expected ',' or ']' after array element ${d.index}`, e.offset]
+        : [`unexpected ${found}; expected ',' or '}' after the value of ${JSON.stringify(d.key)}`, e.offset];
+    case 'JSON_ERR_UNTERMINATED_STRING':
+      return ['unterminated string', e.offset];
+    case 'JSON_ERR_CONTROL_CHARACTER':
+      return [`${found} inside a string (escape it, or close the string)`, e.offset];
+    case 'JSON_ERR_BAD_ESCAPE':
+      return text[e.offset + 1] === 'u'
+        ? ['bad \\u escape (expected 4 hex digits)', e.offset]
+        : [`bad escape \\${text[e.offset + 1]} in string`, e.offset];
+    case 'JSON_ERR_BAD_NUMBER': {
+      // The longest well-formed number at the start, plus the character that spoils it.
+      const start = d.tokenStart ?? e.offset;
+      const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(start, start + 400));
+      if (!m) return [`unexpected ${describeChar(text, start)}; expected a JSON value`, start];
+      return [`malformed number ${JSON.stringify(text.slice(start, start + m[0].length + 1))}`, start];
     }
-  };
-  const fail = (message: string, at = i): never => {
-    throw new SyntaxProblem(at, message);
-  };
-  const expectLiteral = (word: string, value: unknown): unknown => {
-    if (text.startsWith(word, i)) {
-      i += word.length;
-      return value;
-    }
-    return fail(`unexpected ${describeChar(text, i)}; expected a JSON value`);
-  };
-
-  const parseString = (): string => {
-    const start = i;
-    i++; // opening quote
-    let out = '';
-    for (;;) {
-      if (i >= text.length) fail('unterminated string', start);
-      const c = text[i]!;
-      const code = c.charCodeAt(0);
-      if (c === '"') {
-        i++;
-        return out;
-      }
-      if (code < 0x20) fail(`${describeChar(text, i)} inside a string (escape it, or close the string)`);
-      if (c !== '\\') {
-        out += c;
-        i++;
-        continue;
-      }
-      const e = text[i + 1];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          const hex = text.slice(i + 2, i + 6);
-          if (!/^[0-9A-Fa-f]{4}$/.test(hex)) fail('bad \\u escape (expected 4 hex digits)');
-          out += String.fromCharCode(parseInt(hex, 16));
-          i += 4;
-          break;
-        }
-        default:
-          fail(`bad escape \\${e ?? ''} in string`);
-      }
-      i += 2;
-    }
-  };
-
-  const parseNumber = (): number => {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
-    if (!m) return fail(`unexpected ${describeChar(text, i)}; expected a JSON value`);
-    const after = text[i + m[0].length];
-    if (after !== undefined && /[0-9.eE+\-A-Za-z]/.test(after)) fail(`malformed number "${text.slice(i, i + m[0].length + 1)}"`);
-    i += m[0].length;
-    return Number(m[0]);
-  };
-
-  const parseValue = (path: PathSegment[], record: boolean): unknown => {
-    skipWs();
-    // A topology is a few levels deep; refuse absurd nesting before it exhausts the stack.
-    if (path.length > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} levels`);
-    if (record) offsets.set(formatPath(path), i);
-    const c = text[i];
-    if (c === '{') return parseObject(path);
-    if (c === '[') return parseArray(path);
-    if (c === '"') return parseString();
-    if (c === 't') return expectLiteral('true', true);
-    if (c === 'f') return expectLiteral('false', false);
-    if (c === 'n') return expectLiteral('null', null);
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return parseNumber();
-    if (c === "'") return fail("single-quoted string; JSON strings use double quotes");
-    return fail(`unexpected ${describeChar(text, i)}; expected a JSON value`);
-  };
-
-  const parseObject = (path: PathSegment[]): Record<string, unknown> => {
-    const obj: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-    const firstAt = new Map<string, number>();
-    i++;
-    skipWs();
-    if (text[i] === '}') {
-      i++;
-      return { ...obj };
-    }
-    for (;;) {
-      skipWs();
-      if (text[i] !== '"') {
-        fail(text[i] === '}' ? "trailing comma before '}'" : `unexpected ${describeChar(text, i)}; expected a "quoted" member name`);
-      }
-      const keyAt = i;
-      const key = parseString();
-      const memberPath = [...path, key];
-      skipWs();
-      if (text[i] !== ':') fail(`unexpected ${describeChar(text, i)}; expected ':' after member name "${key}"`);
-      i++;
-      const first = firstAt.get(key);
-      if (first !== undefined) {
-        const firstPos = lines.position(first);
-        duplicates.push({
-          path: formatPath(path),
-          message: `duplicate key "${key}" (first defined at line ${firstPos.line}, column ${firstPos.column})`,
-          at: lines.position(keyAt),
-        });
-        parseValue(memberPath, false); // parse for syntax, keep the first definition
-      } else {
-        firstAt.set(key, keyAt);
-        const value = parseValue(memberPath, true);
-        offsets.set(formatPath(memberPath), keyAt);
-        obj[key] = value;
-      }
-      skipWs();
-      if (text[i] === ',') {
-        i++;
-        continue;
-      }
-      if (text[i] === '}') {
-        i++;
-        // A plain object (not null-prototype) so that consumers see an ordinary value;
-        // "__proto__" as a key is copied as an own property by the spread.
-        return { ...obj };
-      }
-      fail(`unexpected ${describeChar(text, i)}; expected ',' or '}' after the value of "${key}"`);
-    }
-  };
-
-  const parseArray = (path: PathSegment[]): unknown[] => {
-    const arr: unknown[] = [];
-    i++;
-    skipWs();
-    if (text[i] === ']') {
-      i++;
-      return arr;
-    }
-    for (;;) {
-      skipWs();
-      if (text[i] === ']') fail("trailing comma before ']'");
-      arr.push(parseValue([...path, arr.length], true));
-      skipWs();
-      if (text[i] === ',') {
-        i++;
-        continue;
-      }
-      if (text[i] === ']') {
-        i++;
-        return arr;
-      }
-      fail(`unexpected ${describeChar(text, i)}; expected ',' or ']' after array element ${arr.length - 1}`);
-    }
-  };
-
-  try {
-    skipWs();
-    if (i >= text.length) fail('empty file; expected a JSON object');
-    const value = parseValue([], true);
-    skipWs();
-    if (i < text.length) fail(`unexpected ${describeChar(text, i)} after the end of the JSON value`);
-    if (duplicates.length > 0) return { ok: false, problems: duplicates };
-    const locate = (path: readonly PathSegment[]): SourcePosition | undefined => {
-      for (let n = path.length; n >= 0; n--) {
-        const off = offsets.get(formatPath(path.slice(0, n)));
-        if (off !== undefined) return lines.position(off);
-      }
-      return undefined;
-    };
-    return { ok: true, source: { value, locate } };
-  } catch (e) {
-    if (!(e instanceof SyntaxProblem)) throw e;
-    return { ok: false, problems: [{ path: '', message: `invalid JSON: ${e.message}`, at: lines.position(e.offset) }] };
+    case 'JSON_ERR_TRAILING_DATA':
+      return [`unexpected ${found} after the end of the JSON value`, e.offset];
+    case 'JSON_ERR_TOO_DEEP':
+      return [`nesting deeper than ${MAX_LEVELS_BELOW_TOP} levels`, e.offset];
+    default:
+      return [e.reason, e.offset];
   }
 }

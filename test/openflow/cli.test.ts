@@ -8,7 +8,7 @@ import { decodeMessage } from '../../src/openflow/decode/index.js';
 import { encodeMessage } from '../../src/openflow/encode/index.js';
 import { OpenFlowError } from '../../src/openflow/errors.js';
 import { parseMessage, stringifyMessage } from '../../src/openflow/json.js';
-import { parseJson, stringifyJson } from '../../src/openflow/lossless-json.js';
+import { parseJson, stringifyJson } from '../../src/json/index.js';
 import { distFile, ryuVectorsDir } from '../util/paths.js';
 
 const cli = distFile('src/openflow/cli.js');

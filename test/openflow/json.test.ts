@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
   JsonSyntaxError, parseJson, parseJsonSequence, stringifyJson, type JsonValue,
-} from '../../src/openflow/lossless-json.js';
+} from '../../src/json/index.js';
 import {
   MessageJsonError, messageFromJSON, messageToJSON, messageTypeNames, multipartKinds, parseMessage, stringifyMessage,
 } from '../../src/openflow/json.js';

@@ -15,7 +15,7 @@ import { OpenFlowError } from '../../src/openflow/errors.js';
 import { ErrorCode, ErrorType } from '../../src/openflow/constants.js';
 import { MessageFramer } from '../../src/openflow/framer.js';
 import { parseMessage, stringifyMessage } from '../../src/openflow/json.js';
-import { parseJson, type JsonValue } from '../../src/openflow/lossless-json.js';
+import { parseJson, type JsonValue } from '../../src/json/index.js';
 import type { Message } from '../../src/openflow/types/index.js';
 import { ryuVectorsDir } from '../util/paths.js';
 import { randomChunks, seededRandom } from '../util/random.js';
