@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t from 'tap';
-import { checkImports, formatViolation, loadRules, type ImportViolation } from './import-rules.js';
+import { checkImports, formatViolation, loadRules, type ImportViolation } from '../util/import-rules.js';
 
 t.test('every rule says what it protects', async (t) => {
   const rules = loadRules().forbidden ?? [];

@@ -1,6 +1,6 @@
 /**
  * Runs dependency-cruiser's Node API with the rules of .dependency-cruiser.cjs and returns the
- * imports that break them. Used by deps.test.ts and by `npm run check:deps` (check-deps.ts).
+ * imports that break them. Used by test/architecture/deps.test.ts and by `npm run check:deps` (check-deps.ts).
  * The Node API rather than the `depcruise` command: the command refuses Node 20, which this
  * project supports; the API itself runs on it.
  */
@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { cruise, type ICruiseOptions, type IConfiguration } from 'dependency-cruiser';
-import { repoRoot } from '../util/paths.js';
+import { repoRoot } from './paths.js';
 
 /** The top-level folders that hold TypeScript; those present under the base folder are cruised. */
 export const CRUISED_FOLDERS = ['src', 'controller', 'testbed', 'bench', 'test'] as const;
