@@ -4,35 +4,20 @@
  * (controller/commands/*); add new ones to COMMANDS. Running without a subcommand is reserved
  * for the controller itself (DEFAULT_COMMAND).
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { EXIT_OK, EXIT_USAGE, processIO, UsageError, type Command, type CommandIO } from './commands/command.js';
 import { importDslCommand } from './commands/import-dsl.js';
 import { validateCommand } from './commands/validate.js';
 import { runCommand as controllerCommand } from './commands/run.js';
 import { testbedCommand } from './commands/testbed.js';
 import { deprovisionCommand, provisionCommand } from './commands/provision.js';
+import { packageVersion } from './commands/version.js';
 
 const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, provisionCommand, deprovisionCommand, testbedCommand];
 
 /** Runs when no subcommand is named: the controller itself. */
 const DEFAULT_COMMAND: Command | undefined = controllerCommand;
-
-/** version from the package.json of this installation (found upwards from this file). */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'vino-controller' && pkg.version) return pkg.version;
-    }
-    const up = dirname(dir);
-    if (up === dir) return 'unknown';
-    dir = up;
-  }
-}
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

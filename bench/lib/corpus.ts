@@ -1,12 +1,12 @@
 /**
- * Well-formed OpenFlow 1.3 messages to fuzz from: the Ryu test vectors (shared/vectors/ryu-of13),
+ * Well-formed OpenFlow 1.3 messages to fuzz from: the Ryu test vectors (test/fixtures/ryu-of13),
  * the captures of real Open vSwitch traffic kept under test/fixtures/openflow, and every sample
  * message of samples.ts encoded by our encoder.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeMessage } from '../../src/openflow/encode/index.js';
-import { repoRoot, ryuVectorsDir } from '../../test/util/paths.js';
+import { fixturePath, ryuVectorsDir } from '../../test/util/paths.js';
 import type { CorpusEntry } from './fuzz.js';
 import { allSampleMessages } from './samples.js';
 
@@ -27,14 +27,14 @@ export interface CaptureFixture {
   messages: Array<{ direction: 'controller-to-switch' | 'switch-to-controller'; source: string; hex: string }>;
 }
 
+/** test/fixtures/openflow; throws naming the path if it is missing (it is part of the repository). */
 export function fixturesDir(): string {
-  return join(repoRoot(), 'test', 'fixtures', 'openflow');
+  return fixturePath('openflow');
 }
 
-/** Messages of the OVS capture fixtures (none if the fixtures were not generated). */
+/** Messages of the OVS capture fixtures. */
 export function captureCorpus(): CorpusEntry[] {
   const dir = fixturesDir();
-  if (!existsSync(dir)) return [];
   const out: CorpusEntry[] = [];
   for (const f of readdirSync(dir).filter((n) => n.startsWith('ovs-') && n.endsWith('.json')).sort()) {
     const fx = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CaptureFixture;

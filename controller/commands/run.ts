@@ -4,6 +4,7 @@ import { analyzeTopologyFile } from '../../src/topology/load.js';
 import { formatProblem } from '../../src/topology/problems.js';
 import { parseListen, startApp } from '../app.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
+import { packageVersion } from './version.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -61,7 +62,6 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
       for (const p of problems) io.err(`  ${formatProblem(p, values.topology)}\n`);
       return EXIT_INVALID;
     }
-    const { packageVersion } = await import('../cli.js');
     let app;
     try {
       app = await startApp({

@@ -106,6 +106,14 @@ export class BufferWriter {
     this.buf.writeUInt32BE(v >>> 0, at);
   }
 
+  /** Makes room for n bytes that the caller writes into `buf` itself; returns where they start. */
+  reserve(n: number): number {
+    if (this.pos + n > this.buf.length) this.ensure(n);
+    const at = this.pos;
+    this.pos = at + n;
+    return at;
+  }
+
   /** Forget what was written, keeping the buffer for reuse. */
   reset(): void {
     this.pos = 0;

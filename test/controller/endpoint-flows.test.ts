@@ -12,22 +12,13 @@ import {
 import { diffFlowChange, diffInstalled, indexInstalled, type SwitchDiff } from '../../controller/core/diff.js';
 import { flowKey, instructionsKey, type FlowSpec } from '../../controller/core/flows.js';
 import { stageDiffs } from '../../controller/core/transition.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seededRandom } from '../util/random.js';
 
 const text = (flows: FlowSpec[]) => flows.map((f) => `${flowKey(f)} ${f.cookie} ${instructionsKey(f.instructions)}`).sort();
 const view = (d: SwitchDiff | undefined) => (d ? { add: text(d.flowsToAdd), del: text(d.flowsToDelete), other: d.groupsToAdd.length + d.groupsToModify.length + d.groupsToDelete.length + d.metersToAdd.length + d.metersToModify.length + d.metersToDelete.length } : undefined);
 
 t.test('changed endpoints alone give the full diff', async (t) => {
-  const rand = prng(7);
+  const rand = seededRandom(7);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   let checked = 0;
   for (let round = 0; round < 150; round++) {

@@ -9,17 +9,7 @@ import { makeWorld, type World } from './world.js';
 import { canonicalKey, instructionsKey, matchKey } from '../../controller/core/flows.js';
 import type { MigrationInProgress } from '../../controller/core/forwarding.js';
 import type { Message } from '../../src/openflow/types/index.js';
-
-/** mulberry32: a small seeded PRNG, so that a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seededRandom } from '../util/random.js';
 
 function tables(w: World): Map<string, string> {
   const out = new Map<string, string>();
@@ -65,7 +55,7 @@ t.test('endpoint-only syncs leave the same tables and send the same changes as f
   const { topology } = incremental;
   const nodes = Object.keys(topology.nodes).sort();
   const plannedEdge = (node: string) => topology.nodes[node]!.bridge.ports.filter((p) => p.kind !== 'tunnel').map((p) => p.ofport);
-  const rand = prng(20240611);
+  const rand = seededRandom(20240611);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const known = () => incremental.app.controller.locations.all();
   let nextMac = 0x100;

@@ -1,5 +1,5 @@
 /**
- * The OpenFlow 1.3 test vectors of Ryu (shared/vectors/ryu-of13, see its README.md): every
+ * The OpenFlow 1.3 test vectors of Ryu (test/fixtures/ryu-of13, see its README.md): every
  * wire message decodes and re-encodes byte for byte, survives our JSON form, and its decoded
  * fields equal what Ryu decoded from the same bytes (Ryu's JSON, mapped to our names below).
  * Binaries were produced by LINC (Erlang), Open vSwitch's libopenvswitch and ovs-ofctl, so

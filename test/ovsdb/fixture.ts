@@ -1,6 +1,6 @@
 // A real ovsdb-server per test, in its own temp dir, killed in t.teardown (also on failure).
 // Reusable by any test that needs an OVSDB (e.g. provisioning tests).
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { OvsdbClient, type OvsdbClientOptions } from '../../src/ovsdb/client.js'
 import { op } from '../../src/ovsdb/operations.js';
 import type { Endpoint } from '../../src/ovsdb/transport.js';
 import type { Uuid } from '../../src/ovsdb/values.js';
+import { spawnWatched, type WatchedChild } from '../util/child.js';
 
 const run = promisify(execFile);
 
@@ -61,17 +62,15 @@ export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOpti
   const socket = path.join(dir, 'db.sock');
   const ctl = path.join(dir, 'ovsdb-server.ctl');
   const env = { ...process.env, OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_SYSCONFDIR: dir, OVS_PKGDATADIR: dir };
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let stderr = '';
+  let server: WatchedChild | undefined;
   let tcpPort: number | undefined;
   let paused = false;
 
   t.teardown(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      if (paused) child.kill('SIGCONT');
-      child.kill('SIGKILL');
-      await exited;
+    if (server?.running()) {
+      if (paused) server.process.kill('SIGCONT');
+      server.process.kill('SIGKILL');
+      await server.exited;
     }
     await rm(dir, { recursive: true, force: true });
   });
@@ -90,25 +89,21 @@ export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOpti
     ];
     // Port 0 on first start (no race for a free port); the same port on restarts.
     if (options.tcp) args.push(`--remote=ptcp:${tcpPort ?? 0}:127.0.0.1`);
-    const c = spawn(OVSDB_SERVER, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    child = c;
-    stderr = '';
-    c.stderr!.setEncoding('utf8');
-    c.stderr!.on('data', (d: string) => (stderr += d));
-    exited = new Promise((resolve) => c.once('exit', () => resolve()));
+    const s = spawnWatched(OVSDB_SERVER, args, { env });
+    server = s;
     const deadline = Date.now() + 10_000;
     for (;;) {
-      if (c.exitCode !== null || c.signalCode !== null) {
-        throw new Error(`ovsdb-server exited (${c.exitCode ?? c.signalCode}) during startup:\n${stderr}`);
+      if (!s.running()) {
+        throw new Error(`ovsdb-server exited (${s.process.exitCode ?? s.process.signalCode}) during startup:\n${s.stderr()}`);
       }
       // First start: the server logs the port it picked. Restart: the port is known.
       if (options.tcp && tcpPort === undefined) {
-        const m = /listening on port (\d+)/.exec(stderr);
+        const m = /listening on port (\d+)/.exec(s.stderr());
         if (m) tcpPort = Number(m[1]);
       }
       const tcpUp = !options.tcp || (tcpPort !== undefined && (await canConnect({ host: '127.0.0.1', port: tcpPort })));
       if (tcpUp && (await canConnect({ path: socket }))) return;
-      if (Date.now() > deadline) throw new Error(`ovsdb-server did not come up within 10 s:\n${stderr}`);
+      if (Date.now() > deadline) throw new Error(`ovsdb-server did not come up within 10 s:\n${s.stderr()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };
@@ -128,34 +123,34 @@ export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOpti
       return tcpPort === undefined ? undefined : `tcp:127.0.0.1:${tcpPort}`;
     },
     get pid() {
-      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+      return server?.running() ? server.process.pid : undefined;
     },
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      if (!server?.running()) return;
       if (paused) {
-        child.kill('SIGCONT');
+        server.process.kill('SIGCONT');
         paused = false;
       }
-      child.kill(signal);
-      await exited;
+      server.process.kill(signal);
+      await server.exited;
     },
     async restart() {
-      if (child && child.exitCode === null && child.signalCode === null) throw new Error('ovsdb-server is still running');
+      if (server?.running()) throw new Error('ovsdb-server is still running');
       await start();
     },
     pause() {
-      child?.kill('SIGSTOP');
+      server?.process.kill('SIGSTOP');
       paused = true;
     },
     resume() {
-      child?.kill('SIGCONT');
+      server?.process.kill('SIGCONT');
       paused = false;
     },
     async appctl(...args: string[]) {
       const { stdout } = await run(OVS_APPCTL, ['-t', ctl, ...args], { env });
       return stdout;
     },
-    log: () => stderr,
+    log: () => server?.stderr() ?? '',
   } as OvsdbServerFixture;
 }
 

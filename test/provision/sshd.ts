@@ -1,6 +1,6 @@
 // A throw-away OpenSSH server on 127.0.0.1 for one test: its own host key, a user key allowed
 // to log in as the current user, everything in a temp dir, killed in t.teardown.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TeardownHost } from '../ovsdb/fixture.js';
+import { spawnWatched, type WatchedChild } from '../util/child.js';
 
 const run = promisify(execFile);
 export const SSHD = '/usr/sbin/sshd';
@@ -46,14 +47,12 @@ function freePort(): Promise<number> {
 
 export async function startSshd(t: TeardownHost): Promise<SshdFixture> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `vino-sshd-${process.pid}-${Math.random().toString(36).slice(2, 8)}-`));
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
+  let sshd: WatchedChild | undefined;
   let madePrivsep = false;
-  let stderr = '';
   t.teardown(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
+    if (sshd?.running()) {
+      sshd.process.kill('SIGTERM');
+      await sshd.exited;
     }
     await rm(dir, { recursive: true, force: true });
     if (madePrivsep) await rmdir(PRIVSEP_DIR).catch(() => undefined);
@@ -93,15 +92,11 @@ export async function startSshd(t: TeardownHost): Promise<SshdFixture> {
         '',
       ].join('\n'),
     );
-    const c = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = c;
-    stderr = '';
-    c.stderr!.setEncoding('utf8');
-    c.stderr!.on('data', (d: string) => (stderr += d));
-    exited = new Promise((resolve) => c.once('exit', () => resolve()));
+    const s = spawnWatched(SSHD, ['-D', '-e', '-f', config]);
+    sshd = s;
     const deadline = Date.now() + 10_000;
-    while (!/Server listening on/.test(stderr) && c.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (/Server listening on/.test(stderr)) {
+    while (!/Server listening on/.test(s.stderr()) && s.process.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (/Server listening on/.test(s.stderr())) {
       return {
         dir,
         port,
@@ -114,13 +109,13 @@ export async function startSshd(t: TeardownHost): Promise<SshdFixture> {
           await writeFile(file, lines.map((l) => `${l}\n`).join(''));
           return file;
         },
-        log: () => stderr,
+        log: () => s.stderr(),
       };
     }
-    c.kill('SIGKILL');
-    await exited;
+    s.process.kill('SIGKILL');
+    await s.exited;
     // Someone took the port between our probe and sshd's bind: try another.
-    if (attempt >= 3 || !/Address already in use/.test(stderr)) throw new Error(`sshd did not start:\n${stderr}`);
+    if (attempt >= 3 || !/Address already in use/.test(s.stderr())) throw new Error(`sshd did not start:\n${s.stderr()}`);
   }
 }
 

@@ -336,6 +336,19 @@ function switchAnswer(m: Buffer, config: Buffer): Buffer | undefined {
   }
 }
 
+/** A TCP server on a free port of 127.0.0.1 (the fake switch's and the fake controller's). */
+export function listenOnLoopback(): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      if (addr === null || typeof addr === 'string') return reject(new Error('no TCP address'));
+      resolve({ server, port: addr.port });
+    });
+  });
+}
+
 export class FakeSwitch {
   readonly received: Received[] = [];
   private conns = new Set<Socket>();
@@ -349,19 +362,12 @@ export class FakeSwitch {
     readonly port: number,
   ) {}
 
-  static start(): Promise<FakeSwitch> {
-    return new Promise((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const addr = server.address();
-        if (addr === null || typeof addr === 'string') return reject(new Error('no TCP address'));
-        const sw = new FakeSwitch(server, addr.port);
-        server.on('connection', (s) => sw.accept(s));
-        Cleanup.add(`close fake switch :${addr.port}`, () => sw.closeNow());
-        resolve(sw);
-      });
-    });
+  static async start(): Promise<FakeSwitch> {
+    const { server, port } = await listenOnLoopback();
+    const sw = new FakeSwitch(server, port);
+    server.on('connection', (s) => sw.accept(s));
+    Cleanup.add(`close fake switch :${port}`, () => sw.closeNow());
+    return sw;
   }
 
   get target(): string {
@@ -595,19 +601,12 @@ export class FakeController {
     readonly port: number,
   ) {}
 
-  static listen(): Promise<FakeController> {
-    return new Promise((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const addr = server.address();
-        if (addr === null || typeof addr === 'string') return reject(new Error('no TCP address'));
-        const c = new FakeController(server, addr.port);
-        server.on('connection', (s) => c.accept(s));
-        Cleanup.add(`close fake controller :${addr.port}`, () => c.close());
-        resolve(c);
-      });
-    });
+  static async listen(): Promise<FakeController> {
+    const { server, port } = await listenOnLoopback();
+    const c = new FakeController(server, port);
+    server.on('connection', (s) => c.accept(s));
+    Cleanup.add(`close fake controller :${port}`, () => c.close());
+    return c;
   }
 
   get target(): string {

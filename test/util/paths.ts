@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -24,20 +24,19 @@ export function repoRoot(): string {
 }
 
 /**
- * The `shared/` folder that sits beside the repository root (/work/shared in the workspace,
- * `<clone>/../shared` in CI). VINO_SHARED_DIR overrides it.
+ * A file or folder under test/fixtures (in the source tree: fixtures are data, tsc does not copy
+ * them to dist/). Throws naming the path when it is missing, so a test never passes by
+ * silently reading nothing.
  */
-export function sharedDir(): string {
-  const dir = process.env['VINO_SHARED_DIR'] ? resolve(process.env['VINO_SHARED_DIR']) : resolve(repoRoot(), '..', 'shared');
-  if (!existsSync(dir)) {
-    throw new Error(`shared folder not found at ${dir} (set VINO_SHARED_DIR to its location)`);
-  }
-  return dir;
+export function fixturePath(...parts: string[]): string {
+  const path = join(repoRoot(), 'test', 'fixtures', ...parts);
+  if (!existsSync(path)) throw new Error(`test fixture missing: ${path} (it is part of the repository: restore it with git)`);
+  return path;
 }
 
-/** The Ryu OpenFlow 1.3 vectors (shared/vectors/ryu-of13). */
+/** The Ryu OpenFlow 1.3 vectors kept in test/fixtures/ryu-of13 (see its README.md). */
 export function ryuVectorsDir(): string {
-  return join(sharedDir(), 'vectors', 'ryu-of13');
+  return fixturePath('ryu-of13');
 }
 
 /** The compiled file of a module under dist/ (e.g. `src/openflow/cli.js`). */

@@ -111,45 +111,15 @@ export function padTo8(w: BufferWriter, from: number): void {
   if (over !== 0) writePad(w, 8 - over);
 }
 
-const MAC_BYTES = Buffer.alloc(6);
-const IPV4_BYTES = Buffer.alloc(4);
-const IPV6_BYTES = Buffer.alloc(16);
-
-/** Appends a value of `spec`'s kind; returns null, or why it cannot be written (nothing written then). */
+/**
+ * Appends a value of `spec`'s kind; returns null, or why it cannot be written (nothing written
+ * then). The bytes are written in place by oxmValueInto, the validation's writer, so both agree.
+ */
 function writeValue(w: BufferWriter, spec: OxmFieldSpec, v: unknown): string | null {
-  switch (spec.kindCode) {
-    case KindCode.U8:
-    case KindCode.U16:
-    case KindCode.U24:
-    case KindCode.U32: {
-      const len = spec.length;
-      const max = MAX_UINT[len]!;
-      if (typeof v !== 'number' || !(v >= 0 && v <= max) || !Number.isInteger(v)) {
-        return `expected an integer in 0..${max}, got ${describe(v)}`;
-      }
-      if (len === 4) w.u32(v);
-      else if (len === 2) w.u16(v);
-      else if (len === 1) w.u8(v);
-      else w.u8(v >>> 16).u16(v & 0xffff);
-      return null;
-    }
-    case KindCode.U64:
-      if (typeof v !== 'bigint' || BigInt.asUintN(64, v) !== v) return `expected a bigint in 0..2^64-1, got ${describe(v)}`;
-      w.u64(v);
-      return null;
-    case KindCode.MAC:
-      if (!parseMacInto(v as string, MAC_BYTES, 0)) return `expected a MAC address "aa:bb:cc:dd:ee:ff", got ${describe(v)}`;
-      w.bytes(MAC_BYTES);
-      return null;
-    case KindCode.IPV4:
-      if (!parseIpv4Into(v as string, IPV4_BYTES, 0)) return `expected an IPv4 address "a.b.c.d", got ${describe(v)}`;
-      w.bytes(IPV4_BYTES);
-      return null;
-    case KindCode.IPV6:
-      if (!parseIpv6Into(v as string, IPV6_BYTES, 0)) return `expected an IPv6 address, got ${describe(v)}`;
-      w.bytes(IPV6_BYTES);
-      return null;
-  }
+  const at = w.reserve(spec.length);
+  const problem = oxmValueInto(spec, v, w.buf, at);
+  if (problem !== null) w.pos = at;
+  return problem;
 }
 
 /**
