@@ -1,8 +1,8 @@
 /**
  * Runs dependency-cruiser's Node API with the rules of .dependency-cruiser.cjs and returns the
  * imports that break them. Used by test/architecture/deps.test.ts and by `npm run check:deps` (check-deps.ts).
- * The Node API rather than the `depcruise` command: the command refuses Node 20, which this
- * project supports; the API itself runs on it.
+ * The Node API rather than the `depcruise` command: a function call whose result the test can
+ * assert on, with no output format to parse. dependency-cruiser 16 is the line that supports Node 20.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
