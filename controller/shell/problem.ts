@@ -119,6 +119,8 @@ interface ZodIssueLike {
  */
 export function humanIssues(issues: readonly ZodIssueLike[], input: unknown): ProblemItemValue[] {
   const out: ProblemItemValue[] = [];
+  // One problem per value: a name too long and against the pattern is said once (the first).
+  const seen = new Set<string>();
   for (const issue of issues) {
     const last = issue.path[issue.path.length - 1];
     const hint = typeof last === 'string' ? FIELD_HINTS[last] : undefined;
@@ -145,7 +147,10 @@ export function humanIssues(issues: readonly ZodIssueLike[], input: unknown): Pr
     } else {
       message = issue.message;
     }
-    out.push({ path: jsonPointer(issue.path), message });
+    const path = jsonPointer(issue.path);
+    if (seen.has(path)) continue;
+    seen.add(path);
+    out.push({ path, message });
   }
   return out;
 }
