@@ -182,12 +182,14 @@ t.test('zod issues in human words', async (t) => {
   const items = humanIssues([
     { code: 'invalid_type', path: ['to', 'port'], message: 'Invalid input: expected string, received undefined', expected: 'string' },
     { code: 'too_big', origin: 'string', maximum: 15, path: ['to', 'port'], message: 'Too big' },
+    { code: 'too_big', origin: 'string', maximum: 3, path: ['name'], message: 'Too big' },
     { code: 'unrecognized_keys', keys: ['a', 'b'], path: [], message: 'Unrecognized keys' },
     { code: 'custom', path: ['links', 3, 'a/b'], message: 'a MAC address like 02:00:00:00:00:01' },
-  ], { to: { port: 'a-very-long-port-name' } });
+  ], { to: { port: 'a-very-long-port-name' }, name: 'abcd' });
+  // One problem per value: the second issue of /to/port is left out.
   t.same(items, [
     { path: '/to/port', message: 'expected a port name such as "veth-web", got the string "a-very-long-port-name"' },
-    { path: '/to/port', message: 'at most 15 characters, got 21' },
+    { path: '/name', message: 'at most 3 characters, got 4' },
     { path: '/a', message: 'unknown field "a"' },
     { path: '/b', message: 'unknown field "b"' },
     { path: '/links/3/a~1b', message: 'a MAC address like 02:00:00:00:00:01' },
