@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { makeWorld } from './world.js';
 import { checkBearer } from '../../controller/shell/api.js';
 import { humanIssues } from '../../controller/shell/problem.js';
+import { parseSize } from '../../controller/commands/run.js';
 
 interface Problem { type: string; title: string; status: number; detail: string; instance?: string; errors?: { path: string; message: string }[] }
 
@@ -196,3 +197,12 @@ t.test('zod issues in human words', async (t) => {
   ]);
 });
 
+
+t.test('--api-max-body sizes', async (t) => {
+  t.equal(parseSize('65536', '--api-max-body'), 65536);
+  t.equal(parseSize('64KiB', '--api-max-body'), 65536);
+  t.equal(parseSize('1MiB', '--api-max-body'), 1048576);
+  for (const bad of ['0', '-1', '1.5MiB', '10MB', 'lots']) {
+    t.throws(() => parseSize(bad, '--api-max-body'), { message: new RegExp(`^--api-max-body: expected a size in bytes .*got "${bad.replace('.', '\\.')}"$`) }, `"${bad}" refused`);
+  }
+});
