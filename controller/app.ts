@@ -18,6 +18,8 @@ export interface AppConfig {
   ofListen: ListenAddress[];
   apiListen: ListenAddress | null;
   apiToken?: string;
+  /** Largest HTTP request body accepted, bytes (default 1 MiB). */
+  apiMaxBodyBytes?: number;
   stateFile?: string;
   logger?: Logger;
   logLevel?: string;
@@ -54,7 +56,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   const openflow = await controller.start();
   let migrations: MigrationManager | undefined;
   try {
-    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}) };
+    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}), ...(config.apiMaxBodyBytes !== undefined ? { maxBodyBytes: config.apiMaxBodyBytes } : {}) };
     const app = buildApi(controller, apiOptions);
     migrations = extendWithMigrations(config.migrationTimeoutMs ? { timeoutMs: config.migrationTimeoutMs } : {})(app, controller, metrics);
     if (config.apiListen) {

@@ -20,6 +20,7 @@ Options:
   --of-listen HOST:PORT    where switches connect; repeatable (default 0.0.0.0:6633 and 0.0.0.0:6653)
   --api-listen HOST:PORT   HTTP API and event stream (default 127.0.0.1:8080; "off" to disable)
   --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN)
+  --api-max-body SIZE      largest request body, bytes or with KiB/MiB (default 1MiB); larger: 413
   --state FILE             location table and migrations, saved on every change, reloaded at start
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
   --log-level LEVEL        trace, debug, info, warn, error (default info); logs are JSON lines
@@ -36,6 +37,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'of-listen': { type: 'string', multiple: true },
         'api-listen': { type: 'string' },
         'api-token': { type: 'string' },
+        'api-max-body': { type: 'string' },
         state: { type: 'string' },
         'migration-timeout': { type: 'string' },
         'log-level': { type: 'string' },
@@ -53,6 +55,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
+    const maxBody = values['api-max-body'] === undefined ? undefined : parseSize(values['api-max-body'], '--api-max-body');
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
@@ -69,6 +72,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         ...(values.state ? { stateFile: values.state } : {}),
         ...(values['api-token'] ?? process.env.VINO_API_TOKEN ? { apiToken: values['api-token'] ?? process.env.VINO_API_TOKEN } : {}),
         migrationTimeoutMs: migrationTimeout * 1000,
+        ...(maxBody !== undefined ? { apiMaxBodyBytes: maxBody } : {}),
       });
     } catch (err) {
       io.err(`vino-controller: ${(err as Error).message}\n`);
@@ -89,3 +93,12 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     return EXIT_OK;
   },
 };
+
+/** "65536", "64KiB", "1MiB" → bytes. */
+export function parseSize(text: string, what: string): number {
+  const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/i.exec(text.trim());
+  const unit = { b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 }[(m?.[2] ?? 'b').toLowerCase() as 'b'];
+  const bytes = m ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new UsageError(`${what}: expected a size in bytes such as 65536, 64KiB or 1MiB, got "${text}"`);
+  return bytes;
+}

@@ -9,6 +9,12 @@ import { canonicalKey, flowKey, instructionsKey, type FlowSpec, type GroupSpec, 
 
 /** DELETE_STRICT with the exact cookie: never removes a flow some other rule (or tool) owns. */
 const ALL_COOKIE_BITS = 0xffff_ffff_ffff_ffffn;
+/**
+ * OFPFF_RESET_COUNTS: an ADD that replaces a flow (the flip gives it new actions) would keep
+ * the old counters (OF 1.3 §6.4), crediting the new path with the old one's packets. A new
+ * flow starts at zero anyway, so every ADD carries it.
+ */
+export const OFPFF_RESET_COUNTS = 1 << 2;
 
 export interface SwitchDiff {
   /** Flows to add or replace (an ADD with the same table/priority/match replaces atomically). */
@@ -156,8 +162,9 @@ export function diffToMessages(d: SwitchDiff): Message[] {
   for (const m of d.metersToModify) msgs.push(meterMod('MODIFY', m));
   for (const g of d.groupsToAdd) msgs.push(groupMod('ADD', g));
   for (const g of d.groupsToModify) msgs.push(groupMod('MODIFY', g));
-  msgs.push(...flowAdds(d.flowsToAdd));
-  msgs.push(...flowDeletes(d.flowsToDelete));
+  // Loops, not push(...list): a spread of 100k+ flows overflows the call stack.
+  for (const m of flowAdds(d.flowsToAdd)) msgs.push(m);
+  for (const m of flowDeletes(d.flowsToDelete)) msgs.push(m);
   for (const g of d.groupsToDelete) msgs.push(groupMod('DELETE', g));
   for (const m of d.metersToDelete) msgs.push(meterMod('DELETE', m));
   return msgs;
@@ -167,7 +174,7 @@ export function flowAdds(flows: FlowSpec[]): Message[] {
   return flows.map((f) => ({
     type: 'FLOW_MOD', xid: 0, cookie: f.cookie, cookieMask: 0n, tableId: f.tableId, command: 'ADD',
     idleTimeout: 0, hardTimeout: 0, priority: f.priority, bufferId: 0xffffffff, outPort: Port.ANY,
-    outGroup: Group.ANY, flags: 0, match: f.match, instructions: f.instructions,
+    outGroup: Group.ANY, flags: OFPFF_RESET_COUNTS, match: f.match, instructions: f.instructions,
   }) as Message);
 }
 

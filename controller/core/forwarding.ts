@@ -253,8 +253,8 @@ export interface EndpointChange {
 export function endpointChangeFlows(ctx: ForwardingContext, bridges: readonly string[], changes: readonly EndpointChange[]): { before: FlowSpec[]; after: FlowSpec[] }[] {
   const out = bridges.map(() => ({ before: [] as FlowSpec[], after: [] as FlowSpec[] }));
   for (const c of changes) {
-    if (c.before) endpointFlows(ctx, bridges, c.before).forEach((flows, i) => out[i]!.before.push(...flows));
-    if (c.after) endpointFlows(ctx, bridges, c.after).forEach((flows, i) => out[i]!.after.push(...flows));
+    if (c.before) endpointFlows(ctx, bridges, c.before).forEach((flows, i) => { for (const f of flows) out[i]!.before.push(f); });
+    if (c.after) endpointFlows(ctx, bridges, c.after).forEach((flows, i) => { for (const f of flows) out[i]!.after.push(f); });
   }
   return out;
 }

@@ -44,8 +44,12 @@ const COPIES_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.MIGRATION_COPY) << 40n
 const COPIES_TO = COPIES_FROM + (1n << 40n);
 const isCopy = (f: { cookie: bigint }) => f.cookie >= COPIES_FROM && f.cookie < COPIES_TO;
 
-/** Orders each switch's diff into stages (see above); empty diffs and stages are left out. */
-export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: string[][]): TransitionStage[] {
+/**
+ * Orders each switch's diff into stages (see above); empty diffs and stages are left out.
+ * Switches in no level get `unorderedLabel`: no target was given, or its switch is not
+ * connected, or they have no path to it; none of these is a failure.
+ */
+export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: string[][], unorderedLabel = 'unordered'): TransitionStage[] {
   const copies: TransitionStage = { label: 'copies', changes: new Map() };
   const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
   const rest = new Map<string, SwitchDiff>();
@@ -70,7 +74,7 @@ export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: strin
     }
     stages.push(stage);
   });
-  const unplaced: TransitionStage = { label: 'unreachable', changes: new Map() };
+  const unplaced: TransitionStage = { label: unorderedLabel, changes: new Map() };
   for (const [name, d] of rest) if (!placed.has(name)) unplaced.changes.set(name, d);
   stages.push(unplaced, cleanup);
   return stages.filter((s) => s.changes.size > 0);

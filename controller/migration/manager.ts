@@ -9,6 +9,7 @@
  * State is persisted with the location table, so a restart keeps prepared migrations.
  */
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { Controller, ControllerEvent } from '../shell/controller.js';
 import type { MigrationInProgress } from '../core/forwarding.js';
 import type { Metrics } from '../shell/metrics.js';
@@ -29,7 +30,8 @@ export interface Migration {
   container: string;
   mac: string;
   from: { node: string; ofport: number; port: string | null };
-  to: { node: string; port: string; ofport: number | null };
+  /** `port` is null when the migration was asked for by port number and the switch has not named it yet. */
+  to: { node: string; port: string | null; ofport: number | null };
   state: MigrationState;
   createdAt: string;
   /** Commit requested (or first frame) → last barrier of the flip, ms. */
@@ -39,12 +41,27 @@ export interface Migration {
   timeline: TimelineEntry[];
 }
 
-/** An error the API turns into a status code. */
+/** An error the API turns into a status code; `path` is a JSON Pointer into the request body. */
 export class MigrationError extends Error {
   override readonly name = 'MigrationError';
-  constructor(readonly status: 400 | 404 | 409 | 503, message: string, readonly path?: string) {
+  constructor(readonly status: 400 | 404 | 409 | 503, message: string, readonly path?: string, readonly migration?: Migration) {
     super(message);
   }
+}
+
+/** What a commit request did: flipped now, found it committed already, or joined the flip the first frame started. */
+export type CommitOutcome = 'flipped' | 'already-committed' | 'joined-running-flip';
+
+export interface CommitResult {
+  migration: Migration;
+  outcome: CommitOutcome;
+}
+
+/** The destination port as the switch reports it now. */
+export interface PortStatus {
+  name: string | null;
+  exists: boolean;
+  ofport?: number;
 }
 
 export interface MigrationOptions {
@@ -59,9 +76,11 @@ export class MigrationManager {
   private readonly created = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly options: MigrationOptions;
+  private readonly log: Logger;
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
     this.options = { timeoutMs: 120_000, keepFinished: 200, ...options };
+    this.log = controller.options.logger.child({ component: 'migration' });
     controller.extraState = () => [...this.migrations.values()];
     controller.on('frame-at-new-location', (f: { node: string; ofport: number; mac: string; portName?: string }) => this.onFrame(f));
     controller.on('event', (e: ControllerEvent) => this.onControllerEvent(e));
@@ -76,30 +95,42 @@ export class MigrationManager {
     return this.migrations.get(id);
   }
 
-  /** Prepare: resolves once every connected switch confirmed the bicast flows. */
-  async prepare(containerName: string, to: { node: string; port: string }): Promise<Migration> {
+  /** The destination port of a migration as its switch reports it now. */
+  portStatus(m: Migration): PortStatus {
+    const now = m.to.port !== null ? this.portNumber(m.to.node, m.to.port) : this.portName(m.to.node, m.to.ofport!) !== undefined ? m.to.ofport! : undefined;
+    return { name: m.to.port, exists: now !== undefined, ...(now !== undefined ? { ofport: now } : m.to.ofport !== null ? { ofport: m.to.ofport } : {}) };
+  }
+
+  /**
+   * Prepare: resolves once every connected switch confirmed the bicast flows. The destination
+   * is a port name, a port number, or both (the name wins for recognising the port).
+   */
+  async prepare(containerName: string, to: { node: string; port?: string; ofport?: number }): Promise<Migration> {
     const { controller } = this;
     const loc = controller.locations.get(containerName);
-    if (!loc) throw new MigrationError(404, `unknown container "${containerName}"`, 'container');
-    if (!controller.topology.nodes[to.node]) throw new MigrationError(404, `unknown switch "${to.node}"`, 'to.switch');
+    if (!loc) throw new MigrationError(404, `unknown container "${containerName}"`, '/container');
+    if (!controller.topology.nodes[to.node]) throw new MigrationError(404, `unknown switch "${to.node}" (not in the topology)`, '/to/switch');
+    if (to.port === undefined && to.ofport === undefined) throw new MigrationError(400, 'give the destination port name ("port") or number ("ofport")', '/to/port');
     const active = this.list().find((m) => m.container === containerName && (m.state === 'prepared' || m.state === 'committing'));
     if (active) throw new MigrationError(409, `migration ${active.id} of "${containerName}" is already in progress`);
-    const portNow = this.portNumber(to.node, to.port);
-    if (loc.node === to.node && (loc.port === to.port || (portNow !== undefined && portNow === loc.ofport))) {
-      throw new MigrationError(409, `"${containerName}" is already at ${to.node} port ${to.port}`);
+    const portName = to.port ?? this.portName(to.node, to.ofport!) ?? null;
+    const portNow = portName !== null ? this.portNumber(to.node, portName) ?? to.ofport : to.ofport;
+    if (loc.node === to.node && ((portName !== null && loc.port === portName) || (portNow !== undefined && portNow === loc.ofport))) {
+      throw new MigrationError(409, `"${containerName}" is already at ${to.node} port ${portName ?? portNow}`);
     }
     const m: Migration = {
       id: randomUUID(), container: containerName, mac: loc.mac,
       from: { node: loc.node, ofport: loc.ofport, port: loc.port ?? null },
-      to: { node: to.node, port: to.port, ofport: portNow ?? null },
+      to: { node: to.node, port: portName, ofport: portNow ?? null },
       state: 'prepared', createdAt: new Date().toISOString(), flipLatencyMs: null, committedBy: null, error: null, timeline: [],
     };
     this.created.set(m.id, Date.now());
     this.migrations.set(m.id, m);
-    this.mark(m, 'prepare requested', `${loc.node}:${loc.ofport} → ${to.node}:${to.port}`);
-    if (portNow !== undefined) this.mark(m, 'port seen', `ofport ${portNow} (already present)`);
+    this.mark(m, 'prepare requested', `${loc.node}:${loc.ofport} → ${to.node}:${portName ?? portNow}`);
+    const status = this.portStatus(m);
+    if (status.exists) this.mark(m, 'port seen', `ofport ${status.ofport} (already present)`);
     this.activate();
-    const failures = await this.syncCollectingFailures(`prepare migration of ${containerName}`, to.node);
+    const failures = await this.syncCollectingFailures(m, `prepare migration of ${containerName}`, to.node);
     if (failures.length > 0) {
       m.state = 'failed';
       m.error = `switches refused the prepare: ${failures.join('; ')}`;
@@ -107,9 +138,9 @@ export class MigrationManager {
       this.activate();
       await controller.requestSync(`undo failed prepare of ${containerName}`, { towards: loc.node });
       this.finish(m);
-      throw new MigrationError(503, m.error);
+      throw new MigrationError(503, m.error, undefined, m);
     }
-    this.mark(m, 'prepared', 'bicast flows barrier-confirmed on every connected switch');
+    this.mark(m, 'prepared', `bicast flows barrier-confirmed on every connected switch; destination port ${status.exists ? `exists (ofport ${status.ofport})` : 'does not exist yet'}`);
     this.emit(m, 'migration-prepared');
     this.armTimeout(m);
     void controller.saveState();
@@ -120,26 +151,34 @@ export class MigrationManager {
   private readonly committing = new Map<string, Promise<Migration>>();
 
   /**
-   * Commit: flip every switch to the new location, downstream first. A commit of a migration
-   * that is already committing (the container's first frame won the race) or committed returns
-   * its outcome rather than an error: the orchestrator asked for what happened.
+   * Commit: flip every switch to the new location, downstream first. Idempotent: a commit of a
+   * migration that is already committing (the container's first frame won the race) joins
+   * that flip, and one already committed returns it; the orchestrator asked for an outcome,
+   * and the outcome is the same whoever flipped. Aborted or failed migrations are a 409.
    */
-  commit(id: string, by: 'api' | 'first-frame' = 'api'): Promise<Migration> {
+  async commitRequest(id: string, by: 'api' | 'first-frame' = 'api'): Promise<CommitResult> {
     const running = this.committing.get(id);
-    if (running) return running;
+    if (running) return { migration: await running, outcome: 'joined-running-flip' };
     const m = this.migrations.get(id);
-    if (m && m.state === 'committed') return Promise.resolve(m);
+    if (m && m.state === 'committed') {
+      this.log.info(this.fields(m, { by }), `commit of ${m.container}: already committed by ${m.committedBy ?? 'a restart'}`);
+      return { migration: m, outcome: 'already-committed' };
+    }
     const flip = this.flip(id, by).finally(() => this.committing.delete(id));
     this.committing.set(id, flip);
-    return flip;
+    return { migration: await flip, outcome: 'flipped' };
+  }
+
+  async commit(id: string, by: 'api' | 'first-frame' = 'api'): Promise<Migration> {
+    return (await this.commitRequest(id, by)).migration;
   }
 
   private async flip(id: string, by: 'api' | 'first-frame'): Promise<Migration> {
-    const m = this.requirePrepared(id);
+    const m = this.requirePrepared(id, 'commit');
     const started = performance.now();
     if (m.to.ofport === null) {
-      const now = this.portNumber(m.to.node, m.to.port);
-      if (now === undefined) throw new MigrationError(409, `port "${m.to.port}" does not exist on ${m.to.node} yet: attach the container first`);
+      const now = m.to.port === null ? undefined : this.portNumber(m.to.node, m.to.port);
+      if (now === undefined) throw new MigrationError(409, `port "${m.to.port}" does not exist on ${m.to.node} yet: attach the container first (the migration stays prepared; commit again, or let its first frame commit it)`, undefined, m);
       m.to.ofport = now;
     }
     m.state = 'committing';
@@ -147,14 +186,16 @@ export class MigrationManager {
     this.clearTimeout(m.id);
     this.mark(m, by === 'api' ? 'commit requested' : 'first frame at the new port', by === 'api' ? undefined : 'auto-commit');
     const c = this.controller.locations.get(m.container);
+    let change;
     try {
-      this.controller.locations.set({ name: m.container, mac: m.mac, node: m.to.node, ofport: m.to.ofport, port: m.to.port, source: 'migration', ...(c?.ip ? { ip: c.ip } : {}) });
+      change = this.controller.locations.set({ name: m.container, mac: m.mac, node: m.to.node, ofport: m.to.ofport, ...(m.to.port !== null ? { port: m.to.port } : {}), source: 'migration', ...(c?.ip ? { ip: c.ip } : {}) });
     } catch (err) {
       m.state = 'prepared';
-      throw new MigrationError(409, (err as Error).message);
+      throw new MigrationError(409, (err as Error).message, undefined, m);
     }
+    if (change) this.controller.logLocationChange(change, `migration ${m.id} committed by ${by}`);
     this.activate();
-    const failures = await this.syncCollectingFailures(`commit migration of ${m.container}`, m.to.node);
+    const failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node);
     m.flipLatencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.metrics?.flipLatency.observe(m.flipLatencyMs / 1000);
     if (failures.length > 0) {
@@ -163,7 +204,7 @@ export class MigrationManager {
       this.mark(m, 'failed', m.error);
     } else {
       m.state = 'committed';
-      this.mark(m, 'committed', `flip confirmed by every switch in ${m.flipLatencyMs} ms`);
+      this.mark(m, 'committed', `flip confirmed by every switch in ${m.flipLatencyMs} ms (committed by ${by})`);
     }
     this.emit(m, m.state === 'committed' ? 'migration-committed' : 'migration-failed');
     this.controller.emit('event', { type: 'container-moved', container: m.container, mac: m.mac, from: { node: m.from.node, ofport: m.from.ofport }, to: { node: m.to.node, ofport: m.to.ofport }, source: 'migration' });
@@ -172,12 +213,12 @@ export class MigrationManager {
   }
 
   async abort(id: string, why = 'abort requested'): Promise<Migration> {
-    const m = this.requirePrepared(id);
+    const m = this.requirePrepared(id, 'abort');
     m.state = 'aborted';
     this.clearTimeout(m.id);
     this.mark(m, why);
     this.activate();
-    await this.syncCollectingFailures(`abort migration of ${m.container}`, m.from.node);
+    await this.syncCollectingFailures(m, `abort migration of ${m.container}`, m.from.node);
     this.mark(m, 'aborted', 'traffic goes to the old location only');
     this.emit(m, 'migration-aborted');
     this.finish(m);
@@ -192,11 +233,17 @@ export class MigrationManager {
 
   // ----------------------------------------------------------------------------------------
 
-  private requirePrepared(id: string): Migration {
+  private requirePrepared(id: string, action: 'commit' | 'abort'): Migration {
     const m = this.migrations.get(id);
     if (!m) throw new MigrationError(404, `unknown migration "${id}"`);
-    if (m.state !== 'prepared') throw new MigrationError(409, `migration ${id} is ${m.state}, not prepared`);
-    return m;
+    if (m.state === 'prepared') return m;
+    const why: Record<Exclude<MigrationState, 'prepared'>, string> = {
+      committing: 'is being committed (the flip is in progress)',
+      committed: `was committed${m.committedBy ? ` by ${m.committedBy}` : ''}: ${m.container} is at ${m.to.node} now; to go back, prepare a migration to ${m.from.node}`,
+      aborted: 'was aborted: traffic goes to the old location; prepare a new migration',
+      failed: `failed (${m.error ?? 'no detail'}); prepare a new migration`,
+    };
+    throw new MigrationError(409, `cannot ${action} migration ${id} of "${m.container}": it ${why[m.state]}`, undefined, m);
   }
 
   /** Publishes the prepared migrations to the forwarding computation. */
@@ -212,11 +259,19 @@ export class MigrationManager {
     this.controller.migrations = active;
   }
 
-  private async syncCollectingFailures(reason: string, towards: string): Promise<string[]> {
+  /** One sync for a stage of `m`; logs each flip stage and notes the switches that got nothing because they are not connected. */
+  private async syncCollectingFailures(m: Migration, reason: string, towards: string): Promise<string[]> {
     const failures: string[] = [];
     const onEvent = (e: ControllerEvent) => {
       if (e.type === 'flows-failed') failures.push(`${String(e.switch)}: ${String(e.error)}`);
+      else if (e.type === 'flows-stage-applied') {
+        const ev = e as unknown as { stage: string; switches: string[]; failed: string[]; elapsedMs: number };
+        this.log.info(this.fields(m, { stage: ev.stage, switches: ev.switches, failed: ev.failed, elapsedMs: ev.elapsedMs }),
+          `migration of ${m.container} (${m.state}): stage ${ev.stage} confirmed by ${ev.switches.length} switch(es)${ev.failed.length ? `, refused by ${ev.failed.join(', ')}` : ''}`);
+      }
     };
+    const disconnected = Object.keys(this.controller.topology.nodes).filter((n) => this.controller.sessions.get(n)?.state !== 'ready');
+    if (disconnected.length > 0) this.mark(m, 'skipped (switch not connected)', `${disconnected.join(', ')}: reconciled when ${disconnected.length === 1 ? 'it connects' : 'they connect'}`);
     this.controller.on('event', onEvent);
     try {
       await this.controller.requestSync(reason, { towards });
@@ -234,7 +289,10 @@ export class MigrationManager {
     } else if (e.type === 'port-change') {
       const ev = e as { switch: string; reason: string; port: { portNo: number; name: string } };
       for (const m of this.migrations.values()) {
-        if (m.state !== 'prepared' || m.to.node !== ev.switch || m.to.port !== ev.port.name) continue;
+        if (m.state !== 'prepared' || m.to.node !== ev.switch) continue;
+        // Asked for by number: the first port with that number names it.
+        if (m.to.port === null && m.to.ofport === ev.port.portNo && ev.reason !== 'DELETE') m.to.port = ev.port.name;
+        if (m.to.port !== ev.port.name) continue;
         if (ev.reason === 'DELETE') {
           m.to.ofport = null;
           this.mark(m, 'port gone', `ofport ${ev.port.portNo}`);
@@ -265,9 +323,28 @@ export class MigrationManager {
     return undefined;
   }
 
+  private portName(node: string, ofport: number): string | undefined {
+    return this.controller.sessions.get(node)?.ports.get(ofport)?.name;
+  }
+
+  /** The fields of every migration log line. */
+  private fields(m: Migration, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      migration: m.id, container: m.container, from: `${m.from.node}:${m.from.port ?? m.from.ofport}`,
+      to: `${m.to.node}:${m.to.port ?? m.to.ofport ?? '?'}`, state: m.state, ...extra,
+    };
+  }
+
+  /** A timeline entry, and its log line: per-switch barrier confirmations at debug (stages are logged whole). */
   private mark(m: Migration, event: string, detail?: string): void {
     const created = this.created.get(m.id) ?? Date.parse(m.createdAt);
-    m.timeline.push({ event, at: new Date().toISOString(), t: Math.round((Date.now() - created) * 1000) / 1000, ...(detail ? { detail } : {}) });
+    const t = Math.round((Date.now() - created) * 1000) / 1000;
+    m.timeline.push({ event, at: new Date().toISOString(), t, ...(detail ? { detail } : {}) });
+    const fields = this.fields(m, { event, t, ...(m.committedBy ? { committedBy: m.committedBy } : {}), ...(m.flipLatencyMs !== null ? { flipLatencyMs: m.flipLatencyMs } : {}) });
+    const text = `migration of ${m.container} ${fields.from as string} → ${fields.to as string}: ${event}${detail ? ` (${detail})` : ''}`;
+    if (event === 'barrier confirmed') this.log.debug(fields, text);
+    else if (event === 'failed') this.log.error(fields, text);
+    else this.log.info(fields, text);
   }
 
   private emit(m: Migration, type: string): void {

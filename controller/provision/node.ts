@@ -128,8 +128,9 @@ export async function runNode(
 
     stage = 'comparing with the topology';
     const diff = diffNode(read(), desired, scope);
-    report.changes.push(...diff.changes);
-    report.warnings.push(...diff.warnings);
+    // Loops, not push(...): a node with thousands of ports has thousands of changes.
+    for (const c of diff.changes) report.changes.push(c);
+    for (const w of diff.warnings) report.warnings.push(w);
     report.operations = diff.ops.length;
     if (diff.ops.length > 0 && !options.dryRun) {
       stage = 'applying the transaction';
@@ -159,7 +160,7 @@ export async function runNode(
           phase('vswitchd');
         }
         const opts = { fresh, ...(options.dryRun ? { dryRun: true } : {}), ...(options.execTimeoutMs !== undefined ? { timeoutMs: options.execTimeoutMs } : {}) };
-        report.changes.push(...(await ensureAddress(access, a, opts)));
+        for (const c of await ensureAddress(access, a, opts)) report.changes.push(c);
         phase('addresses');
       }
     }

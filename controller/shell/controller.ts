@@ -315,9 +315,24 @@ export class Controller extends EventEmitter {
         this.options.metrics?.proxyArp();
       }
     }
-    // Learn only at edge ports: a frame from a tunnel says nothing about where its sender is.
+    // Learn only at edge ports: a frame from a tunnel says nothing about where its sender is,
+    // and one from the host's own bridge or internal port is the host, not a container.
     if (isTunnel || !isUnicastMac(eth.src) || eth.vlan !== undefined) return;
-    this.learn(node, inPort, eth.src, eth.arp?.spa ?? undefined, session.ports.get(inPort)?.name);
+    const portName = session.ports.get(inPort)?.name;
+    if (!this.isContainerPort(node, inPort, portName)) return;
+    this.learn(node, inPort, eth.src, eth.arp?.spa ?? undefined, portName);
+  }
+
+  /**
+   * Whether a port may hold containers: not the bridge's LOCAL port, and not a port the
+   * topology plans as something else (internal or tunnel), matched by name or by number.
+   */
+  isContainerPort(node: string, ofport: number, name: string | undefined): boolean {
+    if (ofport === Port.LOCAL) return false;
+    const bridge = this.topology.nodes[node]?.bridge;
+    if (!bridge) return true;
+    if (name !== undefined && name === bridge.name) return false;
+    return !bridge.ports.some((p) => p.kind !== 'container' && (p.ofport === ofport || (name !== undefined && p.name === name)));
   }
 
   /** A MAC seen at an edge port: new → learned; known elsewhere → moved (host-move detection). */
@@ -357,11 +372,21 @@ export class Controller extends EventEmitter {
     return change;
   }
 
+  /** The one log line of a location change, whoever made it (traffic, the API, a migration). */
+  logLocationChange(change: LocationChange, why: string): void {
+    const l = change.location;
+    const at = (x: { node: string; ofport: number; port?: string }) => `${x.node}:${x.port ?? x.ofport}`;
+    const from = change.kind === 'moved' ? at(change.from) : change.kind === 'removed' ? at(l) : null;
+    const to = change.kind === 'removed' ? null : at(l);
+    this.log.info({ container: l.name, mac: l.mac, from, to, source: l.source, why },
+      `location of ${l.name}: ${from ?? '(none)'} → ${to ?? '(none)'} (${l.source}: ${why})`);
+  }
+
   private announce(change: LocationChange, why: string, sync = true): void {
     const l = change.location;
     const from = change.kind === 'moved' ? { node: change.from.node, ofport: change.from.ofport } : change.kind === 'removed' ? { node: l.node, ofport: l.ofport } : null;
     const to = change.kind === 'removed' ? null : { node: l.node, ofport: l.ofport };
-    this.log.info({ container: l.name, mac: l.mac, from, to, why }, `container ${change.kind}`);
+    this.logLocationChange(change, why);
     this.emit('event', { type: 'container-moved', container: l.name, mac: l.mac, from, to, source: why });
     this.options.metrics?.locationChange(change.kind);
     void this.saveState();
@@ -403,14 +428,20 @@ export class Controller extends EventEmitter {
     if (this.stopping) return;
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const diffs = this.planDiffs();
-    const stages = stageDiffs(diffs, this.levels(opts.towards));
+    const stages = stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
     if (stages.length === 0) return;
     this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
     for (const stage of stages) {
       if (this.stopping) return;
+      const started = performance.now();
+      const applied: string[] = [];
+      const failed: string[] = [];
       await Promise.all([...stage.changes].map(async ([node, diff]) => {
         const session = this.sessions.get(node);
-        if (!session || session.state !== 'ready') return;
+        if (!session || session.state !== 'ready') {
+          this.emit('event', { type: 'flows-skipped', switch: node, stage: stage.label, reason: 'switch not connected' });
+          return;
+        }
         const installed = this.installed.get(node);
         const msgs = diffToMessages(diff);
         try {
@@ -418,8 +449,10 @@ export class Controller extends EventEmitter {
           this.options.metrics?.batchApplied(msgs.length, result.elapsedMs);
           // Unless it was forgotten or re-read meanwhile, the model now holds what was confirmed.
           if (installed && this.installed.get(node) === installed) applyDiff(installed, diff);
+          applied.push(node);
           this.emit('event', { type: 'flows-applied', switch: node, stage: stage.label, flowMods: msgs.length, elapsedMs: Math.round(result.elapsedMs * 1000) / 1000 });
         } catch (err) {
+          failed.push(node);
           this.options.metrics?.error('batch');
           // What the switch holds is uncertain now: read it back before the next change.
           this.installed.delete(node);
@@ -428,7 +461,17 @@ export class Controller extends EventEmitter {
           void this.requestSync(`re-read ${node} after a failed change`, { reconcile: node });
         }
       }));
+      this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
     }
+  }
+
+  /**
+   * The label of changes that have no place in the ordering: with no target none is needed;
+   * with a target whose switch is not connected there are no paths to order by.
+   */
+  private unorderedLabel(towards: string | undefined): string {
+    if (towards === undefined) return 'unordered';
+    return this.sessions.get(towards)?.state === 'ready' ? 'off-path' : 'no-switch-connected';
   }
 
   /**

@@ -57,7 +57,7 @@ export class FakeSwitch extends EventEmitter {
     this.socket.setNoDelay(true);
     this.socket.on('connect', () => {
       const versions = this.options.helloVersions;
-      const version = Math.max(...versions);
+      const version = versions.reduce((a, b) => (b > a ? b : a), 0);
       // Hello elements exist from OpenFlow 1.3 (wire version 4) on; older peers send a bare header.
       this.write({ type: 'HELLO', xid: 1, version, elements: version >= 4 ? [{ type: 'VERSIONBITMAP', versions }] : [] });
     });

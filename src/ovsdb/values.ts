@@ -13,6 +13,8 @@ const INT64_MAX = 2n ** 63n - 1n;
 export const uuid = (s: string): Uuid => new Uuid(s);
 export const namedUuid = (name: string): NamedUuid => new NamedUuid(name);
 export const set = <T extends Atom>(...values: T[]): OvsdbSet<T> => new OvsdbSet(values);
+/** A set from an array of any length (`set(...xs)` overflows the call stack past ~100k elements). */
+export const setOf = <T extends Atom>(values: readonly T[]): OvsdbSet<T> => new OvsdbSet(values);
 export function map<K extends Atom, V extends Atom>(entries: Iterable<readonly [K, V]> | Map<K, V>): OvsdbMap<K, V>;
 export function map<V extends Atom>(record: Record<string, V>): OvsdbMap<string, V>;
 export function map(arg: unknown): OvsdbMap {

@@ -601,7 +601,7 @@ export function analyzeTopology(input: unknown): Analysis {
   if (!model) return { topology: null, problems };
   const checker = new Checker(model);
   checker.run();
-  problems.push(...checker.problems);
+  for (const p of checker.problems) problems.push(p); // not push(...): a huge file can have 100k+ problems
   if (problems.length > 0 || !model.complete) return { topology: null, problems };
   return { topology: resolve(model, checker), problems };
 }

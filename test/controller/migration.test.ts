@@ -81,8 +81,8 @@ t.test('abort restores the old path; errors 400/404/409', async (t) => {
   const { w, mover, home, target, peers } = await setup(t);
   const bad = await api(w, '/api/v1/migrations', { container: mover, to: { switch: target } , extra: true });
   t.equal(bad.status, 400);
-  const problems = (await bad.json() as { problems: { path: string }[] }).problems.map((p) => p.path);
-  t.ok(problems.includes('to.port'), `names to.port (${problems.join(', ')})`);
+  const problems = (await bad.json() as { errors: { path: string }[] }).errors.map((p) => p.path);
+  t.ok(problems.includes('/to/port'), `names /to/port (${problems.join(', ')})`);
   t.equal((await api(w, '/api/v1/migrations', { container: 'ghost', to: { switch: target, port: 'x' } })).status, 404);
   t.equal((await api(w, '/api/v1/migrations', { container: mover, to: { switch: 'nowhere', port: 'x' } })).status, 404);
   t.equal((await api(w, '/api/v1/migrations/nope')).status, 404);

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { startApp, type RunningApp } from '../../controller/app.js';
 import { loadTopology } from '../../src/topology/load.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
@@ -36,14 +36,15 @@ export function planPorts(topology: ResolvedTopology, node: string): PortDesc[] 
   return [...n.bridge.ports.map((p) => fakePort(p.ofport, p.name)), fakePort(Port.LOCAL, n.bridge.name)];
 }
 
-export async function makeWorld(file: string, opts: { connect?: boolean; apiToken?: string } = {}): Promise<World> {
+export async function makeWorld(file: string, opts: { connect?: boolean; apiToken?: string; logger?: Logger; apiMaxBodyBytes?: number } = {}): Promise<World> {
   const topology = await loadTopology(join(repoRoot(), 'topologies', file));
   const dir = mkdtempSync(join(tmpdir(), 'vino-world-'));
   const stateFile = join(dir, 'state.json');
-  const logger = pino({ level: process.env.VINO_TEST_LOG ?? 'silent' });
+  const logger = opts.logger ?? pino({ level: process.env.VINO_TEST_LOG ?? 'silent' });
   const start = () => startApp({
     topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: { host: '127.0.0.1', port: 0 }, stateFile, logger,
     ...(opts.apiToken ? { apiToken: opts.apiToken } : {}),
+    ...(opts.apiMaxBodyBytes !== undefined ? { apiMaxBodyBytes: opts.apiMaxBodyBytes } : {}),
     session: { echoIntervalMs: 1000, idleTimeoutMs: 5000 },
   });
   const tables = new Map<string, SimSwitch>();

@@ -12,6 +12,7 @@ import { dumpFlows } from '../../bench/migration/bridges.js';
 import { emulateMigration } from '../../testbed/workload/emulate.js';
 import { Overlay } from '../../testbed/workload/overlay.js';
 import { ApiError, startVino, waitConnected, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
+import { parseJson } from '../../src/json/index.js';
 
 const topologyFile = path.join(t.testdir(), 'mig-test.json');
 writeFileSync(topologyFile, JSON.stringify({
@@ -111,12 +112,17 @@ t.test('the service answers before any migration', async (t) => {
 t.test('request errors: 400 with the JSON path, 404 unknown, 409 conflicts', async (t) => {
   let r = await call('POST', '/api/v1/migrations', { container: 'c1' });
   t.equal(r.status, 400, 'missing "to"');
-  t.ok(r.body.problems?.some((p: { path: string }) => p.path === 'to'), 'the problem names "to"');
+  t.ok(r.body.errors?.some((p: { path: string }) => p.path === '/to'), 'the problem names "/to"');
+  t.equal(r.body.type, 'urn:vino-controller:problem:invalid-request', 'RFC 9457 problem details');
   r = await call('POST', '/api/v1/migrations', { container: 'c1', to: { switch: 'h2', port: 'c-c1' }, extra: 1 });
   t.equal(r.status, 400, 'unknown key refused');
   r = await call('POST', '/api/v1/migrations', { container: 'c1', to: { switch: 'h2', port: 'a-port-name-too-long' } });
   t.equal(r.status, 400, 'port name over 15 characters');
-  t.ok(r.body.problems?.some((p: { path: string }) => p.path === 'to.port'), 'the problem names to.port');
+  t.ok(r.body.errors?.some((p: { path: string }) => p.path === '/to/port'), 'the problem names /to/port');
+  const beforeBadPort = await flowState();
+  r = await call('POST', '/api/v1/migrations', { container: 'c1', to: { switch: 'h2', port: '../etc/passwd' } });
+  t.equal(r.status, 400, 'a port name against the topology naming rules');
+  t.same(await flowState(), beforeBadPort, 'nothing was installed for it');
   r = await call('POST', '/api/v1/migrations', '{"container":');
   t.equal(r.status, 400, 'malformed JSON');
 
@@ -144,7 +150,7 @@ t.test('abort restores the old path', async (t) => {
   t.equal(r.status, 409, 'a second migration of c1 while one is prepared');
   r = await call('POST', `/api/v1/migrations/${m.id}/commit`);
   t.equal(r.status, 409, 'commit before the container is attached at h2');
-  t.match(r.body.error, /does not exist on h2 yet/);
+  t.match(r.body.detail, /does not exist on h2 yet/);
 
   const aborted = await vino!.api.abort(m.id);
   t.equal(aborted.state, 'aborted');
@@ -154,17 +160,36 @@ t.test('abort restores the old path', async (t) => {
   t.equal((await call('POST', `/api/v1/migrations/${m.id}/abort`)).status, 409, 'abort of an aborted migration');
 });
 
+/** Packets counted by sw2's forwarding flows for c1 (table 1, eth_dst c1): the branch the flip replaces. */
+async function c1PacketsAtSw2(): Promise<bigint> {
+  const text = await (await fetch(`${vino!.api.base}/api/v1/switches/sw2/flows`)).text();
+  const flows = parseJson(text) as { tableId: number; packetCount: number | bigint; match: { fields: { field: string; value?: unknown }[] } }[];
+  let n = 0n;
+  for (const f of flows) {
+    if (f.tableId === 1 && f.match.fields.some((x) => x.field === 'eth_dst' && x.value === C1.mac)) n += BigInt(f.packetCount);
+  }
+  return n;
+}
+
 t.test('after the move the client reaches c1 at h2, with no announcement from c1', async (t) => {
+  // Traffic through sw2 towards c1 at h1, counted by the flow the flip will replace.
+  for (let i = 0; i < 5; i++) t.equal(await get(`/count-${i}`), answer(`/count-${i}`));
+  const countedBefore = await c1PacketsAtSw2();
+  t.ok(countedBefore > 0n, `sw2 counted ${countedBefore} packets for c1 before the migration`);
   const m = await vino!.api.prepare('c1', { switch: 'h2', port: C1.port });
   let committed: MigrationView | undefined;
+  let countedAfterFlip = -1n;
   // Committed while c1 is still frozen: it has not sent a frame from h2 (no gratuitous ARP,
   // arp_notify off, IPv6 off), so only the controller can have sent the traffic there.
   const emu = await emulateMigration(ov.bed, 'c1', 'h2', {
     copyMs: 50,
     beforeResume: async () => {
       committed = await vino!.api.commit(m.id);
+      countedAfterFlip = await c1PacketsAtSw2();
     },
   });
+  // c1 is frozen and silent between prepare and commit: the replaced flows start from zero.
+  t.ok(countedAfterFlip >= 0n && countedAfterFlip < countedBefore, `flows the flip replaced do not keep the old counters (${countedAfterFlip} < ${countedBefore})`);
   t.equal(committed?.state, 'committed', 'commit answered 200 committed');
   t.equal(committed?.committedBy, 'api', 'committed by the call, not by a frame of c1');
   t.type(committed?.flipLatencyMs, 'number', 'flip latency reported');
@@ -200,6 +225,9 @@ t.test('a controller restart in the prepared state keeps the migration and the t
   t.equal((await call('POST', `/api/v1/migrations/${m.id}/commit`)).status, 200, 'commit of a committed migration returns it');
   const loc = await vino.api.container('c1');
   t.equal(loc.node, 'h1', 'the location table has c1 back at h1');
+  const containers = (await vino.api.call<{ name: string; port: string | null; node: string }[]>('GET', '/api/v1/containers')).body;
+  const hostPorts = new Set(Object.values(ov.topology.nodes).flatMap((n) => [n.bridge.name, ...n.bridge.ports.filter((p) => p.kind !== 'container').map((p) => p.name)]));
+  t.same(containers.filter((c) => c.port !== null && hostPorts.has(c.port)), [], 'no host bridge or internal port was learned as a container');
   const list = (await vino.api.call<MigrationView[]>('GET', '/api/v1/migrations')).body;
   t.same(list.map((x) => x.state), ['aborted', 'committed', 'committed'], 'every migration of this file, oldest first');
 });

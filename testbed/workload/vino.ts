@@ -34,7 +34,8 @@ export interface SwitchView {
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(readonly status: number, readonly body: unknown, what: string) {
-    super(`${what}: HTTP ${status}${body && typeof body === 'object' && 'error' in body ? `: ${String((body as { error: unknown }).error)}` : ''}`);
+    // Errors are RFC 9457 problem details: `detail` says what went wrong.
+    super(`${what}: HTTP ${status}${body && typeof body === 'object' && 'detail' in body ? `: ${String((body as { detail: unknown }).detail)}` : ''}`);
   }
 }
 
