@@ -29,6 +29,11 @@ export class RawClient {
   /** Resolves once connected (rejects on a connect error). */
   readonly connected: Promise<void>;
   private readonly framer = new MessageFramer();
+  /** ERROR messages received in all (`errors` keeps the first 64). */
+  errorCount = 0;
+  /** When set, answers the handshake and keep-alive like a switch with this datapath id. */
+  switchDpid?: bigint;
+  answerEcho = true;
   private readonly waiters: { pred: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
 
   constructor(host: string, port: number) {
@@ -61,8 +66,10 @@ export class RawClient {
           continue;
         }
         // Keep only what tests look at: a flood of replies must not grow memory.
-        if (m.type === 'ERROR' && 'code' in m) this.errors.push({ errorType: m.errorType, code: m.code, xid: m.xid, data: Buffer.from(m.data) });
-        else if (m.type !== 'ECHO_REPLY' && this.received.length < 64) this.received.push(m);
+        if (m.type === 'ERROR' && 'code' in m) {
+          if (++this.errorCount <= 64) this.errors.push({ errorType: m.errorType, code: m.code, xid: m.xid, data: Buffer.from(m.data) });
+        } else if (m.type !== 'ECHO_REPLY' && this.received.length < 64) this.received.push(m);
+        if (this.switchDpid !== undefined) this.respond(m, this.switchDpid);
         for (let i = this.waiters.length - 1; i >= 0; i--) {
           const w = this.waiters[i]!;
           if (w.pred(m)) {
@@ -99,6 +106,47 @@ export class RawClient {
     await this.connected;
     this.hello();
     return (await this.waitFor((m) => m.type === 'FEATURES_REQUEST')) !== undefined;
+  }
+
+  /** HELLO, then the handshake as a switch of datapath `dpid` with no ports; resolves when the controller is done asking. */
+  async handshake(dpid: bigint): Promise<boolean> {
+    this.switchDpid = dpid;
+    await this.connected;
+    this.hello();
+    return (await this.waitFor((m) => m.type === 'MULTIPART_REQUEST' && m.body.kind === 'PORT_DESC')) !== undefined;
+  }
+
+  private respond(m: Message, dpid: bigint): void {
+    const reply = (r: Message) => this.write(encodeMessage(r));
+    switch (m.type) {
+      case 'FEATURES_REQUEST':
+        return void reply({ type: 'FEATURES_REPLY', xid: m.xid, datapathId: dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f });
+      case 'ECHO_REQUEST':
+        if (this.answerEcho) reply({ type: 'ECHO_REPLY', xid: m.xid, data: Buffer.alloc(0) });
+        return;
+      case 'BARRIER_REQUEST':
+        return void reply({ type: 'BARRIER_REPLY', xid: m.xid });
+      case 'MULTIPART_REQUEST': {
+        const kind = m.body.kind;
+        if (kind === 'PORT_DESC') return void reply({ type: 'MULTIPART_REPLY', xid: m.xid, flags: 0, body: { kind: 'PORT_DESC', ports: [] } });
+        if (kind === 'FLOW') return void reply({ type: 'MULTIPART_REPLY', xid: m.xid, flags: 0, body: { kind: 'FLOW', flows: [] } });
+        if (kind === 'GROUP_DESC') return void reply({ type: 'MULTIPART_REPLY', xid: m.xid, flags: 0, body: { kind: 'GROUP_DESC', groups: [] } });
+        if (kind === 'METER_CONFIG') return void reply({ type: 'MULTIPART_REPLY', xid: m.xid, flags: 0, body: { kind: 'METER_CONFIG', meters: [] } });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Writes `bytes`, waiting while the socket's buffer is full; false if the connection is gone (then or meanwhile). */
+  async writeAll(bytes: Buffer): Promise<boolean> {
+    if (this.isClosed || this.socket.destroyed) return false;
+    // Always through the event loop: a write the kernel takes at once would otherwise let a
+    // sending loop run on microtasks alone and starve every other socket of this thread.
+    if (this.socket.write(bytes)) await new Promise((r) => setImmediate(r));
+    else await Promise.race([new Promise((r) => this.socket.once('drain', r)), this.closed]);
+    return !this.isClosed;
   }
 
   destroy(): void {

@@ -28,6 +28,9 @@ Options:
   --max-handshaking N      refuse connections while N switches are in the handshake (default 256)
   --hello-timeout SEC      drop a connection whose HELLO is not whole within SEC (default 5)
   --handshake-timeout SEC  drop a switch not ready (HELLO, features, ports) within SEC (default 10)
+  --idle-timeout SEC       drop a switch that sends no whole message for SEC, echoes
+                           unanswered (default 15; echoes after a third of it, at most 5)
+  --max-bad-messages N     close a switch after N malformed messages (default 100; 0: no limit)
   --packet-in-rate N       PACKET_INs handled per second per switch, more are dropped (default 10000; 0: no limit)
   --echo-rate N            ECHO_REQUESTs answered per second per switch (default 100; 0: no limit)
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
@@ -50,8 +53,10 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'max-handshaking': { type: 'string' },
         'hello-timeout': { type: 'string' },
         'handshake-timeout': { type: 'string' },
+        'idle-timeout': { type: 'string' },
         'packet-in-rate': { type: 'string' },
         'echo-rate': { type: 'string' },
+        'max-bad-messages': { type: 'string' },
         'migration-timeout': { type: 'string' },
         'log-level': { type: 'string' },
       },
@@ -87,10 +92,17 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     const session: Partial<SessionOptions> = {};
     const helloTimeout = number('hello-timeout', 0.001, false);
     const handshakeTimeout = number('handshake-timeout', 0.001, false);
+    const idleTimeout = number('idle-timeout', 0.001, false);
     const packetInRate = number('packet-in-rate', 0, true);
     const echoRate = number('echo-rate', 0, true);
+    const maxBadMessages = number('max-bad-messages', 0, true);
+    if (maxBadMessages !== undefined) session.maxBadMessages = maxBadMessages;
     if (helloTimeout !== undefined) session.helloTimeoutMs = helloTimeout * 1000;
     if (handshakeTimeout !== undefined) session.handshakeTimeoutMs = handshakeTimeout * 1000;
+    if (idleTimeout !== undefined) {
+      session.idleTimeoutMs = idleTimeout * 1000;
+      session.echoIntervalMs = Math.min(5000, session.idleTimeoutMs / 3);
+    }
     if (packetInRate !== undefined) session.packetInRate = packetInRate;
     if (echoRate !== undefined) session.echoRate = echoRate;
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);

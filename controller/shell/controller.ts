@@ -217,10 +217,8 @@ export class Controller extends EventEmitter {
     if (this.openSessions.size - this.readySessions.size >= limit) {
       // Each unfinished handshake holds buffers and timers: a connection storm must not pile them up.
       this.refusedConnections++;
-      this.options.metrics?.error('refused-connection');
-      if (this.refusedConnections === 1 || this.refusedConnections % 100 === 0) {
-        this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, limit, refused: this.refusedConnections }, 'connection refused: too many switches in the handshake');
-      }
+      this.options.metrics?.connectionRefused();
+      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, limit, refused: this.refusedConnections }, 'connection refused: too many switches in the handshake');
       socket.on('error', () => {});
       socket.destroy();
       return;
@@ -229,9 +227,12 @@ export class Controller extends EventEmitter {
     this.openSessions.add(session);
     this.options.metrics?.sessionOpened();
     session.on('ready', () => this.onReady(session));
+    let protocolErrors = 0;
     session.on('protocol-error', (err: Error) => {
       this.options.metrics?.error('protocol');
-      this.log.warn({ switch: session.name, err: err.message }, 'malformed message from switch');
+      // A switch sending garbage must not flood the log: the first few, then only the count.
+      if (++protocolErrors <= PROTOCOL_ERRORS_LOGGED) this.log.warn({ switch: session.name, err: err.message }, 'malformed message from switch');
+      else if (protocolErrors === PROTOCOL_ERRORS_LOGGED + 1) this.log.warn({ switch: session.name }, `more malformed messages from this switch: counted, not logged`);
     });
     session.on('internal-error', (err: Error) => {
       this.options.metrics?.error('internal');
@@ -279,7 +280,7 @@ export class Controller extends EventEmitter {
   }
 
   private onClose(session: SwitchSession, reason: string): void {
-    this.openSessions.delete(session);
+    if (this.openSessions.delete(session)) this.options.metrics?.sessionClosed();
     if (this.readySessions.delete(session)) this.options.metrics?.sessionGone();
     const dpid = session.datapathId === undefined ? null : dpidText(session.datapathId);
     for (const [node, s] of this.sessions) {
@@ -298,7 +299,8 @@ export class Controller extends EventEmitter {
     } else if (dpid === null) {
       this.log.info({ remote: session.remote, reason }, 'connection closed before the handshake completed');
     } else {
-      this.log.info({ dpid, remote: session.remote, reason }, 'connection closed before the switch was ready');
+      // Features known but not ready, or an unknown switch replaced by one with its dpid.
+      this.log.info({ dpid, remote: session.remote, reason }, 'switch connection closed');
     }
   }
 
@@ -666,6 +668,7 @@ export class Controller extends EventEmitter {
 }
 
 const DEFAULT_MAX_HANDSHAKING = 256;
+const PROTOCOL_ERRORS_LOGGED = 5;
 
 /** The state file's JSON, checked for the shape saveState writes. */
 function parseStateFile(text: string): { locations?: unknown; migrations?: unknown } {

@@ -31,6 +31,8 @@ export interface SessionOptions {
   packetInRate: number;
   /** ECHO_REQUESTs answered per second, likewise. 0: no limit. */
   echoRate: number;
+  /** Malformed (but framed) messages tolerated per session; one more closes it. 0: no limit. */
+  maxBadMessages: number;
   /** Close a switch that does not read: the bytes we may queue for it. */
   maxQueuedBytes: number;
   /** Parts of one multipart reply we accept before giving up on it (each part <= 64 KiB). */
@@ -45,6 +47,7 @@ export const defaultSessionOptions: SessionOptions = {
   helloTimeoutMs: 5_000,
   packetInRate: 10_000,
   echoRate: 100,
+  maxBadMessages: 100,
   maxQueuedBytes: 16 * 1024 * 1024,
   maxMultipartParts: 4096,
 };
@@ -106,6 +109,7 @@ export class SwitchSession extends EventEmitter {
   private readonly framer = new MessageFramer(undefined, (version, type, length) => this.judgeHeader(version, type, length));
   /** A HELLO header from the switch was seen: from now on only 1.3 headers are accepted. */
   private helloSeen = false;
+  private badMessages = 0;
   private helloTimer?: NodeJS.Timeout;
   private readonly packetInBucket: TokenBucket;
   private readonly echoBucket: TokenBucket;
@@ -309,8 +313,13 @@ export class SwitchSession extends EventEmitter {
       try {
         msg = decodeMessage(frame);
       } catch (err) {
-        // One bad message: answer with the error it deserves and carry on (the framing is intact).
+        // One bad message: answer with the error it deserves and carry on (the framing is intact);
+        // a stream of them is a broken or hostile peer whose errors would cost us more than it.
         this.protocolError(err, frame.subarray(0, 64), frame.length >= 8 ? frame.readUInt32BE(4) : 0);
+        if (this.options.maxBadMessages > 0 && ++this.badMessages > this.options.maxBadMessages) {
+          this.close(`more than ${this.options.maxBadMessages} malformed messages`);
+          return;
+        }
         continue;
       }
       try {
