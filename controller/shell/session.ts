@@ -329,6 +329,15 @@ export class SwitchSession extends EventEmitter {
       }
     }
     if (this.framer.failure && (this.state as SessionState) !== 'closed') this.refuseHeader(this.framer.failure);
+    // Fairness: after a big chunk, let the event loop go round (other switches, new connections)
+    // before reading more from this one; a flooding switch would otherwise be read from again
+    // and again while accepts wait.
+    if (chunk.length >= FAIR_READ_BYTES && (this.state as SessionState) !== 'closed') {
+      this.socket.pause();
+      setImmediate(() => {
+        if (this.state !== 'closed') this.socket.resume();
+      });
+    }
   }
 
   /** The header rules of header-check.ts, with this session's negotiation state. */
@@ -468,6 +477,8 @@ export class SwitchSession extends EventEmitter {
     this.emit('message', msg);
   }
 }
+
+const FAIR_READ_BYTES = 16 * 1024;
 
 /** Allows `rate` events per second on average, in bursts of up to one second's worth. */
 class TokenBucket {

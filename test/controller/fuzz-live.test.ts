@@ -27,9 +27,12 @@ t.test('short live fuzz: hostile clients of every mode against the running contr
   t.equal(r.probesLost, 0, 'no packet-in probe left unanswered');
   t.equal(r.openAtEnd, r.goodSwitches, 'only the good switches are connected at the end');
   t.equal(r.closesLogged, r.accepted - r.goodSwitches, 'every hostile session closed with a logged reason');
+  // Floods must not starve accepting: the storm reaches the cap while they go on.
+  t.ok(r.refused > 0, `the connection storm met the handshake cap during the floods (${r.refused} refused)`);
   const reasons = Object.keys(r.closeReasons).join('\n');
   t.match(reasons, /refused header: BAD_REQUEST/, 'bad headers refused');
   t.match(reasons, /no HELLO from the switch/, 'slow HELLOs dropped');
+  t.match(reasons, /handshake not complete/, 'unfinished handshakes dropped');
   t.match(reasons, /no message from the switch for/, 'senders of partial messages dropped as idle');
   // Generous: the attack must not leave the controller holding on to what it was sent.
   t.ok(r.rssAfterKiB < r.rssBeforeKiB + 256 * 1024, `RSS after ${r.rssAfterKiB} KiB vs before ${r.rssBeforeKiB} KiB`);
