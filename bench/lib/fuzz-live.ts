@@ -59,6 +59,8 @@ export interface LiveFuzzReport {
   /** Close log lines of sessions (every accepted hostile connection should have one). */
   closesLogged: number;
   closeReasons: Record<string, number>;
+  /** PACKET_INs and ECHO_REQUESTs dropped by the per-switch rate limits (from the close logs). */
+  droppedByRateLimit: number;
   openAtEnd: number;
   goodSwitches: number;
   goodStillConnected: number;
@@ -78,7 +80,7 @@ interface Controller {
   apiUrl: string;
   exited: Promise<number | null>;
   hasExited: () => boolean;
-  counts: { internalErrors: number; closes: number; refusedLogged: number; reasons: Map<string, number> };
+  counts: { internalErrors: number; closes: number; refusedLogged: number; dropped: number; reasons: Map<string, number> };
 }
 
 const CLOSE_MESSAGES = new Set([
@@ -101,14 +103,14 @@ async function startController(topologyFile: string, args: string[]): Promise<Co
     exited = true;
     resolve(code);
   }));
-  const counts = { internalErrors: 0, closes: 0, refusedLogged: 0, reasons: new Map<string, number>() };
+  const counts = { internalErrors: 0, closes: 0, refusedLogged: 0, dropped: 0, reasons: new Map<string, number>() };
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const ready = new Promise<{ ofPort: number; apiUrl: string }>((resolve, reject) => {
     let ofPort = 0;
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      let rec: { msg?: string; listen?: string[]; api?: string; reason?: string };
+      let rec: { msg?: string; listen?: string[]; api?: string; reason?: string; dropped?: number };
       try {
         rec = JSON.parse(line) as typeof rec;
       } catch {
@@ -120,6 +122,7 @@ async function startController(topologyFile: string, args: string[]): Promise<Co
       else if (rec.msg?.startsWith('connection refused')) counts.refusedLogged++;
       else if (rec.msg && CLOSE_MESSAGES.has(rec.msg)) {
         counts.closes++;
+        counts.dropped += rec.dropped ?? 0;
         const key = reasonCategory(rec.reason ?? '(no reason)');
         counts.reasons.set(key, (counts.reasons.get(key) ?? 0) + 1);
       }
@@ -304,7 +307,7 @@ export async function runLiveFuzz(opts: LiveFuzzOptions): Promise<LiveFuzzReport
       messagesSent: Object.values(sentByMode).reduce((a, b) => a + b, 0), bytesSent: attack.bytes, sentByMode,
       connectionsByMode: attack.connections, crashed: crashedEarly || exitCode !== 0, exitCode,
       internalErrors: ctl.counts.internalErrors, accepted, refused, closesLogged,
-      closeReasons, openAtEnd,
+      closeReasons, droppedByRateLimit: ctl.counts.dropped, openAtEnd,
       goodSwitches: nodes, goodStillConnected, rttBefore, rttDuring, probesLost: good.lost - lostBefore, flowsChanged,
       rssBeforeKiB, rssPeakKiB, rssAfterKiB, controllerArgs: opts.controllerArgs,
     };
@@ -327,6 +330,7 @@ export function formatReport(r: LiveFuzzReport): string {
   row('connections accepted / refused (handshake cap)', `${r.accepted} / ${r.refused}`);
   row('hostile sessions closed with a logged reason', `${r.closesLogged} of ${r.accepted - r.goodSwitches}`);
   row('connections open at the end (good switches)', `${r.openAtEnd} (${r.goodSwitches})`);
+  row('PACKET_IN/ECHO dropped by the rate limits', r.droppedByRateLimit);
   out.push('close reasons:');
   for (const [k, v] of Object.entries(r.closeReasons)) row(k, v);
   out.push('good switches:');

@@ -89,7 +89,11 @@ export class MessageFramer {
     while (chunk.length - pos >= OFP_HEADER_LEN) {
       const length = chunk.readUInt16BE(pos + 2);
       this.judge(chunk, pos, OFP_HEADER_LEN);
-      if (chunk.length - pos < length) break;
+      if (chunk.length - pos < length) {
+        // Judged already: keep the start of the message for the next chunk.
+        this.append(chunk, pos, chunk.length);
+        return;
+      }
       out.push(chunk.subarray(pos, pos + length));
       pos += length;
     }

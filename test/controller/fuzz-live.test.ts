@@ -27,6 +27,7 @@ t.test('short live fuzz: hostile clients of every mode against the running contr
   t.equal(r.probesLost, 0, 'no packet-in probe left unanswered');
   t.equal(r.openAtEnd, r.goodSwitches, 'only the good switches are connected at the end');
   t.equal(r.closesLogged, r.accepted - r.goodSwitches, 'every hostile session closed with a logged reason');
+  t.ok(r.droppedByRateLimit > 0, `the floods met the PACKET_IN/ECHO rate limits (${r.droppedByRateLimit} dropped)`);
   // Floods must not starve accepting: the storm reaches the cap while they go on.
   t.ok(r.refused > 0, `the connection storm met the handshake cap during the floods (${r.refused} refused)`);
   const reasons = Object.keys(r.closeReasons).join('\n');
