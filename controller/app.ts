@@ -21,6 +21,10 @@ export interface AppConfig {
   /** Largest HTTP request body accepted, bytes (default 1 MiB). */
   apiMaxBodyBytes?: number;
   stateFile?: string;
+  /** Move a truncated or corrupt state file aside and start from the topology (else start fails). */
+  stateReset?: boolean;
+  /** Connections in the handshake beyond this are refused. */
+  maxHandshaking?: number;
   logger?: Logger;
   logLevel?: string;
   session?: Partial<SessionOptions>;
@@ -48,6 +52,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   const controller = new Controller(config.topology, {
     ofListen: config.ofListen, logger, metrics,
     ...(config.stateFile ? { stateFile: config.stateFile } : {}),
+    ...(config.stateReset ? { stateReset: true } : {}),
+    ...(config.maxHandshaking !== undefined ? { maxHandshaking: config.maxHandshaking } : {}),
     ...(config.session ? { session: config.session } : {}),
     ...(config.forwarding ? { forwarding: config.forwarding } : {}),
   });
@@ -86,4 +92,10 @@ export function parseListen(text: string, what: string): ListenAddress {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port < 0 || port > 65535) throw new Error(`${what}: expected HOST:PORT, got "${text}"`);
   return { host: (m[1] ?? m[2])!, port };
+}
+
+/** Whether `host` is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
 }

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { analyzeTopologyFile } from '../../src/topology/load.js';
 import { formatProblem } from '../../src/topology/problems.js';
-import { parseListen, startApp } from '../app.js';
+import { isLoopbackHost, parseListen, startApp } from '../app.js';
+import type { SessionOptions } from '../shell/session.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
 import { packageVersion } from './version.js';
 
@@ -19,9 +20,21 @@ Options:
   --topology FILE          topology file (JSON, see topologies/schema.json); required
   --of-listen HOST:PORT    where switches connect; repeatable (default 0.0.0.0:6633 and 0.0.0.0:6653)
   --api-listen HOST:PORT   HTTP API and event stream (default 127.0.0.1:8080; "off" to disable)
-  --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN)
+  --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN);
+                           required when --api-listen is not a loopback address
   --api-max-body SIZE      largest request body, bytes or with KiB/MiB (default 1MiB); larger: 413
-  --state FILE             location table and migrations, saved on every change, reloaded at start
+  --state FILE             location table and migrations, saved atomically on every change,
+                           reloaded at start; a truncated or corrupt FILE stops the start
+  --state-reset            if the --state FILE is truncated or corrupt, move it aside as
+                           FILE.corrupt-TIME and start from the topology
+  --max-handshaking N      refuse connections while N switches are in the handshake (default 256)
+  --hello-timeout SEC      drop a connection whose HELLO is not whole within SEC (default 5)
+  --handshake-timeout SEC  drop a switch not ready (HELLO, features, ports) within SEC (default 10)
+  --idle-timeout SEC       drop a switch that sends no whole message for SEC, echoes
+                           unanswered (default 15; echoes after a third of it, at most 5)
+  --max-bad-messages N     close a switch after N malformed messages (default 100; 0: no limit)
+  --packet-in-rate N       PACKET_INs handled per second per switch, more are dropped (default 10000; 0: no limit)
+  --echo-rate N            ECHO_REQUESTs answered per second per switch (default 100; 0: no limit)
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
   --log-level LEVEL        trace, debug, info, warn, error (default info); logs are JSON lines
   -h, --help               show this help
@@ -39,6 +52,14 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'api-token': { type: 'string' },
         'api-max-body': { type: 'string' },
         state: { type: 'string' },
+        'state-reset': { type: 'boolean' },
+        'max-handshaking': { type: 'string' },
+        'hello-timeout': { type: 'string' },
+        'handshake-timeout': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        'packet-in-rate': { type: 'string' },
+        'echo-rate': { type: 'string' },
+        'max-bad-messages': { type: 'string' },
         'migration-timeout': { type: 'string' },
         'log-level': { type: 'string' },
       },
@@ -56,6 +77,38 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
       throw new UsageError((err as Error).message);
     }
     const maxBody = values['api-max-body'] === undefined ? undefined : parseSize(values['api-max-body'], '--api-max-body');
+    const apiToken = values['api-token'] ?? process.env.VINO_API_TOKEN;
+    if (apiListen && !isLoopbackHost(apiListen.host) && !apiToken) {
+      // Migrations and container moves through an open port would be anyone's to make.
+      throw new UsageError(`--api-listen ${apiListen.host}:${apiListen.port} is not a loopback address: set --api-token TOKEN (or $VINO_API_TOKEN) to expose the API`);
+    }
+    if (values['state-reset'] && !values.state) throw new UsageError('--state-reset needs --state FILE');
+    const number = (flag: string, min: number, integer: boolean): number | undefined => {
+      const text = (values as Record<string, unknown>)[flag] as string | undefined;
+      if (text === undefined) return undefined;
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+        throw new UsageError(`--${flag}: expected ${integer ? 'an integer' : 'a number'} >= ${min}, got "${text}"`);
+      }
+      return n;
+    };
+    const maxHandshaking = number('max-handshaking', 1, true);
+    const session: Partial<SessionOptions> = {};
+    const helloTimeout = number('hello-timeout', 0.001, false);
+    const handshakeTimeout = number('handshake-timeout', 0.001, false);
+    const idleTimeout = number('idle-timeout', 0.001, false);
+    const packetInRate = number('packet-in-rate', 0, true);
+    const echoRate = number('echo-rate', 0, true);
+    const maxBadMessages = number('max-bad-messages', 0, true);
+    if (maxBadMessages !== undefined) session.maxBadMessages = maxBadMessages;
+    if (helloTimeout !== undefined) session.helloTimeoutMs = helloTimeout * 1000;
+    if (handshakeTimeout !== undefined) session.handshakeTimeoutMs = handshakeTimeout * 1000;
+    if (idleTimeout !== undefined) {
+      session.idleTimeoutMs = idleTimeout * 1000;
+      session.echoIntervalMs = Math.min(5000, session.idleTimeoutMs / 3);
+    }
+    if (packetInRate !== undefined) session.packetInRate = packetInRate;
+    if (echoRate !== undefined) session.echoRate = echoRate;
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
@@ -70,7 +123,10 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
       app = await startApp({
         topology, ofListen, apiListen, logLevel: level, version: packageVersion(),
         ...(values.state ? { stateFile: values.state } : {}),
-        ...(values['api-token'] ?? process.env.VINO_API_TOKEN ? { apiToken: values['api-token'] ?? process.env.VINO_API_TOKEN } : {}),
+        ...(values['state-reset'] ? { stateReset: true } : {}),
+        ...(maxHandshaking !== undefined ? { maxHandshaking } : {}),
+        ...(Object.keys(session).length > 0 ? { session } : {}),
+        ...(apiToken ? { apiToken } : {}),
         migrationTimeoutMs: migrationTimeout * 1000,
         ...(maxBody !== undefined ? { apiMaxBodyBytes: maxBody } : {}),
       });

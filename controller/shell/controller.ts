@@ -8,7 +8,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Port } from '../../src/openflow/constants.js';
 import type { Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
@@ -38,6 +39,13 @@ export interface ListenAddress {
 export interface ControllerOptions {
   ofListen: ListenAddress[];
   stateFile?: string;
+  /**
+   * A state file that cannot be read as one (truncated, corrupt) is moved aside as
+   * `<file>.corrupt-<time>` and the controller starts from the topology; without this, start fails.
+   */
+  stateReset?: boolean;
+  /** Connections still in the handshake (before FEATURES and ports are known) beyond this are refused at once. */
+  maxHandshaking?: number;
   session?: Partial<SessionOptions>;
   forwarding?: Partial<ForwardingOptions>;
   logger: Logger;
@@ -133,6 +141,10 @@ export class Controller extends EventEmitter {
   private readonly tracked = new TrackedLocations();
   private readonly servers: Server[] = [];
   private readonly readySessions = new Set<SwitchSession>();
+  /** Every open session, ready or not. */
+  readonly openSessions = new Set<SwitchSession>();
+  /** Connections refused because too many were in the handshake. */
+  refusedConnections = 0;
   private readonly flowCache = new FlowCache();
   private readonly log: Logger;
   private syncChain: Promise<void> = Promise.resolve();
@@ -201,12 +213,26 @@ export class Controller extends EventEmitter {
       socket.destroy();
       return;
     }
+    const limit = this.options.maxHandshaking ?? DEFAULT_MAX_HANDSHAKING;
+    if (this.openSessions.size - this.readySessions.size >= limit) {
+      // Each unfinished handshake holds buffers and timers: a connection storm must not pile them up.
+      this.refusedConnections++;
+      this.options.metrics?.connectionRefused();
+      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, limit, refused: this.refusedConnections }, 'connection refused: too many switches in the handshake');
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
     const session = new SwitchSession(socket, this.options.session);
+    this.openSessions.add(session);
     this.options.metrics?.sessionOpened();
     session.on('ready', () => this.onReady(session));
+    let protocolErrors = 0;
     session.on('protocol-error', (err: Error) => {
       this.options.metrics?.error('protocol');
-      this.log.warn({ switch: session.name, err: err.message }, 'malformed message from switch');
+      // A switch sending garbage must not flood the log: the first few, then only the count.
+      if (++protocolErrors <= PROTOCOL_ERRORS_LOGGED) this.log.warn({ switch: session.name, err: err.message }, 'malformed message from switch');
+      else if (protocolErrors === PROTOCOL_ERRORS_LOGGED + 1) this.log.warn({ switch: session.name }, `more malformed messages from this switch: counted, not logged`);
     });
     session.on('internal-error', (err: Error) => {
       this.options.metrics?.error('internal');
@@ -254,6 +280,7 @@ export class Controller extends EventEmitter {
   }
 
   private onClose(session: SwitchSession, reason: string): void {
+    if (this.openSessions.delete(session)) this.options.metrics?.sessionClosed();
     if (this.readySessions.delete(session)) this.options.metrics?.sessionGone();
     const dpid = session.datapathId === undefined ? null : dpidText(session.datapathId);
     for (const [node, s] of this.sessions) {
@@ -267,9 +294,13 @@ export class Controller extends EventEmitter {
     }
     if (dpid && this.unknownSessions.get(dpid) === session) {
       this.unknownSessions.delete(dpid);
+      this.log.warn({ dpid, remote: session.remote, reason, dropped: session.stats.dropped }, 'unknown switch disconnected');
       this.emit('event', { type: 'switch-down', switch: null, dpid, reason });
     } else if (dpid === null) {
       this.log.info({ remote: session.remote, reason }, 'connection closed before the handshake completed');
+    } else {
+      // Features known but not ready, or an unknown switch replaced by one with its dpid.
+      this.log.info({ dpid, remote: session.remote, reason }, 'switch connection closed');
     }
   }
 
@@ -603,9 +634,12 @@ export class Controller extends EventEmitter {
   private saveQueued?: Promise<void>;
 
   /**
-   * Atomic write-and-rename. Writes are serialised and coalesced: while one is in progress at
-   * most one more waits, and it takes its snapshot when it starts, so a burst of changes costs
-   * two writes and every caller's change is on disk when its promise resolves.
+   * Atomic write: a temporary file in the same directory, fsync, rename over the old file,
+   * fsync of the directory. A crash or a full disk at any point leaves the previous file whole.
+   * Writes are serialised and coalesced: while one is in progress at most one more waits, and it
+   * takes its snapshot when it starts, so a burst of changes costs two writes and every caller's
+   * change is on disk when its promise resolves. A failed write is logged, and kept in
+   * `lastSaveError` until a write succeeds.
    */
   saveState(): Promise<void> {
     const file = this.options.stateFile;
@@ -614,16 +648,20 @@ export class Controller extends EventEmitter {
     const run = this.saving.then(async () => {
       this.saveQueued = undefined;
       const body = JSON.stringify({ version: 1, savedAt: new Date().toISOString(), locations: this.locations.toJSON(), migrations: this.extraState() }, null, 1);
-      const tmp = `${file}.tmp-${process.pid}`;
-      await writeFile(tmp, body);
-      await rename(tmp, file);
+      await writeFileAtomic(file, body);
+      this.lastSaveError = undefined;
     }).catch((err: Error) => {
-      this.log.error({ err: err.message, file }, 'could not save the state file');
+      this.lastSaveError = err;
+      this.options.metrics?.error('state-save');
+      this.log.error({ err: err.message, file }, 'could not save the state file: the previous one is kept');
     });
     this.saveQueued = run;
     this.saving = run;
     return run;
   }
+
+  /** Why the last write of the state file failed, until one succeeds. */
+  lastSaveError: Error | undefined;
 
   /** Hook for the migration manager to persist its own state beside the locations. */
   extraState: () => unknown = () => [];
@@ -640,12 +678,20 @@ export class Controller extends EventEmitter {
       throw new Error(`cannot read state file ${file}: ${(err as Error).message}`);
     }
     let parsed: { locations?: unknown; migrations?: unknown };
+    let loaded: LocationTable;
     try {
-      parsed = JSON.parse(text) as typeof parsed;
+      parsed = parseStateFile(text);
+      loaded = LocationTable.fromJSON(parsed.locations ?? []);
     } catch (err) {
-      throw new Error(`state file ${file} is not valid JSON: ${(err as Error).message}`);
+      const problem = `state file ${file} is truncated or corrupt (${(err as Error).message})`;
+      if (!this.options.stateReset) {
+        throw new Error(`${problem}; start with --state-reset to move it aside and start from the topology`);
+      }
+      const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await rename(file, aside);
+      this.log.warn({ file, movedTo: aside, err: (err as Error).message }, 'state file truncated or corrupt: moved aside, starting from the topology (--state-reset)');
+      return;
     }
-    const loaded = LocationTable.fromJSON(parsed.locations ?? []);
     for (const l of loaded.all()) {
       if (!this.topology.nodes[l.node]) {
         this.log.warn({ container: l.name, node: l.node }, 'state file places a container on a node not in the topology: ignored');
@@ -661,6 +707,45 @@ export class Controller extends EventEmitter {
     }
     this.loadedExtraState = parsed.migrations;
     this.log.info({ file, locations: loaded.size }, 'state loaded');
+  }
+}
+
+const DEFAULT_MAX_HANDSHAKING = 256;
+const PROTOCOL_ERRORS_LOGGED = 5;
+
+/** The state file's JSON, checked for the shape saveState writes. */
+function parseStateFile(text: string): { locations?: unknown; migrations?: unknown } {
+  if (text.trim() === '') throw new Error('the file is empty');
+  const parsed: unknown = JSON.parse(text);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+  const { version, locations } = parsed as { version?: unknown; locations?: unknown };
+  if (version !== 1) throw new Error(`unknown format version ${JSON.stringify(version)} (expected 1)`);
+  if (!Array.isArray(locations)) throw new Error('"locations" is not a list');
+  return parsed as { locations?: unknown; migrations?: unknown };
+}
+
+/** Writes `file` so that it holds either its old or its new content, never a part (see saveState). */
+export async function writeFileAtomic(file: string, body: string): Promise<void> {
+  const tmp = `${dirname(file)}/.${basename(file)}.tmp-${process.pid}`;
+  let handle;
+  try {
+    handle = await open(tmp, 'w', 0o600);
+    await handle.writeFile(body);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(tmp, file);
+  } catch (err) {
+    await handle?.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  // The rename is durable only once the directory entry is on disk.
+  const dir = await open(dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 }
 

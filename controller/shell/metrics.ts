@@ -7,6 +7,8 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly sessions = new Gauge({ name: 'vino_switch_sessions', help: 'Open switch connections (handshake done)', registers: [this.registry] });
   private readonly connections = new Counter({ name: 'vino_switch_connections_total', help: 'Switch connections accepted', registers: [this.registry] });
+  private readonly openConnections = new Gauge({ name: 'vino_switch_connections_open', help: 'Switch connections open, in the handshake or ready', registers: [this.registry] });
+  private readonly refused = new Counter({ name: 'vino_switch_connections_refused_total', help: 'Connections refused because too many switches were in the handshake', registers: [this.registry] });
   private readonly messagesIn = new Counter({ name: 'vino_openflow_messages_in_total', help: 'OpenFlow messages received, by type', labelNames: ['type'], registers: [this.registry] });
   private readonly messagesOut = new Counter({ name: 'vino_openflow_messages_out_total', help: 'OpenFlow messages sent in barrier-confirmed batches', registers: [this.registry] });
   private readonly packetIns = new Counter({ name: 'vino_packet_ins_total', help: 'PACKET_IN messages received', registers: [this.registry] });
@@ -28,7 +30,12 @@ export class Metrics {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'vino_' });
   }
 
-  sessionOpened(): void { this.connections.inc(); }
+  sessionOpened(): void {
+    this.connections.inc();
+    this.openConnections.inc();
+  }
+  sessionClosed(): void { this.openConnections.dec(); }
+  connectionRefused(): void { this.refused.inc(); }
   sessionReady(): void { this.sessions.inc(); }
   sessionGone(): void { this.sessions.dec(); }
   messageIn(type: string): void {

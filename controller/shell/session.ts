@@ -5,11 +5,12 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { OFP_VERSION } from '../../src/openflow/constants.js';
+import { MessageTypeCode, OFP_VERSION } from '../../src/openflow/constants.js';
 import { decodeMessage } from '../../src/openflow/decode/index.js';
 import { encodeMessageInto } from '../../src/openflow/encode/index.js';
 import { OpenFlowError, errorCodeName, errorTypeName } from '../../src/openflow/errors.js';
-import { MessageFramer } from '../../src/openflow/framer.js';
+import { HeaderError, MessageFramer } from '../../src/openflow/framer.js';
+import { checkHeader } from '../../src/openflow/header-check.js';
 import { BufferWriter } from '../../src/openflow/writer.js';
 import type {
   ErrorMessage, FeaturesReply, Message, MultipartReplyBody, MultipartRequestBody, PortDesc,
@@ -24,6 +25,14 @@ export interface SessionOptions {
   requestTimeoutMs: number;
   /** Time allowed for HELLO + FEATURES + port description. */
   handshakeTimeoutMs: number;
+  /** Time allowed for the switch's HELLO to arrive whole (a slow sender is dropped). */
+  helloTimeoutMs: number;
+  /** PACKET_INs handled per second (bucket of one second's worth); more are dropped unread. 0: no limit. */
+  packetInRate: number;
+  /** ECHO_REQUESTs answered per second, likewise. 0: no limit. */
+  echoRate: number;
+  /** Malformed (but framed) messages tolerated per session; one more closes it. 0: no limit. */
+  maxBadMessages: number;
   /** Close a switch that does not read: the bytes we may queue for it. */
   maxQueuedBytes: number;
   /** Parts of one multipart reply we accept before giving up on it (each part <= 64 KiB). */
@@ -35,6 +44,10 @@ export const defaultSessionOptions: SessionOptions = {
   idleTimeoutMs: 15_000,
   requestTimeoutMs: 10_000,
   handshakeTimeoutMs: 10_000,
+  helloTimeoutMs: 5_000,
+  packetInRate: 10_000,
+  echoRate: 100,
+  maxBadMessages: 100,
   maxQueuedBytes: 16 * 1024 * 1024,
   maxMultipartParts: 4096,
 };
@@ -88,12 +101,18 @@ export class SwitchSession extends EventEmitter {
   features?: FeaturesReply;
   readonly ports = new Map<number, PortDesc>();
   /** Counters for metrics and the API. */
-  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, errorsIn: 0 };
+  readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, errorsIn: 0, dropped: 0 };
   readonly remote: string;
   closeReason?: string;
 
   private readonly options: SessionOptions;
-  private readonly framer = new MessageFramer();
+  private readonly framer = new MessageFramer(undefined, (version, type, length) => this.judgeHeader(version, type, length));
+  /** A HELLO header from the switch was seen: from now on only 1.3 headers are accepted. */
+  private helloSeen = false;
+  private badMessages = 0;
+  private helloTimer?: NodeJS.Timeout;
+  private readonly packetInBucket: TokenBucket;
+  private readonly echoBucket: TokenBucket;
   private readonly writer = new BufferWriter(64 * 1024);
   private readonly pending = new Map<number, Pending>();
   private nextXid = 1;
@@ -110,7 +129,10 @@ export class SwitchSession extends EventEmitter {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.close('connection closed by the switch'));
-    this.handshakeTimer = setTimeout(() => this.close('handshake timed out'), this.options.handshakeTimeoutMs);
+    this.packetInBucket = new TokenBucket(this.options.packetInRate);
+    this.echoBucket = new TokenBucket(this.options.echoRate);
+    this.handshakeTimer = setTimeout(() => this.close(`handshake not complete within ${this.options.handshakeTimeoutMs} ms`), this.options.handshakeTimeoutMs);
+    this.helloTimer = setTimeout(() => this.close(`no HELLO from the switch within ${this.options.helloTimeoutMs} ms`), this.options.helloTimeoutMs);
     this.keepAlive = setInterval(() => this.checkAlive(), Math.min(this.options.echoIntervalMs, this.options.idleTimeoutMs) / 2);
     this.keepAlive.unref();
     this.send({ type: 'HELLO', xid: this.allocXid(), version: OFP_VERSION, elements: [{ type: 'VERSIONBITMAP', versions: [OFP_VERSION] }] });
@@ -199,6 +221,7 @@ export class SwitchSession extends EventEmitter {
     this.closeReason = reason;
     clearInterval(this.keepAlive);
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.helloTimer);
     for (const [xid, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new SessionError(`${p.request.type} (xid ${xid}) to ${this.name} failed: ${reason}`, 'CLOSED'));
@@ -266,27 +289,37 @@ export class SwitchSession extends EventEmitter {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    this.lastHeard = Date.now();
     this.stats.bytesIn += chunk.length;
     let frames: Buffer[];
     try {
       frames = this.framer.push(chunk);
     } catch (err) {
-      // The stream cannot be resynchronised after a bad header: say why, then hang up.
-      this.protocolError(err, chunk.subarray(0, 64));
-      this.close(`unframeable bytes from the switch: ${(err as Error).message}`);
+      this.refuseHeader(err);
       return;
     }
+    // Only whole messages count as signs of life: a sender dribbling one byte at a time is idle.
+    if (frames.length > 0) this.lastHeard = Date.now();
     for (const frame of frames) {
       // A message handled earlier in this chunk may have closed the session.
       if ((this.state as SessionState) === 'closed') return;
       this.stats.messagesIn++;
+      // Floods are cut before decoding: the cost of a dropped message is a header read.
+      const type = frame[1];
+      if ((type === MessageTypeCode.PACKET_IN && !this.packetInBucket.take()) || (type === MessageTypeCode.ECHO_REQUEST && !this.echoBucket.take())) {
+        this.stats.dropped++;
+        continue;
+      }
       let msg: Message;
       try {
         msg = decodeMessage(frame);
       } catch (err) {
-        // One bad message: answer with the error it deserves and carry on (the framing is intact).
+        // One bad message: answer with the error it deserves and carry on (the framing is intact);
+        // a stream of them is a broken or hostile peer whose errors would cost us more than it.
         this.protocolError(err, frame.subarray(0, 64), frame.length >= 8 ? frame.readUInt32BE(4) : 0);
+        if (this.options.maxBadMessages > 0 && ++this.badMessages > this.options.maxBadMessages) {
+          this.close(`more than ${this.options.maxBadMessages} malformed messages`);
+          return;
+        }
         continue;
       }
       try {
@@ -295,10 +328,32 @@ export class SwitchSession extends EventEmitter {
         this.emit('internal-error', err);
       }
     }
-    if (this.framer.failure && (this.state as SessionState) !== 'closed') {
-      this.protocolError(this.framer.failure, Buffer.alloc(0));
-      this.close(`unframeable bytes from the switch: ${this.framer.failure.message}`);
+    if (this.framer.failure && (this.state as SessionState) !== 'closed') this.refuseHeader(this.framer.failure);
+    // Fairness: after a big chunk, let the event loop go round (other switches, new connections)
+    // before reading more from this one; a flooding switch would otherwise be read from again
+    // and again while accepts wait.
+    if (chunk.length >= FAIR_READ_BYTES && (this.state as SessionState) !== 'closed') {
+      this.socket.pause();
+      setImmediate(() => {
+        if (this.state !== 'closed') this.socket.resume();
+      });
     }
+  }
+
+  /** The header rules of header-check.ts, with this session's negotiation state. */
+  private judgeHeader(version: number, type: number, length: number): void {
+    checkHeader(version, type, length, this.helloSeen);
+    if (type === MessageTypeCode.HELLO) this.helloSeen = true;
+  }
+
+  /**
+   * A refused header: the stream cannot be resynchronised after it, and its announced body is
+   * not waited for. The ERROR carries the header bytes; then the session closes.
+   */
+  private refuseHeader(err: unknown): void {
+    const header = err instanceof HeaderError ? err.header : Buffer.alloc(0);
+    this.protocolError(err, header, header.length >= 8 ? header.readUInt32BE(4) : 0);
+    this.close(`refused header ${header.toString('hex') || '(none)'}: ${(err as Error).message}`);
   }
 
   private protocolError(err: unknown, data: Buffer, xid = 0): void {
@@ -317,6 +372,7 @@ export class SwitchSession extends EventEmitter {
   private dispatch(msg: Message): void {
     switch (msg.type) {
       case 'HELLO':
+        clearTimeout(this.helloTimer);
         return this.onHello(msg.version, msg.elements);
       case 'ECHO_REQUEST':
         this.send({ type: 'ECHO_REPLY', xid: msg.xid, data: Buffer.from(msg.data) });
@@ -419,6 +475,30 @@ export class SwitchSession extends EventEmitter {
       return;
     }
     this.emit('message', msg);
+  }
+}
+
+const FAIR_READ_BYTES = 16 * 1024;
+
+/** Allows `rate` events per second on average, in bursts of up to one second's worth. */
+class TokenBucket {
+  private tokens: number;
+  private last = performance.now();
+
+  constructor(private readonly rate: number) {
+    this.tokens = rate;
+  }
+
+  take(): boolean {
+    if (this.rate <= 0) return true;
+    if (this.tokens < 1) {
+      const now = performance.now();
+      this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
+      this.last = now;
+      if (this.tokens < 1) return false;
+    }
+    this.tokens--;
+    return true;
   }
 }
 

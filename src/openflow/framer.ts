@@ -1,7 +1,20 @@
 import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN } from './constants.js';
-import { ofpError } from './errors.js';
+import { OpenFlowError, ofpError } from './errors.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Judges a header from its first 4 bytes (version, type, length) before the body is waited
+ * for; throws OpenFlowError to refuse it (see header-check.ts for the session's rules).
+ */
+export type HeaderCheck = (version: number, type: number, length: number) => void;
+
+/** A refused header: the OpenFlow error it deserves, and the header bytes that had arrived (4 to 8). */
+export class HeaderError extends OpenFlowError {
+  constructor(cause: OpenFlowError, readonly header: Buffer) {
+    super(cause.type, cause.code, cause.offset, cause.detail);
+  }
+}
 
 /**
  * Cuts a TCP byte stream into whole OpenFlow messages using the length in each header.
@@ -10,14 +23,16 @@ const EMPTY = Buffer.alloc(0);
  * entirely within it (no copy), else as views into the framer's own reassembly buffer,
  * which is never reused after a view of it was handed out.
  *
- * A header with length < 8 or above `maxLength` raises OpenFlowError(BAD_REQUEST/BAD_LEN):
- * the stream cannot be resynchronised after that, so the caller should close it.
+ * A header with length < 8 or above `maxLength` raises OpenFlowError(BAD_REQUEST/BAD_LEN), and
+ * one that `headerCheck` refuses raises its error, both as a HeaderError as soon as the first 4
+ * header bytes are there: the stream cannot be resynchronised after that, so the caller should
+ * close it.
  */
 export class MessageFramer {
   private pending: Buffer = EMPTY;
   private pendingLen = 0;
 
-  constructor(readonly maxLength = OFP_MAX_MESSAGE_LEN) {
+  constructor(readonly maxLength = OFP_MAX_MESSAGE_LEN, private readonly headerCheck?: HeaderCheck) {
     if (maxLength < OFP_HEADER_LEN || maxLength > OFP_MAX_MESSAGE_LEN) {
       throw new RangeError(`maxLength must be within [8, 65535], got ${maxLength}`);
     }
@@ -53,15 +68,15 @@ export class MessageFramer {
     if (this.pendingLen > 0) {
       // Finish the partial message first, copying only what it needs.
       if (this.pendingLen < OFP_HEADER_LEN) {
+        const judged = this.pendingLen >= 4;
         const take = Math.min(OFP_HEADER_LEN - this.pendingLen, chunk.length);
         this.append(chunk, 0, take);
         pos = take;
-        // Same rule as for a header inside one chunk: judge the length as soon as it is there.
-        if (this.pendingLen >= 4) this.checkLength(this.pending.readUInt16BE(2));
+        // Same rule as for a header inside one chunk: judge it as soon as its length is there.
+        if (!judged && this.pendingLen >= 4) this.judge(this.pending, 0, this.pendingLen);
         if (this.pendingLen < OFP_HEADER_LEN) return;
       }
       const length = this.pending.readUInt16BE(2);
-      this.checkLength(length);
       const take = Math.min(length - this.pendingLen, chunk.length - pos);
       this.append(chunk, pos, pos + take);
       pos += take;
@@ -73,13 +88,17 @@ export class MessageFramer {
     }
     while (chunk.length - pos >= OFP_HEADER_LEN) {
       const length = chunk.readUInt16BE(pos + 2);
-      this.checkLength(length);
-      if (chunk.length - pos < length) break;
+      this.judge(chunk, pos, OFP_HEADER_LEN);
+      if (chunk.length - pos < length) {
+        // Judged already: keep the start of the message for the next chunk.
+        this.append(chunk, pos, chunk.length);
+        return;
+      }
       out.push(chunk.subarray(pos, pos + length));
       pos += length;
     }
     if (pos < chunk.length) {
-      if (chunk.length - pos >= 4) this.checkLength(chunk.readUInt16BE(pos + 2));
+      if (chunk.length - pos >= 4) this.judge(chunk, pos, chunk.length - pos);
       this.append(chunk, pos, chunk.length);
     }
   }
@@ -89,6 +108,17 @@ export class MessageFramer {
     this.pending = EMPTY;
     this.pendingLen = 0;
     this.failure = undefined;
+  }
+
+  /** Judges the header at `buf[at..]`, of which `available` (>= 4) bytes are there. */
+  private judge(buf: Buffer, at: number, available: number): void {
+    try {
+      this.checkLength(buf.readUInt16BE(at + 2));
+      this.headerCheck?.(buf[at]!, buf[at + 1]!, buf.readUInt16BE(at + 2));
+    } catch (err) {
+      if (!(err instanceof OpenFlowError)) throw err;
+      throw new HeaderError(err, Buffer.from(buf.subarray(at, at + Math.min(available, OFP_HEADER_LEN))));
+    }
   }
 
   private checkLength(length: number): void {

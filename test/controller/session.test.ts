@@ -83,20 +83,31 @@ t.test('a switch that answers echoes stays', async (t) => {
   t.equal(s.state, 'ready');
 });
 
-t.test('garbage bytes: BAD_LEN error then disconnect; a bad but framed message: error, session lives', async (t) => {
+t.test('bad headers are refused at once: unknown type → BAD_TYPE, bad length → BAD_LEN, then disconnect; a bad body only gets an error', async (t) => {
   const h = await harness(t);
   const sw = h.connectSwitch({ datapathId: 4n });
   const s = await h.nextSession();
   await ready(s);
-  // Well framed, unknown type 200: answered with BAD_REQUEST/BAD_TYPE, connection kept.
+  // Well framed, known type, malformed body: answered with an error, connection kept.
+  sw.writeRaw(Buffer.from('040a002200000062', 'hex'));
+  sw.writeRaw(Buffer.alloc(26, 0xee));
+  const badBody = (await sw.waitFor((m) => m.type === 'ERROR')) as { errorType: number; xid: number };
+  t.same([badBody.errorType, badBody.xid], [4, 0x62], 'BAD_MATCH for the PACKET_IN whose match type is wrong, naming its xid');
+  t.equal(s.state, 'ready', 'a bad body does not end the session');
+  // Unknown type 200: the stream cannot be trusted past it: BAD_REQUEST/BAD_TYPE, then hang up.
   sw.writeRaw(Buffer.from('04c8000800000063', 'hex'));
-  const badType = (await sw.waitFor((m) => m.type === 'ERROR')) as { errorType: number; code: number; xid: number };
-  t.same([badType.errorType, badType.code, badType.xid], [1, 1, 0x63], 'BAD_REQUEST/BAD_TYPE echoing the xid');
-  t.equal(s.state, 'ready');
+  t.match(await closed(s), /refused header 04c8000800000063.*BAD_TYPE/);
+  const badType = (await sw.waitFor((m) => m.type === 'ERROR' && m.xid === 0x63)) as { errorType: number; code: number; data: Buffer };
+  t.same([badType.errorType, badType.code], [1, 1], 'BAD_REQUEST/BAD_TYPE');
+  t.equal(badType.data.toString('hex'), '04c8000800000063', 'the offending header as data');
+
+  const sw2 = h.connectSwitch({ datapathId: 7n });
+  const s2 = await h.nextSession();
+  await ready(s2);
   // A header claiming 3 bytes cannot be framed: BAD_LEN, then hang up.
-  sw.writeRaw(Buffer.from('0400000300000001', 'hex'));
-  t.match(await closed(s), /unframeable/);
-  const badLen = await sw.waitFor((m) => m.type === 'ERROR' && (m as { code: number }).code === 6);
+  sw2.writeRaw(Buffer.from('0400000300000001', 'hex'));
+  t.match(await closed(s2), /refused header/);
+  const badLen = await sw2.waitFor((m) => m.type === 'ERROR' && (m as { code: number }).code === 6);
   t.equal((badLen as { errorType: number }).errorType, 1, 'BAD_REQUEST/BAD_LEN sent before closing');
 });
 

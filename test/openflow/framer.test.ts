@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
-import { MessageFramer } from '../../src/openflow/framer.js';
-import { OpenFlowError } from '../../src/openflow/errors.js';
+import { HeaderError, MessageFramer } from '../../src/openflow/framer.js';
+import { OpenFlowError, ofpError } from '../../src/openflow/errors.js';
 import { ErrorCode, ErrorType } from '../../src/openflow/constants.js';
 import { randomChunks, seededRandom } from '../util/random.js';
 
@@ -210,4 +210,43 @@ t.test('reset drops a partial message', async (t) => {
   const got = framer.push(m);
   t.equal(got.length, 1);
   t.ok(got[0]!.equals(m), 'the next message is framed from its own header');
+});
+
+t.test('header check: called once per header, as soon as 4 bytes are there; a refusal carries the header bytes', async (t) => {
+  const seen: string[] = [];
+  const check = (version: number, type: number, length: number) => {
+    seen.push(`${version}/${type}/${length}`);
+    if (type === 99) throw ofpError('BAD_REQUEST', 'BAD_TYPE', 1, 'type 99');
+  };
+  // The good stream one byte at a time: every header judged exactly once, messages intact.
+  const framer = new MessageFramer(undefined, check);
+  const got: Buffer[] = [];
+  for (let i = 0; i < stream.length; i++) got.push(...framer.push(stream.subarray(i, i + 1)));
+  sameMessages(t, got, messages, 'byte by byte with a header check');
+  t.same(seen, messages.map((m) => `${m[0]}/${m[1]}/${m.readUInt16BE(2)}`), 'each header judged once, in order');
+  // Cut in the middle of each body: still once per header.
+  seen.length = 0;
+  const cut = new MessageFramer(undefined, check);
+  const halves = messages.flatMap((m) => [m.subarray(0, Math.max(8, m.length >> 1)), m.subarray(Math.max(8, m.length >> 1))]);
+  sameMessages(t, feedAll(cut, halves.filter((h) => h.length > 0)), messages, 'cut mid-body with a header check');
+  t.equal(seen.length, messages.length, 'once per header when bodies are split');
+  // A refused header split 3 + 1 bytes: refused at the 4th byte, with those 4 bytes.
+  const f2 = new MessageFramer(undefined, check);
+  t.same(f2.push(Buffer.from('046300', 'hex')), []);
+  const err = (() => {
+    try {
+      f2.push(Buffer.from('ff', 'hex'));
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  t.type(err, HeaderError);
+  t.equal((err as HeaderError).header.toString('hex'), '046300ff', 'the header bytes that had arrived');
+  t.equal((err as HeaderError).codeName, 'BAD_TYPE');
+  // After good messages in the same chunk: those come out, the refusal waits in `failure`.
+  const f3 = new MessageFramer(undefined, check);
+  const out = f3.push(Buffer.concat([messages[0]!, Buffer.from('0463000800000009', 'hex')]));
+  t.equal(out.length, 1, 'the good message before the bad header is handed out');
+  t.equal((f3.failure as HeaderError).header.toString('hex'), '0463000800000009');
 });
