@@ -35,7 +35,7 @@ export function packageVersion(): string {
 }
 
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const width = COMMANDS.reduce((w, c) => Math.max(w, c.name.length), 0);
   return `Usage: vino-controller COMMAND [OPTIONS] [ARGS]
 
 Commands:

@@ -196,7 +196,8 @@ async function main(): Promise<void> {
   const record = await client.stop();
   client = null;
   const f = analyzeRun(record, { freezeAt: emu.freezeAt, resumeAt: emu.resumeAt }, { observeFrom });
-  const lastGood = Math.max(...record.http.done.filter((d, i): d is number => d !== null && record.http.ok[i] === 1 && d <= emu.resumeAt));
+  // reduce, not Math.max(...xs): one argument per request overflows the stack on long runs.
+  const lastGood = record.http.done.reduce<number>((m, d, i) => (d !== null && record.http.ok[i] === 1 && d <= emu.resumeAt && d > m ? d : m), -Infinity);
   events.push({ at: lastGood, who: 'client', what: 'last HTTP answer before the freeze' });
   if (f.http.refractoryMs !== null) events.push({ at: emu.resumeAt + f.http.refractoryMs, who: 'client', what: 'first HTTP answer after the resume' });
   if (f.udp.refractoryMs !== null) events.push({ at: emu.resumeAt + f.udp.refractoryMs, who: 'client', what: 'first datagram sent after the resume that came back' });

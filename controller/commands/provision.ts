@@ -3,20 +3,19 @@
  * VXLAN ports and controller settings on every node, through each node's OVSDB.
  */
 import { parseArgs } from 'node:util';
-import { analyzeTopologyFile } from '../../src/topology/load.js';
 import { parseHostPort, ovsTarget } from '../../src/topology/net.js';
-import { formatProblem } from '../../src/topology/problems.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import type { NodeProvider } from '../provision/node-access.js';
 import { checkControllerTarget, type DatapathType, type PlanOptions } from '../provision/plan.js';
 import { formatRunReport, runProvisioning, selectNodes, type RunMode } from '../provision/run.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command, type CommandIO } from './command.js';
+import { readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
 
 /** Some node failed (the others were provisioned): distinct from 1, an input that is wrong. */
 export const EXIT_NODE_FAILED = 3;
 
-const OPTIONS = `Options:
-  --topology FILE            topology file (JSON, see topologies/schema.json); required
+const OPTIONS = () => `Options:
+  --topology FILE            topology file (JSON, see schema/topology.schema.json); required
   --provider netns|ssh       how nodes are reached (default ssh):
                                ssh    existing machines, at each node's underlay_ip
                                netns  the running emulated testbed of this topology
@@ -30,6 +29,7 @@ const OPTIONS = `Options:
   --timeout SEC              OVSDB connection/requests, SSH handshake, commands and the wait
                              for ovs-vswitchd to create a port (default 10)
   --parallel N               nodes worked on at the same time (default: all)
+${topologyInputHelp(29)}
   -h, --help                 show this help
 
 ssh provider:
@@ -73,7 +73,7 @@ is reported and leaves the others provisioned. A second run changes nothing ("up
 after an edit of the topology only the difference is applied. Container ports are not
 touched: they belong to the containers' lifecycle.
 
-${OPTIONS}
+${OPTIONS()}
 ${PROVISION_ONLY}
 Exit status: 0 every node provisioned (or up to date), 1 invalid topology or provider,
 2 bad command line, 3 some node failed (the report says which and why).
@@ -86,7 +86,7 @@ ports, interfaces, controllers whose external_ids carry our vino-owner and vino-
 transaction per node; everything else stays. Removing our bridge also removes ports others
 attached to it (container ports, say): the report warns about each.
 
-${OPTIONS}
+${OPTIONS()}
 Exit status: 0 every node cleaned (or nothing left), 1 invalid topology or provider,
 2 bad command line, 3 some node failed.
 `;
@@ -154,6 +154,7 @@ function makeCommand(mode: RunMode): Command {
           identity: { type: 'string' },
           ovsdb: { type: 'string' },
           'state-dir': { type: 'string' },
+          ...TOPOLOGY_INPUT_OPTIONS,
           ...(mode === 'provision'
             ? {
                 controller: { type: 'string' },
@@ -197,10 +198,11 @@ function makeCommand(mode: RunMode): Command {
         if (v['no-local-ip']) plan.setLocalIp = false;
       }
 
-      const { topology, problems } = await analyzeTopologyFile(file);
+      const limits = topologyInputLimits(values);
+      const analysis = await readTopology(file, limits);
+      const { topology } = analysis;
       if (!topology) {
-        io.err(`vino-controller ${mode}: the topology ${file} is invalid:\n`);
-        for (const p of problems) io.err(`  ${formatProblem(p, file)}\n`);
+        reportInvalidTopology(io, `vino-controller ${mode}`, file, analysis, limits.maxProblems);
         return EXIT_INVALID;
       }
       try {

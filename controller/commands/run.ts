@@ -1,9 +1,8 @@
 /** `vino-controller [--topology FILE] ...`: runs the controller (the default command). */
 import { parseArgs } from 'node:util';
-import { analyzeTopologyFile } from '../../src/topology/load.js';
-import { formatProblem } from '../../src/topology/problems.js';
 import { parseListen, startApp } from '../app.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
+import { readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -15,13 +14,14 @@ Runs the OpenFlow 1.3 controller for the overlay described by FILE: switches con
 in step with where containers are. Stopping it (SIGTERM, SIGINT) leaves the flows in place.
 
 Options:
-  --topology FILE          topology file (JSON, see topologies/schema.json); required
+  --topology FILE          topology file (JSON, see schema/topology.schema.json); required
   --of-listen HOST:PORT    where switches connect; repeatable (default 0.0.0.0:6633 and 0.0.0.0:6653)
   --api-listen HOST:PORT   HTTP API and event stream (default 127.0.0.1:8080; "off" to disable)
   --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN)
   --state FILE             location table and migrations, saved on every change, reloaded at start
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
   --log-level LEVEL        trace, debug, info, warn, error (default info); logs are JSON lines
+${topologyInputHelp(27)}
   -h, --help               show this help
   -V, --version            print the version
 
@@ -38,6 +38,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         state: { type: 'string' },
         'migration-timeout': { type: 'string' },
         'log-level': { type: 'string' },
+        ...TOPOLOGY_INPUT_OPTIONS,
       },
       strict: true,
     });
@@ -55,10 +56,11 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
-    const { topology, problems } = await analyzeTopologyFile(values.topology);
+    const limits = topologyInputLimits(values);
+    const analysis = await readTopology(values.topology, limits);
+    const { topology } = analysis;
     if (!topology) {
-      io.err(`vino-controller: the topology ${values.topology} is invalid:\n`);
-      for (const p of problems) io.err(`  ${formatProblem(p, values.topology)}\n`);
+      reportInvalidTopology(io, 'vino-controller', values.topology, analysis, limits.maxProblems);
       return EXIT_INVALID;
     }
     const { packageVersion } = await import('../cli.js');

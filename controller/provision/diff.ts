@@ -17,7 +17,10 @@
  * keys, set by operators or other tools, are kept.
  */
 import { cond, mutation, op, type Condition, type Mutation, type Operation } from '../../src/ovsdb/operations.js';
-import { map, namedUuid, set, uuid, type NamedUuid, type Row, type Uuid } from '../../src/ovsdb/values.js';
+import { map, namedUuid, OvsdbSet, set, uuid, type Atom, type NamedUuid, type Row, type Uuid } from '../../src/ovsdb/values.js';
+
+/** An OVSDB set from an array: set(...xs) would spread a large array into call arguments and overflow the stack. */
+const setOf = <T extends Atom>(values: readonly T[]): OvsdbSet<T> => new OvsdbSet(values);
 import { EXT_NODE, EXT_OWNER, EXT_PREFIX, type DesiredBridge, type DesiredNode, type DesiredPort, type OwnerScope } from './plan.js';
 import type { BridgeRow, ControllerRow, InterfaceRow, OvsState, PortRow } from './state.js';
 
@@ -242,11 +245,11 @@ function applyDesired(tx: Tx, state: OvsState, desired: DesiredNode, plan: Plan)
         name: want.name,
         datapath_type: want.datapathType,
         fail_mode: set(want.failMode),
-        protocols: set(...want.protocols),
+        protocols: setOf(want.protocols),
         other_config: map(want.otherConfig),
         external_ids: map(want.externalIds),
-        controller: set(...controllerRefs),
-        ports: set(...portRefs),
+        controller: setOf(controllerRefs),
+        ports: setOf(portRefs),
       },
       `datapath_type=${want.datapathType} dpid=${want.dpid} protocols=${want.protocols.join(',')} fail_mode=${want.failMode}`,
     );
@@ -265,7 +268,7 @@ function applyDesired(tx: Tx, state: OvsState, desired: DesiredNode, plan: Plan)
     deltas.push(`fail_mode ${b.failMode ?? '(unset)'} -> ${want.failMode}`);
   }
   if (!sameSet(b.protocols, want.protocols)) {
-    row.protocols = set(...want.protocols);
+    row.protocols = setOf(want.protocols);
     deltas.push(`protocols ${b.protocols.join(',') || '(all)'} -> ${want.protocols.join(',')}`);
   }
   const otherConfig = { ...b.otherConfig, ...want.otherConfig };
@@ -279,8 +282,8 @@ function applyDesired(tx: Tx, state: OvsState, desired: DesiredNode, plan: Plan)
     deltas.push(recordDelta('external_ids', b.externalIds, ext));
   }
   if (deltas.length > 0) tx.update('bridge', want.name, b.uuid, row, deltas.join(', '));
-  if (portRefs.length > 0) tx.mutate('Bridge', b.uuid, mutation('ports', 'insert', set(...portRefs)));
-  if (controllerRefs.length > 0) tx.mutate('Bridge', b.uuid, mutation('controller', 'insert', set(...controllerRefs)));
+  if (portRefs.length > 0) tx.mutate('Bridge', b.uuid, mutation('ports', 'insert', setOf(portRefs)));
+  if (controllerRefs.length > 0) tx.mutate('Bridge', b.uuid, mutation('controller', 'insert', setOf(controllerRefs)));
   for (const cu of b.controllers) {
     const c = state.controllers.get(cu);
     if (c && !plan.keptControllers.has(cu) && !isOurs(c.externalIds, desired)) {
@@ -352,7 +355,7 @@ function removeRows(
   // Referrers that stay lose their references; those that go take them along.
   const drop = (table: string, referrer: string, column: string, refs: string[]) => {
     const dead = refs.filter((u) => gone.has(u));
-    if (dead.length > 0 && !gone.has(referrer)) tx.mutate(table, referrer, mutation(column, 'delete', set(...dead.map(uuid))));
+    if (dead.length > 0 && !gone.has(referrer)) tx.mutate(table, referrer, mutation(column, 'delete', setOf(dead.map(uuid))));
   };
   if (state.root !== null) drop('Open_vSwitch', state.root, 'bridges', state.rootBridges);
   for (const b of state.bridges.values()) {
@@ -370,7 +373,7 @@ function removeRows(
       tx.warnings.push(`interface ${dead.map((u) => state.interfaces.get(u)!.name).join(', ')} is ours but the only interface of port ${p.name}, which is not ours (left in place)`);
       continue;
     }
-    tx.mutate('Port', p.uuid, mutation('interfaces', 'delete', set(...dead.map(uuid))));
+    tx.mutate('Port', p.uuid, mutation('interfaces', 'delete', setOf(dead.map(uuid))));
   }
 
   for (const b of r.removeBridges) {

@@ -128,8 +128,9 @@ export async function runNode(
 
     stage = 'comparing with the topology';
     const diff = diffNode(read(), desired, scope);
-    report.changes.push(...diff.changes);
-    report.warnings.push(...diff.warnings);
+    // concat, not push(...xs): spreading a large array into arguments overflows the stack.
+    report.changes = report.changes.concat(diff.changes);
+    report.warnings = report.warnings.concat(diff.warnings);
     report.operations = diff.ops.length;
     if (diff.ops.length > 0 && !options.dryRun) {
       stage = 'applying the transaction';
@@ -159,7 +160,7 @@ export async function runNode(
           phase('vswitchd');
         }
         const opts = { fresh, ...(options.dryRun ? { dryRun: true } : {}), ...(options.execTimeoutMs !== undefined ? { timeoutMs: options.execTimeoutMs } : {}) };
-        report.changes.push(...(await ensureAddress(access, a, opts)));
+        report.changes = report.changes.concat(await ensureAddress(access, a, opts));
         phase('addresses');
       }
     }

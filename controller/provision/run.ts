@@ -130,7 +130,7 @@ export function formatRunReport(r: RunReport, options: { verbose?: boolean } = {
   const lines: string[] = [];
   const verb = r.mode === 'provision' ? 'provision' : 'deprovision';
   lines.push(`${verb}${r.dryRun ? ' (dry run)' : ''} of topology "${r.topology}" (external_ids:vino-owner=${r.owner}) with the ${r.provider} provider: ${plural(r.nodes.length, 'node')}`);
-  const width = Math.max(4, ...r.nodes.map((n) => n.node.length));
+  const width = r.nodes.reduce((w, n) => Math.max(w, n.node.length), 4);
   for (const n of r.nodes) {
     const head = `  ${n.node.padEnd(width)}  `;
     const c = n.counts;

@@ -180,7 +180,7 @@ export function issuesToProblems(issues: readonly Issue[], input: unknown, base:
           at(b);
         } else {
           const r = (b as z.ZodType).safeParse(here);
-          if (!r.success) out.push(...issuesToProblems(r.error.issues, input, path));
+          if (!r.success) for (const p of issuesToProblems(r.error.issues, input, path)) out.push(p); // no push(...xs): stack
           else at(issue.message); // cannot happen: the union refused it
         }
         break;
