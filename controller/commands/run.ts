@@ -1,7 +1,9 @@
 /** `vino-controller [--topology FILE] ...`: runs the controller (the default command). */
 import { parseArgs } from 'node:util';
 import { parseListen, startApp } from '../app.js';
+import { summarize } from '../../src/topology/query.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
+import { defaultLogFormat, makeLogger, parseLogFormat } from './log-format.js';
 import { readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
 
 export const runCommand: Command = {
@@ -20,7 +22,9 @@ Options:
   --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN)
   --state FILE             location table and migrations, saved on every change, reloaded at start
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
-  --log-level LEVEL        trace, debug, info, warn, error (default info); logs are JSON lines
+  --log-level LEVEL        trace, debug, info, warn, error (default info)
+  --log-format FORMAT      pretty (readable lines) or json (one object a line, level names,
+                           ISO times); default pretty when stdout is a terminal, else json
 ${topologyInputHelp(27)}
   -h, --help               show this help
   -V, --version            print the version
@@ -38,6 +42,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         state: { type: 'string' },
         'migration-timeout': { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         ...TOPOLOGY_INPUT_OPTIONS,
       },
       strict: true,
@@ -45,6 +50,12 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     if (!values.topology) throw new UsageError('missing --topology FILE');
     const level = values['log-level'] ?? 'info';
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) throw new UsageError(`--log-level: unknown level "${level}"`);
+    let logFormat;
+    try {
+      logFormat = values['log-format'] === undefined ? defaultLogFormat() : parseLogFormat(values['log-format']);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     let ofListen;
     let apiListen;
     try {
@@ -67,7 +78,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     let app;
     try {
       app = await startApp({
-        topology, ofListen, apiListen, logLevel: level, version: packageVersion(),
+        topology, ofListen, apiListen, logger: makeLogger({ level, format: logFormat }), version: packageVersion(),
         ...(values.state ? { stateFile: values.state } : {}),
         ...(values['api-token'] ?? process.env.VINO_API_TOKEN ? { apiToken: values['api-token'] ?? process.env.VINO_API_TOKEN } : {}),
         migrationTimeoutMs: migrationTimeout * 1000,
@@ -76,6 +87,17 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
       io.err(`vino-controller: ${(err as Error).message}\n`);
       return EXIT_INVALID;
     }
+    // The one line that says what runs: which file (and its size, to spot a wrong or truncated
+    // one), what is in it, and where to connect.
+    app.logger.info(
+      {
+        version: packageVersion(),
+        topology: { file: values.topology, bytes: analysis.bytes, name: topology.name, nodes: Object.keys(topology.nodes).length, links: topology.links.length, containers: Object.keys(topology.containers).length },
+        openflow: app.openflow.map((a) => `${a.host}:${a.port}`),
+        api: app.api ? `http://${app.api.host}:${app.api.port}` : 'off',
+      },
+      `started: topology ${values.topology} (${analysis.bytes} bytes, "${topology.name}": ${summarize(topology)})`,
+    );
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         app.logger.info({ signal }, 'stopping: sessions closed, flows left in place');

@@ -46,6 +46,8 @@ export interface TopologyFileOptions {
 /** An analysis of a file; `readError` is set (and the only problem) when it could not be read. */
 export interface FileAnalysis extends Analysis {
   readError?: InputFileError;
+  /** Size of the file read, in bytes (absent when it could not be read). */
+  bytes?: number;
 }
 
 /** Reads and checks a topology file. An unreadable or too large file is one problem, not an exception. */
@@ -60,7 +62,7 @@ export async function analyzeTopologyFile(file: string, options: TopologyFileOpt
     if (!(e instanceof InputFileError)) throw e;
     return { topology: null, problems: [{ path: '', message: e.message }], readError: e };
   }
-  return analyzeTopologyText(text);
+  return { ...analyzeTopologyText(text), bytes: Buffer.byteLength(text, 'utf8') };
 }
 
 /** Resolves a parsed topology file (a JSON value); throws TopologyError listing every problem. */

@@ -22,7 +22,7 @@ t.test('usage errors', async (t) => {
   const bad: Array<[string[], RegExp]> = [
     [[], /missing --topology FILE/],
     [['--topology', topo, 'extra'], /unexpected argument "extra"/],
-    [['--topology', topo, '--provider', 'vm'], /--provider: unknown provider "vm" \(netns or ssh\)/],
+    [['--topology', topo, '--provider', 'vm'], /--provider: unknown provider "vm" \(auto, netns or ssh\)/],
     [['--topology', topo, '--node', 'h9'], /--node: no node "h9" in topology "line-3" \(nodes: sw1, h1, h2\)/],
     [['--topology', topo, '--provider', 'ssh', '--state-dir', dir], /--state-dir is an option of the netns provider/],
     [['--topology', topo, '--provider', 'netns', '--identity', 'k'], /--identity is an option of the ssh provider/],
