@@ -41,5 +41,6 @@ export function makeLogger(o: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return o.destination ? pino(options, o.destination) : pino(options);
+  // Synchronous writes to stdout: the last lines (the stop) must not be lost at exit.
+  return pino(options, o.destination ?? pino.destination({ dest: 1, sync: true }));
 }

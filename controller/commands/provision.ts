@@ -140,7 +140,7 @@ async function makeProvider(kind: string, topology: ResolvedTopology, values: Re
  * topology running here can hold them (netns). Anything else is an error naming what is
  * missing, never a run where every node fails.
  */
-async function chooseProvider(topology: ResolvedTopology, values: Record<string, unknown>, only: string[] | undefined): Promise<{ kind: 'ssh' | 'netns' } | { error: string }> {
+export async function chooseProvider(topology: ResolvedTopology, values: Record<string, unknown>, only: string[] | undefined): Promise<{ kind: 'ssh' | 'netns' } | { error: string }> {
   if (['known-hosts', 'identity', 'ovsdb'].some((o) => values[o] !== undefined)) return { kind: 'ssh' };
   if (values['state-dir'] !== undefined) return { kind: 'netns' };
   const names = only ?? Object.keys(topology.nodes);
