@@ -12,7 +12,7 @@ import { validateCommand } from './commands/validate.js';
 import { runCommand as controllerCommand } from './commands/run.js';
 import { testbedCommand } from './commands/testbed.js';
 import { deprovisionCommand, provisionCommand } from './commands/provision.js';
-import { packageVersion } from './commands/version.js';
+import { packageVersion } from '../src/package-version.js';
 
 const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, provisionCommand, deprovisionCommand, testbedCommand];
 
@@ -20,7 +20,7 @@ const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, import
 const DEFAULT_COMMAND: Command | undefined = controllerCommand;
 
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const width = COMMANDS.reduce((w, c) => Math.max(w, c.name.length), 0);
   return `Usage: vino-controller COMMAND [OPTIONS] [ARGS]
 
 Commands:
@@ -36,6 +36,26 @@ Exit status: 0 success, 1 invalid input (see the command's help), 2 bad command 
 
 const isHelp = (a: string | undefined) => a === '-h' || a === '--help';
 
+/**
+ * node:util parseArgs errors (ERR_PARSE_ARGS_*) rewritten as one short sentence pointing at
+ * the command's help; null for any other error. Node's own texts talk about its API.
+ */
+export function argumentErrorInOurWords(e: unknown, command: string): string | null {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS')) return null;
+  const message = (e as Error).message;
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  const quoted = /'([^']*)'/.exec(message)?.[1];
+  const seeHelp = `see \`vino-controller ${command} --help\``;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option ?? quoted ?? message} for \`${command}\`; ${seeHelp}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/does not take an argument/.test(message)) return `option ${option} takes no value; ${seeHelp}`;
+    return `option ${option} needs a value; ${seeHelp}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument "${quoted ?? ''}" for \`${command}\`; ${seeHelp}`;
+  return `${message}; ${seeHelp}`;
+}
+
 async function runCommand(cmd: Command, args: string[], io: CommandIO): Promise<number> {
   if (args.some(isHelp)) {
     io.out(cmd.help);
@@ -44,9 +64,13 @@ async function runCommand(cmd: Command, args: string[], io: CommandIO): Promise<
   try {
     return await cmd.run(args, io);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
-      io.err(`vino-controller ${cmd.name}: ${(e as Error).message}\n${cmd.help.split('\n')[0]}\n`);
+    const parseArgsError = argumentErrorInOurWords(e, cmd.name);
+    if (parseArgsError !== null) {
+      io.err(`vino-controller ${cmd.name}: ${parseArgsError}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof UsageError) {
+      io.err(`vino-controller ${cmd.name}: ${e.message}\n${cmd.help.split('\n')[0]}\n`);
       return EXIT_USAGE;
     }
     throw e;
@@ -75,7 +99,11 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
   if (first === undefined || first.startsWith('-')) {
     // Options alone run the controller; nothing at all gets the overview.
     if (DEFAULT_COMMAND && first !== undefined) return runCommand(DEFAULT_COMMAND, argv, io);
-    io.err(first === undefined ? usage() : `vino-controller: unknown option "${first}"\n${usage()}`);
+    io.err(
+      first === undefined
+        ? `vino-controller: missing --topology FILE: running the controller needs the topology file (vino-controller --topology FILE), or name a command.\n\n${usage()}`
+        : `vino-controller: unknown option "${first}"\n${usage()}`,
+    );
     return EXIT_USAGE;
   }
   const cmd = COMMANDS.find((c) => c.name === first);

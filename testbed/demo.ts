@@ -8,10 +8,12 @@
  * Ctrl-C and on any failure.
  *
  * Options: --copy-ms MS (200) the emulated memory copy; --auto-commit (let the container's first
- * frame commit instead of calling commit); --keep-logs DIR (copy the controller log and the
- * client record there before the teardown).
+ * frame commit instead of calling commit); --keep-logs DIR (where the controller log and the
+ * client record are copied before the teardown; default a new $TMPDIR/vino-demo-<time> folder,
+ * printed at the start and the end: the logs the demo points to outlive it).
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ProbeClient } from './workload/client.js';
@@ -31,6 +33,9 @@ const { values } = parseArgs({
 });
 const copyMs = Number(values['copy-ms']);
 if (!Number.isInteger(copyMs) || copyMs < 0) throw new Error(`--copy-ms: expected an integer >= 0, got "${values['copy-ms']}"`);
+
+// The testbed folder holding the logs is removed at the teardown: they are copied here first.
+const logsDir = path.resolve(values['keep-logs'] ?? path.join(os.tmpdir(), `vino-demo-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
 const CONTAINER = 'web';
 const FROM = 'h1';
@@ -145,7 +150,7 @@ async function main(): Promise<void> {
     topologyFile: ov.topologyFile, ofHost: ov.controllerHost, ofPort: ov.controllerPort,
     stateFile: ov.file('vino-state.json'), logFile: ov.file('vino.log'), expectSwitches: 0,
   });
-  say(`  listening; API http://${vino.apiListen}/api/v1 (log: JSON lines in ${vino.child.logFile})`);
+  say(`  listening; API http://${vino.apiListen}/api/v1 (log: JSON lines in ${vino.child.logFile}, copied to ${logsDir} at the end)`);
 
   step('Provisioning the overlay through OVSDB: a bridge per node (fail_mode secure, OpenFlow 1.3), VXLAN tunnels, controller target');
   t = monotonicMs();
@@ -196,7 +201,8 @@ async function main(): Promise<void> {
   const record = await client.stop();
   client = null;
   const f = analyzeRun(record, { freezeAt: emu.freezeAt, resumeAt: emu.resumeAt }, { observeFrom });
-  const lastGood = Math.max(...record.http.done.filter((d, i): d is number => d !== null && record.http.ok[i] === 1 && d <= emu.resumeAt));
+  // reduce, not Math.max(...xs): one argument per request overflows the stack on long runs.
+  const lastGood = record.http.done.reduce<number>((m, d, i) => (d !== null && record.http.ok[i] === 1 && d <= emu.resumeAt && d > m ? d : m), -Infinity);
   events.push({ at: lastGood, who: 'client', what: 'last HTTP answer before the freeze' });
   if (f.http.refractoryMs !== null) events.push({ at: emu.resumeAt + f.http.refractoryMs, who: 'client', what: 'first HTTP answer after the resume' });
   if (f.udp.refractoryMs !== null) events.push({ at: emu.resumeAt + f.udp.refractoryMs, who: 'client', what: 'first datagram sent after the resume that came back' });
@@ -214,11 +220,11 @@ async function main(): Promise<void> {
 
 async function teardown(): Promise<void> {
   client?.kill();
-  if (values['keep-logs'] && overlay) {
-    const dir = path.resolve(values['keep-logs']);
-    mkdirSync(dir, { recursive: true });
-    for (const f of ['vino.log', 'demo-client.json']) if (existsSync(overlay.file(f))) copyFileSync(overlay.file(f), path.join(dir, f));
-    say(`(controller log and client record copied to ${dir})`);
+  if (overlay) {
+    mkdirSync(logsDir, { recursive: true });
+    const kept = ['vino.log', 'demo-client.json'].filter((f) => existsSync(overlay!.file(f)));
+    for (const f of kept) copyFileSync(overlay.file(f), path.join(logsDir, f));
+    say(`(${kept.length ? kept.join(' and ') : 'no logs'} kept in ${logsDir}: the testbed folder goes with the teardown)`);
   }
   await vino?.stop().catch(() => undefined);
   if (overlay) {

@@ -282,7 +282,8 @@ export class Testbed {
     const ul = r.underlay.namespace;
 
     // Namespaces are recorded before they exist: teardown ignores missing ones.
-    r.namespaces.push(ul, ...nodes.map((n) => n.namespace));
+    r.namespaces.push(ul);
+    for (const n of nodes) r.namespaces.push(n.namespace); // no push(...xs): a large array overflows the stack
     this.save();
     await run(['ip', '-batch', '-'], { input: [ul, ...nodes.map((n) => n.namespace)].map((n) => `netns add ${n}\n`).join('') });
 

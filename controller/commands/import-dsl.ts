@@ -1,12 +1,13 @@
 /** `vino-controller import-dsl FILE.py`: converts the paper's topology DSL to our JSON. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { InputFileError, readInputFile } from '../../src/input/read-file.js';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importDsl } from '../../src/topology/dsl.js';
 import { formatTopologyJson } from '../../src/topology/format.js';
-import { formatProblem } from '../../src/topology/problems.js';
 import { parseCidr } from '../../src/topology/net.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
+import { formatProblemList, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
 
 export const importDslCommand: Command = {
   name: 'import-dsl',
@@ -22,6 +23,7 @@ Options:
   --name NAME             topology name (default: the file name without extension)
   --overlay-subnet CIDR   overlay subnet (default: 192.168.200.0/24, the paper's)
   -o, --output OUT.json   write the JSON to OUT.json instead of stdout
+${topologyInputHelp(26)}
   -h, --help              show this help
 
 Exit status: 0 converted, 1 syntax error, invalid topology or unreadable file, 2 bad command line.
@@ -33,6 +35,7 @@ Exit status: 0 converted, 1 syntax error, invalid topology or unreadable file, 2
         name: { type: 'string' },
         'overlay-subnet': { type: 'string' },
         output: { type: 'string', short: 'o' },
+        ...TOPOLOGY_INPUT_OPTIONS,
       },
       allowPositionals: true,
       strict: true,
@@ -44,11 +47,13 @@ Exit status: 0 converted, 1 syntax error, invalid topology or unreadable file, 2
       if (!r.ok) throw new UsageError(`--overlay-subnet: ${r.message}`);
     }
     const file = positionals[0]!;
+    const limits = topologyInputLimits(values);
     let src: string;
     try {
-      src = await readFile(file, 'utf8');
+      src = await readInputFile(file, { maxBytes: limits.maxBytes, option: '--max-topology-bytes' });
     } catch (e) {
-      io.err(`${file}: cannot read file: ${(e as Error).message}\n`);
+      if (!(e instanceof InputFileError)) throw e;
+      io.err(`vino-controller import-dsl: ${e.message}\n`);
       return EXIT_INVALID;
     }
     const result = importDsl(src, {
@@ -57,7 +62,7 @@ Exit status: 0 converted, 1 syntax error, invalid topology or unreadable file, 2
       ...(subnet !== undefined ? { overlaySubnet: subnet } : {}),
     });
     if (!result.ok) {
-      for (const p of result.problems) io.err(formatProblem(p, file) + '\n');
+      io.err(formatProblemList(result.problems, file, limits.maxProblems));
       if (result.problems.some((p) => p.message.includes('outside the overlay subnet'))) {
         io.err(`hint: pass --overlay-subnet CIDR when the DSL's addresses are not in ${subnet ?? '192.168.200.0/24'}\n`);
       }

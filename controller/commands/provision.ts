@@ -3,24 +3,28 @@
  * VXLAN ports and controller settings on every node, through each node's OVSDB.
  */
 import { parseArgs } from 'node:util';
-import { analyzeTopologyFile } from '../../src/topology/load.js';
 import { parseHostPort, ovsTarget } from '../../src/topology/net.js';
-import { formatProblem } from '../../src/topology/problems.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import type { NodeProvider } from '../provision/node-access.js';
 import { checkControllerTarget, type DatapathType, type PlanOptions } from '../provision/plan.js';
 import { formatRunReport, runProvisioning, selectNodes, type RunMode } from '../provision/run.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command, type CommandIO } from './command.js';
+import { readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
 
 /** Some node failed (the others were provisioned): distinct from 1, an input that is wrong. */
 export const EXIT_NODE_FAILED = 3;
 
-const OPTIONS = `Options:
-  --topology FILE            topology file (JSON, see topologies/schema.json); required
-  --provider netns|ssh       how nodes are reached (default ssh):
+const OPTIONS = () => `Options:
+  --topology FILE            topology file (JSON, see schema/topology.schema.json); required
+  --provider auto|netns|ssh  how nodes are reached (default auto):
                                ssh    existing machines, at each node's underlay_ip
                                netns  the running emulated testbed of this topology
                                       (vino-controller testbed up)
+                               auto   ssh when every node has an underlay_ip (real
+                                      machines are described), else netns when a
+                                      testbed of this topology runs here; otherwise
+                                      an error saying what is missing. An ssh-only
+                                      option picks ssh, --state-dir picks netns
   --node NAME                only this node; repeatable (default: every node)
   --dry-run                  read every node and list what would change; change nothing
   --owner ID                 the external_ids:vino-owner value marking our rows
@@ -30,6 +34,7 @@ const OPTIONS = `Options:
   --timeout SEC              OVSDB connection/requests, SSH handshake, commands and the wait
                              for ovs-vswitchd to create a port (default 10)
   --parallel N               nodes worked on at the same time (default: all)
+${topologyInputHelp(29)}
   -h, --help                 show this help
 
 ssh provider:
@@ -60,7 +65,7 @@ const PROVISION_ONLY = `Provision options:
 
 function help(mode: RunMode): string {
   if (mode === 'provision') {
-    return `Usage: vino-controller provision --topology FILE [--provider netns|ssh] [OPTIONS]
+    return `Usage: vino-controller provision --topology FILE [--provider auto|netns|ssh] [OPTIONS]
 
 Makes each node's OVS match the topology, through the node's OVSDB, in one transaction per
 node: the bridge (datapath-id from the topology, fail_mode=secure, OpenFlow13 only, our
@@ -73,20 +78,20 @@ is reported and leaves the others provisioned. A second run changes nothing ("up
 after an edit of the topology only the difference is applied. Container ports are not
 touched: they belong to the containers' lifecycle.
 
-${OPTIONS}
+${OPTIONS()}
 ${PROVISION_ONLY}
 Exit status: 0 every node provisioned (or up to date), 1 invalid topology or provider,
 2 bad command line, 3 some node failed (the report says which and why).
 `;
   }
-  return `Usage: vino-controller deprovision --topology FILE [--provider netns|ssh] [OPTIONS]
+  return `Usage: vino-controller deprovision --topology FILE [--provider auto|netns|ssh] [OPTIONS]
 
 Removes from each node exactly the rows provisioning created for this topology (bridges,
 ports, interfaces, controllers whose external_ids carry our vino-owner and vino-node), in one
 transaction per node; everything else stays. Removing our bridge also removes ports others
 attached to it (container ports, say): the report warns about each.
 
-${OPTIONS}
+${OPTIONS()}
 Exit status: 0 every node cleaned (or nothing left), 1 invalid topology or provider,
 2 bad command line, 3 some node failed.
 `;
@@ -126,7 +131,33 @@ async function makeProvider(kind: string, topology: ResolvedTopology, values: Re
       ...(timeoutMs !== undefined ? { readyTimeoutMs: timeoutMs, execTimeoutMs: timeoutMs } : {}),
     });
   }
-  throw new UsageError(`--provider: unknown provider "${kind}" (netns or ssh)`);
+  throw new UsageError(`--provider: unknown provider "${kind}" (auto, netns or ssh)`);
+}
+
+/**
+ * `--provider auto`: what the topology describes decides. Nodes with underlay addresses are
+ * real machines (ssh); nodes without cannot be reached over SSH, so only a testbed of the
+ * topology running here can hold them (netns). Anything else is an error naming what is
+ * missing, never a run where every node fails.
+ */
+export async function chooseProvider(topology: ResolvedTopology, values: Record<string, unknown>, only: string[] | undefined): Promise<{ kind: 'ssh' | 'netns' } | { error: string }> {
+  if (['known-hosts', 'identity', 'ovsdb'].some((o) => values[o] !== undefined)) return { kind: 'ssh' };
+  if (values['state-dir'] !== undefined) return { kind: 'netns' };
+  const names = only ?? Object.keys(topology.nodes);
+  const withoutAddress = names.filter((n) => !topology.nodes[n]?.underlayIp);
+  if (withoutAddress.length === 0) return { kind: 'ssh' };
+  const { defaultStateDir, stateFilePath } = await import('../../testbed/state.js');
+  const { existsSync } = await import('node:fs');
+  const stateFile = stateFilePath(defaultStateDir(), topology.name);
+  if (existsSync(stateFile)) return { kind: 'netns' };
+  const listed = withoutAddress.length <= 5 ? withoutAddress.join(', ') : `${withoutAddress.slice(0, 5).join(', ')} and ${withoutAddress.length - 5} more`;
+  return {
+    error:
+      `no way to reach the nodes of topology "${topology.name}": ${listed} ${withoutAddress.length === 1 ? 'has' : 'have'} no underlay_ip, ` +
+      `so SSH cannot reach ${withoutAddress.length === 1 ? 'it' : 'them'}, and no testbed of this topology runs on this machine (no ${stateFile}).\n` +
+      `  to emulate the nodes here: vino-controller testbed up --topology FILE, then run this again (it then uses --provider netns)\n` +
+      `  for real machines: give every node an underlay_ip (its SSH address and VXLAN end point) and use --provider ssh`,
+  };
 }
 
 function makeCommand(mode: RunMode): Command {
@@ -142,7 +173,7 @@ function makeCommand(mode: RunMode): Command {
         args,
         options: {
           topology: { type: 'string' },
-          provider: { type: 'string', default: 'ssh' },
+          provider: { type: 'string', default: 'auto' },
           node: { type: 'string', multiple: true },
           'dry-run': { type: 'boolean', default: false },
           owner: { type: 'string' },
@@ -154,6 +185,7 @@ function makeCommand(mode: RunMode): Command {
           identity: { type: 'string' },
           ovsdb: { type: 'string' },
           'state-dir': { type: 'string' },
+          ...TOPOLOGY_INPUT_OPTIONS,
           ...(mode === 'provision'
             ? {
                 controller: { type: 'string' },
@@ -197,10 +229,11 @@ function makeCommand(mode: RunMode): Command {
         if (v['no-local-ip']) plan.setLocalIp = false;
       }
 
-      const { topology, problems } = await analyzeTopologyFile(file);
+      const limits = topologyInputLimits(values);
+      const analysis = await readTopology(file, limits);
+      const { topology } = analysis;
       if (!topology) {
-        io.err(`vino-controller ${mode}: the topology ${file} is invalid:\n`);
-        for (const p of problems) io.err(`  ${formatProblem(p, file)}\n`);
+        reportInvalidTopology(io, `vino-controller ${mode}`, file, analysis, limits.maxProblems);
         return EXIT_INVALID;
       }
       try {
@@ -209,9 +242,18 @@ function makeCommand(mode: RunMode): Command {
         throw new UsageError(`--node: ${(e as Error).message}`);
       }
 
+      let providerKind = values.provider as string;
+      if (providerKind === 'auto') {
+        const chosen = await chooseProvider(topology, v, values.node as string[] | undefined);
+        if ('error' in chosen) {
+          io.err(`vino-controller ${mode}: ${chosen.error.replaceAll('FILE', file)}\n`);
+          return EXIT_INVALID;
+        }
+        providerKind = chosen.kind;
+      }
       let provider: NodeProvider;
       try {
-        provider = await makeProvider(values.provider as string, topology, v, timeoutMs);
+        provider = await makeProvider(providerKind, topology, v, timeoutMs);
       } catch (e) {
         if (e instanceof UsageError) throw e;
         io.err(`vino-controller ${mode}: ${(e as Error).message}\n`);

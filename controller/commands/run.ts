@@ -1,11 +1,12 @@
 /** `vino-controller [--topology FILE] ...`: runs the controller (the default command). */
 import { parseArgs } from 'node:util';
-import { analyzeTopologyFile } from '../../src/topology/load.js';
-import { formatProblem } from '../../src/topology/problems.js';
+import { summarize } from '../../src/topology/query.js';
+import { packageVersion } from '../../src/package-version.js';
 import { isLoopbackHost, parseListen, startApp } from '../app.js';
 import type { SessionOptions } from '../shell/session.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
-import { packageVersion } from './version.js';
+import { defaultLogFormat, makeLogger, parseLogFormat } from './log-format.js';
+import { readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -17,7 +18,7 @@ Runs the OpenFlow 1.3 controller for the overlay described by FILE: switches con
 in step with where containers are. Stopping it (SIGTERM, SIGINT) leaves the flows in place.
 
 Options:
-  --topology FILE          topology file (JSON, see topologies/schema.json); required
+  --topology FILE          topology file (JSON, see schema/topology.schema.json); required
   --of-listen HOST:PORT    where switches connect; repeatable (default 0.0.0.0:6633 and 0.0.0.0:6653)
   --api-listen HOST:PORT   HTTP API and event stream (default 127.0.0.1:8080; "off" to disable)
   --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN);
@@ -36,7 +37,10 @@ Options:
   --packet-in-rate N       PACKET_INs handled per second per switch, more are dropped (default 10000; 0: no limit)
   --echo-rate N            ECHO_REQUESTs answered per second per switch (default 100; 0: no limit)
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
-  --log-level LEVEL        trace, debug, info, warn, error (default info); logs are JSON lines
+  --log-level LEVEL        trace, debug, info, warn, error (default info)
+  --log-format FORMAT      pretty (readable lines) or json (one object a line, level names,
+                           ISO times); default pretty when stdout is a terminal, else json
+${topologyInputHelp(27)}
   -h, --help               show this help
   -V, --version            print the version
 
@@ -62,12 +66,20 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'max-bad-messages': { type: 'string' },
         'migration-timeout': { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
+        ...TOPOLOGY_INPUT_OPTIONS,
       },
       strict: true,
     });
     if (!values.topology) throw new UsageError('missing --topology FILE');
     const level = values['log-level'] ?? 'info';
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) throw new UsageError(`--log-level: unknown level "${level}"`);
+    let logFormat;
+    try {
+      logFormat = values['log-format'] === undefined ? defaultLogFormat() : parseLogFormat(values['log-format']);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     let ofListen;
     let apiListen;
     try {
@@ -112,16 +124,17 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
-    const { topology, problems } = await analyzeTopologyFile(values.topology);
+    const limits = topologyInputLimits(values);
+    const analysis = await readTopology(values.topology, limits);
+    const { topology } = analysis;
     if (!topology) {
-      io.err(`vino-controller: the topology ${values.topology} is invalid:\n`);
-      for (const p of problems) io.err(`  ${formatProblem(p, values.topology)}\n`);
+      reportInvalidTopology(io, 'vino-controller', values.topology, analysis, limits.maxProblems);
       return EXIT_INVALID;
     }
     let app;
     try {
       app = await startApp({
-        topology, ofListen, apiListen, logLevel: level, version: packageVersion(),
+        topology, ofListen, apiListen, logger: makeLogger({ level, format: logFormat }), version: packageVersion(),
         ...(values.state ? { stateFile: values.state } : {}),
         ...(values['state-reset'] ? { stateReset: true } : {}),
         ...(maxHandshaking !== undefined ? { maxHandshaking } : {}),
@@ -134,6 +147,17 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
       io.err(`vino-controller: ${(err as Error).message}\n`);
       return EXIT_INVALID;
     }
+    // The one line that says what runs: which file (and its size, to spot a wrong or truncated
+    // one), what is in it, and where to connect.
+    app.logger.info(
+      {
+        version: packageVersion(),
+        topology: { file: values.topology, bytes: analysis.bytes, name: topology.name, nodes: Object.keys(topology.nodes).length, links: topology.links.length, containers: Object.keys(topology.containers).length },
+        openflow: app.openflow.map((a) => `${a.host}:${a.port}`),
+        api: app.api ? `http://${app.api.host}:${app.api.port}` : 'off',
+      },
+      `started: topology ${values.topology} (${analysis.bytes} bytes, "${topology.name}": ${summarize(topology)})`,
+    );
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         app.logger.info({ signal }, 'stopping: sessions closed, flows left in place');

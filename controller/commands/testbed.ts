@@ -9,12 +9,11 @@ import type { TestbedStatus } from '../../testbed/types.js';
 import { netnsExists } from '../../testbed/proc.js';
 import { RUN_ID_PATTERN } from '../../testbed/names.js';
 import { ovsEnvFor } from '../../testbed/ovs.js';
-import { analyzeTopologyFile } from '../../src/topology/load.js';
-import { formatProblem } from '../../src/topology/problems.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command, type CommandIO } from './command.js';
+import { readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits, type TopologyInputLimits } from './topology-input.js';
 
-const HELP = `Usage: vino-controller testbed up|down|status [OPTIONS]
+const HELP = () => `Usage: vino-controller testbed up|down|status [OPTIONS]
 
 Emulates the nodes of a topology on this machine (root, Open vSwitch installed; no kernel
 module needed): every node is a network namespace running its own ovsdb-server and
@@ -34,13 +33,14 @@ overlay bridges and tunnels are not made here: provisioning makes them.
   status  --topology FILE   checks every node: namespace, daemons, OVSDB and vswitchd sockets
 
 Options:
-  --topology FILE    topology file (JSON, see topologies/schema.json)
+  --topology FILE    topology file (JSON, see schema/topology.schema.json)
   --state-dir DIR    where state files live (default: $TMPDIR/vino-testbed/state)
   --underlay CIDR    underlay subnet for up (default: a free 10.250.X.0/24)
   --no-gateway       up: give the root namespace no underlay address (switches then cannot
                      reach a controller on this machine)
   --json             up, status: print JSON instead of text
   --all, --run ID    down: see above
+${topologyInputHelp(21)}
   -h, --help         show this help
 
 With the gateway (the default) the root namespace gets the underlay's first address on a
@@ -51,13 +51,10 @@ Exit status: 0 success (status: every node healthy), 1 invalid topology, no such
 unhealthy testbed or a failure, 2 bad command line.
 `;
 
-async function loadTopologyOrReport(file: string, io: CommandIO): Promise<ResolvedTopology | null> {
-  const { topology, problems } = await analyzeTopologyFile(file);
-  if (!topology) {
-    io.err(`vino-controller testbed: the topology ${file} is invalid:\n`);
-    for (const p of problems) io.err(`  ${formatProblem(p, file)}\n`);
-  }
-  return topology;
+async function loadTopologyOrReport(file: string, limits: TopologyInputLimits, io: CommandIO): Promise<ResolvedTopology | null> {
+  const analysis = await readTopology(file, limits);
+  if (!analysis.topology) reportInvalidTopology(io, 'vino-controller testbed', file, analysis, limits.maxProblems);
+  return analysis.topology;
 }
 
 function summary(bed: Testbed, stateFile: string): string {
@@ -70,7 +67,8 @@ function summary(bed: Testbed, stateFile: string): string {
     `  state ${stateFile}`,
     '',
   ];
-  const width = Math.max(...Object.keys(r.nodes).map((n) => n.length), 4);
+  // A loop, not Math.max(...names): spreading a large array into arguments overflows the stack.
+  const width = Object.keys(r.nodes).reduce((w, n) => Math.max(w, n.length), 4);
   lines.push(`  ${'node'.padEnd(width)}  underlay         namespace / OVSDB`);
   for (const n of Object.values(r.nodes)) {
     lines.push(`  ${n.name.padEnd(width)}  ${n.underlayIp.padEnd(15)}  ${n.namespace}  ${n.ovsdbTarget}`);
@@ -102,7 +100,7 @@ function formatStatus(s: TestbedStatus): string {
 export const testbedCommand: Command = {
   name: 'testbed',
   summary: 'bring an emulated testbed (namespaces + Open vSwitch) up or down on this machine',
-  help: HELP,
+  help: HELP(),
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -114,6 +112,7 @@ export const testbedCommand: Command = {
         all: { type: 'boolean', default: false },
         run: { type: 'string' },
         json: { type: 'boolean', default: false },
+        ...TOPOLOGY_INPUT_OPTIONS,
       },
       allowPositionals: true,
       strict: true,
@@ -148,7 +147,7 @@ export const testbedCommand: Command = {
     }
 
     if (!values.topology) throw new UsageError(action === 'down' ? 'missing --topology FILE (or --all, --run ID)' : 'missing --topology FILE');
-    const topology = await loadTopologyOrReport(values.topology, io);
+    const topology = await loadTopologyOrReport(values.topology, topologyInputLimits(values), io);
     if (!topology) return EXIT_INVALID;
     const stateFile = stateFilePath(stateDir, topology.name);
     let state;

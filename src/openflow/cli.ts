@@ -19,9 +19,12 @@ import { OpenFlowError } from './errors.js';
 import { MessageTypeName } from './constants.js';
 import { JsonSyntaxError, parseJsonSequence } from '../json/index.js';
 import { MessageJsonError, messageFromJSON, stringifyMessage } from './json.js';
+import { readErrorReason } from '../input/read-file.js';
+import { packageVersion } from '../package-version.js';
 
 const USAGE = `Usage: vino-ofp decode [FILE|-] [--hex]
        vino-ofp encode [FILE|-] [--hex]
+       vino-ofp -V|--version
 
 Converts OpenFlow 1.3 messages between their wire form and JSON (the form described in
 src/openflow/JSON.md). FILE defaults to standard input ("-").
@@ -51,16 +54,17 @@ interface Options {
   hex: boolean;
 }
 
-function parseArgs(argv: string[]): Options | 'help' {
+function parseArgs(argv: string[]): Options | 'help' | 'version' {
   let command: Options['command'] | undefined;
   let file: string | undefined;
   let hex = false;
   let onlyPositional = false;
   for (const arg of argv) {
     if (!onlyPositional && (arg === '--help' || arg === '-h')) return 'help';
+    if (!onlyPositional && (arg === '--version' || arg === '-V')) return 'version';
     if (!onlyPositional && arg === '--hex') hex = true;
     else if (!onlyPositional && arg === '--') onlyPositional = true;
-    else if (!onlyPositional && arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
+    else if (!onlyPositional && arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}; see \`vino-ofp --help\``);
     else if (command === undefined) {
       if (arg !== 'decode' && arg !== 'encode') throw new UsageError(`unknown command ${JSON.stringify(arg)} (expected decode or encode)`);
       command = arg;
@@ -249,7 +253,7 @@ async function encode(opts: Options, out: Writable): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 async function main(argv: string[]): Promise<number> {
-  let opts: Options | 'help';
+  let opts: Options | 'help' | 'version';
   try {
     opts = parseArgs(argv);
   } catch (err) {
@@ -259,6 +263,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (opts === 'help') {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (opts === 'version') {
+    process.stdout.write(`vino-ofp ${packageVersion()}\n`);
     return 0;
   }
   const source = opts.file === '-' ? 'stdin' : opts.file;
@@ -274,7 +282,7 @@ async function main(argv: string[]): Promise<number> {
     const e = err as NodeJS.ErrnoException;
     if (e.code && e.syscall) {
       // Cannot open/read the input: ENOENT, EACCES, EISDIR...
-      process.stderr.write(`vino-ofp ${opts.command}: cannot read ${source}: ${e.message}\n`);
+      process.stderr.write(`vino-ofp ${opts.command}: cannot read ${source}: ${readErrorReason(e)}\n`);
       return 1;
     }
     throw err;

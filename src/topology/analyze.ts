@@ -95,8 +95,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
-  return prefix.every((seg, i) => path[i] === seg);
+/** A set key for a path prefix; keeps 0 and "0" apart, as === does. */
+function prefixKey(path: readonly PropertyKey[]): string {
+  return JSON.stringify(path.map((seg) => (typeof seg === 'symbol' ? String(seg) : seg)));
 }
 
 function modelOf(file: TopologyFile, complete: boolean): Model {
@@ -124,7 +125,11 @@ function schemaPass(input: unknown): { model: Model | null; problems: Problem[] 
   if (!isPlainObject(input)) return { model: null, problems };
 
   const paths = issues.map((i) => i.path);
-  const broken = (prefix: PropertyKey[]) => paths.some((p) => startsWith(p, prefix));
+  // Every prefix (of length 1 and 2, the ones asked about) of every issue path, in a set: a
+  // scan of all issues per entry would be quadratic in files with very many problems.
+  const brokenPrefixes = new Set<string>();
+  for (const p of paths) for (let k = 1; k <= Math.min(2, p.length); k++) brokenPrefixes.add(prefixKey(p.slice(0, k)));
+  const broken = (prefix: PropertyKey[]) => brokenPrefixes.has(prefixKey(prefix));
   // Without a usable nodes object nothing else can be checked meaningfully.
   if (broken(['nodes']) && !isPlainObject(input['nodes'])) return { model: null, problems };
   if (paths.some((p) => p.length === 1 && (p[0] === 'links' || p[0] === 'containers'))) return { model: null, problems };

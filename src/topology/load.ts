@@ -2,7 +2,7 @@
  * Entry points from text and files: parse (with positions), check, resolve. Problems carry the
  * line and column of the value they are about.
  */
-import { readFile } from 'node:fs/promises';
+import { DEFAULT_MAX_TOPOLOGY_BYTES, InputFileError, readInputFile } from '../input/read-file.js';
 import { analyzeTopology, type Analysis } from './analyze.js';
 import { parseJsonSource } from './json-source.js';
 import { TopologyError, type PathSegment, type Problem } from './problems.js';
@@ -31,22 +31,38 @@ export function analyzeTopologyText(text: string): Analysis {
     return at ? { ...p, at } : p;
   });
   // In file order, as one reads the file (the sort is stable: same place, same order as found).
-  const key = (p: Problem) => (p.at ? p.at.line * 1e6 + p.at.column : 0);
-  problems.sort((x, y) => key(x) - key(y));
+  // Line, then column (not one number: a minified file has columns in the millions).
+  problems.sort((x, y) => (x.at?.line ?? 0) - (y.at?.line ?? 0) || (x.at?.column ?? 0) - (y.at?.column ?? 0));
   return { topology: analysis.topology, problems };
 }
 
-/** Reads and checks a topology file. An unreadable file is one problem, not an exception. */
-export async function analyzeTopologyFile(file: string): Promise<Analysis> {
+export interface TopologyFileOptions {
+  /** Refuse files larger than this (default DEFAULT_MAX_TOPOLOGY_BYTES, 16 MiB). */
+  maxBytes?: number;
+  /** The command-line option that raises the limit, named in the error. */
+  maxBytesOption?: string;
+}
+
+/** An analysis of a file; `readError` is set (and the only problem) when it could not be read. */
+export interface FileAnalysis extends Analysis {
+  readError?: InputFileError;
+  /** Size of the file read, in bytes (absent when it could not be read). */
+  bytes?: number;
+}
+
+/** Reads and checks a topology file. An unreadable or too large file is one problem, not an exception. */
+export async function analyzeTopologyFile(file: string, options: TopologyFileOptions = {}): Promise<FileAnalysis> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInputFile(file, {
+      maxBytes: options.maxBytes ?? DEFAULT_MAX_TOPOLOGY_BYTES,
+      ...(options.maxBytesOption ? { option: options.maxBytesOption } : {}),
+    });
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
-    return { topology: null, problems: [{ path: '', message: `cannot read file: ${why}` }] };
+    if (!(e instanceof InputFileError)) throw e;
+    return { topology: null, problems: [{ path: '', message: e.message }], readError: e };
   }
-  return analyzeTopologyText(text);
+  return { ...analyzeTopologyText(text), bytes: Buffer.byteLength(text, 'utf8') };
 }
 
 /** Resolves a parsed topology file (a JSON value); throws TopologyError listing every problem. */
@@ -56,9 +72,10 @@ export function resolveTopology(input: unknown): ResolvedTopology {
   return topology;
 }
 
-/** Reads, checks and resolves a topology file; throws TopologyError listing every problem. */
-export async function loadTopology(file: string): Promise<ResolvedTopology> {
-  const { topology, problems } = await analyzeTopologyFile(file);
+/** Reads, checks and resolves a topology file; throws InputFileError, or TopologyError listing every problem. */
+export async function loadTopology(file: string, options: TopologyFileOptions = {}): Promise<ResolvedTopology> {
+  const { topology, problems, readError } = await analyzeTopologyFile(file, options);
+  if (readError) throw readError;
   if (!topology) throw new TopologyError(problems, file);
   return topology;
 }

@@ -1,6 +1,6 @@
 /**
  * The topology file format (JSON), as zod schemas. This file is the single source of truth:
- * topologies/schema.json is generated from it (`npm run gen:schema`) and the README documents
+ * schema/topology.schema.json is generated from it (`npm run gen:schema`) and the README documents
  * the same defaults. Syntax and per-field checks live here; checks that need the whole file
  * (references, uniqueness, connectivity) live in analyze.ts.
  */
@@ -206,7 +206,7 @@ export function isHostLink(link: LinkSpec): link is HostLinkSpec {
   return 'host' in link;
 }
 
-/** The JSON Schema of the file format, as committed in topologies/schema.json. */
+/** The JSON Schema of the file format, as committed in schema/topology.schema.json. */
 export function topologyJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(TopologyFileSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
 }

@@ -9,7 +9,7 @@ import { encodeMessage } from '../../src/openflow/encode/index.js';
 import { OpenFlowError } from '../../src/openflow/errors.js';
 import { parseMessage, stringifyMessage } from '../../src/openflow/json.js';
 import { parseJson, stringifyJson } from '../../src/json/index.js';
-import { distFile, ryuVectorsDir } from '../util/paths.js';
+import { distFile, repoRoot, ryuVectorsDir } from '../util/paths.js';
 
 const cli = distFile('src/openflow/cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'vino-ofp-test-'));
@@ -47,6 +47,15 @@ const parts = [
 ];
 const stream = Buffer.concat(parts);
 const expectedLines = parts.map((p) => stringifyMessage(decodeMessage(p)));
+
+t.test('-V and --version print the package version', async (t) => {
+  const version = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')).version as string;
+  for (const flag of ['-V', '--version']) {
+    const r = run([flag]);
+    t.equal(r.status, 0, flag);
+    t.equal(r.stdout.toString(), `vino-ofp ${version}\n`, flag);
+  }
+});
 
 t.test('--help and usage errors', async (t) => {
   const help = run(['--help']);
@@ -203,7 +212,7 @@ t.test('encode errors: exit 1, the line, nothing of the bad message on stdout', 
 
   const missing = run(['encode', join(tmp, 'does-not-exist.jsonl')]);
   t.equal(missing.status, 1);
-  t.match(missing.stderr, /cannot read .*does-not-exist\.jsonl: ENOENT/);
+  t.equal(missing.stderr, `vino-ofp encode: cannot read ${join(tmp, 'does-not-exist.jsonl')}: no such file\n`, 'the shared wording');
   t.equal(missing.stdout.length, 0);
 });
 

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { UsageError } from '../../controller/commands/command.js';
-import { deprovisionCommand, provisionCommand } from '../../controller/commands/provision.js';
+import { chooseProvider, deprovisionCommand, provisionCommand } from '../../controller/commands/provision.js';
+import { resolveTopology } from '../../src/topology/load.js';
 import { topologyJson } from './helpers.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), `vino-prov-cli-${process.pid}-`));
@@ -22,7 +23,7 @@ t.test('usage errors', async (t) => {
   const bad: Array<[string[], RegExp]> = [
     [[], /missing --topology FILE/],
     [['--topology', topo, 'extra'], /unexpected argument "extra"/],
-    [['--topology', topo, '--provider', 'vm'], /--provider: unknown provider "vm" \(netns or ssh\)/],
+    [['--topology', topo, '--provider', 'vm'], /--provider: unknown provider "vm" \(auto, netns or ssh\)/],
     [['--topology', topo, '--node', 'h9'], /--node: no node "h9" in topology "line-3" \(nodes: sw1, h1, h2\)/],
     [['--topology', topo, '--provider', 'ssh', '--state-dir', dir], /--state-dir is an option of the netns provider/],
     [['--topology', topo, '--provider', 'netns', '--identity', 'k'], /--identity is an option of the ssh provider/],
@@ -62,4 +63,47 @@ t.test('ssh provider without an underlay address or with an unreadable known_hos
   const r2 = await cli(provisionCommand, ['--topology', f, '--provider', 'ssh', '--identity', '/nonexistent', '--known-hosts', path.join(dir, 'kh'), '--node', 'h1']);
   t.equal(r2.status, 3);
   t.match(r2.out, /h1 +FAILED: reaching the node: cannot read private key \/nonexistent: no such file/);
+});
+
+t.test('--provider auto (the default) decides from the topology, or says what is missing', async (t) => {
+  const stateDir = path.join(dir, 'no-testbed-state');
+  const prev = process.env.TMPDIR;
+  // The default state dir is under $TMPDIR: point it at a folder with no testbed in it.
+  process.env.TMPDIR = path.join(dir, 'tmp');
+  t.teardown(() => (prev === undefined ? delete process.env.TMPDIR : (process.env.TMPDIR = prev)));
+
+  const f = path.join(dir, 'auto.json');
+  await writeFile(f, JSON.stringify(topologyJson('line-3.json')));
+  const none = await cli(provisionCommand, ['--topology', f]);
+  t.equal(none.status, 1, 'stops before touching anything');
+  t.equal(none.out, '');
+  t.match(none.err, /^vino-controller provision: no way to reach the nodes of topology "line-3": sw1, h1, h2 have no underlay_ip, so SSH cannot reach them, and no testbed of this topology runs on this machine \(no .*tmp\/vino-testbed\/state\/line-3\.json\)\./);
+  t.match(none.err, `vino-controller testbed up --topology ${f}, then run this again`, 'how to run it here, with the file named');
+  t.match(none.err, /give every node an underlay_ip .* --provider ssh/);
+  const down = await cli(deprovisionCommand, ['--topology', f]);
+  t.equal(down.status, 1);
+  t.match(down.err, /^vino-controller deprovision: no way to reach the nodes/);
+
+  // --state-dir names a testbed: netns (whose own error says the testbed is not there).
+  const netns = await cli(provisionCommand, ['--topology', f, '--state-dir', stateDir]);
+  t.equal(netns.status, 1);
+  t.match(netns.err, /no running testbed for topology "line-3"/);
+
+  // Every node has an address: real machines, ssh.
+  const addressed = resolveTopology({ ...topologyJson('line-3.json'), nodes: Object.fromEntries(Object.entries(topologyJson('line-3.json').nodes as Record<string, any>).map(([k, n], i) => [k, { ...n, underlay_ip: `192.0.2.${i + 1}` }])) });
+  t.same(await chooseProvider(addressed, {}, undefined), { kind: 'ssh' });
+  const partly = resolveTopology({ ...topologyJson('line-3.json'), nodes: { ...(topologyJson('line-3.json').nodes as object), h1: { kind: 'host', region: 'CORE', underlay_ip: '192.0.2.9' } } });
+  t.same(await chooseProvider(partly, {}, ['h1']), { kind: 'ssh' }, 'only the selected nodes count');
+  t.match(await chooseProvider(partly, {}, undefined), { error: /sw1, h2 have no underlay_ip/ });
+  t.same(await chooseProvider(partly, { 'state-dir': stateDir }, undefined), { kind: 'netns' });
+  t.same(await chooseProvider(partly, { identity: 'k' }, undefined), { kind: 'ssh' });
+
+  // An ssh-only option picks ssh (the run reaches the key, which is missing: no connection is made).
+  const json = topologyJson('line-3.json');
+  Object.values(json.nodes as Record<string, any>).forEach((n, i) => (n.underlay_ip = `192.0.2.${i + 1}`));
+  await writeFile(f, JSON.stringify(json));
+  const ssh = await cli(provisionCommand, ['--topology', f, '--identity', '/nonexistent', '--known-hosts', path.join(dir, 'kh'), '--node', 'h1']);
+  t.equal(ssh.status, 3);
+  t.match(ssh.out, /with the ssh provider: 1 node/);
+  t.match(ssh.out, /h1 +FAILED: reaching the node: cannot read private key/);
 });

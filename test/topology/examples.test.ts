@@ -35,7 +35,7 @@ for (const file of exampleFiles()) {
     }
     t.equal(`${topo.name}.json`, name, 'topology name matches the file name');
     const raw = JSON.parse(readFileSync(file, 'utf8'));
-    if (raw.$schema !== undefined) t.equal(raw.$schema, './schema.json');
+    if (raw.$schema !== undefined) t.equal(raw.$schema, '../schema/topology.schema.json');
     // The embedded testbed runs each node as a network namespace: keep names short.
     for (const n of Object.values(topo.nodes)) {
       t.ok(n.name.length <= 8, `${n.name}: short node name`);

@@ -5,10 +5,10 @@ import { repoRoot } from '../util/paths.js';
 
 export const topologiesDir = () => join(repoRoot(), 'topologies');
 
-/** The example topology files (JSON), schema.json excluded. */
+/** The example topology files (JSON): every .json in topologies/ is one (the schema lives in schema/). */
 export function exampleFiles(): string[] {
   return readdirSync(topologiesDir())
-    .filter((f) => f.endsWith('.json') && f !== 'schema.json')
+    .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => join(topologiesDir(), f));
 }

@@ -6,10 +6,10 @@ import { schemaFileText } from '../../src/topology/gen-schema.js';
 import { parseJsonSource } from '../../src/topology/json-source.js';
 import { analyzeTopologyText } from '../../src/topology/load.js';
 import { formatProblem } from '../../src/topology/problems.js';
-import { topologiesDir } from './fixtures.js';
+import { repoRoot } from '../util/paths.js';
 
-t.test('topologies/schema.json is up to date (run `npm run gen:schema`)', async (t) => {
-  const committed = readFileSync(join(topologiesDir(), 'schema.json'), 'utf8');
+t.test('schema/topology.schema.json is up to date (run `npm run gen:schema`)', async (t) => {
+  const committed = readFileSync(join(repoRoot(), 'schema', 'topology.schema.json'), 'utf8');
   t.equal(committed, schemaFileText(), 'schema.json differs from the zod schema: run npm run gen:schema');
 });
 

@@ -1,12 +1,8 @@
+/** The version of this installation, from the nearest vino-controller package.json above this file. */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/**
- * version from the package.json of this installation (found upwards from this file). Its own
- * module so that both the CLI entry (`--version`) and the `run` command (reported by the API)
- * can use it without importing each other.
- */
 export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
