@@ -193,7 +193,7 @@ async function main(): Promise<void> {
     const at = monotonicMs();
     events.push({ at, who: 'orchestrator', what: `POST /api/v1/migrations/${prepared.id.slice(0, 8)}…/commit` });
     ({ migration: m, raced } = await commitOrJoin(vino.api, prepared.id));
-    events.push({ at: monotonicMs(), who: 'orchestrator', what: raced ? '409: the first frame had committed already; migration committed' : `200 committed (flipLatencyMs ${m.flipLatencyMs})` });
+    events.push({ at: monotonicMs(), who: 'orchestrator', what: raced ? '200: the first frame had committed it already (commit is idempotent)' : `200 committed (flipLatencyMs ${m.flipLatencyMs})` });
   }
   if (m.state !== 'committed') throw new Error(`the migration ended ${m.state}: ${m.error ?? 'no reason given'}`);
   const back = await client.waitFor((hb) => hb.httpOkAt !== null && hb.httpOkAt > emu.resumeAt && hb.udpEchoSentAt !== null && hb.udpEchoSentAt >= emu.resumeAt, 30_000);
@@ -218,14 +218,18 @@ async function main(): Promise<void> {
   say(`\nThe controller's location table now has web at ${where.node} port ${where.port ?? where.ofport}.`);
 }
 
+/** Copies the logs out of the testbed folder before it goes; synchronous so the signal path can use it too. */
+function keepLogs(): void {
+  if (!overlay) return;
+  mkdirSync(logsDir, { recursive: true });
+  const kept = ['vino.log', 'demo-client.json'].filter((f) => existsSync(overlay!.file(f)));
+  for (const f of kept) copyFileSync(overlay.file(f), path.join(logsDir, f));
+  say(`(${kept.length ? kept.join(' and ') : 'no logs'} kept in ${logsDir}: the testbed folder goes with the teardown)`);
+}
+
 async function teardown(): Promise<void> {
   client?.kill();
-  if (overlay) {
-    mkdirSync(logsDir, { recursive: true });
-    const kept = ['vino.log', 'demo-client.json'].filter((f) => existsSync(overlay!.file(f)));
-    for (const f of kept) copyFileSync(overlay.file(f), path.join(logsDir, f));
-    say(`(${kept.length ? kept.join(' and ') : 'no logs'} kept in ${logsDir}: the testbed folder goes with the teardown)`);
-  }
+  keepLogs();
   await vino?.stop().catch(() => undefined);
   if (overlay) {
     step('Tearing down: controller stopped, namespaces, OVS daemons and links removed');
@@ -238,6 +242,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) return;
     interrupted = true;
     process.stderr.write(`\n${sig}: stopping and tearing everything down\n`);
+    try {
+      keepLogs();
+    } catch (e) {
+      process.stderr.write(`keeping the logs: ${(e as Error).message}\n`);
+    }
     killAllChildren();
     // Testbed.up registered its own synchronous teardown of namespaces and daemons for signals.
     setImmediate(() => process.exit(130));

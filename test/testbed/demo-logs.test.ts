@@ -26,3 +26,29 @@ t.test('the demo keeps the logs it points to', async (t) => {
   t.match(started, { level: 'info', topology: { name: 'two-region', nodes: 7 } });
   t.ok(existsSync(`${kept}/demo-client.json`), 'and the client record');
 });
+
+t.test('Ctrl-C keeps the logs too, and tears everything down', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const keep = mkdtempSync(`${tmpdir()}/vino-demo-sigint-`);
+  t.teardown(() => rmSync(keep, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [distFile('testbed/demo.js'), '--keep-logs', keep], { cwd: repoRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  // Interrupt once the controller runs (its log exists), as a user pressing Ctrl-C mid-demo.
+  const listening = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 200_000);
+    child.stdout.on('data', () => {
+      if (/listening; API/.test(out)) { clearTimeout(timer); resolve(true); }
+    });
+    child.once('exit', () => { clearTimeout(timer); resolve(false); });
+  });
+  t.ok(listening, `the demo got as far as the controller: ${out.slice(-1500)}`);
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  t.equal(code, 130, 'exits 130 after an interrupt');
+  t.match(out, new RegExp(`kept in ${keep.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'says where the logs are');
+  t.ok(existsSync(`${keep}/vino.log`), 'the controller log is kept');
+});
