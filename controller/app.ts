@@ -4,7 +4,7 @@
  */
 import pino, { type Logger } from 'pino';
 import type { ResolvedTopology } from '../src/topology/types.js';
-import { Controller, type ListenAddress } from './shell/controller.js';
+import { Controller, type ListenAddress, type ListenTls } from './shell/controller.js';
 import { Metrics } from './shell/metrics.js';
 import { buildApi, finishApi, listenApi } from './shell/api.js';
 import type { SessionOptions } from './shell/session.js';
@@ -18,6 +18,8 @@ export interface AppConfig {
   ofListen: ListenAddress[];
   apiListen: ListenAddress | null;
   apiToken?: string;
+  /** HTTPS for the API: certificate and key (PEM). */
+  apiTls?: { cert: string | Buffer; key: string | Buffer };
   stateFile?: string;
   logger?: Logger;
   logLevel?: string;
@@ -54,14 +56,14 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   const openflow = await controller.start();
   let migrations: MigrationManager | undefined;
   try {
-    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}) };
+    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}), ...(config.apiTls ? { tls: config.apiTls } : {}) };
     const app = buildApi(controller, apiOptions);
     migrations = extendWithMigrations(config.migrationTimeoutMs ? { timeoutMs: config.migrationTimeoutMs } : {})(app, controller, metrics);
     if (config.apiListen) {
       await config.extend?.(app, controller, metrics);
       finishApi(app, version);
       api = await listenApi(app, controller, apiOptions);
-      logger.info({ api: `http://${api.address.host}:${api.address.port}` }, 'API listening');
+      logger.info({ api: `${config.apiTls ? 'https' : 'http'}://${api.address.host}:${api.address.port}` }, 'API listening');
     }
   } catch (err) {
     await controller.stop();
@@ -76,6 +78,21 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       await controller.stop();
     },
   };
+}
+
+/**
+ * Parses an OpenFlow listen address: HOST:PORT or tcp:HOST:PORT (plain), ssl:HOST:PORT (TLS,
+ * given `tls`). Fails naming the missing credential when ssl: comes without them.
+ */
+export function parseOfListen(text: string, tls: Partial<ListenTls> | undefined, what = '--of-listen'): ListenAddress {
+  const m = /^(tcp|ssl):(.*)$/.exec(text);
+  const address = parseListen(m ? m[2]! : text, what);
+  if (m?.[1] !== 'ssl') return address;
+  const missing = (['key', 'cert', 'ca'] as const).filter((k) => !tls?.[k]);
+  if (missing.length > 0) {
+    throw new Error(`${what} ${text}: TLS needs ${missing.map((k) => `--of-${k}`).join(', ')} (our key, our certificate, the CA that signs the switches' certificates)`);
+  }
+  return { ...address, tls: { key: tls!.key!, cert: tls!.cert!, ca: tls!.ca! } };
 }
 
 /** Parses HOST:PORT ("[::1]:6633" for IPv6). */

@@ -4,6 +4,7 @@
  * WebSocket (`ws`); metrics in Prometheus text. Loopback by default; optional bearer token.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { timingSafeEqual } from 'node:crypto';
 import { getRequestListener } from '@hono/node-server';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
@@ -22,6 +23,8 @@ export interface ApiOptions {
   logger: Logger;
   metrics: Metrics;
   version: string;
+  /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** A problem with a request, with the JSON path it concerns. */
@@ -228,7 +231,9 @@ function resolvePort(controller: Controller, node: string, name: string): number
 
 /** Starts the HTTP server with the WebSocket event stream on /api/v1/events. */
 export async function listenApi(app: OpenAPIHono, controller: Controller, options: ApiOptions): Promise<{ server: Server; address: { host: string; port: number }; close: () => Promise<void> }> {
-  const server = createServer(getRequestListener(app.fetch));
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, getRequestListener(app.fetch))
+    : createServer(getRequestListener(app.fetch));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const clients = new Set<WebSocket>();
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
