@@ -26,6 +26,8 @@ export interface AppConfig {
   session?: Partial<SessionOptions>;
   forwarding?: Partial<ForwardingOptions>;
   version?: string;
+  /** Read back and repair every switch this often, ms (0/absent: off). */
+  auditIntervalMs?: number;
   /** Prepared migrations not committed within this time are aborted. */
   migrationTimeoutMs?: number;
   /** Adds routes (e.g. migrations) before the API starts. */
@@ -50,6 +52,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     ...(config.stateFile ? { stateFile: config.stateFile } : {}),
     ...(config.session ? { session: config.session } : {}),
     ...(config.forwarding ? { forwarding: config.forwarding } : {}),
+    ...(config.auditIntervalMs ? { auditIntervalMs: config.auditIntervalMs } : {}),
   });
   const version = config.version ?? '0.0.0';
   let api: Awaited<ReturnType<typeof listenApi>> | null = null;

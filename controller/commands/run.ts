@@ -29,6 +29,8 @@ Options:
   --api-listen HOST:PORT   HTTP API and event stream (default 127.0.0.1:8080; "off" to disable)
   --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN)
   --state FILE             location table and migrations, saved on every change, reloaded at start
+  --audit-interval SEC     read every switch's flows back and repair differences (flows
+                           deleted by hand) every SEC seconds (default 10; 0 = off)
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
   --log-level LEVEL        trace, debug, info, warn, error (default info); logs are JSON lines
   -h, --help               show this help
@@ -51,6 +53,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'api-token': { type: 'string' },
         state: { type: 'string' },
         'migration-timeout': { type: 'string' },
+        'audit-interval': { type: 'string' },
         'log-level': { type: 'string' },
       },
       strict: true,
@@ -81,6 +84,9 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
+    const audit = values['audit-interval'] === undefined ? 10 : Number(values['audit-interval']);
+    if (!Number.isFinite(audit) || audit < 0) throw new UsageError('--audit-interval: expected a number of seconds >= 0');
+
     const { topology, problems } = await analyzeTopologyFile(values.topology);
     if (!topology) {
       io.err(`vino-controller: the topology ${values.topology} is invalid:\n`);
@@ -95,6 +101,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         ...(values.state ? { stateFile: values.state } : {}),
         ...(values['api-token'] ?? process.env.VINO_API_TOKEN ? { apiToken: values['api-token'] ?? process.env.VINO_API_TOKEN } : {}),
         migrationTimeoutMs: migrationTimeout * 1000,
+        auditIntervalMs: audit * 1000,
         ...(apiTls ? { apiTls } : {}),
       });
     } catch (err) {

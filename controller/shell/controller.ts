@@ -55,6 +55,12 @@ export interface ControllerOptions {
   forwarding?: Partial<ForwardingOptions>;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * Every this many ms, read every switch's flows, groups and meters back and repair any
+   * difference (flows deleted by hand, `ovs-ofctl del-flows`): OVS tells the controller
+   * nothing about such changes. 0 or absent: only on (re)connect and after a failed change.
+   */
+  auditIntervalMs?: number;
 }
 
 /** What the API shows of a switch. */
@@ -158,6 +164,7 @@ export class Controller extends EventEmitter {
    */
   private inputsVersion = 0;
   private basis?: Basis;
+  private auditTimer?: NodeJS.Timeout;
 
   constructor(readonly topology: ResolvedTopology, readonly options: ControllerOptions) {
     super();
@@ -186,12 +193,20 @@ export class Controller extends EventEmitter {
       this.servers.push(server);
     }
     this.log.info({ listen: bound.map((b) => `${b.tls ? 'ssl' : 'tcp'}:${b.host}:${b.port}`) }, 'listening for switches');
+    const audit = this.options.auditIntervalMs ?? 0;
+    if (audit > 0) {
+      this.auditTimer = setInterval(() => {
+        for (const [node, s] of this.sessions) if (s.state === 'ready') void this.requestSync('periodic audit', { reconcile: node });
+      }, audit);
+      this.auditTimer.unref();
+    }
     return bound;
   }
 
   /** Closes sessions and listeners. Flows stay on the switches: traffic keeps flowing. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.auditTimer);
     for (const s of this.servers) s.close();
     for (const s of [...this.sessions.values(), ...this.unknownSessions.values()]) s.close('controller shutting down');
     await this.syncChain.catch(() => {});
