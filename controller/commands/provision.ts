@@ -54,8 +54,10 @@ netns provider:
 `;
 
 const PROVISION_ONLY = `Provision options:
-  --controller HOST:PORT     controller of every bridge (default: the topology's; with netns,
-                             a loopback controller is replaced by the testbed's gateway)
+  --controller [tcp:|ssl:]HOST:PORT
+                             controller of every bridge (default: the topology's; with netns,
+                             a loopback controller is replaced by the testbed's gateway);
+                             ssl: needs each switch's keys (ovs-vsctl set-ssl)
   --extra-controller TARGET  a further Controller target on every bridge (ptcp:6654 for
                              ovs-ofctl, a standby controller); repeatable
   --datapath-type TYPE       netdev (userspace) or system (kernel module); default netdev
@@ -217,9 +219,11 @@ function makeCommand(mode: RunMode): Command {
       }
       if (mode === 'provision') {
         if (v.controller !== undefined) {
-          const hp = parseHostPort(v.controller as string);
+          // ssl:HOST:PORT: the bridges reach the controller over TLS (their own set-ssl keys).
+          const m = /^(tcp|ssl):(.*)$/.exec(v.controller as string);
+          const hp = parseHostPort(m ? m[2]! : (v.controller as string));
           if (!hp.ok) throw new UsageError(`--controller: ${hp.message}`);
-          plan.controllerTarget = ovsTarget(hp.value);
+          plan.controllerTarget = m?.[1] === 'ssl' ? ovsTarget(hp.value).replace(/^tcp:/, 'ssl:') : ovsTarget(hp.value);
         }
         const extra = (v['extra-controller'] as string[] | undefined) ?? [];
         try {
