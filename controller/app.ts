@@ -4,7 +4,7 @@
  */
 import pino, { type Logger } from 'pino';
 import type { ResolvedTopology } from '../src/topology/types.js';
-import { Controller, type ListenAddress } from './shell/controller.js';
+import { Controller, type ListenAddress, type ListenTls } from './shell/controller.js';
 import { Metrics } from './shell/metrics.js';
 import { buildApi, finishApi, listenApi } from './shell/api.js';
 import type { SessionOptions } from './shell/session.js';
@@ -20,6 +20,8 @@ export interface AppConfig {
   apiToken?: string;
   /** Largest HTTP request body accepted, bytes (default 1 MiB). */
   apiMaxBodyBytes?: number;
+  /** HTTPS for the API: certificate and key (PEM). */
+  apiTls?: { cert: string | Buffer; key: string | Buffer };
   stateFile?: string;
   /** Move a truncated or corrupt state file aside and start from the topology (else start fails). */
   stateReset?: boolean;
@@ -30,6 +32,8 @@ export interface AppConfig {
   session?: Partial<SessionOptions>;
   forwarding?: Partial<ForwardingOptions>;
   version?: string;
+  /** Read back and repair every switch this often, ms (0/absent: off). */
+  auditIntervalMs?: number;
   /** Prepared migrations not committed within this time are aborted. */
   migrationTimeoutMs?: number;
   /** Adds routes (e.g. migrations) before the API starts. */
@@ -56,20 +60,21 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     ...(config.maxHandshaking !== undefined ? { maxHandshaking: config.maxHandshaking } : {}),
     ...(config.session ? { session: config.session } : {}),
     ...(config.forwarding ? { forwarding: config.forwarding } : {}),
+    ...(config.auditIntervalMs ? { auditIntervalMs: config.auditIntervalMs } : {}),
   });
   const version = config.version ?? '0.0.0';
   let api: Awaited<ReturnType<typeof listenApi>> | null = null;
   const openflow = await controller.start();
   let migrations: MigrationManager | undefined;
   try {
-    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}), ...(config.apiMaxBodyBytes !== undefined ? { maxBodyBytes: config.apiMaxBodyBytes } : {}) };
+    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}), ...(config.apiMaxBodyBytes !== undefined ? { maxBodyBytes: config.apiMaxBodyBytes } : {}), ...(config.apiTls ? { tls: config.apiTls } : {}) };
     const app = buildApi(controller, apiOptions);
     migrations = extendWithMigrations(config.migrationTimeoutMs ? { timeoutMs: config.migrationTimeoutMs } : {})(app, controller, metrics);
     if (config.apiListen) {
       await config.extend?.(app, controller, metrics);
       finishApi(app, version);
       api = await listenApi(app, controller, apiOptions);
-      logger.info({ api: `http://${api.address.host}:${api.address.port}` }, 'API listening');
+      logger.info({ api: `${config.apiTls ? 'https' : 'http'}://${api.address.host}:${api.address.port}` }, 'API listening');
     }
   } catch (err) {
     await controller.stop();
@@ -84,6 +89,21 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       await controller.stop();
     },
   };
+}
+
+/**
+ * Parses an OpenFlow listen address: HOST:PORT or tcp:HOST:PORT (plain), ssl:HOST:PORT (TLS,
+ * given `tls`). Fails naming the missing credential when ssl: comes without them.
+ */
+export function parseOfListen(text: string, tls: Partial<ListenTls> | undefined, what = '--of-listen'): ListenAddress {
+  const m = /^(tcp|ssl):(.*)$/.exec(text);
+  const address = parseListen(m ? m[2]! : text, what);
+  if (m?.[1] !== 'ssl') return address;
+  const missing = (['key', 'cert', 'ca'] as const).filter((k) => !tls?.[k]);
+  if (missing.length > 0) {
+    throw new Error(`${what} ${text}: TLS needs ${missing.map((k) => `--of-${k}`).join(', ')} (our key, our certificate, the CA that signs the switches' certificates)`);
+  }
+  return { ...address, tls: { key: tls!.key!, cert: tls!.cert!, ca: tls!.ca! } };
 }
 
 /** Parses HOST:PORT ("[::1]:6633" for IPv6). */

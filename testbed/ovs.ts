@@ -127,11 +127,22 @@ export async function startOvs(ns: string, dir: string, hooks: StartOvsHooks, ti
   const db = path.join(dir, 'conf.db');
   const sock = dbSocket(dir);
   if (!existsSync(db)) await run(['ovsdb-tool', 'create', db, VSWITCH_SCHEMA], { env });
+  const ovsdbServerPid = await startOvsdbServerDaemon(ns, dir, hooks, timeoutMs);
+  // The root row, and fewer threads than the default (one per core) for a machine full of switches.
+  await run(['ovs-vsctl', `--db=unix:${sock}`, '--no-wait', '--', 'init', '--', 'set', 'Open_vSwitch', '.',
+    'other_config:n-handler-threads=1', 'other_config:n-revalidator-threads=1'], { env });
+  const vswitchdPid = await startVswitchdDaemon(ns, dir, hooks, timeoutMs);
+  return { dir, ovsdbServerPid, vswitchdPid };
+}
 
-  const quiet = ['--no-chdir', '-vconsole:off', '-vsyslog:off', '-vfile:info'];
-  const ovsdbServerPid = spawnDaemon(ns, ['ovsdb-server', db, `--remote=punix:${sock}`, '--pidfile', '--log-file', ...quiet], env, path.join(dir, 'ovsdb-server.stderr'));
-  hooks.onPid('ovsdb-server', ovsdbServerPid);
-  await waitFor(`ovsdb-server in namespace ${ns}`, ovsdbServerPid, [path.join(dir, 'ovsdb-server.stderr'), path.join(dir, 'ovsdb-server.log')], timeoutMs, async () => {
+const QUIET = ['--no-chdir', '-vconsole:off', '-vsyslog:off', '-vfile:info'];
+
+/** Starts the node's ovsdb-server on its existing database (first start, or after a crash) and waits until it answers. */
+export async function startOvsdbServerDaemon(ns: string, dir: string, hooks: StartOvsHooks, timeoutMs = 20_000): Promise<number> {
+  const sock = dbSocket(dir);
+  const pid = spawnDaemon(ns, ['ovsdb-server', path.join(dir, 'conf.db'), `--remote=punix:${sock}`, '--pidfile', '--log-file', ...QUIET], ovsEnvFor(dir), path.join(dir, 'ovsdb-server.stderr'));
+  hooks.onPid('ovsdb-server', pid);
+  await waitFor(`ovsdb-server in namespace ${ns}`, pid, [path.join(dir, 'ovsdb-server.stderr'), path.join(dir, 'ovsdb-server.log')], timeoutMs, async () => {
     try {
       const dbs = await daemonCall(sock, 'list_dbs', [], 2000);
       return Array.isArray(dbs) && dbs.includes('Open_vSwitch');
@@ -139,15 +150,16 @@ export async function startOvs(ns: string, dir: string, hooks: StartOvsHooks, ti
       return false;
     }
   });
-  // The root row, and fewer threads than the default (one per core) for a machine full of switches.
-  await run(['ovs-vsctl', `--db=unix:${sock}`, '--no-wait', '--', 'init', '--', 'set', 'Open_vSwitch', '.',
-    'other_config:n-handler-threads=1', 'other_config:n-revalidator-threads=1'], { env });
+  return pid;
+}
 
+/** Starts the node's ovs-vswitchd (first start, or after a crash) and waits until its control socket answers. */
+export async function startVswitchdDaemon(ns: string, dir: string, hooks: StartOvsHooks, timeoutMs = 20_000): Promise<number> {
   // --disable-system: there is no OVS kernel module; only the netdev (userspace) datapath exists.
-  const vswitchdPid = spawnDaemon(ns, ['ovs-vswitchd', `unix:${sock}`, '--pidfile', '--log-file', '--disable-system', ...quiet], env, path.join(dir, 'ovs-vswitchd.stderr'));
-  hooks.onPid('ovs-vswitchd', vswitchdPid);
-  const ctl = vswitchdCtl(dir, vswitchdPid);
-  await waitFor(`ovs-vswitchd in namespace ${ns}`, vswitchdPid, [path.join(dir, 'ovs-vswitchd.stderr'), path.join(dir, 'ovs-vswitchd.log')], timeoutMs, async () => {
+  const pid = spawnDaemon(ns, ['ovs-vswitchd', `unix:${dbSocket(dir)}`, '--pidfile', '--log-file', '--disable-system', ...QUIET], ovsEnvFor(dir), path.join(dir, 'ovs-vswitchd.stderr'));
+  hooks.onPid('ovs-vswitchd', pid);
+  const ctl = vswitchdCtl(dir, pid);
+  await waitFor(`ovs-vswitchd in namespace ${ns}`, pid, [path.join(dir, 'ovs-vswitchd.stderr'), path.join(dir, 'ovs-vswitchd.log')], timeoutMs, async () => {
     if (!existsSync(ctl)) return false;
     try {
       await daemonCall(ctl, 'version', [], 2000);
@@ -156,7 +168,7 @@ export async function startOvs(ns: string, dir: string, hooks: StartOvsHooks, ti
       return false;
     }
   });
-  return { dir, ovsdbServerPid, vswitchdPid };
+  return pid;
 }
 
 /** Sets tunnel neighbour entries on one node's vswitchd (one connection for all of them). */

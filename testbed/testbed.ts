@@ -50,7 +50,7 @@ import {
   underlayNetns,
   underlayPort,
 } from './names.js';
-import { checkSocketPaths, daemonCall, dbSocket, ovsEnvFor, setTunnelNeighbours, startOvs, vswitchdCtl } from './ovs.js';
+import { checkSocketPaths, daemonCall, dbSocket, ovsEnvFor, setTunnelNeighbours, startOvs, startOvsdbServerDaemon, startVswitchdDaemon, vswitchdCtl } from './ovs.js';
 import { isAlive, mapLimit, netnsExists, pidsInNetns, run, runInNetns, shellScript, sleep, stopProcesses } from './proc.js';
 import type {
   ContainerOptions,
@@ -393,6 +393,39 @@ export class Testbed {
   /** Every node, in topology order. */
   get nodes(): NodeAccess[] {
     return [...this.access.values()];
+  }
+
+  /**
+   * Fault injection: kills a node's ovsdb-server or ovs-vswitchd with SIGKILL (a crash: no
+   * cleanup, the datapath's taps stay) and waits until it is gone.
+   */
+  async killDaemon(node: string, kind: 'ovsdb-server' | 'ovs-vswitchd'): Promise<void> {
+    this.assertUp();
+    const n = this.nodeRecord(node);
+    const pid = kind === 'ovsdb-server' ? n.ovsdbServerPid : n.vswitchdPid;
+    if (pid === null || !isAlive(pid)) throw new Error(`testbed: ${kind} of node ${node} is not running`);
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; isAlive(pid); i++) {
+      if (i > 500) throw new Error(`testbed: ${kind} (pid ${pid}) of node ${node} survived SIGKILL for 5 s`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Starts a killed daemon again on the node's database and sockets; resolves once it answers. */
+  async restartDaemon(node: string, kind: 'ovsdb-server' | 'ovs-vswitchd'): Promise<void> {
+    this.assertUp();
+    const n = this.nodeRecord(node);
+    const pid = kind === 'ovsdb-server' ? n.ovsdbServerPid : n.vswitchdPid;
+    if (pid !== null && isAlive(pid)) throw new Error(`testbed: ${kind} of node ${node} is still running (pid ${pid})`);
+    const hooks = {
+      onPid: (k: 'ovsdb-server' | 'ovs-vswitchd', p: number) => {
+        if (k === 'ovsdb-server') n.ovsdbServerPid = p;
+        else n.vswitchdPid = p;
+        this.save();
+      },
+    };
+    if (kind === 'ovsdb-server') await startOvsdbServerDaemon(n.namespace, n.dir, hooks);
+    else await startVswitchdDaemon(n.namespace, n.dir, hooks);
   }
 
   node(name: string): NodeAccess & { namespace: string; vswitchdCtl: string | null } {

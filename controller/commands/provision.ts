@@ -2,7 +2,9 @@
  * `vino-controller provision` / `deprovision`: make (or remove) the overlay's OVS bridges,
  * VXLAN ports and controller settings on every node, through each node's OVSDB.
  */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import type { TlsCredentials } from '../../src/ovsdb/transport.js';
 import { parseHostPort, ovsTarget } from '../../src/topology/net.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import type { NodeProvider } from '../provision/node-access.js';
@@ -45,15 +47,22 @@ ssh provider:
                              encrypted key's passphrase is read from $VINO_SSH_PASSPHRASE
   --ovsdb TARGET             where each node's OVSDB is: unix:PATH through the SSH connection
                              (default unix:/var/run/openvswitch/db.sock), tcp:PORT straight to
-                             the node's address, or tcp:HOST:PORT (one node)
+                             the node's address, or tcp:HOST:PORT (one node); ssl:PORT or
+                             ssl:HOST:PORT likewise over TLS (needs the three options below)
+  --ovsdb-key FILE           for ssl: our private key (PEM, e.g. from ovs-pki req+sign)
+  --ovsdb-cert FILE          for ssl: our certificate (PEM), signed by the CA ovsdb-server's
+                             --ca-cert names
+  --ovsdb-ca FILE            for ssl: the CA ovsdb-server's certificate must chain to
 
 netns provider:
   --state-dir DIR            where testbed state files live (default $TMPDIR/vino-testbed/state)
 `;
 
 const PROVISION_ONLY = `Provision options:
-  --controller HOST:PORT     controller of every bridge (default: the topology's; with netns,
-                             a loopback controller is replaced by the testbed's gateway)
+  --controller [tcp:|ssl:]HOST:PORT
+                             controller of every bridge (default: the topology's; with netns,
+                             a loopback controller is replaced by the testbed's gateway);
+                             ssl: needs each switch's keys (ovs-vsctl set-ssl)
   --extra-controller TARGET  a further Controller target on every bridge (ptcp:6654 for
                              ovs-ofctl, a standby controller); repeatable
   --datapath-type TYPE       netdev (userspace) or system (kernel module); default netdev
@@ -160,6 +169,31 @@ export async function chooseProvider(topology: ResolvedTopology, values: Record<
   };
 }
 
+/** --ovsdb-key/--ovsdb-cert/--ovsdb-ca: all three with an ssl: --ovsdb, none without. */
+async function tlsOptions(v: Record<string, unknown>): Promise<TlsCredentials | undefined> {
+  const flags = ['ovsdb-key', 'ovsdb-cert', 'ovsdb-ca'] as const;
+  const given = flags.filter((f) => v[f] !== undefined);
+  const ssl = typeof v.ovsdb === 'string' && v.ovsdb.startsWith('ssl:');
+  if (!ssl) {
+    if (given.length > 0) throw new UsageError(`--${given[0]} is for an ssl: --ovsdb target (e.g. --ovsdb ssl:6640)`);
+    return undefined;
+  }
+  const missing = flags.filter((f) => v[f] === undefined);
+  if (missing.length > 0) throw new UsageError(`--ovsdb ${String(v.ovsdb)}: TLS needs ${missing.map((f) => `--${f}`).join(', ')}`);
+  const read = async (flag: string): Promise<string> => {
+    const file = v[flag] as string;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (!text.includes('-----BEGIN ')) throw new UsageError(`--${flag}: ${file} is not a PEM file (no -----BEGIN line)`);
+    return text;
+  };
+  return { key: await read('ovsdb-key'), cert: await read('ovsdb-cert'), ca: await read('ovsdb-ca') };
+}
+
 function makeCommand(mode: RunMode): Command {
   return {
     name: mode,
@@ -184,6 +218,9 @@ function makeCommand(mode: RunMode): Command {
           'known-hosts': { type: 'string' },
           identity: { type: 'string' },
           ovsdb: { type: 'string' },
+          'ovsdb-key': { type: 'string' },
+          'ovsdb-cert': { type: 'string' },
+          'ovsdb-ca': { type: 'string' },
           'state-dir': { type: 'string' },
           ...TOPOLOGY_INPUT_OPTIONS,
           ...(mode === 'provision'
@@ -205,6 +242,7 @@ function makeCommand(mode: RunMode): Command {
       const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
       if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) throw new UsageError(`--parallel: expected a whole number >= 1, got "${values.parallel}"`);
       const v = values as Record<string, unknown>;
+      const ovsdbTls = await tlsOptions(v);
 
       const plan: PlanOptions = {};
       if (values.owner !== undefined) {
@@ -213,9 +251,11 @@ function makeCommand(mode: RunMode): Command {
       }
       if (mode === 'provision') {
         if (v.controller !== undefined) {
-          const hp = parseHostPort(v.controller as string);
+          // ssl:HOST:PORT: the bridges reach the controller over TLS (their own set-ssl keys).
+          const m = /^(tcp|ssl):(.*)$/.exec(v.controller as string);
+          const hp = parseHostPort(m ? m[2]! : (v.controller as string));
           if (!hp.ok) throw new UsageError(`--controller: ${hp.message}`);
-          plan.controllerTarget = ovsTarget(hp.value);
+          plan.controllerTarget = m?.[1] === 'ssl' ? ovsTarget(hp.value).replace(/^tcp:/, 'ssl:') : ovsTarget(hp.value);
         }
         const extra = (v['extra-controller'] as string[] | undefined) ?? [];
         try {
@@ -267,6 +307,7 @@ function makeCommand(mode: RunMode): Command {
           ...(parallel !== undefined ? { concurrency: parallel } : {}),
           plan,
           ...(timeoutMs !== undefined ? { ovsdbTimeoutMs: timeoutMs, interfaceTimeoutMs: timeoutMs, execTimeoutMs: timeoutMs } : {}),
+          ...(ovsdbTls ? { ovsdbTls } : {}),
         });
         if (values.json) io.out(JSON.stringify(report, null, 2) + '\n');
         else io.out(formatRunReport(report, { verbose: values.verbose as boolean }));

@@ -1,8 +1,10 @@
 /** `vino-controller [--topology FILE] ...`: runs the controller (the default command). */
 import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { readErrorReason } from '../../src/input/read-file.js';
 import { summarize } from '../../src/topology/query.js';
 import { packageVersion } from '../../src/package-version.js';
-import { isLoopbackHost, parseListen, startApp } from '../app.js';
+import { isLoopbackHost, parseListen, parseOfListen, startApp } from '../app.js';
 import type { SessionOptions } from '../shell/session.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
 import { defaultLogFormat, makeLogger, parseLogFormat } from './log-format.js';
@@ -19,8 +21,16 @@ in step with where containers are. Stopping it (SIGTERM, SIGINT) leaves the flow
 
 Options:
   --topology FILE          topology file (JSON, see schema/topology.schema.json); required
-  --of-listen HOST:PORT    where switches connect; repeatable (default 0.0.0.0:6633 and 0.0.0.0:6653)
+  --of-listen [tcp:|ssl:]HOST:PORT
+                           where switches connect; repeatable, plain and TLS side by side
+                           (default 0.0.0.0:6633 and 0.0.0.0:6653, plain TCP)
+  --of-key FILE            for ssl: listeners: our private key (PEM, e.g. ovs-pki's ctl-privkey.pem)
+  --of-cert FILE           for ssl: listeners: our certificate (PEM)
+  --of-ca FILE             for ssl: listeners: the CA switch certificates must chain to
+                           (ovs-pki's switchca/cacert.pem); switches without one are refused
   --api-listen HOST:PORT   HTTP API and event stream (default 127.0.0.1:8080; "off" to disable)
+  --api-cert FILE          serve the API over HTTPS with this certificate (PEM) ...
+  --api-key FILE           ... and this private key; both or neither
   --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN);
                            required when --api-listen is not a loopback address
   --api-max-body SIZE      largest request body, bytes or with KiB/MiB (default 1MiB); larger: 413
@@ -28,6 +38,8 @@ Options:
                            reloaded at start; a truncated or corrupt FILE stops the start
   --state-reset            if the --state FILE is truncated or corrupt, move it aside as
                            FILE.corrupt-TIME and start from the topology
+  --audit-interval SEC     read every switch's flows back and repair differences (flows
+                           deleted by hand) every SEC seconds (default 10; 0 = off)
   --max-handshaking N      refuse connections while N switches are in the handshake (default 256)
   --hello-timeout SEC      drop a connection whose HELLO is not whole within SEC (default 5)
   --handshake-timeout SEC  drop a switch not ready (HELLO, features, ports) within SEC (default 10)
@@ -52,6 +64,11 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
       options: {
         topology: { type: 'string' },
         'of-listen': { type: 'string', multiple: true },
+        'of-key': { type: 'string' },
+        'of-cert': { type: 'string' },
+        'of-ca': { type: 'string' },
+        'api-cert': { type: 'string' },
+        'api-key': { type: 'string' },
         'api-listen': { type: 'string' },
         'api-token': { type: 'string' },
         'api-max-body': { type: 'string' },
@@ -65,6 +82,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'echo-rate': { type: 'string' },
         'max-bad-messages': { type: 'string' },
         'migration-timeout': { type: 'string' },
+        'audit-interval': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         ...TOPOLOGY_INPUT_OPTIONS,
@@ -82,8 +100,20 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     }
     let ofListen;
     let apiListen;
+    const ofTls = {
+      ...(values['of-key'] !== undefined ? { key: await readPem(values['of-key'], '--of-key') } : {}),
+      ...(values['of-cert'] !== undefined ? { cert: await readPem(values['of-cert'], '--of-cert') } : {}),
+      ...(values['of-ca'] !== undefined ? { ca: await readPem(values['of-ca'], '--of-ca') } : {}),
+    };
+    if ((values['api-cert'] === undefined) !== (values['api-key'] === undefined)) {
+      throw new UsageError(`HTTPS needs both --api-cert and --api-key (missing ${values['api-cert'] === undefined ? '--api-cert' : '--api-key'})`);
+    }
+    const apiTls = values['api-cert'] !== undefined
+      ? { cert: await readPem(values['api-cert'], '--api-cert'), key: await readPem(values['api-key']!, '--api-key') }
+      : undefined;
     try {
-      ofListen = (values['of-listen'] ?? ['0.0.0.0:6633', '0.0.0.0:6653']).map((t) => parseListen(t, '--of-listen'));
+      ofListen = (values['of-listen'] ?? ['0.0.0.0:6633', '0.0.0.0:6653']).map((t) => parseOfListen(t, ofTls));
+      if (Object.keys(ofTls).length > 0 && !ofListen.some((l) => l.tls)) throw new Error('--of-key/--of-cert/--of-ca are for ssl: listeners, and no --of-listen is ssl:HOST:PORT');
       apiListen = values['api-listen'] === 'off' ? null : parseListen(values['api-listen'] ?? '127.0.0.1:8080', '--api-listen');
     } catch (err) {
       throw new UsageError((err as Error).message);
@@ -124,6 +154,9 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
+    const audit = values['audit-interval'] === undefined ? 10 : Number(values['audit-interval']);
+    if (!Number.isFinite(audit) || audit < 0) throw new UsageError('--audit-interval: expected a number of seconds >= 0');
+
     const limits = topologyInputLimits(values);
     const analysis = await readTopology(values.topology, limits);
     const { topology } = analysis;
@@ -142,6 +175,8 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         ...(apiToken ? { apiToken } : {}),
         migrationTimeoutMs: migrationTimeout * 1000,
         ...(maxBody !== undefined ? { apiMaxBodyBytes: maxBody } : {}),
+        auditIntervalMs: audit * 1000,
+        ...(apiTls ? { apiTls } : {}),
       });
     } catch (err) {
       io.err(`vino-controller: ${(err as Error).message}\n`);
@@ -181,4 +216,16 @@ export function parseSize(text: string, what: string): number {
   const bytes = m ? Number(m[1]) * unit : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 1) throw new UsageError(`${what}: expected a size in bytes such as 65536, 64KiB or 1MiB, got "${text}"`);
   return bytes;
+}
+
+/** Reads a PEM file named by `flag`; a clear usage error when it is missing or not PEM. */
+async function readPem(file: string, flag: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${readErrorReason(err)}`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new UsageError(`${flag}: ${file} is not a PEM file (no -----BEGIN line)`);
+  return text;
 }

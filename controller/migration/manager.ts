@@ -195,6 +195,9 @@ export class MigrationManager {
     }
     if (change) this.controller.logLocationChange(change, `migration ${m.id} committed by ${by}`);
     this.activate();
+    // On disk before the first flow_mod: a controller killed mid-flip restarts knowing the commit
+    // began and finishes it (see restore), instead of reverting half-flipped switches.
+    await this.controller.saveState();
     const failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node);
     m.flipLatencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.metrics?.flipLatency.observe(m.flipLatencyMs / 1000);
@@ -382,6 +385,7 @@ export class MigrationManager {
       const m: Migration = { ...raw, state: raw.state === 'committing' ? 'committed' : raw.state };
       this.migrations.set(m.id, m);
       this.created.set(m.id, Date.parse(m.createdAt));
+      if (raw.state === 'committing') this.mark(m, 'committed', 'the flip was interrupted by a controller restart: finished by the reconcile towards the new location, saved before the flip began');
       if (m.state === 'prepared') {
         this.mark(m, 'restored after a controller restart');
         this.armTimeout(m);

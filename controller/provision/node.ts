@@ -4,6 +4,8 @@
  * ovs-vswitchd has created the device.
  */
 import { OvsdbClient } from '../../src/ovsdb/client.js';
+import { OvsdbConnectionError } from '../../src/ovsdb/errors.js';
+import type { TlsCredentials } from '../../src/ovsdb/transport.js';
 import type { Monitor } from '../../src/ovsdb/monitor.js';
 import { op } from '../../src/ovsdb/operations.js';
 import { ensureAddress } from './addresses.js';
@@ -20,6 +22,13 @@ export interface NodeRunOptions {
   interfaceTimeoutMs?: number;
   /** Timeout of each command run on the node, ms (default 10000). */
   execTimeoutMs?: number;
+  /** Key, certificate and CA for `ssl:` OVSDB targets. */
+  ovsdbTls?: TlsCredentials;
+  /**
+   * How long after the first attempt a node whose OVSDB connection was lost (an ovsdb-server
+   * restart) is tried again from the start, ms (default: ovsdbTimeoutMs). 0: never.
+   */
+  reconnectMs?: number;
 }
 
 export type NodeStatus = 'changed' | 'up-to-date' | 'would-change' | 'failed';
@@ -44,14 +53,21 @@ export interface NodeReport {
 /** Resolves once `ready(state)` is true, re-checking on every monitor change. */
 class StateWaiter {
   private waiters = new Set<() => void>();
+  private failure: Error | undefined;
   notify(): void {
     for (const w of [...this.waiters]) w();
+  }
+  /** The monitor is gone (connection lost): every wait, present and future, fails with `err`. */
+  fail(err: Error): void {
+    this.failure = err;
+    this.notify();
   }
   wait<T>(read: () => OvsState, check: (s: OvsState) => T | undefined, timeoutMs: number, onTimeout: () => Error): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const tryNow = () => {
         let r: T | undefined;
         try {
+          if (this.failure) throw this.failure;
           r = check(read());
         } catch (e) {
           done();
@@ -87,6 +103,34 @@ export async function runNode(
   scope: OwnerScope,
   options: NodeRunOptions = {},
 ): Promise<NodeReport> {
+  // Starting over is safe: each attempt reads what the node holds now and diffs against it,
+  // so a transaction that committed before the connection dropped is not applied twice.
+  const started = Date.now();
+  const budget = options.reconnectMs ?? options.ovsdbTimeoutMs ?? 10_000;
+  const lost: string[] = [];
+  // Only a connection that worked is waited for: a node whose OVSDB never answered fails at once.
+  let everConnected = false;
+  for (let attempt = 1; ; attempt++) {
+    const { report, connectionLost, connected } = await attemptNode(access, desired, scope, options);
+    everConnected ||= connected;
+    if (report.status !== 'failed' || !connectionLost || !everConnected || Date.now() - started >= budget) {
+      if (lost.length > 0) report.warnings.unshift(`OVSDB connection lost ${lost.length} time(s) (${lost.join('; ')}); read again and redone after reconnecting`);
+      report.ms = Date.now() - started;
+      return report;
+    }
+    lost.push(report.error ?? 'connection lost');
+    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)));
+  }
+}
+
+async function attemptNode(
+  access: ProvisionAccess,
+  desired: DesiredNode | null,
+  scope: OwnerScope,
+  options: NodeRunOptions,
+): Promise<{ report: NodeReport; connectionLost: boolean; connected: boolean }> {
+  let connectionLost = false;
+  let connected = false;
   const started = Date.now();
   const ovsdb = access.openOvsdb ? (access.ovsdbLabel ?? access.ovsdbTarget) : access.ovsdbTarget;
   const report: NodeReport = {
@@ -114,14 +158,17 @@ export async function runNode(
     reconnect: false,
     echoInterval: 0,
     label: `${scope.node} OVSDB ${ovsdb}`,
+    ...(options.ovsdbTls ? { tls: options.ovsdbTls } : {}),
   });
   client.on('error', () => undefined); // background errors surface as failed requests
+  const waiter = new StateWaiter();
+  client.once('close', (reason) => waiter.fail(reason));
   let stage = 'connecting to OVSDB';
   try {
     await client.connect();
+    connected = true;
     phase('connect');
     stage = 'reading OVSDB';
-    const waiter = new StateWaiter();
     const monitor: Monitor = await monitorState(client, () => waiter.notify(), timeout);
     const read = () => stateFromCache(monitor.cache);
     phase('read');
@@ -170,13 +217,22 @@ export async function runNode(
     report.status = 'failed';
     report.counts = countChanges(report.changes);
     report.error = `${stage}: ${(e as Error).message}`;
+    connectionLost = isConnectionLoss(e) && !stage.startsWith('setting the address');
   } finally {
     // Not awaited: a busy server may be slow to finish the TCP/unix close, and nothing of
     // ours depends on it.
     void client.close().catch(() => undefined);
     report.ms = Date.now() - started;
   }
-  return report;
+  return { report, connectionLost, connected };
+}
+
+/** A dropped or refused OVSDB connection (as when ovsdb-server restarts), not a refusal of our request. */
+function isConnectionLoss(e: unknown): boolean {
+  for (let err = e; err instanceof Error; err = err.cause) {
+    if (err instanceof OvsdbConnectionError && err.code !== 'OVSDB_ERR_BAD_ENDPOINT') return true;
+  }
+  return false;
 }
 
 /** Resolves once ovs-vswitchd has made the interface (given it an OpenFlow port); rejects on its error. */

@@ -193,20 +193,20 @@ export class SshConnection {
   }
 }
 
-type OvsdbVia = { kind: 'ssh-unix'; path: string } | { kind: 'tcp'; host: string | null; port: number };
+type OvsdbVia = { kind: 'ssh-unix'; path: string } | { kind: 'tcp' | 'ssl'; host: string | null; port: number };
 
 export function parseOvsdbOption(text: string): OvsdbVia {
-  if (/^tcp:\d+$/.test(text)) {
+  if (/^(tcp|ssl):\d+$/.test(text)) {
     const port = Number(text.slice(4));
     if (port < 1 || port > 65535) throw new Error(`bad OVSDB target ${JSON.stringify(text)}: port out of range`);
-    return { kind: 'tcp', host: null, port };
+    return { kind: text.startsWith('ssl') ? 'ssl' : 'tcp', host: null, port };
   }
   const ep = parseEndpoint(text);
-  return ep.kind === 'unix' ? { kind: 'ssh-unix', path: ep.path } : { kind: 'tcp', host: ep.host, port: ep.port };
+  return ep.kind === 'unix' ? { kind: 'ssh-unix', path: ep.path } : { kind: ep.kind, host: ep.host, port: ep.port };
 }
 
-export function formatTcp(host: string, port: number): string {
-  return host.includes(':') ? `tcp:[${host}]:${port}` : `tcp:${host}:${port}`;
+export function formatTcp(host: string, port: number, scheme: 'tcp' | 'ssl' = 'tcp'): string {
+  return host.includes(':') ? `${scheme}:[${host}]:${port}` : `${scheme}:${host}:${port}`;
 }
 
 export class SshProvider implements NodeProvider {
@@ -253,7 +253,7 @@ export class SshProvider implements NodeProvider {
     const access: ProvisionAccess = {
       node,
       underlayIp: this.underlayIp(node) ?? addr.host,
-      ovsdbTarget: via.kind === 'ssh-unix' ? `unix:${via.path}` : formatTcp(via.host ?? addr.host, via.port),
+      ovsdbTarget: via.kind === 'ssh-unix' ? `unix:${via.path}` : formatTcp(via.host ?? addr.host, via.port, via.kind),
       ovsEnv: {},
       exec: (argv, opts) => conn.exec(node, argv, opts?.timeoutMs),
       close: async () => {

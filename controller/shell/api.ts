@@ -4,6 +4,7 @@
  * WebSocket (`ws`); metrics in Prometheus text. Loopback by default; optional bearer token.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { getRequestListener } from '@hono/node-server';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
@@ -32,6 +33,8 @@ export interface ApiOptions {
   version: string;
   /** Largest request body accepted, bytes (default DEFAULT_MAX_BODY_BYTES). */
   maxBodyBytes?: number;
+  /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** Request bodies are small JSON objects: a MiB is generous and bounds what a client can make us hold. */
@@ -334,7 +337,7 @@ function resolvePort(controller: Controller, node: string, name: string): number
 export async function listenApi(app: OpenAPIHono, controller: Controller, options: ApiOptions): Promise<{ server: Server; address: { host: string; port: number }; close: () => Promise<void> }> {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const honoListener = getRequestListener(app.fetch);
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     // A declared length over the limit is refused before a byte of the body is read.
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBody) {
@@ -343,7 +346,8 @@ export async function listenApi(app: OpenAPIHono, controller: Controller, option
       return;
     }
     void honoListener(req, res);
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD_BYTES });
   const clients = new Set<WebSocket>();
   server.on('upgrade', (req: IncomingMessage, socket, head) => {

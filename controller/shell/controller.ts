@@ -7,7 +7,8 @@
  * flows are recomputed: a learned MAC costs O(bridges), not O(bridges × endpoints).
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -34,6 +35,18 @@ import type { Metrics } from './metrics.js';
 export interface ListenAddress {
   host: string;
   port: number;
+  /**
+   * Listen with TLS (OpenFlow `ssl:`): our key and certificate, and the CA every switch's
+   * certificate must chain to (a switch without one, or with another CA's, is refused).
+   */
+  tls?: ListenTls;
+}
+
+/** PEM text, as `ovs-pki` writes it. */
+export interface ListenTls {
+  key: string | Buffer;
+  cert: string | Buffer;
+  ca: string | Buffer;
 }
 
 export interface ControllerOptions {
@@ -50,6 +63,12 @@ export interface ControllerOptions {
   forwarding?: Partial<ForwardingOptions>;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * Every this many ms, read every switch's flows, groups and meters back and repair any
+   * difference (flows deleted by hand, `ovs-ofctl del-flows`): OVS tells the controller
+   * nothing about such changes. 0 or absent: only on (re)connect and after a failed change.
+   */
+  auditIntervalMs?: number;
 }
 
 /** What the API shows of a switch. */
@@ -157,6 +176,7 @@ export class Controller extends EventEmitter {
    */
   private inputsVersion = 0;
   private basis?: Basis;
+  private auditTimer?: NodeJS.Timeout;
 
   constructor(readonly topology: ResolvedTopology, readonly options: ControllerOptions) {
     super();
@@ -172,24 +192,33 @@ export class Controller extends EventEmitter {
     await this.loadState();
     const bound: ListenAddress[] = [];
     for (const addr of this.options.ofListen) {
-      const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      const server = addr.tls ? this.tlsServer(addr.tls) : createServer({ noDelay: true }, (socket) => this.accept(socket));
+      const where = `${addr.tls ? 'ssl:' : ''}${addr.host}:${addr.port}`;
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) => {
-          reject(new Error(err.code === 'EADDRINUSE' ? `OpenFlow port ${addr.host}:${addr.port} is already in use` : `cannot listen on ${addr.host}:${addr.port}: ${err.message}`));
+          reject(new Error(err.code === 'EADDRINUSE' ? `OpenFlow port ${where} is already in use` : `cannot listen on ${where}: ${err.message}`));
         });
         server.listen(addr.port, addr.host, () => resolve());
       });
       const a = server.address() as { address: string; port: number };
-      bound.push({ host: a.address, port: a.port });
+      bound.push({ host: a.address, port: a.port, ...(addr.tls ? { tls: addr.tls } : {}) });
       this.servers.push(server);
     }
-    this.log.info({ listen: bound.map((b) => `${b.host}:${b.port}`) }, 'listening for switches');
+    this.log.info({ listen: bound.map((b) => `${b.tls ? 'ssl' : 'tcp'}:${b.host}:${b.port}`) }, 'listening for switches');
+    const audit = this.options.auditIntervalMs ?? 0;
+    if (audit > 0) {
+      this.auditTimer = setInterval(() => {
+        for (const [node, s] of this.sessions) if (s.state === 'ready') void this.requestSync('periodic audit', { reconcile: node });
+      }, audit);
+      this.auditTimer.unref();
+    }
     return bound;
   }
 
   /** Closes sessions and listeners. Flows stay on the switches: traffic keeps flowing. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.auditTimer);
     for (const s of this.servers) s.close();
     for (const s of [...this.sessions.values(), ...this.unknownSessions.values()]) s.close('controller shutting down');
     await this.syncChain.catch(() => {});
@@ -208,7 +237,35 @@ export class Controller extends EventEmitter {
 
   // ------------------------------------------------------------------------------ switches
 
-  private accept(socket: import('node:net').Socket): void {
+  /**
+   * OpenFlow over TLS: the switch must present a certificate chaining to `creds.ca`, or it
+   * never becomes a session. The chain is checked by OpenSSL during the handshake; we reject
+   * on its verdict ourselves (not with rejectUnauthorized) because then the log can say why
+   * (an unknown CA, an expired or missing certificate): with rejectUnauthorized Node only
+   * reports "socket hang up".
+   */
+  private tlsServer(creds: ListenTls): Server {
+    const refuse = (socket: TLSSocket, reason: string) => {
+      const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+      this.options.metrics?.error('tls');
+      this.log.warn({ remote, reason }, 'switch refused: TLS handshake failed');
+      this.emit('event', { type: 'switch-refused', remote, reason });
+    };
+    const server = createTlsServer({ key: creds.key, cert: creds.cert, ca: creds.ca, requestCert: true, rejectUnauthorized: false }, (socket) => {
+      if (!socket.authorized) {
+        const why = socket.authorizationError;
+        refuse(socket, why ? `switch certificate not accepted: ${String(why)}` : 'switch certificate not accepted');
+        socket.destroy();
+        return;
+      }
+      socket.setNoDelay(true);
+      this.accept(socket);
+    });
+    server.on('tlsClientError', (err: Error, socket: TLSSocket) => refuse(socket, err.message));
+    return server;
+  }
+
+  private accept(socket: Socket): void {
     if (this.stopping) {
       socket.destroy();
       return;

@@ -22,7 +22,7 @@ import {
 } from './monitor.js';
 import { checkId, operationToWire, transactResultFromWire, type Operation, type ResultsOf } from './operations.js';
 import { parseSchema, type DatabaseSchema } from './schema.js';
-import { describeEndpoint, openTransport, parseEndpoint, type Endpoint } from './transport.js';
+import { checkEndpointCredentials, describeEndpoint, openTransport, parseEndpoint, type Endpoint, type TlsCredentials } from './transport.js';
 
 export interface ReconnectOptions {
   /** Delay before the first attempt, ms (default 200). */
@@ -52,6 +52,8 @@ export interface OvsdbClientOptions {
   reconnect?: boolean | ReconnectOptions;
   /** Names the server in messages (default: the endpoint string). */
   label?: string;
+  /** Key, certificate and CA for `ssl:` endpoints (required by them, ignored by the others). */
+  tls?: TlsCredentials;
 }
 
 export interface RequestOptions {
@@ -135,6 +137,7 @@ function remaining(timeout: number, start: number): number {
  */
 export class OvsdbClient extends EventEmitter<OvsdbClientEvents> implements MonitorHost {
   readonly endpoint: Endpoint;
+  private readonly tls: TlsCredentials | undefined;
   readonly label: string;
   private readonly opts: {
     requestTimeout: number;
@@ -158,8 +161,10 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> implements Moni
   constructor(endpoint: Endpoint, options: OvsdbClientOptions = {}) {
     super();
     if (typeof endpoint === 'string') parseEndpoint(endpoint); // fail early on a typo
-    else if (typeof endpoint !== 'function') throw new OvsdbValueError('endpoint must be "tcp:HOST:PORT", "unix:PATH" or a function returning a Duplex');
+    else if (typeof endpoint !== 'function') throw new OvsdbValueError('endpoint must be "tcp:HOST:PORT", "ssl:HOST:PORT", "unix:PATH" or a function returning a Duplex');
+    checkEndpointCredentials(endpoint, options.tls);
     this.endpoint = endpoint;
+    this.tls = options.tls;
     this.label = options.label ?? describeEndpoint(endpoint);
     const echoInterval = options.echoInterval ?? DEFAULTS.echoInterval;
     this.opts = {
@@ -219,7 +224,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> implements Moni
     this._state = 'connecting';
     let stream: Duplex;
     try {
-      stream = await openTransport(this.endpoint, this.opts.connectTimeout);
+      stream = await openTransport(this.endpoint, this.opts.connectTimeout, this.tls);
     } catch (e) {
       if (this._state === 'connecting') this.shutdown(e as OvsdbError);
       throw e;
@@ -691,7 +696,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> implements Moni
   private async reconnectNow(): Promise<void> {
     let stream: Duplex;
     try {
-      stream = await openTransport(this.endpoint, this.opts.connectTimeout);
+      stream = await openTransport(this.endpoint, this.opts.connectTimeout, this.tls);
     } catch (e) {
       if (this._state === 'reconnecting') this.scheduleReconnect(e as Error);
       return;

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import { OvsdbConnectionError } from './errors.js';
 
 /**
@@ -9,12 +10,24 @@ import { OvsdbConnectionError } from './errors.js';
  */
 export type DuplexFactory = () => Duplex | Promise<Duplex>;
 
-/** `tcp:HOST:PORT`, `tcp:[IPv6]:PORT`, `unix:PATH`, or a factory of Duplex streams. */
+/** `tcp:HOST:PORT`, `ssl:HOST:PORT` (also `[IPv6]`), `unix:PATH`, or a factory of Duplex streams. */
 export type Endpoint = string | DuplexFactory;
 
 export type ParsedEndpoint =
-  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'tcp' | 'ssl'; host: string; port: number }
   | { kind: 'unix'; path: string };
+
+/**
+ * Our side of an `ssl:` connection, PEM text (as `ovs-pki` writes it): the client's key and
+ * certificate, and the CA the server's certificate must chain to. Like OVS itself, the
+ * server's name is not checked against its certificate (OVS PKI certificates name a switch
+ * or controller, not a host): the CA is the trust anchor.
+ */
+export interface TlsCredentials {
+  key: string | Buffer;
+  cert: string | Buffer;
+  ca: string | Buffer;
+}
 
 /** The port ovsdb-server listens on when none is given (IANA-assigned for OVSDB). */
 export const OVSDB_DEFAULT_PORT = 6640;
@@ -28,7 +41,8 @@ export function parseEndpoint(s: string): ParsedEndpoint {
     if (!path) fail('empty socket path');
     return { kind: 'unix', path };
   }
-  if (s.startsWith('tcp:')) {
+  if (s.startsWith('tcp:') || s.startsWith('ssl:')) {
+    const kind = s.startsWith('tcp:') ? 'tcp' : 'ssl';
     const rest = s.slice(4);
     let host: string;
     let portText: string | undefined;
@@ -41,7 +55,7 @@ export function parseEndpoint(s: string): ParsedEndpoint {
       portText = after === '' ? undefined : after.slice(1);
     } else {
       const colon = rest.lastIndexOf(':');
-      if (colon >= 0 && rest.indexOf(':') !== colon) fail('IPv6 addresses must be written in brackets, e.g. tcp:[::1]:6640');
+      if (colon >= 0 && rest.indexOf(':') !== colon) fail(`IPv6 addresses must be written in brackets, e.g. ${kind}:[::1]:6640`);
       host = colon < 0 ? rest : rest.slice(0, colon);
       portText = colon < 0 ? undefined : rest.slice(colon + 1);
     }
@@ -51,26 +65,44 @@ export function parseEndpoint(s: string): ParsedEndpoint {
       if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) fail(`bad port ${JSON.stringify(portText)}`);
       port = Number(portText);
     }
-    return { kind: 'tcp', host, port };
+    return { kind, host, port };
   }
-  if (s.startsWith('ssl:')) return fail('ssl: is not built in; pass a factory that returns a tls.connect() socket');
-  return fail('expected tcp:HOST:PORT or unix:PATH');
+  return fail('expected tcp:HOST:PORT, ssl:HOST:PORT or unix:PATH');
 }
 
 export function describeEndpoint(e: Endpoint): string {
   return typeof e === 'string' ? e : 'duplex stream';
 }
 
+/** Fails unless an `ssl:` endpoint comes with credentials (the others need none). */
+export function checkEndpointCredentials(endpoint: Endpoint, credentials: TlsCredentials | undefined): void {
+  if (typeof endpoint !== 'string' || credentials) return;
+  if (parseEndpoint(endpoint).kind === 'ssl') {
+    throw new OvsdbConnectionError('OVSDB_ERR_BAD_ENDPOINT', `OVSDB endpoint ${JSON.stringify(endpoint)} needs TLS credentials: the tls option with key, cert and ca`);
+  }
+}
+
 /**
- * Opens the transport and resolves once it can carry data. Rejects with
+ * Opens the transport and resolves once it can carry data (for `ssl:`, once the handshake
+ * has verified the server's certificate against `credentials.ca`). Rejects with
  * OvsdbConnectionError(OVSDB_ERR_CONNECT) naming the endpoint on failure or after
  * `timeoutMs`.
  */
-export async function openTransport(endpoint: Endpoint, timeoutMs: number): Promise<Duplex> {
+export async function openTransport(endpoint: Endpoint, timeoutMs: number, credentials?: TlsCredentials): Promise<Duplex> {
   const label = describeEndpoint(endpoint);
   let stream: Duplex;
   if (typeof endpoint === 'string') {
     const ep = parseEndpoint(endpoint);
+    if (ep.kind === 'ssl') {
+      checkEndpointCredentials(endpoint, credentials);
+      const { key, cert, ca } = credentials!;
+      const socket = tls.connect({
+        host: ep.host, port: ep.port, key, cert, ca, rejectUnauthorized: true,
+        ...(net.isIP(ep.host) ? {} : { servername: ep.host }),
+        checkServerIdentity: () => undefined,
+      });
+      return waitFor(socket, 'secureConnect', label, timeoutMs);
+    }
     stream = ep.kind === 'unix' ? net.connect({ path: ep.path }) : net.connect({ host: ep.host, port: ep.port });
   } else {
     stream = await callFactory(endpoint, label, timeoutMs);
@@ -81,7 +113,12 @@ export async function openTransport(endpoint: Endpoint, timeoutMs: number): Prom
   if (!(stream instanceof net.Socket)) return stream;
   stream.setNoDelay(true);
   if (!stream.connecting) return stream;
-  const socket = stream;
+  return waitFor(stream, 'connect', label, timeoutMs);
+}
+
+/** Resolves with `socket` once it emits `ready` ('connect', or 'secureConnect' for TLS). */
+function waitFor(socket: net.Socket, ready: 'connect' | 'secureConnect', label: string, timeoutMs: number): Promise<Duplex> {
+  socket.setNoDelay(true);
   return new Promise<Duplex>((resolve, reject) => {
     const timer =
       timeoutMs > 0
@@ -102,10 +139,10 @@ export async function openTransport(endpoint: Endpoint, timeoutMs: number): Prom
     };
     const cleanup = (): void => {
       if (timer) clearTimeout(timer);
-      socket.off('connect', onConnect);
+      socket.off(ready, onConnect);
       socket.off('error', onError);
     };
-    socket.once('connect', onConnect);
+    socket.once(ready, onConnect);
     socket.once('error', onError);
   });
 }

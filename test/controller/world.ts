@@ -24,8 +24,11 @@ export interface World {
   net: SimNetwork;
   stateFile: string;
   apiUrl: string;
-  /** Restarts the controller (same state file); switches reconnect keeping their tables. */
-  restartController(): Promise<void>;
+  /**
+   * Restarts the controller (same state file); switches reconnect keeping their tables.
+   * `whileDown` runs between stop and start (a test can put back the state file of a crash).
+   */
+  restartController(whileDown?: () => void | Promise<void>): Promise<void>;
   connectSwitch(node: string): Promise<FakeSwitch>;
   waitSettled(): Promise<void>;
   close(): Promise<void>;
@@ -76,9 +79,10 @@ export async function makeWorld(file: string, opts: { connect?: boolean; apiToke
       }
       await world.app.controller.requestSync('test settle');
     },
-    async restartController() {
+    async restartController(whileDown) {
       for (const sw of world.switches.values()) sw.close();
       await world.app.stop();
+      await whileDown?.();
       world.app = await start();
       world.apiUrl = `http://127.0.0.1:${world.app.api!.port}`;
       for (const node of Object.keys(topology.nodes)) await world.connectSwitch(node);

@@ -270,7 +270,7 @@ t.test('bad endpoints and unusable states', async (t) => {
   t.throws(() => new OvsdbClient('http://x'), { code: 'OVSDB_ERR_BAD_ENDPOINT' });
   t.throws(() => new OvsdbClient('tcp:::1:6640'), { code: 'OVSDB_ERR_BAD_ENDPOINT' });
   t.throws(() => new OvsdbClient('tcp:host:99999'), { code: 'OVSDB_ERR_BAD_ENDPOINT' });
-  t.throws(() => new OvsdbClient('ssl:1.2.3.4:6640'), { code: 'OVSDB_ERR_BAD_ENDPOINT', message: /factory/ });
+  t.throws(() => new OvsdbClient('ssl:1.2.3.4:6640'), { code: 'OVSDB_ERR_BAD_ENDPOINT', message: /needs TLS credentials/ });
   const idle = new OvsdbClient('tcp:[::1]:6640');
   await t.rejects(idle.listDbs(), { code: 'OVSDB_ERR_NOT_CONNECTED', message: /connect\(\) first/ });
   await idle.close();

@@ -29,6 +29,11 @@ export interface OvsdbServerOptions {
   schema?: string;
   /** Also listen on TCP 127.0.0.1 (on a port the server picks). */
   tcp?: boolean;
+  /**
+   * Instead of plain TCP, listen with TLS on 127.0.0.1 (`pssl:`, a port the server picks):
+   * the server's key and certificate files, and the CA its clients' certificates must chain to.
+   */
+  ssl?: { keyFile: string; certFile: string; caFile: string };
 }
 
 export interface OvsdbServerFixture {
@@ -40,6 +45,8 @@ export interface OvsdbServerFixture {
   unixEndpoint: string;
   /** `tcp:127.0.0.1:<port>` when started with tcp: true. */
   tcpEndpoint: string | undefined;
+  /** `ssl:127.0.0.1:<port>` when started with ssl. */
+  sslEndpoint: string | undefined;
   tcpPort: number | undefined;
   /** The running server's pid (undefined while stopped). */
   readonly pid: number | undefined;
@@ -57,6 +64,7 @@ export interface OvsdbServerFixture {
 }
 
 export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOptions = {}): Promise<OvsdbServerFixture> {
+  if (options.tcp && options.ssl) throw new Error('startOvsdbServer: tcp and ssl are exclusive (one TCP port is reported)');
   const dir = await mkdtemp(path.join(os.tmpdir(), `vino-ovsdb-${process.pid}-${Math.random().toString(36).slice(2, 8)}-`));
   const dbFile = path.join(dir, 'conf.db');
   const socket = path.join(dir, 'db.sock');
@@ -89,6 +97,10 @@ export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOpti
     ];
     // Port 0 on first start (no race for a free port); the same port on restarts.
     if (options.tcp) args.push(`--remote=ptcp:${tcpPort ?? 0}:127.0.0.1`);
+    if (options.ssl) {
+      const { keyFile, certFile, caFile } = options.ssl;
+      args.push(`--remote=pssl:${tcpPort ?? 0}:127.0.0.1`, `--private-key=${keyFile}`, `--certificate=${certFile}`, `--ca-cert=${caFile}`);
+    }
     const s = spawnWatched(OVSDB_SERVER, args, { env });
     server = s;
     const deadline = Date.now() + 10_000;
@@ -97,11 +109,12 @@ export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOpti
         throw new Error(`ovsdb-server exited (${s.process.exitCode ?? s.process.signalCode}) during startup:\n${s.stderr()}`);
       }
       // First start: the server logs the port it picked. Restart: the port is known.
-      if (options.tcp && tcpPort === undefined) {
+      const listens = options.tcp || options.ssl;
+      if (listens && tcpPort === undefined) {
         const m = /listening on port (\d+)/.exec(s.stderr());
         if (m) tcpPort = Number(m[1]);
       }
-      const tcpUp = !options.tcp || (tcpPort !== undefined && (await canConnect({ host: '127.0.0.1', port: tcpPort })));
+      const tcpUp = !listens || (tcpPort !== undefined && (await canConnect({ host: '127.0.0.1', port: tcpPort })));
       if (tcpUp && (await canConnect({ path: socket }))) return;
       if (Date.now() > deadline) throw new Error(`ovsdb-server did not come up within 10 s:\n${s.stderr()}`);
       await new Promise((r) => setTimeout(r, 20));
@@ -120,7 +133,10 @@ export async function startOvsdbServer(t: TeardownHost, options: OvsdbServerOpti
       return tcpPort;
     },
     get tcpEndpoint() {
-      return tcpPort === undefined ? undefined : `tcp:127.0.0.1:${tcpPort}`;
+      return tcpPort === undefined || !options.tcp ? undefined : `tcp:127.0.0.1:${tcpPort}`;
+    },
+    get sslEndpoint() {
+      return tcpPort === undefined || !options.ssl ? undefined : `ssl:127.0.0.1:${tcpPort}`;
     },
     get pid() {
       return server?.running() ? server.process.pid : undefined;

@@ -32,7 +32,12 @@ t.test('usage errors', async (t) => {
     [['--topology', topo, '--datapath-type', 'dpdk'], /--datapath-type: expected netdev or system, got "dpdk"/],
     [['--topology', topo, '--timeout', '0'], /--timeout: expected a positive number of seconds/],
     [['--topology', topo, '--parallel', '1.5'], /--parallel: expected a whole number >= 1, got "1\.5"/],
-    [['--topology', topo, '--ovsdb', 'ssl:h:1'], /--ovsdb: bad OVSDB endpoint/],
+    [['--topology', topo, '--ovsdb', 'ssl:h:1'], /--ovsdb ssl:h:1: TLS needs --ovsdb-key, --ovsdb-cert, --ovsdb-ca/],
+    [['--topology', topo, '--ovsdb', 'ssl:6640', '--ovsdb-key', topo, '--ovsdb-cert', topo], /TLS needs --ovsdb-ca$/],
+    [['--topology', topo, '--ovsdb', 'tcp:6640', '--ovsdb-ca', topo], /--ovsdb-ca is for an ssl: --ovsdb target/],
+    [['--topology', topo, '--ovsdb', 'ssl:6640', '--ovsdb-key', topo, '--ovsdb-cert', topo, '--ovsdb-ca', topo], /--ovsdb-key: .* is not a PEM file/],
+    [['--topology', topo, '--ovsdb', 'udp:h:1'], /--ovsdb: bad OVSDB endpoint/],
+    [['--topology', topo, '--controller', 'ssl:10.0.0.1'], /--controller: "10\.0\.0\.1" is not host:port/],
   ];
   for (const [args, re] of bad) await t.rejects(provisionCommand.run(args, { out: () => {}, err: () => {} }), re, args.join(' '));
   await t.rejects(deprovisionCommand.run(['--topology', topo, '--controller', 'h:1'], { out: () => {}, err: () => {} }), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' }, 'deprovision has no --controller');

@@ -10,7 +10,7 @@ import { OvsdbSet, set, uuid, type Row } from '../../src/ovsdb/values.js';
 import { resolveTopology } from '../../src/topology/load.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { NodeExecError, type NodeProvider, type ProvisionAccess } from '../../controller/provision/node-access.js';
-import { connectClient, initOpenVswitchRow, startOvsdbServer, type OvsdbServerFixture, type TeardownHost } from '../ovsdb/fixture.js';
+import { connectClient, initOpenVswitchRow, startOvsdbServer, type OvsdbServerFixture, type OvsdbServerOptions, type TeardownHost } from '../ovsdb/fixture.js';
 import { repoRoot } from '../util/paths.js';
 
 const run = promisify(execFile);
@@ -58,8 +58,8 @@ export class TestNode {
     readonly server: OvsdbServerFixture,
   ) {}
 
-  static async start(t: TeardownHost, name: string, options: { vswitchd?: boolean; tcp?: boolean } = {}): Promise<TestNode> {
-    const server = await startOvsdbServer(t, { tcp: !!options.tcp });
+  static async start(t: TeardownHost, name: string, options: { vswitchd?: boolean; tcp?: boolean; ssl?: OvsdbServerOptions['ssl'] } = {}): Promise<TestNode> {
+    const server = await startOvsdbServer(t, { tcp: !!options.tcp, ...(options.ssl ? { ssl: options.ssl } : {}) });
     const node = new TestNode(name, server);
     const client = await connectClient(t, server.unixEndpoint, { reconnect: false });
     client.on('error', () => undefined);
@@ -133,7 +133,8 @@ export class TestNode {
   }
 
   access(underlayIp: string): ProvisionAccess {
-    return { node: this.name, underlayIp, ovsdbTarget: this.server.unixEndpoint, exec: this.exec, ovsEnv: {} };
+    // Over TLS when the server listens with it (the stand-in vswitchd keeps the unix socket).
+    return { node: this.name, underlayIp, ovsdbTarget: this.server.sslEndpoint ?? this.server.unixEndpoint, exec: this.exec, ovsEnv: {} };
   }
 }
 
