@@ -229,7 +229,7 @@ export class MigrationManager {
   private onControllerEvent(e: ControllerEvent): void {
     if (e.type === 'flows-applied') {
       for (const m of this.migrations.values()) {
-        if (m.state === 'committing' || m.state === 'prepared') this.mark(m, 'barrier confirmed', `${String(e.switch)} (${String(e.stage)}, ${String(e.flowMods)} messages)`);
+        if (m.state === 'committing' || m.state === 'prepared') this.mark(m, 'barrier confirmed', `${String(e.switch)} (${String(e.stage)}, ${String(e.flowMods)} messages, ${String(e.elapsedMs)} ms)`);
       }
     } else if (e.type === 'port-change') {
       const ev = e as { switch: string; reason: string; port: { portNo: number; name: string } };
@@ -267,7 +267,10 @@ export class MigrationManager {
 
   private mark(m: Migration, event: string, detail?: string): void {
     const created = this.created.get(m.id) ?? Date.parse(m.createdAt);
-    m.timeline.push({ event, at: new Date().toISOString(), t: Math.round((Date.now() - created) * 1000) / 1000, ...(detail ? { detail } : {}) });
+    const entry = { event, at: new Date().toISOString(), t: Math.round((Date.now() - created) * 1000) / 1000, ...(detail ? { detail } : {}) };
+    m.timeline.push(entry);
+    // Each step on the event stream as it happens: the dashboard and the CLI draw the timeline from these.
+    this.controller.emit('event', { type: 'migration-step', id: m.id, container: m.container, state: m.state, ...entry });
   }
 
   private emit(m: Migration, type: string): void {

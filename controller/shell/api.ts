@@ -14,6 +14,9 @@ import type { Logger } from 'pino';
 import type { Controller } from './controller.js';
 import type { Metrics } from './metrics.js';
 import { LocationConflict } from '../core/locations.js';
+import { isDashboardPath, mountDashboard } from './dashboard.js';
+import { addTopologyRoutes } from './topology-api.js';
+import { EVENTS_PROTOCOL, tokenFromProtocols } from './ws-auth.js';
 
 export interface ApiOptions {
   host: string;
@@ -121,9 +124,13 @@ export function buildApi(controller: Controller, options: ApiOptions): OpenAPIHo
     return c.json({ error: `internal error: ${err.message}` }, 500);
   });
 
+  // The page loads without a token: it asks for one when the API answers 401.
+  mountDashboard(app);
+
   if (options.token) {
     const expected = Buffer.from(`Bearer ${options.token}`);
     app.use('*', async (c, next) => {
+      if (c.req.method === 'GET' && isDashboardPath(c.req.path)) return next();
       const got = Buffer.from(c.req.header('authorization') ?? '');
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
         return c.json({ error: 'missing or wrong bearer token' }, 401);
@@ -206,6 +213,8 @@ export function buildApi(controller: Controller, options: ApiOptions): OpenAPIHo
     return c.body(null, 204);
   });
 
+  addTopologyRoutes(app, controller, ErrorBody);
+
   app.get('/metrics', async (c) => c.body(await options.metrics.text(), 200, { 'content-type': options.metrics.contentType }));
 
   return app;
@@ -226,14 +235,22 @@ function resolvePort(controller: Controller, node: string, name: string): number
   return controller.topology.nodes[node]?.bridge.ports.find((p) => p.name === name)?.ofport;
 }
 
+function sameSecret(got: string | undefined, expected: string): boolean {
+  const a = Buffer.from(got ?? '');
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /** Starts the HTTP server with the WebSocket event stream on /api/v1/events. */
 export async function listenApi(app: OpenAPIHono, controller: Controller, options: ApiOptions): Promise<{ server: Server; address: { host: string; port: number }; close: () => Promise<void> }> {
   const server = createServer(getRequestListener(app.fetch));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  // Browsers cannot set headers on a WebSocket: they offer the token as a subprotocol (ws-auth.ts).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, handleProtocols: (offered) => (offered.has(EVENTS_PROTOCOL) ? EVENTS_PROTOCOL : false) });
   const clients = new Set<WebSocket>();
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const authorized = !options.token || req.headers.authorization === `Bearer ${options.token}` || url.searchParams.get('token') === options.token;
+    const authorized = !options.token || sameSecret(req.headers.authorization, `Bearer ${options.token}`)
+      || sameSecret(tokenFromProtocols(req.headers['sec-websocket-protocol']), options.token);
     if (url.pathname !== '/api/v1/events' || !authorized) {
       socket.end(`HTTP/1.1 ${authorized ? '404 Not Found' : '401 Unauthorized'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
