@@ -3,21 +3,21 @@ import cytoscape from 'cytoscape';
 import type { Container, Migration, Topology } from './api.js';
 
 const STYLE: cytoscape.StylesheetJson = [
-  { selector: 'node', style: { label: 'data(label)', 'font-size': 11, 'text-valign': 'bottom', 'text-margin-y': 3, color: '#1d2330' } },
+  { selector: 'node', style: { label: 'data(label)', 'font-size': 14, 'text-valign': 'bottom', 'text-margin-y': 3, color: '#1d2330' } },
   { selector: 'node.region', style: { 'background-color': '#eef2ff', 'background-opacity': 0.6, 'border-color': '#a5b4fc', 'border-width': 1, shape: 'round-rectangle', 'text-valign': 'top', 'font-weight': 'bold', color: '#4338ca', padding: '14px' } },
-  { selector: 'node.switch', style: { 'background-color': '#2563eb', shape: 'round-rectangle', width: 34, height: 22 } },
-  { selector: 'node.host', style: { 'background-color': '#64748b', shape: 'rectangle', width: 26, height: 20 } },
+  { selector: 'node.switch', style: { 'background-color': '#2563eb', shape: 'round-rectangle', width: 44, height: 28 } },
+  { selector: 'node.host', style: { 'background-color': '#64748b', shape: 'rectangle', width: 34, height: 26 } },
   { selector: 'node.down', style: { 'background-color': '#b91c1c', 'border-width': 2, 'border-style': 'dashed', 'border-color': '#7f1d1d' } },
-  { selector: 'node.container', style: { 'background-color': '#7c3aed', shape: 'ellipse', width: 14, height: 14, 'font-size': 10 } },
-  { selector: 'node.ghost', style: { 'background-opacity': 0.25, 'border-width': 2, 'border-style': 'dashed', shape: 'ellipse', width: 14, height: 14, 'font-size': 10 } },
-  { selector: 'edge', style: { width: 2, 'line-color': '#94a3b8', 'curve-style': 'bezier', label: 'data(label)', 'font-size': 9, color: '#6b7280', 'text-rotation': 'autorotate' } },
+  { selector: 'node.container', style: { 'background-color': '#7c3aed', shape: 'ellipse', width: 18, height: 18, 'font-size': 13 } },
+  { selector: 'node.ghost', style: { 'background-opacity': 0.25, 'border-width': 2, 'border-style': 'dashed', shape: 'ellipse', width: 18, height: 18, 'font-size': 13 } },
+  { selector: 'edge', style: { width: 2, 'line-color': '#94a3b8', 'curve-style': 'bezier', label: 'data(label)', 'font-size': 11, color: '#6b7280', 'text-rotation': 'autorotate' } },
   { selector: 'edge.unknown', style: { 'line-style': 'dotted' } },
   { selector: 'edge.down', style: { 'line-color': '#b91c1c', 'line-style': 'dashed' } },
   { selector: 'edge.attach', style: { width: 1, 'line-color': '#c4b5fd' } },
-  { selector: 'edge.path', style: { width: 5, 'line-color': '#0ea5e9', opacity: 0.8 } },
+  { selector: 'edge.path', style: { width: 7, 'line-color': '#0ea5e9', opacity: 0.8 } },
   { selector: '.old', style: { 'line-color': '#d97706', 'border-color': '#d97706', 'background-color': '#d97706', width: 3 } },
   { selector: '.new', style: { 'line-color': '#059669', 'border-color': '#059669', 'background-color': '#059669', width: 3 } },
-  { selector: 'node.old, node.new', style: { width: 16, height: 16 } },
+  { selector: 'node.old, node.new', style: { width: 20, height: 20 } },
 ];
 
 export interface GraphSummary {
@@ -78,8 +78,8 @@ export class OverlayGraph {
     });
     if (shape !== this.shape) {
       this.shape = shape;
-      this.cy.layout({ name: 'cose', animate: false, nodeDimensionsIncludeLabels: true, padding: 20, randomize: false } as cytoscape.LayoutOptions).run();
-      this.cy.fit(undefined, 20);
+      this.cy.layout({ name: 'cose', animate: false, nodeDimensionsIncludeLabels: true, padding: 10, randomize: false, idealEdgeLength: () => 60, nodeRepulsion: () => 6000 } as cytoscape.LayoutOptions).run();
+      this.cy.fit(undefined, 15);
     }
   }
 

@@ -303,6 +303,8 @@ function renderMigration(): void {
     }
     list.append(li);
   });
+  // The newest step in view: during a migration that is what the operator is waiting for.
+  list.scrollTop = list.scrollHeight;
 }
 
 // ------------------------------------------------------------------------------ actions
