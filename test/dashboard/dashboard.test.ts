@@ -22,9 +22,15 @@ const graphOf = (page: Page) => page.evaluate<GraphSummary>('window.vinoDashboar
 const loads = (page: Page) => page.evaluate<number>('window.vinoDashboard.loads');
 const rows = (page: Page, table: string) => page.evaluate<string[][]>(`[...document.querySelectorAll('#${table} tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent))`);
 const timeline = (page: Page) => page.evaluate<{ event: string; text: string }[]>(`[...document.querySelectorAll('#mig-timeline li')].map((li) => ({ event: li.dataset.event, text: li.textContent }))`);
-/** True once the element's class list has `cls`. */
-const hasClass = (selector: string, cls: string) => `document.querySelector('${selector}')?.classList.contains('${cls}')`;
-const textMatches = (selector: string, re: RegExp) => `${re.toString()}.test(document.querySelector('${selector}')?.textContent ?? '')`;
+/**
+ * Waits in the page for an element's class or text. Functions, not strings: the page's CSP
+ * (rightly) forbids eval, which playwright would use for a string predicate.
+ */
+type PageDocument = { querySelector(s: string): { classList: { contains(c: string): boolean }; textContent: string | null } | null };
+const untilClass = (page: Page, selector: string, cls: string, timeout = 15_000) => page.waitForFunction(
+  ([sel, c]) => (globalThis as unknown as { document: PageDocument }).document.querySelector(sel)?.classList.contains(c) ?? false, [selector, cls] as const, { timeout });
+const untilText = (page: Page, selector: string, re: RegExp) => page.waitForFunction(
+  ([sel, src]) => new RegExp(src).test((globalThis as unknown as { document: PageDocument }).document.querySelector(sel)?.textContent ?? ''), [selector, re.source] as const, { timeout: 15_000 });
 
 t.test('dashboard: token, graph, tables, a migration from the page, disconnect and reconnect', async (t) => {
   const shots = screenshotDir();
@@ -49,11 +55,11 @@ t.test('dashboard: token, graph, tables, a migration from the page, disconnect a
   t.match(await page.textContent('#conn-state'), /token needed/);
   await page.fill('#token-input', 'wrong-token');
   await page.click('#token-submit');
-  await page.waitForFunction(textMatches('#token-error', /refused/));
+  await untilText(page, '#token-error', /refused/);
   t.ok(await page.isVisible('#token-dialog'), 'a wrong token: asked again, with the reason');
   await page.fill('#token-input', TOKEN);
   await page.click('#token-submit');
-  await page.waitForFunction(hasClass('#conn-state', 'live'));
+  await untilClass(page, '#conn-state', 'live');
   t.notOk(await page.isVisible('#token-dialog'), 'the right token: the prompt is gone, the stream is live');
   t.equal(await page.evaluate<string | null>("sessionStorage.getItem('vino.apiToken')"), TOKEN, 'kept in the session');
   t.notMatch(page.url(), new RegExp(TOKEN), 'never in the URL');
@@ -105,7 +111,7 @@ t.test('dashboard: token, graph, tables, a migration from the page, disconnect a
   t.ok(commitFirst, 'commit offered');
   // Committing before the port exists is refused; the page shows the API's reason.
   await page.click('#mig-commit');
-  await page.waitForFunction(textMatches('#mig-error', /409: .*does not exist/));
+  await untilText(page, '#mig-error', /409: .*does not exist/);
   t.pass('a refused commit shows the reason');
 
   // The container's port appears on h3: the page hears of it from the stream alone.
@@ -116,7 +122,7 @@ t.test('dashboard: token, graph, tables, a migration from the page, disconnect a
   t.ok(g.edges.find((e) => e.id === 'attach:web')?.classes.includes('old'), 'the old location marked');
   t.ok(g.edges.some((e) => e.classes.includes('path')), 'the path between old and new drawn');
   await page.click('#mig-commit');
-  await page.waitForFunction(textMatches('#mig-state', /^committed$/));
+  await untilText(page, '#mig-state', /^committed$/);
   await page.waitForSelector('#mig-timeline li[data-event="committed"]');
   const steps = await timeline(page);
   const events = steps.map((s) => s.event);
@@ -137,12 +143,12 @@ t.test('dashboard: token, graph, tables, a migration from the page, disconnect a
   const apiPort = w.app.api!.port;
   const loadsBefore = await loads(page);
   await w.stopController();
-  await page.waitForFunction(hasClass('#conn-state', 'disconnected'));
+  await untilClass(page, '#conn-state', 'disconnected');
   t.match(await page.textContent('#conn-state'), /disconnected/);
   t.ok(await page.evaluate<boolean>("document.body.classList.contains('disconnected')"), 'the whole page shows it');
   await page.screenshot({ path: join(shots, 'disconnected.png'), fullPage: true });
   await w.startController({ apiPort });
-  await page.waitForFunction(hasClass('#conn-state', 'live'), undefined, { timeout: 20_000 });
+  await untilClass(page, '#conn-state', 'live', 20_000);
   await until(async () => (await loads(page)) > loadsBefore, 'a reload after reconnecting');
   t.equal((await rows(page, 'switches-table')).filter((r) => /^connected/.test(r[4] ?? '')).length > 0, true, 'tables filled again');
 
