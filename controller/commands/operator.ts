@@ -241,6 +241,7 @@ migration's final state to stdout.`,
     const early: StreamEvent[] = [];
     let wake: () => void = () => {};
     let lost: string | undefined;
+    let commitRefused: string | undefined;
     let state = 'prepared';
     let portKnown = false;
     const onEvent = (e: StreamEvent) => {
@@ -273,6 +274,10 @@ migration's final state to stdout.`,
       let committing = false;
       for (;;) {
         if (FINAL.has(state)) break;
+        if (commitRefused) {
+          io.err(`vino-controller migrate: the commit of ${m.id} was refused: ${commitRefused}\n`);
+          return EXIT_FAILED;
+        }
         if (lost) {
           io.err(`vino-controller migrate: the event stream ended (${lost}); migration ${m.id} was ${state}: check GET /api/v1/migrations/${m.id}\n`);
           return EXIT_UNREACHABLE;
@@ -284,7 +289,8 @@ migration's final state to stdout.`,
             state = r.state;
             wake();
           }, (err: Error) => {
-            lost = `commit refused: ${err.message}`;
+            if (err instanceof Unreachable) lost = err.message;
+            else commitRefused = err.message;
             wake();
           });
         }

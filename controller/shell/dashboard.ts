@@ -16,6 +16,8 @@ const FILES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'app.js.map': 'application/json; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  // The licenses of what the bundle includes (cytoscape's), which the bundle points to.
+  'app.js.LEGAL.txt': 'text/plain; charset=utf-8',
 };
 
 /**

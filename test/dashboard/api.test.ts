@@ -91,7 +91,8 @@ t.test('dashboard files: served without a token, right content types, strict CSP
   t.notMatch(html, /https?:\/\//, 'no other origin referenced');
   const js = await (await fetch(`${w.apiUrl}/ui/app.js`)).text();
   t.match(js, /cytoscape/i, 'the graph library is in the bundle');
-  for (const path of ['/ui/../package.json', '/ui/%2e%2e/package.json', '/ui/main.ts', '/ui/app.js.LEGAL.txt']) {
+  t.match(await (await fetch(`${w.apiUrl}/ui/app.js.LEGAL.txt`)).text(), /cytoscape/i, 'the bundled licenses are served beside the bundle');
+  for (const path of ['/ui/../package.json', '/ui/%2e%2e/package.json', '/ui/main.ts', '/ui/tsconfig.json']) {
     const res = await fetch(`${w.apiUrl}${path}`);
     t.not(res.status, 200, `${path} not served`);
   }
