@@ -121,13 +121,19 @@ export class ApiClient {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
       let open = false;
+      let closedByUs = false;
       ws.on('unexpected-response', (_req, res) => {
         ws.terminate();
         reject(res.statusCode === 401 ? new RequestFailed(401, 'missing or wrong bearer token') : new RequestFailed(res.statusCode ?? 0, `the event stream was refused (HTTP ${res.statusCode})`));
       });
       ws.on('open', () => {
         open = true;
-        resolve({ close: () => ws.close() });
+        resolve({
+          close: () => {
+            closedByUs = true;
+            ws.close();
+          },
+        });
       });
       ws.on('message', (data) => {
         try {
@@ -140,7 +146,7 @@ export class ApiClient {
         if (!open) reject(new Unreachable(`cannot reach the controller's event stream at ${url.href}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
       });
       ws.on('close', (code) => {
-        if (open) onClose(code === 1000 ? 'closed' : `connection lost (code ${code})`);
+        if (open && !closedByUs) onClose(code === 1000 ? 'closed by the controller' : `connection lost (code ${code})`);
       });
     });
   }

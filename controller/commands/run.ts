@@ -17,7 +17,7 @@ in step with where containers are. Stopping it (SIGTERM, SIGINT) leaves the flow
 Options:
   --topology FILE          topology file (JSON, see topologies/schema.json); required
   --of-listen HOST:PORT    where switches connect; repeatable (default 0.0.0.0:6633 and 0.0.0.0:6653)
-  --api-listen HOST:PORT   HTTP API and event stream (default 127.0.0.1:8080; "off" to disable)
+  --api-listen HOST:PORT   HTTP API, event stream and dashboard (/ui/) (default 127.0.0.1:8080; "off" to disable)
   --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN)
   --state FILE             location table and migrations, saved on every change, reloaded at start
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)

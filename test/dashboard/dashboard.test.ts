@@ -152,6 +152,16 @@ t.test('dashboard: token, graph, tables, a migration from the page, disconnect a
   await until(async () => (await loads(page)) > loadsBefore, 'a reload after reconnecting');
   t.equal((await rows(page, 'switches-table')).filter((r) => /^connected/.test(r[4] ?? '')).length > 0, true, 'tables filled again');
 
+  // A migration someone else starts (the CLI, an orchestrator) shows up from the stream alone.
+  const other = await fetch(`${w.apiUrl}/api/v1/migrations`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ container: 'db', to: { switch: 'h4', port: 'c-db2' } }) });
+  t.equal(other.status, 201);
+  await untilText(page, '#mig-title', /^db: h2:c-db → h4:c-db2$/);
+  await page.waitForSelector('#mig-timeline li[data-event="prepared"]');
+  t.equal(await page.textContent('#mig-state'), 'prepared', 'shown with its state and timeline');
+  await page.click('#mig-abort');
+  await untilText(page, '#mig-state', /^aborted$/);
+  t.ok((await timeline(page)).some((s) => s.event === 'barrier confirmed' && /restore confirmed/.test(s.text)), 'abort from the page: the restore, per switch');
+
   t.same(foreign, [], 'nothing fetched from anywhere but the controller');
   // The stopped controller makes the browser log failed connections; anything else is a fault.
   t.same(problems.filter((p) => !/ERR_CONNECTION_REFUSED|WebSocket connection|Failed to load resource/.test(p)), [], 'no script errors, no CSP violations');
