@@ -268,7 +268,6 @@ function renderForm(): void {
 function stepLabel(step: TimelineEntry, m: Migration, index: number): string {
   if (step.event !== 'barrier confirmed') return step.event;
   const before = m.timeline.slice(0, index).map((s) => s.event);
-  if (before.includes('aborted') || before.some((e) => e === 'abort requested' || e.startsWith('not committed within'))) return 'restore confirmed';
   if (before.includes('commit requested') || before.includes('first frame at the new port')) return 'flip stage confirmed';
   return 'bicast installed';
 }
