@@ -13,8 +13,9 @@ import { runCommand as controllerCommand } from './commands/run.js';
 import { testbedCommand } from './commands/testbed.js';
 import { deprovisionCommand, provisionCommand } from './commands/provision.js';
 import { packageVersion } from '../src/package-version.js';
+import { OPERATOR_COMMANDS } from './commands/operator.js';
 
-const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, provisionCommand, deprovisionCommand, testbedCommand];
+const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, provisionCommand, deprovisionCommand, testbedCommand, ...OPERATOR_COMMANDS];
 
 /** Runs when no subcommand is named: the controller itself. */
 const DEFAULT_COMMAND: Command | undefined = controllerCommand;
@@ -30,7 +31,8 @@ Options:
   -h, --help     show this help (vino-controller COMMAND --help: help of a command)
   -V, --version  print the version
 
-Exit status: 0 success, 1 invalid input (see the command's help), 2 bad command line.
+Exit status: 0 success, 1 invalid input or a refused request (see the command's help), 2 bad
+command line; commands that talk to a running controller: 3 cannot reach it, 4 wrong token.
 `;
 }
 

@@ -28,7 +28,7 @@ Options:
   --of-cert FILE           for ssl: listeners: our certificate (PEM)
   --of-ca FILE             for ssl: listeners: the CA switch certificates must chain to
                            (ovs-pki's switchca/cacert.pem); switches without one are refused
-  --api-listen HOST:PORT   HTTP API and event stream (default 127.0.0.1:8080; "off" to disable)
+  --api-listen HOST:PORT   HTTP API, event stream and dashboard (/ui/) (default 127.0.0.1:8080; "off" to disable)
   --api-cert FILE          serve the API over HTTPS with this certificate (PEM) ...
   --api-key FILE           ... and this private key; both or neither
   --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN);

@@ -287,7 +287,7 @@ export class MigrationManager {
   private onControllerEvent(e: ControllerEvent): void {
     if (e.type === 'flows-applied') {
       for (const m of this.migrations.values()) {
-        if (m.state === 'committing' || m.state === 'prepared') this.mark(m, 'barrier confirmed', `${String(e.switch)} (${String(e.stage)}, ${String(e.flowMods)} messages)`);
+        if (m.state === 'committing' || m.state === 'prepared') this.mark(m, 'barrier confirmed', `${String(e.switch)} (${String(e.stage)}, ${String(e.flowMods)} messages, ${String(e.elapsedMs)} ms)`);
       }
     } else if (e.type === 'port-change') {
       const ev = e as { switch: string; reason: string; port: { portNo: number; name: string } };
@@ -341,8 +341,11 @@ export class MigrationManager {
   /** A timeline entry, and its log line: per-switch barrier confirmations at debug (stages are logged whole). */
   private mark(m: Migration, event: string, detail?: string): void {
     const created = this.created.get(m.id) ?? Date.parse(m.createdAt);
-    const t = Math.round((Date.now() - created) * 1000) / 1000;
-    m.timeline.push({ event, at: new Date().toISOString(), t, ...(detail ? { detail } : {}) });
+    const entry = { event, at: new Date().toISOString(), t: Math.round((Date.now() - created) * 1000) / 1000, ...(detail ? { detail } : {}) };
+    m.timeline.push(entry);
+    // Each step on the event stream as it happens: the dashboard and the CLI draw the timeline from these.
+    this.controller.emit('event', { type: 'migration-step', id: m.id, container: m.container, state: m.state, ...entry });
+    const t = entry.t;
     const fields = this.fields(m, { event, t, ...(m.committedBy ? { committedBy: m.committedBy } : {}), ...(m.flipLatencyMs !== null ? { flipLatencyMs: m.flipLatencyMs } : {}) });
     const text = `migration of ${m.container} ${fields.from as string} → ${fields.to as string}: ${event}${detail ? ` (${detail})` : ''}`;
     if (event === 'barrier confirmed') this.log.debug(fields, text);

@@ -23,6 +23,9 @@ import { IFNAME_MAX, IFNAME_PATTERN, NAME_PATTERN } from '../../src/topology/sch
 import {
   PROBLEM_CONTENT_TYPE, humanIssues, problem, problemDoc, problemResponse, summarize, type ProblemDetailsValue, type ProblemItemValue, type ProblemKind,
 } from './problem.js';
+import { isDashboardPath, mountDashboard } from './dashboard.js';
+import { addTopologyRoutes } from './topology-api.js';
+import { EVENTS_PROTOCOL, tokenFromProtocols } from './ws-auth.js';
 
 export interface ApiOptions {
   host: string;
@@ -154,9 +157,13 @@ export function buildApi(controller: Controller, options: ApiOptions): OpenAPIHo
     return problemFor(c, 'internal', 500, `internal error: ${err.message}`);
   });
 
+  // The page loads without a token: it asks for one when the API answers 401.
+  mountDashboard(app);
+
   if (options.token) {
     const token = options.token;
     app.use('*', async (c, next) => {
+      if (c.req.method === 'GET' && isDashboardPath(c.req.path)) return next();
       const verdict = checkBearer(c.req.header('authorization'), token);
       if (verdict !== 'ok') return unauthorized(c.req.path, verdict);
       return next();
@@ -254,6 +261,8 @@ export function buildApi(controller: Controller, options: ApiOptions): OpenAPIHo
     return c.body(null, 204);
   });
 
+  addTopologyRoutes(app, controller);
+
   app.get('/metrics', async (c) => c.body(await options.metrics.text(), 200, { 'content-type': options.metrics.contentType }));
 
   return app;
@@ -333,6 +342,7 @@ function resolvePort(controller: Controller, node: string, name: string): number
   return controller.topology.nodes[node]?.bridge.ports.find((p) => p.name === name)?.ofport;
 }
 
+
 /** Starts the HTTP server with the WebSocket event stream on /api/v1/events. */
 export async function listenApi(app: OpenAPIHono, controller: Controller, options: ApiOptions): Promise<{ server: Server; address: { host: string; port: number }; close: () => Promise<void> }> {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -348,17 +358,20 @@ export async function listenApi(app: OpenAPIHono, controller: Controller, option
     void honoListener(req, res);
   };
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD_BYTES });
+  // Browsers cannot set headers on a WebSocket: they offer the token as a subprotocol (ws-auth.ts).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD_BYTES, handleProtocols: (offered) => (offered.has(EVENTS_PROTOCOL) ? EVENTS_PROTOCOL : false) });
   const clients = new Set<WebSocket>();
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    // Browsers cannot set headers on a WebSocket: the token may come as ?token= there.
+    const fromProtocol = tokenFromProtocols(req.headers['sec-websocket-protocol']);
+    // Never from the URL: URLs end up in logs and browser history.
     const verdict: BearerVerdict = !options.token ? 'ok'
-      : url.searchParams.get('token') !== null ? checkBearer(`Bearer ${url.searchParams.get('token')}`, options.token)
-      : checkBearer(req.headers.authorization, options.token);
+      : req.headers.authorization !== undefined ? checkBearer(req.headers.authorization, options.token)
+      : fromProtocol !== undefined ? checkBearer(`Bearer ${fromProtocol}`, options.token)
+      : 'missing';
     if (url.pathname !== '/api/v1/events' || verdict !== 'ok') {
       const body = verdict !== 'ok'
-        ? problem('unauthorized', 401, verdict === 'wrong' ? 'the bearer token is wrong' : 'the event stream needs "Authorization: Bearer <token>" or ?token=', { instance: url.pathname })
+        ? problem('unauthorized', 401, verdict === 'wrong' ? 'the bearer token is wrong' : 'the event stream needs "Authorization: Bearer <token>" or the vino.bearer.<token> subprotocol (tokens in URLs are not accepted)', { instance: url.pathname })
         : problem('not-found', 404, `no WebSocket endpoint at ${url.pathname} (the event stream is /api/v1/events)`, { instance: url.pathname });
       const text = JSON.stringify(body);
       const auth = verdict !== 'ok' ? `WWW-Authenticate: ${wwwAuthenticate(verdict)}\r\n` : '';

@@ -29,6 +29,10 @@ export interface World {
    * `whileDown` runs between stop and start (a test can put back the state file of a crash).
    */
   restartController(whileDown?: () => void | Promise<void>): Promise<void>;
+  /** The first half of a restart: switches disconnected, controller stopped. */
+  stopController(): Promise<void>;
+  /** The second half: a new controller (on `apiPort` if given), switches reconnected. */
+  startController(opts?: { apiPort?: number }): Promise<void>;
   connectSwitch(node: string): Promise<FakeSwitch>;
   waitSettled(): Promise<void>;
   close(): Promise<void>;
@@ -44,8 +48,8 @@ export async function makeWorld(file: string, opts: { connect?: boolean; apiToke
   const dir = mkdtempSync(join(tmpdir(), 'vino-world-'));
   const stateFile = join(dir, 'state.json');
   const logger = opts.logger ?? pino({ level: process.env.VINO_TEST_LOG ?? 'silent' });
-  const start = () => startApp({
-    topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: { host: '127.0.0.1', port: 0 }, stateFile, logger,
+  const start = (apiPort = 0) => startApp({
+    topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: { host: '127.0.0.1', port: apiPort }, stateFile, logger,
     ...(opts.apiToken ? { apiToken: opts.apiToken } : {}),
     ...(opts.apiMaxBodyBytes !== undefined ? { apiMaxBodyBytes: opts.apiMaxBodyBytes } : {}),
     session: { echoIntervalMs: 1000, idleTimeoutMs: 5000 },
@@ -80,10 +84,16 @@ export async function makeWorld(file: string, opts: { connect?: boolean; apiToke
       await world.app.controller.requestSync('test settle');
     },
     async restartController(whileDown) {
+      await world.stopController();
+      await whileDown?.();
+      await world.startController();
+    },
+    async stopController() {
       for (const sw of world.switches.values()) sw.close();
       await world.app.stop();
-      await whileDown?.();
-      world.app = await start();
+    },
+    async startController(startOpts = {}) {
+      world.app = await start(startOpts.apiPort);
       world.apiUrl = `http://127.0.0.1:${world.app.api!.port}`;
       for (const node of Object.keys(topology.nodes)) await world.connectSwitch(node);
       await world.waitSettled();

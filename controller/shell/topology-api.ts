@@ -1,0 +1,128 @@
+/**
+ * Read-only views the dashboard (and operators) need beyond the switch and container lists:
+ * the overlay as a graph (nodes by region, VXLAN links with the state of both tunnel ports)
+ * and, per switch, when its flows last changed and what it refused. `GET /api/v1/topology`.
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Controller, ControllerEvent } from './controller.js';
+import { problemDoc } from './problem.js';
+
+/** Per switch: the last barrier-confirmed change and the refusals, from the controller's events. */
+export class SwitchActivity {
+  private readonly bySwitch = new Map<string, { lastSync: string | null; lastStage: string | null; errors: number; lastError: string | null }>();
+  private readonly onEvent = (e: ControllerEvent) => {
+    if (e.type === 'flows-applied' && typeof e.switch === 'string') {
+      const a = this.entry(e.switch);
+      a.lastSync = new Date().toISOString();
+      a.lastStage = String(e.stage);
+    } else if (e.type === 'flows-failed' && typeof e.switch === 'string') {
+      const a = this.entry(e.switch);
+      a.errors++;
+      a.lastError = String(e.error);
+    }
+  };
+
+  constructor(private readonly controller: Controller) {
+    controller.on('event', this.onEvent);
+  }
+
+  get(name: string) {
+    return this.bySwitch.get(name) ?? { lastSync: null, lastStage: null, errors: 0, lastError: null };
+  }
+
+  close(): void {
+    this.controller.off('event', this.onEvent);
+  }
+
+  private entry(name: string) {
+    let a = this.bySwitch.get(name);
+    if (!a) this.bySwitch.set(name, (a = { lastSync: null, lastStage: null, errors: 0, lastError: null }));
+    return a;
+  }
+}
+
+const TopologyNode = z.object({
+  name: z.string(),
+  kind: z.enum(['switch', 'host']),
+  region: z.string(),
+  bridge: z.string(),
+  dpid: z.string(),
+  connected: z.boolean(),
+  remote: z.string().nullable(),
+  role: z.enum(['equal']).nullable().openapi({
+    description: 'OpenFlow controller role of the connection (null when not connected). This controller sends no ROLE_REQUEST, so it is OpenFlow 1.3\'s default, EQUAL',
+  }),
+  flowCount: z.number().int().openapi({ description: 'Flows of ours the switch is known to hold (read back on connect, updated on each confirmed change)' }),
+  lastSync: z.string().nullable().openapi({ description: 'ISO time of the last barrier-confirmed flow change since the controller started' }),
+  lastStage: z.string().nullable(),
+  errors: z.number().int().openapi({ description: 'Flow changes the switch refused since the controller started' }),
+  lastError: z.string().nullable(),
+}).openapi('TopologyNode');
+
+const LinkEnd = z.object({
+  node: z.string(),
+  port: z.string(),
+  ofport: z.number().int(),
+  up: z.boolean().nullable().openapi({ description: 'Port state reported by the switch; null when the switch is not connected or does not report the port' }),
+});
+
+const TopologyLink = z.object({
+  index: z.number().int(),
+  kind: z.enum(['switch-host', 'switch-switch']),
+  vni: z.number().int(),
+  a: LinkEnd,
+  b: LinkEnd,
+  state: z.enum(['up', 'down', 'unknown']).openapi({ description: 'up: both tunnel ports up; down: one is reported down or missing; unknown: a switch is not connected' }),
+}).openapi('TopologyLink');
+
+export const TopologyView = z.object({
+  name: z.string(),
+  regions: z.array(z.string()),
+  nodes: z.array(TopologyNode),
+  links: z.array(TopologyLink),
+}).openapi('Topology');
+
+export type TopologyViewType = z.infer<typeof TopologyView>;
+
+export function topologyView(controller: Controller, activity: SwitchActivity): TopologyViewType {
+  const { topology } = controller;
+  const flowCounts = new Map(controller.switchInfo().map((i) => [i.name, i.flowCount]));
+  const nodes = Object.values(topology.nodes).map((n) => {
+    const s = controller.sessions.get(n.name);
+    const connected = s?.state === 'ready';
+    return {
+      name: n.name, kind: n.kind, region: n.region, bridge: n.bridge.name, dpid: n.bridge.dpid,
+      connected, remote: connected ? (s?.remote ?? null) : null, role: connected ? 'equal' as const : null,
+      flowCount: flowCounts.get(n.name) ?? 0, ...activity.get(n.name),
+    };
+  });
+  const portUp = (node: string, ofport: number): boolean | null => {
+    const s = controller.sessions.get(node);
+    if (!s || s.state !== 'ready') return null;
+    const p = s.ports.get(ofport);
+    // A planned tunnel port the switch does not report is as good as down.
+    if (!p) return false;
+    return (p.config & 1) === 0 && (p.state & 1) === 0;
+  };
+  const links = topology.links.map((l) => {
+    const a = { node: l.a.node, port: l.a.port, ofport: l.a.ofport, up: portUp(l.a.node, l.a.ofport) };
+    const b = { node: l.b.node, port: l.b.port, ofport: l.b.ofport, up: portUp(l.b.node, l.b.ofport) };
+    const state = a.up === false || b.up === false ? 'down' as const : a.up === null || b.up === null ? 'unknown' as const : 'up' as const;
+    return { index: l.index, kind: l.kind, vni: l.vni, a, b, state };
+  });
+  const regions = [...new Set(nodes.map((n) => n.region))];
+  return { name: topology.name, regions, nodes, links };
+}
+
+/** Registers GET /api/v1/topology. */
+export function addTopologyRoutes(app: OpenAPIHono, controller: Controller): SwitchActivity {
+  const activity = new SwitchActivity(controller);
+  app.openapi(createRoute({
+    method: 'get', path: '/api/v1/topology',
+    responses: {
+      200: { content: { 'application/json': { schema: TopologyView } }, description: 'The overlay as a graph: nodes (by region) with connection state, links with tunnel port state' },
+      401: problemDoc('Missing or wrong bearer token (with `WWW-Authenticate`)'),
+    },
+  }), (c) => c.json(topologyView(controller, activity), 200));
+  return activity;
+}
