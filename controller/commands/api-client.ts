@@ -3,6 +3,7 @@
  * $VINO_API), the token (`--token` or $VINO_API_TOKEN), errors turned into exit statuses.
  */
 import { WebSocket } from 'ws';
+import { parseJson } from '../../src/json/index.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:8080';
 
@@ -97,7 +98,8 @@ export class ApiClient {
     if (!res.ok) throw new RequestFailed(res.status, errorMessage(res.status, res.headers.get('content-type'), text));
     if (res.status === 204 || text === '') return undefined as T;
     try {
-      return JSON.parse(text) as T;
+      // Lossless: flow cookies and counters are 64-bit and come as plain JSON integers.
+      return parseJson(text) as T;
     } catch {
       throw new RequestFailed(res.status, `the controller at ${this.display} answered ${method} ${path} with something that is not JSON`);
     }

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT_OK, UsageError, type Command, type CommandIO } from './command.js';
 import { ApiClient, EXIT_FAILED, EXIT_UNAUTHORIZED, EXIT_UNREACHABLE, RequestFailed, Unreachable, type StreamEvent } from './api-client.js';
 import { table } from './table.js';
+import { stringifyJson, type JsonValue } from '../../src/json/index.js';
 
 const COMMON_OPTIONS = `  --api URL      the controller's API (default: $VINO_API, else http://127.0.0.1:8080)
   --token TOKEN  bearer token (default: $VINO_API_TOKEN)
@@ -64,7 +65,7 @@ function operatorCommand(spec: {
   };
 }
 
-const printJson = (io: CommandIO, value: unknown) => io.out(`${JSON.stringify(value, null, 2)}\n`);
+const printJson = (io: CommandIO, value: unknown) => io.out(`${stringifyJson(value as JsonValue, 2, { undefinedMembers: 'omit' })}\n`);
 const clock = (iso: string | null | undefined) => (iso ? new Date(iso).toISOString().slice(11, 23) : null);
 
 // ------------------------------------------------------------------------------ views
@@ -132,7 +133,7 @@ export const containersCommand = operatorCommand({
   },
 });
 
-interface FlowJson { tableId: number; priority: number; cookie: string; packetCount: string | number; byteCount: string | number; match: { fields: { field: string; value: unknown; mask?: unknown }[] }; instructions: { type: string; actions?: Record<string, unknown>[]; tableId?: number; meterId?: number }[] }
+interface FlowJson { tableId: number; priority: number; cookie: bigint | number; packetCount: string | number; byteCount: string | number; match: { fields: { field: string; value: unknown; mask?: unknown }[] }; instructions: { type: string; actions?: Record<string, unknown>[]; tableId?: number; meterId?: number }[] }
 
 /** A flow's match and instructions in ovs-ofctl's spirit: `eth_dst=…,in_port=2` and `meter:1,output:3,goto_table:1`. */
 export function flowText(f: FlowJson): { match: string; actions: string } {
@@ -174,7 +175,7 @@ export const flowsCommand = operatorCommand({
     flows.sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
     io.out(table(['TABLE', 'PRIO', 'COOKIE', 'PACKETS', 'BYTES', 'MATCH', 'ACTIONS'], flows.map((f) => {
       const { match, actions } = flowText(f);
-      return [f.tableId, f.priority, f.cookie, BigInt(f.packetCount).toString(), BigInt(f.byteCount).toString(), match, actions];
+      return [f.tableId, f.priority, `0x${BigInt(f.cookie).toString(16)}`, BigInt(f.packetCount).toString(), BigInt(f.byteCount).toString(), match, actions];
     })));
     return EXIT_OK;
   },

@@ -116,7 +116,7 @@ t.test('exit statuses: refused request 1, usage 2, unreachable 3, token 4', asyn
     [['migrate', 'c1', '--to', 'h2:p', '--timeout', '0'], /--timeout: expected a positive number/],
     [['flows'], /missing SWITCH/],
     [['commit'], /missing ID/],
-    [['status', '--bogus'], /Unknown option '--bogus'/],
+    [['status', '--bogus'], /unknown option --bogus for `status`/],
     [['status', '--api', 'ftp://x'], /--api: expected an http or https URL/],
     [['events', '--count', 'x'], /--count: expected a positive whole number/],
   ] as const) {
@@ -145,7 +145,7 @@ t.test('migrate --prepare-only, then abort; commit of an aborted migration fails
   t.match(abort.stdout, new RegExp(`migration ${m.id}: web aborted`));
   const commit = await runCli(['commit', m.id], env);
   t.equal(commit.status, 1);
-  t.match(commit.stderr, /is aborted, not prepared \(HTTP 409\)/);
+  t.match(commit.stderr, /it was aborted: traffic goes to the old location.*\(HTTP 409\)/);
   t.equal((await runCli(['commit', 'no-such-id'], env)).status, 1);
 });
 

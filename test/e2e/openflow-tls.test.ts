@@ -103,7 +103,7 @@ t.test('--of-listen ssl: needs --of-key, --of-cert and --of-ca', async (t) => {
     /TLS needs --of-ca/,
   );
   await t.rejects(runCommand.run(['--topology', TOPOLOGY, '--of-listen', '127.0.0.1:0', '--of-ca', pki.switchCaFile], io), /no --of-listen is ssl:/);
-  await t.rejects(runCommand.run(['--topology', TOPOLOGY, '--of-ca', join(pki.dir, 'nope.pem'), '--of-listen', 'ssl:127.0.0.1:0'], io), /--of-ca: cannot read .*nope\.pem: ENOENT/);
+  await t.rejects(runCommand.run(['--topology', TOPOLOGY, '--of-ca', join(pki.dir, 'nope.pem'), '--of-listen', 'ssl:127.0.0.1:0'], io), /--of-ca: cannot read .*nope\.pem: no such file/);
   await t.rejects(runCommand.run(['--topology', TOPOLOGY, '--of-ca', TOPOLOGY, '--of-listen', 'ssl:127.0.0.1:0'], io), /--of-ca: .* is not a PEM file/);
   await t.rejects(runCommand.run(['--topology', TOPOLOGY, '--api-cert', pki.switchCaFile], io), /HTTPS needs both --api-cert and --api-key \(missing --api-key\)/);
 });
