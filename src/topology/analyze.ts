@@ -95,10 +95,6 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
-  return prefix.every((seg, i) => path[i] === seg);
-}
-
 function modelOf(file: TopologyFile, complete: boolean): Model {
   const overlay = parseCidr(file.overlay_subnet);
   return {
@@ -124,7 +120,12 @@ function schemaPass(input: unknown): { model: Model | null; problems: Problem[] 
   if (!isPlainObject(input)) return { model: null, problems };
 
   const paths = issues.map((i) => i.path);
-  const broken = (prefix: PropertyKey[]) => paths.some((p) => startsWith(p, prefix));
+  // Every prefix asked about has one or two segments: a set of those, not a scan of every issue
+  // per entry (quadratic: a file with 200k bad containers took minutes).
+  const prefixKey = (prefix: readonly PropertyKey[]) => JSON.stringify(prefix.map((seg) => (typeof seg === 'symbol' ? String(seg) : seg)));
+  const brokenPrefixes = new Set<string>();
+  for (const p of paths) for (let n = 1; n <= Math.min(2, p.length); n++) brokenPrefixes.add(prefixKey(p.slice(0, n)));
+  const broken = (prefix: PropertyKey[]) => brokenPrefixes.has(prefixKey(prefix));
   // Without a usable nodes object nothing else can be checked meaningfully.
   if (broken(['nodes']) && !isPlainObject(input['nodes'])) return { model: null, problems };
   if (paths.some((p) => p.length === 1 && (p[0] === 'links' || p[0] === 'containers'))) return { model: null, problems };
