@@ -215,9 +215,12 @@ export function endpointFlows(ctx: ForwardingContext, bridges: readonly string[]
     new: rule(RuleKind.MIGRATION_COPY, `new:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
       [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsNewVid }]),
   };
+  const copiesReach = migration && bridgesReachedByCopies(ctx, ep.at, migration.to);
   return bridges.map((bridge) => {
     const flows: FlowSpec[] = [];
-    if (arp) flows.push(flowOn(bridge, arp, PROXY_ARP_INSTRUCTIONS, '', cache));
+    // ARP requests enter at edge ports: a bridge without any (a transit switch) needs no
+    // proxy-ARP flow per IP, which would otherwise grow every transit table with every container.
+    if (arp && hasEdgePorts(ctx, bridge)) flows.push(flowOn(bridge, arp, PROXY_ARP_INSTRUCTIONS, '', cache));
     // A migrating container's frames at its new port are left to the ingress miss: the
     // first one reaches the controller (auto-commit) and all are forwarded meanwhile.
     if (ep.at.bridge === bridge) {
@@ -234,11 +237,11 @@ export function endpointFlows(ctx: ForwardingContext, bridges: readonly string[]
     const oldIsEdge = bridge === ep.at.bridge;
     const newIsEdge = bridge === migrating.to.bridge;
     const sig = `${oldOut}/${oldIsEdge}/${newOut}/${newIsEdge}/${options.towardsOldVid}/${options.towardsNewVid}`;
-    flows.push(
-      flowOn(bridge, unicast, [applyActions(bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options))], `bicast/${sig}`, cache),
-      flowOn(bridge, migrating.old, taggedCopyInstructions(oldOut, oldIsEdge), sig, cache),
-      flowOn(bridge, migrating.new, taggedCopyInstructions(newOut, newIsEdge), sig, cache),
-    );
+    flows.push(flowOn(bridge, unicast, [applyActions(bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options))], `bicast/${sig}`, cache));
+    // The tagged copies' rules only where a copy can arrive: a migration then touches the
+    // switches on the paths between its copies and its two locations, not every switch.
+    if (copiesReach!.old.has(bridge)) flows.push(flowOn(bridge, migrating.old, taggedCopyInstructions(oldOut, oldIsEdge), sig, cache));
+    if (copiesReach!.new.has(bridge)) flows.push(flowOn(bridge, migrating.new, taggedCopyInstructions(newOut, newIsEdge), sig, cache));
     return flows;
   });
 }
@@ -280,6 +283,37 @@ function rule(kind: number, subject: string, tableId: number, priority: number, 
 function flowOn(bridge: string, r: Rule, instructions: Instruction[], sig: string | number, cache: FlowCache | undefined): FlowSpec {
   const make = (): FlowSpec => ({ tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie });
   return cache ? cache.take(`${bridge}|${r.kind}|${r.subject}|${r.tableId}|${r.priority}|${sig}`, make) : make();
+}
+
+/**
+ * The bridges a tagged copy of a migrating container's frames can reach: from every bridge
+ * where the paths to its old and new location diverge (where bicastActions copies), along the
+ * shortest path to each location. Paths follow next-hop trees, so a walk stops where it joins
+ * a path already taken.
+ */
+function bridgesReachedByCopies(ctx: ForwardingContext, from: Attachment, to: { bridge: string; ofport?: number }): { old: Set<string>; new: Set<string> } {
+  const reached = { old: new Set<string>(), new: new Set<string>() };
+  const follow = (start: string, target: string, into: Set<string>) => {
+    let at: string | undefined = start;
+    while (at !== undefined && !into.has(at)) {
+      into.add(at);
+      if (at === target) return;
+      const port = ctx.paths.nextHop(at, target);
+      at = port === undefined ? undefined : ctx.fabric.bridges.get(at)?.tunnels.find((t) => t.ofport === port)?.peer;
+    }
+  };
+  for (const bridge of ctx.bridges) {
+    const oldOut = egressTowards(ctx.paths, bridge, from);
+    const newOut = egressTowards(ctx.paths, bridge, to);
+    if (newOut === undefined || newOut === oldOut) continue; // no copy made here
+    if (oldOut !== undefined) follow(bridge, from.bridge, reached.old);
+    follow(bridge, to.bridge, reached.new);
+  }
+  return reached;
+}
+
+function hasEdgePorts(ctx: ForwardingContext, bridge: string): boolean {
+  return (ctx.fabric.bridges.get(bridge)?.edgePorts.length ?? 0) > 0;
 }
 
 function outputTo(ctx: ForwardingContext, port: number): Instruction[] {

@@ -1,0 +1,369 @@
+/**
+ * How vino's cost grows with the overlay: generated topologies (src/topology/generate.ts) of
+ * 24..1,000 bridges and 1k..100k containers, each size measured in its own child process (a
+ * clean heap for RSS, and a size that blows up is killed and reported as skipped).
+ *
+ *   npm run bench:scale [-- --bridges 24,100,300,1000 --containers 1000,10000,100000 --shapes tree,ring --timeout 120]
+ *
+ * What one size measures, with the controller's own core functions (the same calls the shell
+ * makes: desiredStateFor, diffInstalled / diffFlowChange, diffToMessages, encodeMessage):
+ * - validate: analyzeTopology of the generated file with every container in it;
+ * - start-up: the full computation of every switch's desired state plus the FLOW_MODs that
+ *   bring empty switches to it, encoded (what the controller sends on start-up, no sockets);
+ * - flows per switch (max, mean);
+ * - a migration from the first host to the farthest one: prepare and commit, as the shell does
+ *   them (a change of the migrations is a full recomputation), their flow_mods and bytes, the
+ *   switches touched and the length of the path between the old and the new location; the
+ *   commit's compute + diff + encode time;
+ * - learning one new container (the endpoint-only path of the shell);
+ * - RSS after everything the controller holds (locations, desired state, installed indexes,
+ *   flow cache) minus RSS before the containers, per container;
+ * - a sampled walk of frames through simulated switches loaded with the committed tables:
+ *   every frame delivered once at its destination port, none looped (skipped when the tables
+ *   are too big for the simulator's linear lookup).
+ * Growth exponents: log(m2/m1) / log(n2/n1) between consecutive sizes of a series.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
+import { generateTopology, type GeneratedShape } from '../src/topology/generate.js';
+import { analyzeTopology } from '../src/topology/analyze.js';
+import { resolveTopology } from '../src/topology/load.js';
+import { fabricFromTopology } from '../controller/core/topology-fabric.js';
+import { desiredStateFor, endpointChangeFlows, endpointFlows, forwardingContext, FlowCache, type MigrationInProgress } from '../controller/core/forwarding.js';
+import { applyDiff, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, type InstalledState, type SwitchDiff } from '../controller/core/diff.js';
+import type { Endpoint, Fabric } from '../controller/core/fabric.js';
+import type { SwitchState } from '../controller/core/flows.js';
+import { encodeMessage } from '../src/openflow/encode/index.js';
+import { SimNetwork } from '../src/openflow-sim/network.js';
+import { Prng } from './lib/prng.js';
+
+const OWN = { groupIds: new Set([1]), meterIds: new Set([1]) };
+const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
+const FIRST_CONTAINER_PORT = 4096;
+/** The simulator looks flows up linearly: walks are skipped above this many flows per switch. */
+const WALK_MAX_FLOWS_PER_SWITCH = 30_000;
+const WALK_SAMPLES = 300;
+
+interface SizeResult {
+  shape: string;
+  bridges: number;
+  containers: number;
+  switches?: number;
+  validateMs?: number;
+  validateProblems?: number;
+  validateFirstProblem?: string;
+  startupComputeMs?: number;
+  startupEncodeMs?: number;
+  startupFlowMods?: number;
+  startupBytes?: number;
+  flowsMax?: number;
+  flowsMean?: number;
+  pathLength?: number;
+  prepareMs?: number;
+  prepareFlowMods?: number;
+  prepareBytes?: number;
+  commitMs?: number;
+  commitFlowMods?: number;
+  commitBytes?: number;
+  commitSwitches?: number;
+  commitEndpointMs?: number;
+  commitEndpointFlowMods?: number;
+  learnMs?: number;
+  learnFlowMods?: number;
+  rssMiB?: number;
+  bytesPerContainer?: number;
+  walk?: string;
+  skipped?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One size (child process)
+
+function now(): number {
+  return performance.now();
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+function emit(partial: Partial<SizeResult>): void {
+  process.stdout.write(`${JSON.stringify(partial)}\n`);
+}
+
+function diffCost(diffs: Iterable<SwitchDiff>): { flowMods: number; bytes: number; switches: number } {
+  let flowMods = 0;
+  let bytes = 0;
+  let switches = 0;
+  for (const d of diffs) {
+    const msgs = diffToMessages(d);
+    if (msgs.length > 0) switches++;
+    for (const m of msgs) {
+      if (m.type === 'FLOW_MOD') flowMods++;
+      bytes += encodeMessage(m).length;
+    }
+  }
+  return { flowMods, bytes, switches };
+}
+
+function withEdgePort(fabric: Fabric, bridge: string, ofport: number): Fabric {
+  const bridges = new Map(fabric.bridges);
+  const b = bridges.get(bridge)!;
+  bridges.set(bridge, { ...b, edgePorts: [...new Set([...b.edgePorts, ofport])].sort((x, y) => x - y) });
+  return { bridges };
+}
+
+async function measureSize(shape: GeneratedShape, bridges: number, containers: number): Promise<void> {
+  const file = generateTopology({ shape, bridges, containers });
+  const topology = resolveTopology({ ...file, containers: {} });
+  const names = Object.keys(topology.nodes);
+  const hosts = names.filter((n) => topology.nodes[n]!.kind === 'host');
+  emit({ switches: names.length - hosts.length });
+  gc();
+  const rssBefore = process.memoryUsage().rss;
+
+  // Containers as the location table holds them: a port per container on its host.
+  const endpoints: Endpoint[] = [];
+  const located = new Map<string, number[]>(hosts.map((h) => [h, []]));
+  for (const [name, c] of Object.entries(file.containers ?? {})) {
+    const ports = located.get(c.host)!;
+    const ofport = FIRST_CONTAINER_PORT + ports.length;
+    ports.push(ofport);
+    endpoints.push({ name, mac: c.mac, ip: c.ip, at: { bridge: c.host, ofport } });
+  }
+  const fabric = fabricFromTopology(topology, new Map(), located);
+
+  let t = now();
+  const cache = new FlowCache();
+  const ctx = forwardingContext({ fabric });
+  const desired = desiredStateFor(ctx, endpoints, cache);
+  const startupComputeMs = now() - t;
+  let flowsMax = 0;
+  let flowsTotal = 0;
+  for (const s of desired.values()) {
+    flowsMax = Math.max(flowsMax, s.flows.length);
+    flowsTotal += s.flows.length;
+  }
+  emit({ startupComputeMs, flowsMax, flowsMean: flowsTotal / desired.size });
+
+  t = now();
+  const installed = new Map<string, InstalledState>();
+  let startupFlowMods = 0;
+  let startupBytes = 0;
+  for (const [name, state] of desired) {
+    const inst = indexInstalled(EMPTY);
+    const d = diffInstalled(state, inst, OWN);
+    const cost = diffCost([d]);
+    startupFlowMods += cost.flowMods;
+    startupBytes += cost.bytes;
+    applyDiff(inst, d);
+    installed.set(name, inst);
+  }
+  emit({ startupEncodeMs: now() - t, startupFlowMods, startupBytes });
+
+  // A migration of the first container to the farthest host.
+  const mover = endpoints[0]!;
+  const target = hosts.reduce((best, h) => ((ctx.paths.distance(h, mover.at.bridge) ?? -1) > (ctx.paths.distance(best, mover.at.bridge) ?? -1) ? h : best), hosts[0]!);
+  const newPort = FIRST_CONTAINER_PORT + located.get(target)!.length;
+  const migration: MigrationInProgress = { name: mover.name, mac: mover.mac, from: mover.at, to: { bridge: target, ofport: newPort } };
+  const fabricMoved = withEdgePort(fabric, target, newPort);
+
+  t = now();
+  const ctxPrepared = forwardingContext({ fabric: fabricMoved, migrations: [migration] });
+  const prepared = desiredStateFor(ctxPrepared, endpoints, cache);
+  const prepareDiffs = [...prepared].map(([name, s]) => diffInstalled(s, installed.get(name)!, OWN));
+  const prepareCost = diffCost(prepareDiffs);
+  const prepareMs = now() - t;
+  [...prepared.keys()].forEach((name, i) => applyDiff(installed.get(name)!, prepareDiffs[i]!));
+  emit({ pathLength: (ctx.paths.distance(mover.at.bridge, target) ?? 0) + 1, prepareMs, prepareFlowMods: prepareCost.flowMods, prepareBytes: prepareCost.bytes });
+
+  // The same commit through the core's endpoint-only path (what the shell does for a learned
+  // move): only the mover's flows, over the prepared paths.
+  t = now();
+  const moved: Endpoint = { ...mover, at: { bridge: target, ofport: newPort } };
+  const ctxAfterFlip = { ...ctxPrepared, migrations: new Map<string, MigrationInProgress>() };
+  const flowsBefore = endpointFlows(ctxPrepared, names, mover);
+  const flowsAfter = endpointFlows(ctxAfterFlip, names, moved);
+  const endpointCommitCost = diffCost(names.map((n, i) => diffFlowChange(flowsBefore[i]!, flowsAfter[i]!, installed.get(n)!)));
+  emit({ commitEndpointMs: now() - t, commitEndpointFlowMods: endpointCommitCost.flowMods });
+
+  t = now();
+  const after = [moved, ...endpoints.slice(1)];
+  const ctxCommitted = forwardingContext({ fabric: fabricMoved });
+  const committed = desiredStateFor(ctxCommitted, after, cache);
+  const commitDiffs = [...committed].map(([name, s]) => diffInstalled(s, installed.get(name)!, OWN));
+  const commitCost = diffCost(commitDiffs);
+  const commitMs = now() - t;
+  [...committed.keys()].forEach((name, i) => applyDiff(installed.get(name)!, commitDiffs[i]!));
+  emit({ commitMs, commitFlowMods: commitCost.flowMods, commitBytes: commitCost.bytes, commitSwitches: commitCost.switches });
+
+  // Learning one new container: the shell's endpoint-only path.
+  t = now();
+  const newcomer: Endpoint = { name: 'newcomer', mac: '06:00:00:00:00:01', ip: '10.15.255.250', at: { bridge: target, ofport: newPort + 1 } };
+  const learnFlows = endpointChangeFlows(ctxCommitted, names, [{ after: newcomer }]);
+  const learnDiffs = learnFlows.map(({ before, after: a }, i) => diffFlowChange(before, a, installed.get(names[i]!)!));
+  const learnCost = diffCost(learnDiffs);
+  emit({ learnMs: now() - t, learnFlowMods: learnCost.flowMods });
+
+  gc();
+  const rss = process.memoryUsage().rss;
+  emit({ rssMiB: rss / 2 ** 20, bytesPerContainer: containers > 0 ? (rss - rssBefore) / containers : 0 });
+
+  emit({ walk: sampledWalk(committed, topology.links, after, flowsMax) });
+
+  // Last: validation of the whole file, containers included (slow or refused at large sizes).
+  t = now();
+  const analysis = analyzeTopology(file);
+  emit({ validateMs: now() - t, validateProblems: analysis.problems.length, ...(analysis.problems[0] ? { validateFirstProblem: `${analysis.problems[0].path}: ${analysis.problems[0].message}` } : {}) });
+}
+
+/** Loads `state` into simulated switches and walks sampled frames between containers. */
+function sampledWalk(state: Map<string, SwitchState>, links: ReturnType<typeof resolveTopology>['links'], endpoints: Endpoint[], flowsMax: number): string {
+  if (flowsMax > WALK_MAX_FLOWS_PER_SWITCH) return `skipped: ${flowsMax} flows on a switch (simulator lookup is linear; limit ${WALK_MAX_FLOWS_PER_SWITCH})`;
+  const net = new SimNetwork();
+  for (const [name, s] of state) {
+    const sw = net.addSwitch(name);
+    // The desired flows have distinct keys: loaded as they are (the simulator's ADD is a linear
+    // replace, quadratic for whole tables); groups go through GROUP_MOD.
+    sw.flows = s.flows.map((f) => ({ tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie }));
+    for (const msg of diffToMessages(diffInstalled({ ...s, flows: [] }, indexInstalled(EMPTY), OWN))) {
+      const err = sw.apply(msg);
+      if (err) return `FAILED: ${name} refused a message: ${err}`;
+    }
+  }
+  for (const l of links) net.link(l.a.node, l.a.ofport, l.b.node, l.b.ofport);
+  const rng = new Prng(13);
+  let ok = 0;
+  // The migrated container (first) is always among the destinations.
+  for (let i = 0; i < WALK_SAMPLES; i++) {
+    const src = endpoints[rng.below(endpoints.length)]!;
+    const dst = i === 0 ? endpoints[0]! : endpoints[rng.below(endpoints.length)]!;
+    if (src === dst) continue;
+    const r = net.walk(src.at.bridge, src.at.ofport, { eth_src: src.mac, eth_dst: dst.mac, eth_type: 0x0800, ipv4_src: src.ip!, ipv4_dst: dst.ip! });
+    const where = r.delivered.map((d) => `${d.switch}:${d.port}`);
+    if (r.looped) return `FAILED: ${src.name}→${dst.name} looped`;
+    if (where.length !== 1 || where[0] !== `${dst.at.bridge}:${dst.at.ofport}`) return `FAILED: ${src.name}→${dst.name} delivered at [${where.join(', ')}]`;
+    ok++;
+  }
+  return `ok: ${ok} frames delivered once, none looped`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run (parent)
+
+function listArg(args: string[], flag: string, fallback: string): string[] {
+  const i = args.indexOf(flag);
+  const text = i >= 0 ? args[i + 1] : fallback;
+  if (!text) throw new Error(`${flag}: expected a comma-separated list`);
+  return text.split(',');
+}
+
+function numbers(list: string[], flag: string): number[] {
+  return list.map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag}: "${x}" is not a positive integer`);
+    return n;
+  });
+}
+
+function runChild(shape: string, bridges: number, containers: number, timeoutSec: number, heapMiB: number): Promise<SizeResult> {
+  const result: SizeResult = { shape, bridges, containers };
+  const started = now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, '--expose-gc', fileURLToPath(import.meta.url), '--child', shape, String(bridges), String(containers)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      result.skipped = `skipped: took > ${timeoutSec} s`;
+      child.kill('SIGKILL');
+    }, timeoutSec * 1000);
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      let nl;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        Object.assign(result, JSON.parse(out.slice(0, nl)) as Partial<SizeResult>);
+        out = out.slice(nl + 1);
+      }
+    });
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!result.skipped && code !== 0) {
+        const heap = /heap out of memory|Allocation failed/.test(err);
+        result.skipped = heap ? `skipped: heap > ${heapMiB} MiB after ${((now() - started) / 1000).toFixed(0)} s` : `failed (${signal ?? code}): ${err.trim().split('\n').slice(-3).join(' | ')}`;
+      }
+      resolve(result);
+    });
+  });
+}
+
+const fmt = (x: number | undefined, digits = 0) => (x === undefined ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+
+function exponent(a: number | undefined, b: number | undefined, n1: number, n2: number): string {
+  if (a === undefined || b === undefined || a <= 0 || b <= 0) return '–';
+  return (Math.log(b / a) / Math.log(n2 / n1)).toFixed(2);
+}
+
+function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'containers'): void {
+  console.log(`\n${title}`);
+  const head = ['bridges', 'containers', 'start-up ms (compute+encode)', 'start-up flow_mods', 'flows/switch max', 'mean',
+    'path len', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path)', 'its flow_mods', 'prepare flow_mods', 'prepare ms', 'learn ms', 'learn flow_mods', 'RSS MiB', 'B/container',
+    `exp start-up`, 'exp flows max', 'exp commit flow_mods', 'exp commit ms', 'exp B/ctr'];
+  console.log(`| ${head.join(' | ')} |`);
+  console.log(`|${head.map(() => '---').join('|')}|`);
+  rows.forEach((r, i) => {
+    const p = rows[i - 1];
+    const startup = r.startupComputeMs !== undefined && r.startupEncodeMs !== undefined ? r.startupComputeMs + r.startupEncodeMs : undefined;
+    const pStartup = p && p.startupComputeMs !== undefined && p.startupEncodeMs !== undefined ? p.startupComputeMs + p.startupEncodeMs : undefined;
+    const exp = (f: (x: SizeResult) => number | undefined, sp?: number, sr?: number) => (p ? exponent(sp ?? f(p), sr ?? f(r), p[key], r[key]) : '–');
+    const cells = [fmt(r.bridges), fmt(r.containers), fmt(startup), fmt(r.startupFlowMods), fmt(r.flowsMax), fmt(r.flowsMean),
+      fmt(r.pathLength), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), fmt(r.commitEndpointMs, 2), fmt(r.commitEndpointFlowMods),
+      fmt(r.prepareFlowMods), fmt(r.prepareMs, 1), fmt(r.learnMs, 2), fmt(r.learnFlowMods), fmt(r.rssMiB), fmt(r.bytesPerContainer),
+      exp(() => undefined, pStartup, startup), exp((x) => x.flowsMax), exp((x) => x.commitFlowMods), exp((x) => x.commitMs), exp((x) => x.bytesPerContainer)];
+    console.log(`| ${cells.join(' | ')} |`);
+    const notes = [r.skipped, r.walk && `walk ${r.walk}`,
+      r.validateMs !== undefined && `validate ${fmt(r.validateMs)} ms, ${r.validateProblems} problems${r.validateFirstProblem ? ` (first: ${r.validateFirstProblem})` : ''}`].filter(Boolean);
+    if (notes.length) console.log(`|   ${r.bridges}/${r.containers}: ${notes.join('; ')} |`);
+  });
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--child') {
+    await measureSize(args[1] as GeneratedShape, Number(args[2]), Number(args[3]));
+    return;
+  }
+  const shapes = listArg(args, '--shapes', 'tree,ring');
+  const sizes = numbers(listArg(args, '--bridges', '24,100,300,1000'), '--bridges');
+  const counts = numbers(listArg(args, '--containers', '1000,10000,100000'), '--containers');
+  const timeoutSec = numbers(listArg(args, '--timeout', '120'), '--timeout')[0]!;
+  const heapMiB = numbers(listArg(args, '--heap', '4096'), '--heap')[0]!;
+  for (const s of shapes) if (s !== 'tree' && s !== 'ring') throw new Error(`--shapes: "${s}" is not tree or ring`);
+  console.log(`bench:scale  load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}  timeout ${timeoutSec} s/size, heap ${heapMiB} MiB`);
+  const all: SizeResult[] = [];
+  for (const shape of shapes) {
+    for (const containers of counts) {
+      const rows: SizeResult[] = [];
+      for (const bridges of sizes) {
+        // A size larger than one that was skipped (in bridges or containers) is skipped unrun.
+        const smaller = all.find((x) => x.shape === shape && x.skipped && x.bridges <= bridges && x.containers <= containers);
+        const r = smaller ? { shape, bridges, containers, skipped: `skipped: ${smaller.bridges}/${smaller.containers} was (${smaller.skipped})` } : await runChild(shape, bridges, containers, timeoutSec, heapMiB);
+        rows.push(r);
+        all.push(r);
+        process.stderr.write(`  ${shape} ${bridges} bridges ${containers} containers: ${r.skipped ?? 'done'}\n`);
+      }
+      printTable(`${shape}, ${fmt(containers)} containers (exponents vs bridges)`, rows, 'bridges');
+    }
+    const largest = sizes[sizes.length - 1]!;
+    printTable(`${shape}, ${fmt(largest)} bridges (exponents vs containers)`, all.filter((r) => r.shape === shape && r.bridges === largest), 'containers');
+  }
+  console.log(`\nload average at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
