@@ -5,6 +5,7 @@ import { formatProblem } from '../../src/topology/problems.js';
 import { parseListen, startApp } from '../app.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
 import { packageVersion } from './version.js';
+import type { HoldLimits } from '../migration/hold.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -22,6 +23,11 @@ Options:
   --api-token TOKEN        require "Authorization: Bearer TOKEN" (default: $VINO_API_TOKEN)
   --state FILE             location table and migrations, saved on every change, reloaded at start
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
+  --hold-frames N          frames held per frozen migration until its new port exists (default 16384)
+  --hold-bytes N           bytes held per frozen migration (default 16777216)
+  --hold-total-frames N    frames held over all migrations (default 131072)
+  --hold-total-bytes N     bytes held over all migrations (default 67108864); beyond a cap frames
+                           are dropped and counted (vino_migration_hold_dropped_frames_total)
   --log-level LEVEL        trace, debug, info, warn, error (default info); logs are JSON lines
   -h, --help               show this help
   -V, --version            print the version
@@ -39,6 +45,10 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         state: { type: 'string' },
         'migration-timeout': { type: 'string' },
         'log-level': { type: 'string' },
+        'hold-frames': { type: 'string' },
+        'hold-bytes': { type: 'string' },
+        'hold-total-frames': { type: 'string' },
+        'hold-total-bytes': { type: 'string' },
       },
       strict: true,
     });
@@ -56,6 +66,15 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
+    const holdLimits: Partial<HoldLimits> = {};
+    for (const [flag, key] of [['hold-frames', 'maxFrames'], ['hold-bytes', 'maxBytes'], ['hold-total-frames', 'maxTotalFrames'], ['hold-total-bytes', 'maxTotalBytes']] as const) {
+      const text = values[flag];
+      if (text === undefined) continue;
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`--${flag}: expected a non-negative integer, got "${text}"`);
+      holdLimits[key] = n;
+    }
+
     const { topology, problems } = await analyzeTopologyFile(values.topology);
     if (!topology) {
       io.err(`vino-controller: the topology ${values.topology} is invalid:\n`);
@@ -68,7 +87,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         topology, ofListen, apiListen, logLevel: level, version: packageVersion(),
         ...(values.state ? { stateFile: values.state } : {}),
         ...(values['api-token'] ?? process.env.VINO_API_TOKEN ? { apiToken: values['api-token'] ?? process.env.VINO_API_TOKEN } : {}),
-        migrationTimeoutMs: migrationTimeout * 1000,
+        migrationTimeoutMs: migrationTimeout * 1000, holdLimits,
       });
     } catch (err) {
       io.err(`vino-controller: ${(err as Error).message}\n`);

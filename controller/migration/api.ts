@@ -18,6 +18,14 @@ export const MigrationView = z.object({
   committedBy: z.enum(['api', 'first-frame']).nullable(),
   error: z.string().nullable(),
   timeline: z.array(z.object({ event: z.string(), at: z.string(), t: z.number(), detail: z.string().optional() })),
+  freeze: z.object({
+    by: z.enum(['api', 'old-port-down', 'old-port-gone']),
+    lastAtOld: z.string().openapi({ description: 'The freeze: the last moment the old location took frames' }),
+    firstAtNew: z.string().nullable().openapi({ description: 'First frame delivered at the new port (replayed or direct)' }),
+    refractoryMs: z.number().nullable().openapi({ description: 'Data plane downtime: lastAtOld to firstAtNew' }),
+    held: z.number().int(), heldBytes: z.number().int(), replayed: z.number().int(),
+    dropped: z.number().int().openapi({ description: 'Frames beyond the hold caps, or discarded by an abort' }),
+  }).nullable().openapi({ description: 'Set by the freeze step; null before it' }),
 }).openapi('Migration');
 
 export const MigrationRequest = z.object({
@@ -32,7 +40,7 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ content
 const IdParam = z.object({ id: z.string().min(1) });
 
 function view(m: import('./manager.js').Migration): z.infer<typeof MigrationView> {
-  return { ...m, from: { ...m.from }, to: { node: m.to.node, ofport: m.to.ofport, port: m.to.port } };
+  return { ...m, from: { ...m.from }, to: { node: m.to.node, ofport: m.to.ofport, port: m.to.port }, freeze: m.freeze ? { ...m.freeze } : null };
 }
 
 /** Returns the `extend` hook of startApp that adds the migration routes. */
@@ -92,6 +100,24 @@ export function extendWithMigrations(options: Partial<MigrationOptions> = {}) {
         }
       });
     }
+    app.openapi(createRoute({
+      method: 'post', path: '/api/v1/migrations/{id}/freeze', request: { params: IdParam },
+      description: 'The old host takes no more frames into the container (its checkpoint captured the sockets, or its link is cut). '
+        + 'Until the new port exists, frames that reach the new edge for the container are held by the controller in arrival order; '
+        + 'when the port appears they are replayed there, in order, before new traffic. Call it once the old side is frozen, before commit; '
+        + 'the old port going down or away freezes implicitly. Idempotent.',
+      responses: {
+        200: json(MigrationView, 'Frozen: the hold flow is barrier-confirmed at the new edge (or the new port already exists: nothing to hold)'),
+        404: errors[404], 409: errors[409],
+      },
+    }), async (c) => {
+      try {
+        return c.json(view(await manager.freeze(c.req.valid('param').id)), 200);
+      } catch (err) {
+        const f = fail(err);
+        return c.json(f.body, f.status as 404);
+      }
+    });
     return manager;
   };
 }
