@@ -20,6 +20,8 @@ export interface MigrationView {
   committedBy: 'api' | 'first-frame' | null;
   error: string | null;
   timeline: { event: string; at: string; t: number; detail?: string }[];
+  /** Absent from controllers without the freeze step. */
+  freeze?: { by: string; lastAtOld: string; firstAtNew: string | null; refractoryMs: number | null; held: number; heldBytes: number; replayed: number; dropped: number } | null;
 }
 
 export interface SwitchView {
@@ -63,6 +65,10 @@ export class VinoApi {
   }
   async commit(id: string): Promise<MigrationView> {
     return (await this.call<MigrationView>('POST', `/api/v1/migrations/${encodeURIComponent(id)}/commit`)).body;
+  }
+  /** The old host takes no more frames: the controller holds what reaches the new edge until the new port exists. */
+  async freeze(id: string): Promise<MigrationView> {
+    return (await this.call<MigrationView>('POST', `/api/v1/migrations/${encodeURIComponent(id)}/freeze`)).body;
   }
   async abort(id: string): Promise<MigrationView> {
     return (await this.call<MigrationView>('POST', `/api/v1/migrations/${encodeURIComponent(id)}/abort`)).body;
