@@ -140,6 +140,8 @@ export async function startVino(options: {
   apiPort?: number;
   logLevel?: string;
   migrationTimeoutS?: number;
+  /** More command-line options (e.g. --hold-frames 0). */
+  extraArgs?: string[];
   /** How long to wait for every switch (default 30 s). */
   connectTimeoutMs?: number;
   expectSwitches: number;
@@ -152,6 +154,7 @@ export async function startVino(options: {
     '--of-listen', ofListen, '--api-listen', apiListen, '--state', options.stateFile,
     '--log-level', options.logLevel ?? 'info',
     ...(options.migrationTimeoutS ? ['--migration-timeout', String(options.migrationTimeoutS)] : []),
+    ...(options.extraArgs ?? []),
   ];
   const child = startLogged('vino-controller', argv, options.logFile, { env: childEnv() });
   const api = new VinoApi(`http://${apiListen}`);
