@@ -25,6 +25,7 @@ export const MigrationView = z.object({
     refractoryMs: z.number().nullable().openapi({ description: 'Data plane downtime: lastAtOld to firstAtNew' }),
     held: z.number().int(), heldBytes: z.number().int(), replayed: z.number().int(),
     dropped: z.number().int().openapi({ description: 'Frames beyond the hold caps, or discarded by an abort' }),
+    afterRelease: z.number().int().optional().openapi({ description: 'Frames the hold flow sent after the barrier reply of its removal (datapath cache not yet revalidated); sent on at once' }),
   }).nullable().openapi({ description: 'Set by the freeze step; null before it' }),
 }).openapi('Migration');
 

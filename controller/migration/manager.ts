@@ -61,6 +61,12 @@ export interface FreezeRecord {
   heldBytes: number;
   replayed: number;
   dropped: number;
+  /**
+   * Frames the hold flow sent after the barrier reply of its removal: a barrier orders OpenFlow
+   * messages, the datapath's flow cache may still use the removed flow for a moment. They are
+   * sent on at once (counted in `held` and `replayed` too).
+   */
+  afterRelease?: number;
 }
 
 /** A freeze's frames while the controller holds them (not persisted: frames do not outlive the process). */
@@ -248,7 +254,7 @@ export class MigrationManager {
     if (!m) throw new MigrationError(404, `unknown migration "${id}"`);
     if (m.freeze) return m;
     if (m.state !== 'prepared') throw new MigrationError(409, `migration ${id} is ${m.state}, not prepared`);
-    m.freeze = { by, lastAtOld: new Date().toISOString(), firstAtNew: null, refractoryMs: null, held: 0, heldBytes: 0, replayed: 0, dropped: 0 };
+    m.freeze = { by, lastAtOld: new Date().toISOString(), firstAtNew: null, refractoryMs: null, held: 0, heldBytes: 0, replayed: 0, dropped: 0, afterRelease: 0 };
     const frozenAt = performance.now();
     this.mark(m, 'frozen', by === 'api' ? 'the old host takes no more frames' : `old port ${by === 'old-port-gone' ? 'gone' : 'down'}: implicit freeze`);
     if (m.to.ofport !== null) {
@@ -355,13 +361,16 @@ export class MigrationManager {
       if (!m || m.mac !== mac || m.to.node !== node || !m.freeze) continue;
       if (h.phase === 'released') {
         // A packet-in that was in flight while the hold flow went away.
+        m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
+        m.freeze.held++;
+        m.freeze.heldBytes += frame.length;
         if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') void this.sendHeld(m, h, [Buffer.from(frame)]);
         else this.dropHeld(m, h, 1);
         return;
       }
       if (h.queue.push(frame)) {
-        m.freeze.held = h.queue.held;
-        m.freeze.heldBytes = h.queue.heldBytes;
+        m.freeze.held++;
+        m.freeze.heldBytes += frame.length;
         this.metrics?.heldBytesNow.set(this.holdBudget.bytes);
       } else {
         m.freeze.dropped = h.queue.dropped;

@@ -263,4 +263,6 @@ t.test('frames sent while c1 is unplugged are held and replayed: every TCP reque
   // A retransmission timeout may fire DURING a long freeze whatever happens to the frames (no
   // ACK comes while the port is gone); what the hold removes is the wait for one after the resume.
   t.comment(`TCP retransmission timeouts in c2 over the run: ${out.rto}`);
+  // Barrier vs data plane: frames the hold flow still sent after its removal's barrier reply.
+  t.comment(`frames held after the hold flow's removal was barrier-confirmed: ${done.freeze!.afterRelease ?? 0}`);
 });
