@@ -338,7 +338,9 @@ export class MigrationManager {
         }
         // The controller syncs on every port change; our migration list must be current first.
         this.activate();
-        if (m.to.ofport !== null && this.holds.get(m.id)?.phase === 'holding') void this.releaseHold(m);
+        // Replayed once the port is up: a port added with its link down (the container's end of
+        // the veth not configured yet) would drop them.
+        if (m.to.ofport !== null && ev.port.up && ev.reason !== 'DELETE' && this.holds.get(m.id)?.phase === 'holding') void this.releaseHold(m);
       }
     }
   }

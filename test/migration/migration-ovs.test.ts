@@ -209,7 +209,8 @@ t.test('a controller restart in the prepared state keeps the migration and the t
 
 /**
  * Runs inside c2: one long-lived keep-alive HTTP connection (Nagle off), a request 1 ms after
- * each answer, and a UDP datagram every 1 ms to the echo server, for `seconds`. Prints the
+ * each answer, and a UDP datagram every 5 ms to the echo server, for `seconds` (slow enough for
+ * the frozen server's socket buffer to keep what arrives: losses are then the network's). Prints the
  * counts and the namespace's TCP retransmission timeouts (TcpExt TCPTimeouts) over the run.
  */
 const STREAM = `
@@ -227,7 +228,7 @@ s.on('error', (e) => { console.error(e.code); process.exit(2); });
 const u = require('node:dgram').createSocket('udp4');
 let usent = 0; const seen = new Set(); let dup = 0;
 u.on('message', (m) => { const n = m.readUInt32BE(0); if (seen.has(n)) dup++; else seen.add(n); });
-u.connect(7777, ip, () => { const iv = setInterval(() => { const b = Buffer.alloc(8); b.writeUInt32BE(usent++, 0); u.send(b); }, 1);
+u.connect(7777, ip, () => { const iv = setInterval(() => { const b = Buffer.alloc(8); b.writeUInt32BE(usent++, 0); u.send(b); }, 5);
   setTimeout(() => { clearInterval(iv); done = true; setTimeout(() => { console.log(JSON.stringify({ sent, replies, usent, uechoed: seen.size, dup, rto: timeouts() - t0 })); process.exit(0); }, 1500); }, Number(seconds) * 1000); });
 `;
 
