@@ -123,7 +123,7 @@ function narrative(f: RunFigures, emu: EmulatedMigration, m: MigrationView, comm
   if (m.freeze) {
     say(`While web was frozen, ${m.freeze.held} frames for it reached ${emu.to.node} and were held by the controller; ${m.freeze.replayed} were replayed`);
     say(`in arrival order once its port appeared, ${m.freeze.dropped} dropped. From the freeze to the first frame at the new port: ${formatMs(m.freeze.refractoryMs ?? NaN)}.`);
-    if (f.tcp) say(`The long-lived TCP connection stalled ${formatMs(f.tcp.stallMs ?? NaN)} after the resume, with ${f.tcp.timeouts ?? '?'} retransmission timeouts.`);
+    if (f.tcp) say(`The long-lived TCP connection stalled ${formatMs(f.tcp.stallMs ?? NaN)} after the resume (retransmission timeouts in the client namespace, HTTP probes included: ${f.tcp.timeouts ?? '?'}).`);
   }
   say('For comparison, the ViNO paper measured about 15 s of downtime with learning switches and 9 s with a Ryu controller');
   say('(run `npm run bench:migration` for those schemes on this testbed).');
