@@ -105,10 +105,12 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
   progress('two-region: starting the testbed (7 nodes)');
   const overlay = await Overlay.create('two-region.json', { log: detail });
   try {
-    const vino = await startVino({
+    const startWith = (extraArgs: string[], expectSwitches: number) => startVino({
       topologyFile: overlay.topologyFile, ofHost: overlay.controllerHost, ofPort: overlay.controllerPort,
-      stateFile: overlay.file('vino-state.json'), logFile: overlay.file('vino.log'), expectSwitches: 0,
+      stateFile: overlay.file('vino-state.json'), logFile: overlay.file('vino.log'), expectSwitches, extraArgs,
     });
+    const vino = await startWith([], 0);
+    let current = vino;
     try {
       await overlay.provision();
       await waitConnected(vino, Object.keys(overlay.topology.nodes).length, 60_000);
@@ -117,13 +119,17 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
       const s: Scenario = {
         overlay, container: 'web', home: 'h1', away: 'h3', client: 'client',
         copyMs, keepNeighbours: !values['flush-neighbours'], preMs, holdMs, windowMs, controlFreezeMs, vino,
+        async restartVino(extraArgs) {
+          await s.vino.stop();
+          s.vino = current = await startWith(extraArgs, Object.keys(overlay.topology.nodes).length);
+        },
       };
       for (const key of modes) {
         progress(`${MODE_LABELS[key]}: ${runs} runs`);
         byMode.set(key, await measureMode(s, key, runs, (r) => progress(`  ${runLine(r)}`)));
       }
     } finally {
-      await vino.stop();
+      await current.stop();
     }
   } finally {
     if (values.keep) {

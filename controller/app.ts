@@ -12,6 +12,7 @@ import type { ForwardingOptions } from './core/forwarding.js';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { extendWithMigrations } from './migration/api.js';
 import { MigrationManager } from './migration/manager.js';
+import type { HoldLimits } from './migration/hold.js';
 
 export interface AppConfig {
   topology: ResolvedTopology;
@@ -36,6 +37,8 @@ export interface AppConfig {
   auditIntervalMs?: number;
   /** Prepared migrations not committed within this time are aborted. */
   migrationTimeoutMs?: number;
+  /** Caps on the frames held while migrating containers are frozen. */
+  holdLimits?: Partial<HoldLimits>;
   /** Adds routes (e.g. migrations) before the API starts. */
   extend?: (app: OpenAPIHono, controller: Controller, metrics: Metrics) => void | Promise<void>;
 }
@@ -69,7 +72,10 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   try {
     const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}), ...(config.apiMaxBodyBytes !== undefined ? { maxBodyBytes: config.apiMaxBodyBytes } : {}), ...(config.apiTls ? { tls: config.apiTls } : {}) };
     const app = buildApi(controller, apiOptions);
-    migrations = extendWithMigrations(config.migrationTimeoutMs ? { timeoutMs: config.migrationTimeoutMs } : {})(app, controller, metrics);
+    migrations = extendWithMigrations({
+      ...(config.migrationTimeoutMs ? { timeoutMs: config.migrationTimeoutMs } : {}),
+      ...(config.holdLimits ? { hold: config.holdLimits } : {}),
+    })(app, controller, metrics);
     if (config.apiListen) {
       await config.extend?.(app, controller, metrics);
       finishApi(app, version);

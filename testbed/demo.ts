@@ -125,6 +125,11 @@ function narrative(f: RunFigures, emu: EmulatedMigration, m: MigrationView, comm
   const by = m.committedBy === 'first-frame' ? "the container's first frame at its new port" : 'the commit call';
   say(`The flip to ${emu.to.node} was committed by ${by}${commitRaced ? ' (it arrived before the commit call did)' : ''} and took ${formatMs(m.flipLatencyMs ?? NaN)} from commit to the`);
   say('last barrier reply, switches nearest the new location first.');
+  if (m.freeze) {
+    say(`While web was frozen, ${m.freeze.held} frames for it reached ${emu.to.node} and were held by the controller; ${m.freeze.replayed} were replayed`);
+    say(`in arrival order once its port appeared, ${m.freeze.dropped} dropped. From the freeze to the first frame at the new port: ${formatMs(m.freeze.refractoryMs ?? NaN)}.`);
+    if (f.tcp) say(`The long-lived TCP connection stalled ${formatMs(f.tcp.stallMs ?? NaN)} after the resume (retransmission timeouts in the client namespace, HTTP probes included: ${f.tcp.timeouts ?? '?'}).`);
+  }
   say('For comparison, the ViNO paper measured about 15 s of downtime with learning switches and 9 s with a Ryu controller');
   say('(run `npm run bench:migration` for those schemes on this testbed).');
 }
@@ -177,7 +182,14 @@ async function main(): Promise<void> {
   const prepared = await vino.api.prepare(CONTAINER, { switch: TO, port: web.port });
   events.push({ at: monotonicMs(), who: 'orchestrator', what: '201 prepared; freezing web (SIGSTOP)' });
   say(`  prepared in ${formatMs(monotonicMs() - prepareAt)}: frames for web now go to h1 and, as soon as its port appears, to h3`);
-  const emu = await emulateMigration(ov.bed, CONTAINER, TO, { copyMs });
+  const emu = await emulateMigration(ov.bed, CONTAINER, TO, {
+    copyMs,
+    // The freeze step: the old host takes no more frames; what reaches h3 meanwhile is held.
+    afterUnplug: async () => {
+      events.push({ at: monotonicMs(), who: 'orchestrator', what: `POST /api/v1/migrations/${prepared.id.slice(0, 8)}…/freeze` });
+      await vino!.api.freeze(prepared.id);
+    },
+  });
   events.push(
     { at: emu.frozenAt, who: 'orchestrator', what: `web frozen (${emu.pids.length} process${emu.pids.length === 1 ? '' : 'es'})` },
     { at: emu.unpluggedAt, who: 'orchestrator', what: `port ${emu.from.portName} removed from ${FROM}; copying for ${copyMs} ms` },

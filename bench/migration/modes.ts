@@ -20,12 +20,13 @@ import { freePort, monotonicMs, sleep, type Child } from '../../testbed/workload
 import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
 import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
-export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken';
-export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-auto', 'learning', 'learning-garp', 'osken'];
+export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken';
+export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-auto', 'learning', 'learning-garp', 'osken'];
 
 export const MODE_LABELS: Record<ModeKey, string> = {
   'freeze-only': 'control: freeze + resume, no move',
-  'vino-commit': 'vino, prepare + commit',
+  'vino-commit': 'vino, prepare + freeze + commit',
+  'vino-nohold': 'vino, no hold (--hold-frames 0)',
   'vino-auto': 'vino, prepare + auto-commit',
   learning: 'learning switches (OVS NORMAL)',
   'learning-garp': 'learning switches + gratuitous ARP',
@@ -53,6 +54,8 @@ export interface Scenario {
   controlFreezeMs: number;
   /** The vino controller (started before provisioning, so the bridges find it at once). */
   vino: VinoProcess;
+  /** Restarts the controller with these extra options (same state file, same switches). */
+  restartVino(extraArgs: string[]): Promise<void>;
 }
 
 export interface MigrationOutcome {
@@ -75,6 +78,8 @@ export interface RunResult {
   flipLatencyMs: number | null;
   committedBy: 'api' | 'first-frame' | null;
   commitRaced: boolean;
+  /** vino: the migration's freeze record (held / replayed / dropped frames). */
+  freeze: MigrationView['freeze'] | null;
 }
 
 interface Mode {
@@ -112,7 +117,13 @@ function vinoMode(auto: boolean): Mode {
       const api = s.vino.api;
       const port = s.overlay.where(s.container).portName;
       const prepared = await api.prepare(s.container, { switch: s.away, port });
-      const emu = await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours });
+      // The freeze step once the old link is cut (the old port going away also freezes it).
+      const emu = await emulateMigration(s.overlay.bed, s.container, s.away, {
+        copyMs: s.copyMs, keepNeighbours: s.keepNeighbours,
+        afterUnplug: async () => {
+          await api.freeze(prepared.id);
+        },
+      });
       if (!auto) {
         const at = monotonicMs();
         const { migration, raced } = await commitOrJoin(api, prepared.id);
@@ -123,6 +134,22 @@ function vinoMode(auto: boolean): Mode {
       return { emu, migration };
     },
     async leave() {},
+  };
+}
+
+/** vino as before the freeze step: nothing is held (every frame for the frozen container is dropped). */
+function noHoldMode(): Mode {
+  const vino = vinoMode(false);
+  return {
+    async enter(s) {
+      await vino.enter(s);
+      await s.restartVino(['--hold-frames', '0']);
+    },
+    reset: vino.reset,
+    migrate: vino.migrate,
+    async leave(s) {
+      await s.restartVino([]);
+    },
   };
 }
 
@@ -192,6 +219,7 @@ export function makeMode(key: ModeKey): Mode {
   switch (key) {
     case 'freeze-only': return freezeOnlyMode();
     case 'vino-commit': return vinoMode(false);
+    case 'vino-nohold': return noHoldMode();
     case 'vino-auto': return vinoMode(true);
     case 'learning': return learningMode(false);
     case 'learning-garp': return learningMode(true);
@@ -238,6 +266,7 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
       flipLatencyMs: outcome.migration?.flipLatencyMs ?? null,
       committedBy: outcome.migration?.committedBy ?? null,
       commitRaced: outcome.commitRaced ?? false,
+      freeze: outcome.migration?.freeze ?? null,
     };
   } finally {
     client.kill();

@@ -76,6 +76,36 @@ export function modeTable(byMode: Map<ModeKey, RunResult[]>, windowMs: number): 
     '',
     table(['mode', 'HTTP downtime', 'UDP downtime', 'probes lost', 'datagrams lost', 'frozen (median)'], rows2),
     ...(vinoRows.length ? ['', 'vino during these runs: flip latency (commit or first frame → last barrier) and what committed.', '', table(['mode', 'flip latency', 'committed'], vinoRows)] : []),
+    '',
+    losslessTable(byMode, windowMs),
+  ].join('\n');
+}
+
+// Linux's minimum retransmission timeout is 200 ms; a stall this long means the data waited for one.
+const RTO_BOUND_MS = 150;
+
+/** The long-lived TCP connection and what the freeze itself lost, per mode; vino's held frames. */
+export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: number): string {
+  const rows: string[][] = [];
+  for (const [key, runs] of byMode) {
+    const tcp = runs.map((r) => r.figures.tcp);
+    const stalls = tcp.map((x) => x?.stallMs ?? null);
+    const held = runs.map((r) => r.freeze);
+    rows.push([
+      MODE_LABELS[key],
+      tcp.every((x) => x === null) ? '-' : formatSummary(summarize(tcp.map((x) => x?.stallMs ?? null)), windowMs),
+      tcp.every((x) => x === null) ? '-' : `${stalls.filter((x) => x === null || x >= RTO_BOUND_MS).length}/${runs.length}`,
+      `${sum(runs.map((r) => r.figures.udp.lostDuringFreeze))} (max ${Math.max(...runs.map((r) => r.figures.udp.lostDuringFreeze))})`,
+      String(sum(runs.map((r) => r.figures.udp.duplicates))),
+      held.every((f) => !f) ? '-' : `${sum(held.map((f) => f?.held ?? 0))} / ${sum(held.map((f) => f?.replayed ?? 0))} / ${sum(held.map((f) => f?.dropped ?? 0))}`,
+    ]);
+  }
+  return [
+    'Lossless: long-lived TCP connection (a request every 1 ms, Nagle off): stall = resume → its first echo after it,',
+    `median (min – max), and the runs whose stall reached ${RTO_BOUND_MS} ms (waiting for a retransmission timeout); UDP`,
+    'datagrams sent during the freeze and never echoed, duplicates echoed; vino: frames held / replayed / dropped.',
+    '',
+    table(['mode', 'TCP stall after resume', 'runs waiting for an RTO', 'UDP lost in the freeze', 'UDP duplicates', 'held / replayed / dropped'], rows),
   ].join('\n');
 }
 

@@ -9,6 +9,7 @@ import type { SessionOptions } from '../shell/session.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
 import { defaultLogFormat, makeLogger, parseLogFormat } from './log-format.js';
 import { readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
+import type { HoldLimits } from '../migration/hold.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -49,6 +50,11 @@ Options:
   --packet-in-rate N       PACKET_INs handled per second per switch, more are dropped (default 10000; 0: no limit)
   --echo-rate N            ECHO_REQUESTs answered per second per switch (default 100; 0: no limit)
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
+  --hold-frames N          frames held per frozen migration until its new port exists (default 16384)
+  --hold-bytes N           bytes held per frozen migration (default 16777216)
+  --hold-total-frames N    frames held over all migrations (default 131072)
+  --hold-total-bytes N     bytes held over all migrations (default 67108864); beyond a cap frames
+                           are dropped and counted (vino_migration_hold_dropped_frames_total)
   --log-level LEVEL        trace, debug, info, warn, error (default info)
   --log-format FORMAT      pretty (readable lines) or json (one object a line, level names,
                            ISO times); default pretty when stdout is a terminal, else json
@@ -86,6 +92,10 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         ...TOPOLOGY_INPUT_OPTIONS,
+        'hold-frames': { type: 'string' },
+        'hold-bytes': { type: 'string' },
+        'hold-total-frames': { type: 'string' },
+        'hold-total-bytes': { type: 'string' },
       },
       strict: true,
     });
@@ -154,6 +164,15 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
+    const holdLimits: Partial<HoldLimits> = {};
+    for (const [flag, key] of [['hold-frames', 'maxFrames'], ['hold-bytes', 'maxBytes'], ['hold-total-frames', 'maxTotalFrames'], ['hold-total-bytes', 'maxTotalBytes']] as const) {
+      const text = values[flag];
+      if (text === undefined) continue;
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`--${flag}: expected a non-negative integer, got "${text}"`);
+      holdLimits[key] = n;
+    }
+
     const audit = values['audit-interval'] === undefined ? 10 : Number(values['audit-interval']);
     if (!Number.isFinite(audit) || audit < 0) throw new UsageError('--audit-interval: expected a number of seconds >= 0');
 
@@ -173,7 +192,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         ...(maxHandshaking !== undefined ? { maxHandshaking } : {}),
         ...(Object.keys(session).length > 0 ? { session } : {}),
         ...(apiToken ? { apiToken } : {}),
-        migrationTimeoutMs: migrationTimeout * 1000,
+        migrationTimeoutMs: migrationTimeout * 1000, holdLimits,
         ...(maxBody !== undefined ? { apiMaxBodyBytes: maxBody } : {}),
         auditIntervalMs: audit * 1000,
         ...(apiTls ? { apiTls } : {}),

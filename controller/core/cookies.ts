@@ -25,6 +25,8 @@ export const RuleKind = {
   FORWARD_MISS: 7,
   /** Table 1: copies tagged during a migration (bicast). */
   MIGRATION_COPY: 8,
+  /** Table 1: at the new edge of a frozen container, its frames go to the controller to be held. */
+  MIGRATION_HOLD: 9,
 } as const;
 export type RuleKindName = keyof typeof RuleKind;
 

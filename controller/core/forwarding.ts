@@ -37,6 +37,7 @@ const NO_BUFFER_MAX_LEN = 0xffff;
 
 export const Priority = {
   PROXY_ARP: 300,
+  MIGRATION_HOLD: 210,
   MIGRATION_COPY: 200,
   KNOWN_SOURCE: 200,
   TUNNEL_INGRESS: 100,
@@ -68,6 +69,12 @@ export interface MigrationInProgress {
   from: Attachment;
   /** `ofport` is undefined until the new port exists on the target bridge. */
   to: { bridge: string; ofport?: number };
+  /**
+   * The container is frozen (the old host takes no more frames): at the new edge its frames go
+   * to the controller whole, to be held and replayed in order once the new port exists, instead
+   * of being dropped there. Cleared by the controller once the replay is done.
+   */
+  hold?: boolean;
 }
 
 export interface ForwardingInput {
@@ -214,6 +221,8 @@ export function endpointFlows(ctx: ForwardingContext, bridges: readonly string[]
       [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsOldVid }]),
     new: rule(RuleKind.MIGRATION_COPY, `new:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
       [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsNewVid }]),
+    holdRule: rule(RuleKind.MIGRATION_HOLD, `hold:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_HOLD,
+      [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsNewVid }]),
   };
   const copiesReach = migration && bridgesReachedByCopies(ctx, ep.at, migration.to);
   return bridges.map((bridge) => {
@@ -236,12 +245,19 @@ export function endpointFlows(ctx: ForwardingContext, bridges: readonly string[]
     const newOut = egressTowards(ctx.paths, bridge, migrating.to);
     const oldIsEdge = bridge === ep.at.bridge;
     const newIsEdge = bridge === migrating.to.bridge;
+    const holding = newIsEdge && migration.hold === true;
     const sig = `${oldOut}/${oldIsEdge}/${newOut}/${newIsEdge}/${options.towardsOldVid}/${options.towardsNewVid}`;
-    flows.push(flowOn(bridge, unicast, [applyActions(bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options))], `bicast/${sig}`, cache));
+    // Held: untagged frames entering at the new edge itself go to the controller (first, while
+    // still untagged) instead of the new port, and so do the tagged copies (rule above theirs).
+    const bicast = holding
+      ? [toController(), ...bicastActions(oldOut, oldIsEdge, undefined, newIsEdge, options)]
+      : bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options);
+    flows.push(flowOn(bridge, unicast, [applyActions(bicast)], `bicast/${sig}/${holding ? 'hold' : ''}`, cache));
     // The tagged copies' rules only where a copy can arrive: a migration then touches the
     // switches on the paths between its copies and its two locations, not every switch.
     if (copiesReach!.old.has(bridge)) flows.push(flowOn(bridge, migrating.old, taggedCopyInstructions(oldOut, oldIsEdge), sig, cache));
     if (copiesReach!.new.has(bridge)) flows.push(flowOn(bridge, migrating.new, taggedCopyInstructions(newOut, newIsEdge), sig, cache));
+    if (holding) flows.push(flowOn(bridge, migrating.holdRule, HOLD_INSTRUCTIONS, '', cache));
     return flows;
   });
 }
@@ -384,6 +400,8 @@ function gotoForwarding(): Instruction {
 
 // Shared by every flow that has them: flows are never modified once built.
 const GOTO_FORWARDING: Instruction[] = [gotoForwarding()];
+// The whole frame, untagged, never a switch buffer: the controller replays it with PACKET_OUT.
+const HOLD_INSTRUCTIONS: Instruction[] = [applyActions([{ type: 'POP_VLAN' }, toController()])];
 const PROXY_ARP_INSTRUCTIONS: Instruction[] = [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()])];
 
 export type { Match };

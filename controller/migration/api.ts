@@ -33,6 +33,15 @@ export const MigrationView = z.object({
   error: z.string().nullable(),
   timeline: z.array(z.object({ event: z.string(), at: z.string(), t: z.number(), detail: z.string().optional() })),
   commit: CommitView.optional().openapi({ description: 'Only in the answer to POST .../commit' }),
+  freeze: z.object({
+    by: z.enum(['api', 'old-port-down', 'old-port-gone']),
+    lastAtOld: z.string().openapi({ description: 'The freeze: the last moment the old location took frames' }),
+    firstAtNew: z.string().nullable().openapi({ description: 'First frame delivered at the new port (replayed or direct)' }),
+    refractoryMs: z.number().nullable().openapi({ description: 'Data plane downtime: lastAtOld to firstAtNew' }),
+    held: z.number().int(), heldBytes: z.number().int(), replayed: z.number().int(),
+    dropped: z.number().int().openapi({ description: 'Frames beyond the hold caps, or discarded by an abort' }),
+    afterRelease: z.number().int().optional().openapi({ description: 'Frames the hold flow sent after the barrier reply of its removal (datapath cache not yet revalidated); sent on at once' }),
+  }).nullable().openapi({ description: 'Set by the freeze step; null before it' }),
 }).openapi('Migration');
 
 export const MigrationRequest = z.object({
@@ -53,6 +62,7 @@ export function extendWithMigrations(options: Partial<MigrationOptions> = {}) {
     const manager = new MigrationManager(controller, options, metrics);
     const view = (m: Migration, outcome?: CommitOutcome): z.infer<typeof MigrationView> => ({
       ...m, from: { ...m.from }, to: { node: m.to.node, ofport: m.to.ofport, port: m.to.port }, port: manager.portStatus(m),
+      freeze: m.freeze ? { ...m.freeze } : null,
       ...(outcome ? { commit: { outcome, committedBy: m.committedBy, flipLatencyMs: m.flipLatencyMs } } : {}),
     });
     const refuse = (c: Context, err: unknown): never => {
@@ -114,6 +124,24 @@ export function extendWithMigrations(options: Partial<MigrationOptions> = {}) {
     }), async (c) => {
       try {
         return c.json(view(await manager.abort(c.req.valid('param').id)), 200);
+      } catch (err) {
+        return refuse(c, err);
+      }
+    });
+
+    app.openapi(createRoute({
+      method: 'post', path: '/api/v1/migrations/{id}/freeze', request: { params: IdParam },
+      description: 'The old host takes no more frames into the container (its checkpoint captured the sockets, or its link is cut). '
+        + 'Until the new port exists, frames that reach the new edge for the container are held by the controller in arrival order; '
+        + 'when the port appears they are replayed there, in order, before new traffic. Call it once the old side is frozen, before commit; '
+        + 'the old port going down or away freezes implicitly. Idempotent.',
+      responses: {
+        200: json(MigrationView, 'Frozen: the hold flow is barrier-confirmed at the new edge (or the new port already exists: nothing to hold)'),
+        404: errors[404], 409: errors[409], 401: commonErrors[401],
+      },
+    }), async (c) => {
+      try {
+        return c.json(view(await manager.freeze(c.req.valid('param').id)), 200);
       } catch (err) {
         return refuse(c, err);
       }

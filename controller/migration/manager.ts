@@ -5,6 +5,9 @@
  *              PORT_STATUS announces it); barrier-confirmed before the API answers;
  *   commit   → every switch flips to the new location only, downstream first, each stage
  *              barrier-confirmed; also triggered by the container's first frame at the new port;
+ *   freeze   → the old host takes no more frames (checkpoint done, old port down or gone): until
+ *              the new port exists, frames that reach the new edge are held by the controller in
+ *              arrival order, then replayed there with PACKET_OUT before the hold flow goes;
  *   abort    → back to the old location (also on timeout).
  * State is persisted with the location table, so a restart keeps prepared migrations.
  */
@@ -13,6 +16,9 @@ import type { Logger } from 'pino';
 import type { Controller, ControllerEvent } from '../shell/controller.js';
 import type { MigrationInProgress } from '../core/forwarding.js';
 import type { Metrics } from '../shell/metrics.js';
+import { Port } from '../../src/openflow/constants.js';
+import type { Message } from '../../src/openflow/types/index.js';
+import { checkHoldLimits, HeldFrames, HoldBudget, type HoldLimits } from './hold.js';
 
 export type MigrationState = 'prepared' | 'committing' | 'committed' | 'aborted' | 'failed';
 
@@ -39,6 +45,42 @@ export interface Migration {
   committedBy: 'api' | 'first-frame' | null;
   error: string | null;
   timeline: TimelineEntry[];
+  /** Set by the freeze step (explicit, or the old port going down or away). */
+  freeze: FreezeRecord | null;
+}
+
+/** The data plane's view of a migration's downtime. */
+export interface FreezeRecord {
+  by: 'api' | 'old-port-down' | 'old-port-gone';
+  /** The freeze: the last moment the old location took frames (ISO). */
+  lastAtOld: string;
+  /** The first frame delivered at the new port (a replayed one, or any once nothing is held), ISO. */
+  firstAtNew: string | null;
+  /** lastAtOld → firstAtNew, ms. */
+  refractoryMs: number | null;
+  /** Frames (and bytes) held at the new edge, replayed there in order, and dropped (caps, abort). */
+  held: number;
+  heldBytes: number;
+  replayed: number;
+  dropped: number;
+  /**
+   * Frames the hold flow sent after the barrier reply of its removal: a barrier orders OpenFlow
+   * messages, the datapath's flow cache may still use the removed flow for a moment. They are
+   * sent on at once (counted in `held` and `replayed` too).
+   */
+  afterRelease?: number;
+}
+
+/** A freeze's frames while the controller holds them (not persisted: frames do not outlive the process). */
+interface Hold {
+  queue: HeldFrames;
+  /** holding: hold flow in, queueing; replaying: sending the queue to the new port, still queueing;
+   *  releasing: hold flow being removed, still queueing; released: late frames go straight out. */
+  phase: 'holding' | 'replaying' | 'releasing' | 'released';
+  replayed: number;
+  /** performance.now() at the freeze. */
+  frozenAt: number;
+  release?: Promise<void>;
 }
 
 /** An error the API turns into a status code; `path` is a JSON Pointer into the request body. */
@@ -69,6 +111,8 @@ export interface MigrationOptions {
   timeoutMs: number;
   /** Finished migrations kept for GET (most recent). */
   keepFinished: number;
+  /** Caps on the frames held during freezes. */
+  hold: Partial<HoldLimits>;
 }
 
 export class MigrationManager {
@@ -77,10 +121,14 @@ export class MigrationManager {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly options: MigrationOptions;
   private readonly log: Logger;
+  private readonly holds = new Map<string, Hold>();
+  private readonly holdBudget: HoldBudget;
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
-    this.options = { timeoutMs: 120_000, keepFinished: 200, ...options };
+    this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, ...options };
     this.log = controller.options.logger.child({ component: 'migration' });
+    this.holdBudget = new HoldBudget(checkHoldLimits(this.options.hold));
+    controller.heldFrameSink = (node, frame) => this.onHeldFrame(node, frame);
     controller.extraState = () => [...this.migrations.values()];
     controller.on('frame-at-new-location', (f: { node: string; ofport: number; mac: string; portName?: string }) => this.onFrame(f));
     controller.on('event', (e: ControllerEvent) => this.onControllerEvent(e));
@@ -122,7 +170,7 @@ export class MigrationManager {
       id: randomUUID(), container: containerName, mac: loc.mac,
       from: { node: loc.node, ofport: loc.ofport, port: loc.port ?? null },
       to: { node: to.node, port: portName, ofport: portNow ?? null },
-      state: 'prepared', createdAt: new Date().toISOString(), flipLatencyMs: null, committedBy: null, error: null, timeline: [],
+      state: 'prepared', createdAt: new Date().toISOString(), flipLatencyMs: null, committedBy: null, error: null, timeline: [], freeze: null,
     };
     this.created.set(m.id, Date.now());
     this.migrations.set(m.id, m);
@@ -174,12 +222,18 @@ export class MigrationManager {
   }
 
   private async flip(id: string, by: 'api' | 'first-frame'): Promise<Migration> {
-    const m = this.requirePrepared(id, 'commit');
+    let m = this.requirePrepared(id, 'commit');
     const started = performance.now();
     if (m.to.ofport === null) {
       const now = m.to.port === null ? undefined : this.portNumber(m.to.node, m.to.port);
       if (now === undefined) throw new MigrationError(409, `port "${m.to.port}" does not exist on ${m.to.node} yet: attach the container first (the migration stays prepared; commit again, or let its first frame commit it)`, undefined, m);
       m.to.ofport = now;
+    }
+    if (this.holds.has(m.id)) {
+      // The held frames go first, in order: the flip would take the hold flow away.
+      await this.releaseHold(m);
+      m = this.requirePrepared(id, 'commit');
+      if (m.to.ofport === null) throw new MigrationError(409, `port "${m.to.port}" went away on ${m.to.node} during the replay`);
     }
     m.state = 'committing';
     m.committedBy = by;
@@ -220,11 +274,44 @@ export class MigrationManager {
     m.state = 'aborted';
     this.clearTimeout(m.id);
     this.mark(m, why);
+    const h = this.holds.get(m.id);
+    if (h) {
+      h.phase = 'released';
+      this.dropHeld(m, h, h.queue.discard(), true);
+    }
     this.activate();
     await this.syncCollectingFailures(m, `abort migration of ${m.container}`, m.from.node);
     this.mark(m, 'aborted', 'traffic goes to the old location only');
     this.emit(m, 'migration-aborted');
     this.finish(m);
+    return m;
+  }
+
+  /**
+   * Freeze: the old host takes no more frames into the container (its checkpoint captured the
+   * sockets, or its port went down or away). Until the new port exists, what reaches the new edge
+   * for the container is held by the controller; resolves once the hold flow is barrier-confirmed.
+   * A second freeze returns the first one's outcome.
+   */
+  async freeze(id: string, by: FreezeRecord['by'] = 'api'): Promise<Migration> {
+    const m = this.migrations.get(id);
+    if (!m) throw new MigrationError(404, `unknown migration "${id}"`);
+    if (m.freeze) return m;
+    if (m.state !== 'prepared') throw new MigrationError(409, `migration ${id} is ${m.state}, not prepared`);
+    m.freeze = { by, lastAtOld: new Date().toISOString(), firstAtNew: null, refractoryMs: null, held: 0, heldBytes: 0, replayed: 0, dropped: 0, afterRelease: 0 };
+    const frozenAt = performance.now();
+    this.mark(m, 'frozen', by === 'api' ? 'the old host takes no more frames' : `old port ${by === 'old-port-gone' ? 'gone' : 'down'}: implicit freeze`);
+    if (m.to.ofport !== null) {
+      this.holds.set(m.id, { queue: new HeldFrames(this.holdBudget), phase: 'released', replayed: 0, frozenAt });
+      this.firstAtNew(m, 'new port already present: frames reach it directly, nothing held');
+    } else {
+      this.holds.set(m.id, { queue: new HeldFrames(this.holdBudget), phase: 'holding', replayed: 0, frozenAt });
+      this.activate();
+      const failures = await this.syncCollectingFailures(m, `hold frames of ${m.container}`, m.to.node);
+      if (failures.length > 0) this.mark(m, 'hold refused', failures.join('; '));
+      else this.mark(m, 'holding', `frames for it at ${m.to.node} go to the controller until port ${m.to.port} appears`);
+    }
+    this.emit(m, 'migration-frozen');
     return m;
   }
 
@@ -254,9 +341,11 @@ export class MigrationManager {
     const active: MigrationInProgress[] = [];
     for (const m of this.migrations.values()) {
       if (m.state !== 'prepared') continue;
+      const phase = this.holds.get(m.id)?.phase;
       active.push({
         name: m.container, mac: m.mac, from: { bridge: m.from.node, ofport: m.from.ofport },
         to: m.to.ofport === null ? { bridge: m.to.node } : { bridge: m.to.node, ofport: m.to.ofport },
+        ...(phase === 'holding' || phase === 'replaying' ? { hold: true } : {}),
       });
     }
     this.controller.migrations = active;
@@ -290,8 +379,12 @@ export class MigrationManager {
         if (m.state === 'committing' || m.state === 'prepared') this.mark(m, 'barrier confirmed', `${String(e.switch)} (${String(e.stage)}, ${String(e.flowMods)} messages, ${String(e.elapsedMs)} ms)`);
       }
     } else if (e.type === 'port-change') {
-      const ev = e as { switch: string; reason: string; port: { portNo: number; name: string } };
+      const ev = e as { switch: string; reason: string; port: { portNo: number; name: string; up: boolean } };
       for (const m of this.migrations.values()) {
+        // The old port going down or away: the old host takes no more frames.
+        if (m.state === 'prepared' && !m.freeze && ev.switch === m.from.node && ev.port.portNo === m.from.ofport && (ev.reason === 'DELETE' || !ev.port.up)) {
+          void this.freeze(m.id, ev.reason === 'DELETE' ? 'old-port-gone' : 'old-port-down').catch(() => {});
+        }
         if (m.state !== 'prepared' || m.to.node !== ev.switch) continue;
         // Asked for by number: the first port with that number names it.
         if (m.to.port === null && m.to.ofport === ev.port.portNo && ev.reason !== 'DELETE') m.to.port = ev.port.name;
@@ -306,6 +399,9 @@ export class MigrationManager {
         }
         // The controller syncs on every port change; our migration list must be current first.
         this.activate();
+        // Replayed once the port is up: a port added with its link down (the container's end of
+        // the veth not configured yet) would drop them.
+        if (m.to.ofport !== null && ev.port.up && ev.reason !== 'DELETE' && this.holds.get(m.id)?.phase === 'holding') void this.releaseHold(m);
       }
     }
   }
@@ -318,6 +414,108 @@ export class MigrationManager {
       void this.commit(m.id, 'first-frame').catch((err: Error) => this.controller.emit('event', { type: 'migration-failed', id: m.id, error: err.message }));
       return;
     }
+  }
+
+  /** A frame a hold flow sent: queued behind the others, or (hold released) sent on at once. */
+  private onHeldFrame(node: string, frame: Uint8Array): void {
+    const mac = frame.length >= 14 ? Buffer.from(frame.subarray(0, 6)).toString('hex').replace(/(..)(?!$)/g, '$1:') : '';
+    for (const [id, h] of this.holds) {
+      const m = this.migrations.get(id);
+      if (!m || m.mac !== mac || m.to.node !== node || !m.freeze) continue;
+      if (h.phase === 'released') {
+        // A packet-in that was in flight while the hold flow went away.
+        m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
+        m.freeze.held++;
+        m.freeze.heldBytes += frame.length;
+        if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') void this.sendHeld(m, h, [Buffer.from(frame)]);
+        else this.dropHeld(m, h, 1);
+        return;
+      }
+      if (h.queue.push(frame)) {
+        m.freeze.held++;
+        m.freeze.heldBytes += frame.length;
+        this.metrics?.heldBytesNow.set(this.holdBudget.bytes);
+      } else {
+        m.freeze.dropped = h.queue.dropped;
+        this.metrics?.holdDropped.inc();
+      }
+      return;
+    }
+    this.metrics?.holdDropped.inc(); // no hold for it (any more)
+  }
+
+  /** Replays the held frames at the new port, then removes the hold flow; idempotent. */
+  private releaseHold(m: Migration): Promise<void> {
+    const h = this.holds.get(m.id);
+    if (!h || h.phase === 'released') return Promise.resolve();
+    h.release ??= this.replay(m, h).catch((err: Error) => {
+      h.phase = 'released';
+      this.mark(m, 'replay failed', err.message);
+    });
+    return h.release;
+  }
+
+  private async replay(m: Migration, h: Hold): Promise<void> {
+    h.phase = 'replaying';
+    this.mark(m, 'replay started', `${h.queue.length} frames held`);
+    // The flows under the hold flow must lead to the new port before the hold flow goes.
+    await this.controller.requestSync(`port ${m.to.port} of ${m.container} appeared`, { towards: m.to.node });
+    while ((await this.sendHeld(m, h, h.queue.take())) > 0);
+    h.phase = 'releasing';
+    this.activate();
+    await this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node);
+    // Frames the hold flow sent before the barrier: nothing queues behind them any more.
+    while ((await this.sendHeld(m, h, h.queue.take())) > 0);
+    h.phase = 'released';
+    this.firstAtNew(m, 'hold released, nothing was held: frames reach the new port directly');
+    this.metrics?.heldFrames.observe(h.queue.held);
+    this.mark(m, 'replayed', `${h.replayed} held frames replayed in arrival order, ${h.queue.dropped} dropped`);
+    this.emit(m, 'migration-replayed');
+  }
+
+  /** Sends frames to the new port in order, confirmed by a barrier; returns how many. */
+  private async sendHeld(m: Migration, h: Hold, frames: Buffer[]): Promise<number> {
+    this.metrics?.heldBytesNow.set(this.holdBudget.bytes);
+    if (frames.length === 0) return 0;
+    const session = this.controller.sessions.get(m.to.node);
+    const ofport = m.to.ofport;
+    if (!session || session.state !== 'ready' || ofport === null) {
+      this.dropHeld(m, h, frames.length);
+      return 0;
+    }
+    this.firstAtNew(m, `replay of ${frames.length} held frames`);
+    const outs: Message[] = frames.map((data) => ({
+      type: 'PACKET_OUT', xid: 0, bufferId: 0xffffffff, inPort: Port.CONTROLLER, actions: [{ type: 'OUTPUT', port: ofport, maxLen: 0 }], data,
+    }));
+    try {
+      await session.applyBatch(outs);
+    } catch (err) {
+      this.dropHeld(m, h, frames.length);
+      this.mark(m, 'replay refused', (err as Error).message);
+      return 0;
+    }
+    h.replayed += frames.length;
+    if (m.freeze) m.freeze.replayed = h.replayed;
+    this.metrics?.replayedFrames.inc(frames.length);
+    return frames.length;
+  }
+
+  /** `n` frames lost; `counted`: the queue counted them already (discard). */
+  private dropHeld(m: Migration, h: Hold, n: number, counted = false): void {
+    if (n === 0) return;
+    if (!counted) h.queue.dropped += n;
+    if (m.freeze) m.freeze.dropped = h.queue.dropped;
+    this.metrics?.holdDropped.inc(n);
+    this.metrics?.heldBytesNow.set(this.holdBudget.bytes);
+  }
+
+  private firstAtNew(m: Migration, detail: string): void {
+    const h = this.holds.get(m.id);
+    if (!m.freeze || m.freeze.firstAtNew !== null || !h) return;
+    m.freeze.firstAtNew = new Date().toISOString();
+    m.freeze.refractoryMs = Math.round((performance.now() - h.frozenAt) * 1000) / 1000;
+    this.metrics?.refractory.observe(m.freeze.refractoryMs / 1000);
+    this.mark(m, 'first frame at the new port', detail);
   }
 
   private portNumber(node: string, name: string): number | undefined {
@@ -354,7 +552,7 @@ export class MigrationManager {
   }
 
   private emit(m: Migration, type: string): void {
-    this.controller.emit('event', { type, id: m.id, container: m.container, state: m.state, from: m.from, to: m.to, flipLatencyMs: m.flipLatencyMs });
+    this.controller.emit('event', { type, id: m.id, container: m.container, state: m.state, from: m.from, to: m.to, flipLatencyMs: m.flipLatencyMs, freeze: m.freeze });
     void this.controller.saveState();
   }
 
@@ -375,6 +573,11 @@ export class MigrationManager {
 
   private finish(m: Migration): void {
     this.metrics?.migrations.inc({ state: m.state });
+    const h = this.holds.get(m.id);
+    if (h) {
+      this.dropHeld(m, h, h.queue.discard(), true);
+      this.holds.delete(m.id);
+    }
     void this.controller.saveState();
     const done = this.list().filter((x) => x.state !== 'prepared' && x.state !== 'committing');
     for (const old of done.slice(0, Math.max(0, done.length - this.options.keepFinished))) this.migrations.delete(old.id);
@@ -385,7 +588,7 @@ export class MigrationManager {
     for (const raw of saved as Migration[]) {
       if (!raw || typeof raw.id !== 'string' || !raw.to || !raw.from) continue;
       // A commit interrupted by a restart is finished by the reconcile: the location was saved first.
-      const m: Migration = { ...raw, state: raw.state === 'committing' ? 'committed' : raw.state };
+      const m: Migration = { ...raw, state: raw.state === 'committing' ? 'committed' : raw.state, freeze: raw.freeze ?? null };
       this.migrations.set(m.id, m);
       this.created.set(m.id, Date.parse(m.createdAt));
       if (raw.state === 'committing') this.mark(m, 'committed', 'the flip was interrupted by a controller restart: finished by the reconcile towards the new location, saved before the flip began');

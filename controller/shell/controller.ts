@@ -18,7 +18,7 @@ import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
-  defaultForwardingOptions, desiredStateFor, endpointChangeFlows, FlowCache, forwardingContext,
+  defaultForwardingOptions, desiredStateFor, endpointChangeFlows, FlowCache, forwardingContext, FORWARDING_TABLE,
   type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
 import type { FlowSpec, SwitchState } from '../core/flows.js';
@@ -386,7 +386,17 @@ export class Controller extends EventEmitter {
     }
   }
 
+  /**
+   * Receives the frames that hold flows send (the migration manager queues them). Only hold
+   * flows send to the controller from the forwarding table, so nothing else is taken.
+   */
+  heldFrameSink?: (node: string, frame: Uint8Array) => void;
+
   private onPacketIn(session: SwitchSession, node: string, pin: PacketIn): void {
+    if (pin.tableId === FORWARDING_TABLE) {
+      this.heldFrameSink?.(node, pin.data);
+      return;
+    }
     const inPortField = pin.match.fields.find((f) => f.field === 'in_port');
     const inPort = inPortField && inPortField.field !== 'opaque' ? Number(inPortField.value) : undefined;
     const eth = parseEthernet(pin.data);

@@ -26,6 +26,18 @@ export class Metrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers: [this.registry],
   });
 
+  readonly refractory = new Histogram({
+    name: 'vino_migration_refractory_seconds', help: 'Data plane downtime of a migration: freeze (the old host takes no more frames) to the first frame delivered at the new port',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10], registers: [this.registry],
+  });
+  readonly heldFrames = new Histogram({
+    name: 'vino_migration_held_frames', help: 'Frames held during the freeze of a migration (then replayed in order)',
+    buckets: [0, 1, 10, 100, 1000, 10_000, 100_000], registers: [this.registry],
+  });
+  readonly replayedFrames = new Counter({ name: 'vino_migration_replayed_frames_total', help: 'Held frames replayed to the new port', registers: [this.registry] });
+  readonly holdDropped = new Counter({ name: 'vino_migration_hold_dropped_frames_total', help: 'Frames not held (a cap reached) or discarded (abort, switch gone)', registers: [this.registry] });
+  readonly heldBytesNow = new Gauge({ name: 'vino_migration_held_bytes', help: 'Bytes held now over all migrations', registers: [this.registry] });
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'vino_' });
   }

@@ -95,10 +95,13 @@ export class FakeSwitch extends EventEmitter {
     this.write({ type: 'PORT_STATUS', xid: 0, reason: 'DELETE', desc });
   }
 
-  /** Sends a frame received on `inPort` to the controller (as a table-miss packet-in). */
-  packetIn(inPort: number, frame: Buffer, cookie = 0n): void {
+  /**
+   * Sends a frame received on `inPort` to the controller: a table-miss packet-in, or with
+   * `tableId` an output-to-controller action of a flow in that table.
+   */
+  packetIn(inPort: number, frame: Buffer, cookie = 0n, tableId = 0): void {
     this.write({
-      type: 'PACKET_IN', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 'NO_MATCH', tableId: 0, cookie,
+      type: 'PACKET_IN', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: tableId === 0 ? 'NO_MATCH' : 'ACTION', tableId, cookie,
       match: { fields: [{ field: 'in_port', value: inPort }] }, data: frame,
     });
   }

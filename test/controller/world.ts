@@ -15,6 +15,7 @@ import { SimNetwork, SimSwitch } from '../../src/openflow-sim/network.js';
 import { Port } from '../../src/openflow/constants.js';
 import type { PortDesc } from '../../src/openflow/types/index.js';
 import { repoRoot } from '../util/paths.js';
+import type { HoldLimits } from '../../controller/migration/hold.js';
 
 export interface World {
   topology: ResolvedTopology;
@@ -43,7 +44,7 @@ export function planPorts(topology: ResolvedTopology, node: string): PortDesc[] 
   return [...n.bridge.ports.map((p) => fakePort(p.ofport, p.name)), fakePort(Port.LOCAL, n.bridge.name)];
 }
 
-export async function makeWorld(file: string, opts: { connect?: boolean; apiToken?: string; logger?: Logger; apiMaxBodyBytes?: number } = {}): Promise<World> {
+export async function makeWorld(file: string, opts: { connect?: boolean; apiToken?: string; logger?: Logger; apiMaxBodyBytes?: number; holdLimits?: Partial<HoldLimits> } = {}): Promise<World> {
   const topology = await loadTopology(join(repoRoot(), 'topologies', file));
   const dir = mkdtempSync(join(tmpdir(), 'vino-world-'));
   const stateFile = join(dir, 'state.json');
@@ -52,6 +53,7 @@ export async function makeWorld(file: string, opts: { connect?: boolean; apiToke
     topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: { host: '127.0.0.1', port: apiPort }, stateFile, logger,
     ...(opts.apiToken ? { apiToken: opts.apiToken } : {}),
     ...(opts.apiMaxBodyBytes !== undefined ? { apiMaxBodyBytes: opts.apiMaxBodyBytes } : {}),
+    ...(opts.holdLimits ? { holdLimits: opts.holdLimits } : {}),
     session: { echoIntervalMs: 1000, idleTimeoutMs: 5000 },
   });
   const tables = new Map<string, SimSwitch>();

@@ -38,6 +38,8 @@ export interface EmulateOptions {
   ofport?: number;
   /** Carry the neighbour cache over (default true). */
   keepNeighbours?: boolean;
+  /** Runs once the old port is gone (the old host takes no more frames: a controller's freeze step). */
+  afterUnplug?: () => Promise<void>;
   /** Runs after the attach and before the resume (a controller could be told here). */
   beforeResume?: () => Promise<void>;
 }
@@ -100,6 +102,7 @@ export async function emulateMigration(bed: Testbed, container: string, toNode: 
     // The port leaves the old bridge now; testbed.moveContainer then deletes the veth itself.
     await from.exec(['ovs-vsctl', `--db=${from.ovsdbTarget}`, '--timeout=10', '--if-exists', 'del-port', c.bridge, c.portName]);
     const unpluggedAt = monotonicMs();
+    await options.afterUnplug?.();
     await sleep(Math.max(0, copyMs - (monotonicMs() - unpluggedAt)));
     const attachStartAt = monotonicMs();
     await bed.moveContainer(container, toNode, {

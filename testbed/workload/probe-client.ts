@@ -8,6 +8,9 @@
  *     every --udp-interval-ms (1) carrying its sequence number and send time; the server echoes
  *     it. Sends are scheduled on a fixed grid and caught up when the event loop was late, so
  *     the rate holds.
+ *   - TCP stream: ONE long-lived connection (Nagle off) to the server's TCP echo, a 16-byte
+ *     request (sequence number, send time) every --tcp-interval-ms (1) on the same grid; the
+ *     namespace's TCP retransmission timeouts (TcpExt TCPTimeouts) are counted over the run.
  *
  *   node probe-client.js --target IP --out FILE [--http-port 8080] [--udp-port 7777]
  *        [--udp-local-port 47777] [--interval-ms 10] [--timeout-ms 200] [--udp-interval-ms 1]
@@ -23,7 +26,7 @@
  * --out (see ClientRecord in stats.ts) and prints {"type":"done"}.
  */
 import { createSocket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -40,6 +43,8 @@ const { values } = parseArgs({
     'interval-ms': { type: 'string', default: '10' },
     'timeout-ms': { type: 'string', default: '200' },
     'udp-interval-ms': { type: 'string', default: '1' },
+    'tcp-port': { type: 'string', default: '7778' },
+    'tcp-interval-ms': { type: 'string', default: '1' },
     expect: { type: 'string' },
   },
   strict: true,
@@ -66,6 +71,8 @@ const intervalMs = num('interval-ms', 1, 10_000, false);
 const timeoutMs = num('timeout-ms', 1, 60_000, false);
 const udpIntervalMs = num('udp-interval-ms', 0.1, 10_000, false);
 const expect = values.expect;
+const tcpPort = num('tcp-port', 1, 65535);
+const tcpIntervalMs = num('tcp-interval-ms', 0.1, 10_000, false);
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -179,11 +186,52 @@ await new Promise<void>((resolve, reject) => {
   });
 }).catch((err: Error) => fail(`UDP socket on port ${udpLocalPort}: ${err.message}`));
 
+// ---- TCP stream ----------------------------------------------------------------------------
+
+/** Retransmission timeouts of this namespace so far (null when /proc does not tell). */
+function tcpTimeouts(): number | null {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const keys = lines[0]!.split(' ');
+    const n = Number(lines[1]!.split(' ')[keys.indexOf('TCPTimeouts')]);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+const tcp = { sent: [] as number[], recv: [] as number[], errors: [] as string[] };
+const timeoutsAtStart = tcpTimeouts();
+let tcpPending: Buffer = Buffer.alloc(0);
+const tcpSock = connect({ host: target, port: tcpPort, noDelay: true });
+tcpSock.on('data', (chunk: Buffer) => {
+  const t = now();
+  tcpPending = tcpPending.length ? Buffer.concat([tcpPending, chunk]) : chunk;
+  while (tcpPending.length >= 16) {
+    const seq = tcpPending.readUInt32BE(0);
+    if (seq < tcp.recv.length && Number.isNaN(tcp.recv[seq]!)) tcp.recv[seq] = r3(t);
+    tcpPending = tcpPending.subarray(16);
+  }
+});
+tcpSock.on('error', (e: NodeJS.ErrnoException) => tcp.errors.push(e.code ?? e.message));
+await new Promise<void>((resolve) => tcpSock.once('connect', () => resolve())).catch(() => undefined);
+function sendTcp(): void {
+  if (tcpSock.destroyed) return;
+  const seq = tcp.sent.length;
+  const t = now();
+  tcp.sent.push(r3(t));
+  tcp.recv.push(NaN);
+  const b = Buffer.alloc(16);
+  b.writeUInt32BE(seq, 0);
+  b.writeDoubleBE(t, 8);
+  tcpSock.write(b);
+}
+
 // ---- schedule --------------------------------------------------------------------------------
 
 const started = now();
 let httpDue = 0;
 let udpDue = 0;
+let tcpDue = 0;
 let stopping = false;
 
 // Fixed grids from `started`; a late tick sends everything due so far (no drift, no gaps).
@@ -201,6 +249,13 @@ const udpTimer = setInterval(() => {
     sendDatagram();
   }
 }, 1);
+const tcpTimer = setInterval(() => {
+  const due = Math.floor((now() - started) / tcpIntervalMs) + 1;
+  while (tcpDue < due) {
+    tcpDue++;
+    sendTcp();
+  }
+}, 1);
 const hbTimer = setInterval(() => {
   process.stdout.write(`${JSON.stringify({ type: 'hb', t: r3(now()), httpOkAt, udpEchoSentAt, udpEchoAt, probes: http.sent.length, datagrams: udp.sent.length })}\n`);
 }, 50);
@@ -211,12 +266,15 @@ async function stop(): Promise<void> {
   stopping = true;
   clearInterval(httpTimer);
   clearInterval(udpTimer);
+  clearInterval(tcpTimer);
   // Answers still due: probes until their timeout, echoes for as long again.
   const deadline = now() + timeoutMs + 50;
   while (inflight > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 5));
   await new Promise((r) => setTimeout(r, Math.min(200, timeoutMs)));
   clearInterval(hbTimer);
   sock.close();
+  tcpSock.destroy();
+  const timeoutsAtEnd = tcpTimeouts();
   const record: ClientRecord = {
     version: 1,
     clock: 'monotonic-ms',
@@ -226,6 +284,10 @@ async function stop(): Promise<void> {
     udpIntervalMs,
     http,
     udp: { sent: udp.sent, recv: udp.recv.map((x) => (Number.isNaN(x) ? null : x)), duplicates: udp.duplicates, foreign: udp.foreign, sendErrors: udp.sendErrors },
+    tcp: {
+      intervalMs: tcpIntervalMs, sent: tcp.sent, recv: tcp.recv.map((x) => (Number.isNaN(x) ? null : x)), errors: tcp.errors,
+      timeouts: timeoutsAtStart === null || timeoutsAtEnd === null ? null : timeoutsAtEnd - timeoutsAtStart,
+    },
   };
   writeFileSync(outFile, JSON.stringify({ ...record, http: { ...http, done: http.done.map((x) => (Number.isNaN(x) ? null : x)) } }));
   process.stdout.write(`${JSON.stringify({ type: 'done', probes: http.sent.length, datagrams: udp.sent.length })}\n`);

@@ -2,9 +2,11 @@
  * The service inside a migrating container (run in its namespace with spawnInContainer):
  *   - an HTTP server answering every request with `200 <name> <pid> <path>` (so a client can
  *     check it talks to this very process, before and after the move);
- *   - a UDP echo server sending every datagram back to where it came from, unchanged.
+ *   - a UDP echo server sending every datagram back to where it came from, unchanged;
+ *   - a TCP echo server (Nagle off) sending back every byte it receives, for long-lived
+ *     connections that must survive the move.
  *
- *   node probe-server.js [--name NAME] [--http-port 8080] [--udp-port 7777]
+ *   node probe-server.js [--name NAME] [--http-port 8080] [--udp-port 7777] [--tcp-port 7778]
  *
  * Prints one JSON line `{"ready":true,"pid":N,...}` once both listen; exits on SIGTERM/SIGINT.
  * It sends nothing on its own: after a move the network hears from it only in answer to
@@ -12,6 +14,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -19,6 +22,7 @@ const { values } = parseArgs({
     name: { type: 'string', default: 'probe' },
     'http-port': { type: 'string', default: '8080' },
     'udp-port': { type: 'string', default: '7777' },
+    'tcp-port': { type: 'string', default: '7778' },
   },
   strict: true,
 });
@@ -35,6 +39,7 @@ function port(text: string, what: string): number {
 const name = values.name!;
 const httpPort = port(values['http-port']!, '--http-port');
 const udpPort = port(values['udp-port']!, '--udp-port');
+const tcpPort = port(values['tcp-port']!, '--tcp-port');
 let served = 0;
 let echoed = 0;
 
@@ -56,7 +61,16 @@ udp.on('message', (msg, rinfo) => {
 // An echo to a client that went away (ICMP unreachable) must not stop the server.
 udp.on('error', () => {});
 
+const tcp = createTcpServer({ noDelay: true }, (socket) => {
+  socket.on('data', (chunk) => socket.write(chunk));
+  socket.on('error', () => socket.destroy());
+});
+
 await Promise.all([
+  new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(tcpPort, '0.0.0.0', () => resolve());
+  }),
   new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(httpPort, '0.0.0.0', () => resolve());
@@ -70,7 +84,7 @@ await Promise.all([
   process.exit(1);
 });
 
-process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, name, httpPort, udpPort })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, name, httpPort, udpPort, tcpPort })}\n`);
 
 const stop = () => {
   process.stderr.write(`probe-server ${name}: ${served} HTTP requests served, ${echoed} datagrams echoed\n`);

@@ -29,6 +29,8 @@ export interface ClientRecord {
   udpIntervalMs: number;
   http: { sent: number[]; done: (number | null)[]; ok: number[]; err: string[] };
   udp: { sent: number[]; recv: (number | null)[]; duplicates: number; foreign: number; sendErrors: number };
+  /** The long-lived TCP stream (absent in records of older clients). */
+  tcp?: { intervalMs: number; sent: number[]; recv: (number | null)[]; errors: string[]; timeouts: number | null };
 }
 
 /** When the orchestrator stopped and resumed the container (CLOCK_MONOTONIC ms). */
@@ -55,7 +57,15 @@ export interface RunFigures {
   /** Median HTTP probe time and UDP round trip while undisturbed (observed start → freeze). */
   baseline: { httpMs: number | null; udpRttMs: number | null };
   http: StreamFigures;
-  udp: StreamFigures & { duplicates: number };
+  /** lostDuringFreeze: sent from the freeze (less the guard) to the resume and never echoed. */
+  udp: StreamFigures & { duplicates: number; lostDuringFreeze: number };
+  /**
+   * The long-lived TCP connection: stall = resume → the first echo received after it (what the
+   * connection waited beyond the freeze; a retransmission timeout shows as hundreds of ms);
+   * unanswered requests; the client namespace's retransmission timeouts over the run. Null
+   * without a TCP stream in the record.
+   */
+  tcp: { stallMs: number | null; unanswered: number; timeouts: number | null; total: number } | null;
   /** How long the client observed after the resume (ms): the cap of an unrecovered run. */
   observedAfterMs: number;
 }
@@ -136,10 +146,12 @@ export function analyzeRun(rec: ClientRecord, w: FreezeWindow, options: AnalyzeO
   let uBefore = 0;
   let uAfter = 0;
   let uAfterRecovery = 0;
+  let uDuring = 0;
   for (let i = 0; i < u.sent.length; i++) {
     if (u.recv[i] !== null && u.recv[i] !== undefined) continue;
     const sent = u.sent[i]!;
     if (sent < w.freezeAt - udpGuardMs) uBefore++;
+    else if (sent < w.resumeAt) uDuring++;
     else if (sent >= w.resumeAt) {
       uAfter++;
       if (sent > firstSentAfterEchoed) uAfterRecovery++;
@@ -154,10 +166,24 @@ export function analyzeRun(rec: ClientRecord, w: FreezeWindow, options: AnalyzeO
     total: u.sent.length,
     good: echoed,
     duplicates: rec.udp.duplicates,
+    lostDuringFreeze: uDuring,
   };
 
+  let tcp: RunFigures['tcp'] = null;
+  if (rec.tcp) {
+    const c = keepFrom({ sent: rec.tcp.sent, recv: rec.tcp.recv }, from);
+    let firstAfter = Infinity;
+    for (const r of c.recv) if (r !== null && r >= w.resumeAt) firstAfter = Math.min(firstAfter, r);
+    tcp = {
+      stallMs: Number.isFinite(firstAfter) ? round(firstAfter - w.resumeAt) : null,
+      unanswered: c.recv.filter((r) => r === null).length,
+      timeouts: rec.tcp.timeouts,
+      total: c.sent.length,
+    };
+  }
+
   const lastActivity = Math.max(h.sent.at(-1) ?? -Infinity, u.sent.at(-1) ?? -Infinity);
-  return { baseline, http, udp, observedAfterMs: round(Math.max(0, lastActivity - w.resumeAt)) };
+  return { baseline, http, udp, tcp, observedAfterMs: round(Math.max(0, lastActivity - w.resumeAt)) };
 }
 
 /** The entries of parallel arrays whose `sent` is at or after `from`. */

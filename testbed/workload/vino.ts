@@ -20,6 +20,8 @@ export interface MigrationView {
   committedBy: 'api' | 'first-frame' | null;
   error: string | null;
   timeline: { event: string; at: string; t: number; detail?: string }[];
+  /** Absent from controllers without the freeze step. */
+  freeze?: { by: string; lastAtOld: string; firstAtNew: string | null; refractoryMs: number | null; held: number; heldBytes: number; replayed: number; dropped: number; afterRelease?: number } | null;
 }
 
 export interface SwitchView {
@@ -64,6 +66,10 @@ export class VinoApi {
   }
   async commit(id: string): Promise<MigrationView> {
     return (await this.call<MigrationView>('POST', `/api/v1/migrations/${encodeURIComponent(id)}/commit`)).body;
+  }
+  /** The old host takes no more frames: the controller holds what reaches the new edge until the new port exists. */
+  async freeze(id: string): Promise<MigrationView> {
+    return (await this.call<MigrationView>('POST', `/api/v1/migrations/${encodeURIComponent(id)}/freeze`)).body;
   }
   async abort(id: string): Promise<MigrationView> {
     return (await this.call<MigrationView>('POST', `/api/v1/migrations/${encodeURIComponent(id)}/abort`)).body;
@@ -135,6 +141,8 @@ export async function startVino(options: {
   apiPort?: number;
   logLevel?: string;
   migrationTimeoutS?: number;
+  /** More command-line options (e.g. --hold-frames 0). */
+  extraArgs?: string[];
   /** How long to wait for every switch (default 30 s). */
   connectTimeoutMs?: number;
   expectSwitches: number;
@@ -147,6 +155,7 @@ export async function startVino(options: {
     '--of-listen', ofListen, '--api-listen', apiListen, '--state', options.stateFile,
     '--log-level', options.logLevel ?? 'info',
     ...(options.migrationTimeoutS ? ['--migration-timeout', String(options.migrationTimeoutS)] : []),
+    ...(options.extraArgs ?? []),
   ];
   const child = startLogged('vino-controller', argv, options.logFile, { env: childEnv() });
   const api = new VinoApi(`http://${apiListen}`);
