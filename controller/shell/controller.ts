@@ -22,7 +22,7 @@ import {
 import type { FlowSpec, SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
-import { fabricFromTopology } from '../core/topology-fabric.js';
+import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
 import { levelsTowards, stageDiffs } from '../core/transition.js';
 import {
   applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, type InstalledState, type SwitchDiff,
@@ -146,8 +146,11 @@ export class Controller extends EventEmitter {
   private inputsVersion = 0;
   private basis?: Basis;
 
-  constructor(readonly topology: ResolvedTopology, readonly options: ControllerOptions) {
+  private current: ResolvedTopology;
+
+  constructor(topology: ResolvedTopology, readonly options: ControllerOptions) {
     super();
+    this.current = topology;
     this.log = options.logger;
     this.locations = this.tracked;
     for (const c of Object.values(topology.containers)) {
@@ -182,6 +185,11 @@ export class Controller extends EventEmitter {
     for (const s of [...this.sessions.values(), ...this.unknownSessions.values()]) s.close('controller shutting down');
     await this.syncChain.catch(() => {});
     await this.saveState();
+  }
+
+  /** The topology in force (a reload replaces it). */
+  get topology(): ResolvedTopology {
+    return this.current;
   }
 
   /** Migrations between prepare and commit (the migration manager publishes them here). */
@@ -243,8 +251,10 @@ export class Controller extends EventEmitter {
     if (previous && previous !== session) previous.close('replaced by a new connection with the same datapath id');
     this.sessions.set(node, session);
     this.inputsVersion++;
+    this.followPorts(node, session);
     session.on('port', (reason: string, desc: PortDesc) => {
       this.inputsVersion++;
+      if (this.sessions.get(node) === session) this.followPorts(node, session);
       this.emit('event', { type: 'port-change', switch: node, reason: String(reason), port: portView(desc) });
       this.requestSync(`port ${desc.name} ${String(reason).toLowerCase()} on ${node}`);
     });
@@ -303,8 +313,11 @@ export class Controller extends EventEmitter {
     const inPort = inPortField && inPortField.field !== 'opaque' ? Number(inPortField.value) : undefined;
     const eth = parseEthernet(pin.data);
     if (inPort === undefined || !eth) return;
-    const nodeInfo = this.topology.nodes[node]!;
-    const isTunnel = nodeInfo.bridge.ports.some((p) => p.kind === 'tunnel' && p.ofport === inPort);
+    const nodeInfo = this.topology.nodes[node];
+    if (!nodeInfo) return;
+    // By name: the switch's number for a tunnel need not be the plan's.
+    const inPortName = session.ports.get(inPort)?.name;
+    const isTunnel = nodeInfo.bridge.ports.some((p) => p.kind === 'tunnel' && p.name === inPortName);
     if (eth.arp?.op === 1) {
       const owner = this.locations.byIp(eth.arp.tpa);
       if (owner && owner.mac !== eth.src) {
@@ -318,6 +331,20 @@ export class Controller extends EventEmitter {
     // Learn only at edge ports: a frame from a tunnel says nothing about where its sender is.
     if (isTunnel || !isUnicastMac(eth.src) || eth.vlan !== undefined) return;
     this.learn(node, inPort, eth.src, eth.arp?.spa ?? undefined, session.ports.get(inPort)?.name);
+  }
+
+  /**
+   * Locations on `node` whose port name the switch reports under another number take that
+   * number: a port renumbered or recreated (or never numbered as planned) is followed.
+   */
+  private followPorts(node: string, session: SwitchSession): void {
+    for (const l of this.locations.all()) {
+      if (l.node !== node || l.port === undefined) continue;
+      const now = reportedOfport(session.ports, l.port);
+      if (now === undefined || now === l.ofport) continue;
+      const change = this.locations.set({ ...l, ofport: now });
+      if (change) this.announce(change, `port ${l.port} is ofport ${now} on ${node}`, false);
+    }
   }
 
   /** A MAC seen at an edge port: new → learned; known elsewhere → moved (host-move detection). */
