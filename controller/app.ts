@@ -4,7 +4,8 @@
  */
 import pino, { type Logger } from 'pino';
 import type { ResolvedTopology } from '../src/topology/types.js';
-import { Controller, type ListenAddress } from './shell/controller.js';
+import { Controller, type ListenAddress, type Provisioner } from './shell/controller.js';
+import { addTopologyRoutes } from './shell/topology-api.js';
 import { Metrics } from './shell/metrics.js';
 import { buildApi, finishApi, listenApi } from './shell/api.js';
 import type { SessionOptions } from './shell/session.js';
@@ -26,6 +27,8 @@ export interface AppConfig {
   version?: string;
   /** Prepared migrations not committed within this time are aborted. */
   migrationTimeoutMs?: number;
+  /** Provisions nodes for a reload with provisioning (absent: such a reload is refused). */
+  provisioner?: Provisioner;
   /** Adds routes (e.g. migrations) before the API starts. */
   extend?: (app: OpenAPIHono, controller: Controller, metrics: Metrics) => void | Promise<void>;
 }
@@ -48,6 +51,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     ...(config.stateFile ? { stateFile: config.stateFile } : {}),
     ...(config.session ? { session: config.session } : {}),
     ...(config.forwarding ? { forwarding: config.forwarding } : {}),
+    ...(config.provisioner ? { provisioner: config.provisioner } : {}),
   });
   const version = config.version ?? '0.0.0';
   let api: Awaited<ReturnType<typeof listenApi>> | null = null;
@@ -57,6 +61,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}) };
     const app = buildApi(controller, apiOptions);
     migrations = extendWithMigrations(config.migrationTimeoutMs ? { timeoutMs: config.migrationTimeoutMs } : {})(app, controller, metrics);
+    addTopologyRoutes(app, controller);
     if (config.apiListen) {
       await config.extend?.(app, controller, metrics);
       finishApi(app, version);

@@ -13,8 +13,9 @@ import { validateCommand } from './commands/validate.js';
 import { runCommand as controllerCommand } from './commands/run.js';
 import { testbedCommand } from './commands/testbed.js';
 import { deprovisionCommand, provisionCommand } from './commands/provision.js';
+import { reloadCommand } from './commands/reload.js';
 
-const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, provisionCommand, deprovisionCommand, testbedCommand];
+const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, provisionCommand, deprovisionCommand, testbedCommand, reloadCommand];
 
 /** Runs when no subcommand is named: the controller itself. */
 const DEFAULT_COMMAND: Command | undefined = controllerCommand;

@@ -43,7 +43,7 @@ export function planPorts(topology: ResolvedTopology, node: string, renumber: Re
   return [...n.bridge.ports.map((p) => fakePort(renumber(node, p.name, p.ofport), p.name)), fakePort(Port.LOCAL, n.bridge.name)];
 }
 
-export async function makeWorld(file: string | ResolvedTopology, opts: { connect?: boolean; apiToken?: string; renumber?: Renumber } = {}): Promise<World> {
+export async function makeWorld(file: string | ResolvedTopology, opts: { connect?: boolean; apiToken?: string; renumber?: Renumber; onModify?: (node: string, msg: import('../../src/openflow/types/index.js').Message) => void } = {}): Promise<World> {
   let topology = typeof file === 'string' ? await loadTopology(join(repoRoot(), 'topologies', file)) : file;
   const renumber: Renumber = opts.renumber ?? ((_n, _p, planned) => planned);
   const dir = mkdtempSync(join(tmpdir(), 'vino-world-'));
@@ -69,7 +69,7 @@ export async function makeWorld(file: string | ResolvedTopology, opts: { connect
       const old = world.switches.get(node);
       old?.close();
       const n = topology.nodes[node]!;
-      const sw = new FakeSwitch(world.app.openflow[0]!.port, { datapathId: BigInt(`0x${n.bridge.dpid}`), ports: planPorts(topology, node, renumber), table: tables.get(node)! });
+      const sw = new FakeSwitch(world.app.openflow[0]!.port, { datapathId: BigInt(`0x${n.bridge.dpid}`), ports: planPorts(topology, node, renumber), table: tables.get(node)!, ...(opts.onModify ? { onModify: (m) => void opts.onModify!(node, m) } : {}) });
       world.switches.set(node, sw);
       // Connected and read back: the reconcile's flow-stats request is the last step of the handshake.
       await sw.waitFor((m) => m.type === 'MULTIPART_REQUEST' && m.body.kind === 'FLOW', 5000);
@@ -86,6 +86,11 @@ export async function makeWorld(file: string | ResolvedTopology, opts: { connect
       for (const [key, l] of before) if (!after.has(key)) {
         world.net.unlink(l.a.node, renumber(l.a.node, l.a.port, l.a.ofport));
         world.net.unlink(l.b.node, renumber(l.b.node, l.b.port, l.b.ofport));
+      }
+      // Ports the new plan adds appear on connected switches, as provisioning would add them.
+      for (const [name, sw] of world.switches) {
+        const had = new Set(topology.nodes[name]?.bridge.ports.map((p) => p.name) ?? []);
+        for (const p of next.nodes[name]?.bridge.ports ?? []) if (!had.has(p.name) && !sw.closed) sw.addPort(fakePort(renumber(name, p.name, p.ofport), p.name));
       }
       topology = next;
       world.topology = next;
