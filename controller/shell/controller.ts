@@ -519,10 +519,9 @@ export class Controller extends EventEmitter {
     const gone = new Set([...diff.nodes.removed, ...diff.nodes.changed.filter((c) => c.fields.includes('kind')).map((c) => c.name)]);
     const problems: { path: string; message: string }[] = [];
     for (const l of this.locations.all()) {
+      // Strict: a container goes first (a reload without it, or DELETE), its node afterwards.
       if (!gone.has(l.node) || l.source === 'learned') continue;
-      const alsoRemoved = before.containers[l.name] !== undefined && next.containers[l.name] === undefined;
-      if (alsoRemoved) continue;
-      problems.push({ path: `nodes.${l.node}`, message: `node "${l.node}" still holds container "${l.name}" (port ${l.port ?? l.ofport}): move or remove it first` });
+      problems.push({ path: `nodes.${l.node}`, message: `node "${l.node}" still holds container "${l.name}" (port ${l.port ?? l.ofport}): move or remove the container first` });
     }
     for (const m of this.migrations) {
       for (const end of [m.from.bridge, m.to.bridge]) {
