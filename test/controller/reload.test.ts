@@ -184,3 +184,49 @@ t.test('a link removed from a ring: new paths before old ones go, every intermed
   t.equal(after.delivered.length, 1, 'a → b delivered after the link is unplugged');
   t.notOk(after.looped, 'no loop');
 });
+
+t.test('vino-controller reload: checks the file, prints the changes, exit 1 when refused or unreachable', async (t) => {
+  const { reloadCommand } = await import('../../controller/commands/reload.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const w = await makeWorld('two-region.json');
+  const dir = mkdtempSync(join(tmpdir(), 'vino-reload-cli-'));
+  t.teardown(async () => {
+    await w.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const run = async (...args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await reloadCommand.run(args, { out: (s) => void (out += s), err: (s) => void (err += s) });
+    return { code, out, err };
+  };
+  const doc = twoRegion();
+  doc.nodes['h5'] = { kind: 'host', region: 'EDGE-TR2' };
+  doc.links.push({ switch: 'sw3', host: 'h5', overlay_ip: '192.168.200.15' });
+  const good = join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify(doc));
+  let r = await run('--topology', good, '--api', w.apiUrl, '--dry-run');
+  t.equal(r.code, 0);
+  t.equal(r.out, '+ node h5\n+ link h5~sw3\ndry run: nothing applied\n');
+  t.notOk(w.app.controller.topology.nodes['h5'], 'dry run applied nothing');
+
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ ...doc, links: [...doc.links, { switch: 'sw9', peer: 'sw1' }] }));
+  r = await run('--topology', bad, '--api', w.apiUrl);
+  t.equal(r.code, 1);
+  t.match(r.err, /bad\.json:\d+:\d+: links\[7\]\.switch: unknown node "sw9"/, 'the problem with file, line, column and JSON path');
+
+  r = await run('--topology', good, '--api', w.apiUrl, '--provision');
+  t.equal(r.code, 1, 'provisioning asked of a controller without a provider');
+  t.match(r.err, /HTTP 400.*no provisioner/);
+
+  r = await run('--topology', good, '--api', w.apiUrl);
+  t.equal(r.code, 0);
+  t.match(r.out, /\+ node h5\n\+ link h5~sw3\napplied: 1 switches touched, \d+ flow\/group\/meter mods, 0 nodes provisioned/);
+  t.ok(w.app.controller.topology.nodes['h5'], 'applied');
+
+  r = await run('--topology', good, '--api', 'http://127.0.0.1:1');
+  t.equal(r.code, 1);
+  t.match(r.err, /cannot reach the controller at http:\/\/127\.0\.0\.1:1/);
+});

@@ -27,3 +27,18 @@ t.test('growing by one region: only that region and its link appear in the diff'
   ]);
   t.same(diffTopologies(before, analyzeTopology(doc).topology!).empty, true, 'the same document: no change');
 });
+
+t.test('topology diff: a link written the other way round is no change; changed fields are named', async (t) => {
+  const doc = generateTopology({ name: 'gen', switches: 4, regionSize: 2, hostsPerRegion: 1 });
+  const before = analyzeTopology(doc).topology!;
+  const reversed = structuredClone(doc);
+  const l = reversed.links[0] as { switch: string; peer: string };
+  [l.switch, l.peer] = [l.peer, l.switch];
+  t.ok(diffTopologies(before, analyzeTopology(reversed).topology!).empty, 'same link, ends swapped');
+  const changed = structuredClone(doc);
+  changed.nodes['s1-0']!.region = 'ELSEWHERE';
+  changed.containers['c0-0']!.ip = '10.0.0.200';
+  (changed.links[0] as { vni?: number }).vni = 77;
+  const d = diffTopologies(before, analyzeTopology(changed).topology!);
+  t.same(formatTopologyDiff(d), ['~ node s1-0: region', '~ link s0-0~s0-1: vni', '~ container c0-0: ip']);
+});
