@@ -64,10 +64,15 @@ async function connectAll(app: RunningApp, switches: EmulatedSwitch[], topology:
   return performance.now() - t0;
 }
 
-/** A hundred at a time: a thousand SYNs at once overflow the listen backlog. */
+/**
+ * A hundred at a time, each batch through its handshake before the next: a thousand SYNs at once
+ * overflow the listen backlog while the controller is busy computing.
+ */
 async function connectInBatches(switches: EmulatedSwitch[], port: number): Promise<void> {
   for (let i = 0; i < switches.length; i += 100) {
-    await Promise.all(switches.slice(i, i + 100).map((s) => s.connect('127.0.0.1', port, performance.now() + 60_000)));
+    const batch = switches.slice(i, i + 100);
+    await Promise.all(batch.map((s) => s.connect('127.0.0.1', port, performance.now() + 600_000)));
+    await Promise.all(batch.map((s) => s.ready));
   }
 }
 

@@ -582,16 +582,11 @@ export class Controller extends EventEmitter {
       const node = next.dpids[dpid];
       if (!node || session.state !== 'ready') continue;
       this.unknownSessions.delete(dpid);
-      this.serveNodeQuietly(session, node);
+      // serveNode queues its own reconcile; the reload's sync joins it.
+      this.serveNode(session, node, this.log.child({ switch: node, dpid }));
       adopted.push(node);
     }
     return adopted;
-  }
-
-  private serveNodeQuietly(session: SwitchSession, node: string): void {
-    const log = this.log.child({ switch: node, dpid: dpidText(session.datapathId!) });
-    // serveNode queues its own reconcile; the reload's sync joins it.
-    this.serveNode(session, node, log);
   }
 
   /** Resolves once every node in `nodes` is connected with its flows applied, or after `timeoutMs`. */
