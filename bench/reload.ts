@@ -49,7 +49,7 @@ function emulate(grown: ResolvedTopology): EmulatedSwitch[] {
 const mods = (sw: EmulatedSwitch[]) => sw.reduce((n, s) => n + s.counters.flowMods + s.counters.groupMods + s.counters.meterMods, 0);
 
 async function start(topology: ResolvedTopology): Promise<RunningApp> {
-  return startApp({ topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: null, logger: log, session: { requestTimeoutMs: 120_000, handshakeTimeoutMs: 120_000 } });
+  return startApp({ topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: null, logger: log, session: { requestTimeoutMs: 120_000, handshakeTimeoutMs: 120_000, idleTimeoutMs: 600_000, echoIntervalMs: 60_000 } });
 }
 
 /** Connects `switches` (of nodes present in `topology`) and waits until every first sync is confirmed; ms. */
@@ -58,10 +58,18 @@ async function connectAll(app: RunningApp, switches: EmulatedSwitch[], topology:
   const port = app.openflow[0]!.port;
   const mine = switches.filter((s) => topology.dpids[s.config.datapathId.toString(16).padStart(16, '0')] !== undefined);
   await connectInBatches(mine, port);
-  const expected = mine.length;
-  while (app.controller.sessions.size < expected) await new Promise((r) => setTimeout(r, 5));
+  await waitSessions(app, mine.length);
   await app.controller.requestSync('bench: settle');
   return performance.now() - t0;
+}
+
+/** Bounded: a run that cannot get its switches fails with the count instead of hanging. */
+async function waitSessions(app: RunningApp, expected: number, timeoutMs = 600_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (app.controller.sessions.size < expected) {
+    if (performance.now() > deadline) throw new Error(`${app.controller.sessions.size} of ${expected} switches connected after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 /**
@@ -88,7 +96,7 @@ async function runCase(name: string, before: TopologyDocument | object, after: T
   const started = performance.now();
   const result = await app.controller.reload(t1);
   await connectInBatches(newOnes, app.openflow[0]!.port);
-  while (app.controller.sessions.size < Object.keys(t1.nodes).length) await new Promise((r) => setTimeout(r, 5));
+  await waitSessions(app, Object.keys(t1.nodes).length);
   await app.controller.requestSync('bench: settle');
   const reloadMs = performance.now() - started;
   const reloadMods = mods(switches) - modsBefore;
