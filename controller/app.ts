@@ -4,7 +4,7 @@
  */
 import pino, { type Logger } from 'pino';
 import type { ResolvedTopology } from '../src/topology/types.js';
-import { Controller, type ListenAddress, type ListenTls } from './shell/controller.js';
+import { Controller, type ListenAddress, type ListenTls, type Provisioner } from './shell/controller.js';
 import { Metrics } from './shell/metrics.js';
 import { buildApi, finishApi, listenApi } from './shell/api.js';
 import type { SessionOptions } from './shell/session.js';
@@ -39,6 +39,8 @@ export interface AppConfig {
   migrationTimeoutMs?: number;
   /** Caps on the frames held while migrating containers are frozen. */
   holdLimits?: Partial<HoldLimits>;
+  /** Provisions nodes for a reload with provisioning (absent: such a reload is refused). */
+  provisioner?: Provisioner;
   /** Adds routes (e.g. migrations) before the API starts. */
   extend?: (app: OpenAPIHono, controller: Controller, metrics: Metrics) => void | Promise<void>;
 }
@@ -64,6 +66,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     ...(config.session ? { session: config.session } : {}),
     ...(config.forwarding ? { forwarding: config.forwarding } : {}),
     ...(config.auditIntervalMs ? { auditIntervalMs: config.auditIntervalMs } : {}),
+    ...(config.provisioner ? { provisioner: config.provisioner } : {}),
   });
   const version = config.version ?? '0.0.0';
   let api: Awaited<ReturnType<typeof listenApi>> | null = null;

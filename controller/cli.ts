@@ -14,8 +14,9 @@ import { testbedCommand } from './commands/testbed.js';
 import { deprovisionCommand, provisionCommand } from './commands/provision.js';
 import { packageVersion } from '../src/package-version.js';
 import { OPERATOR_COMMANDS } from './commands/operator.js';
+import { reloadCommand } from './commands/reload.js';
 
-const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, provisionCommand, deprovisionCommand, testbedCommand, ...OPERATOR_COMMANDS];
+const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, importDslCommand, provisionCommand, deprovisionCommand, testbedCommand, reloadCommand, ...OPERATOR_COMMANDS];
 
 /** Runs when no subcommand is named: the controller itself. */
 const DEFAULT_COMMAND: Command | undefined = controllerCommand;

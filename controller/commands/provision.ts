@@ -113,7 +113,7 @@ function positiveSeconds(text: string | undefined, option: string): number | und
   return n * 1000;
 }
 
-async function makeProvider(kind: string, topology: ResolvedTopology, values: Record<string, unknown>, timeoutMs: number | undefined): Promise<NodeProvider> {
+export async function makeProvider(kind: string, topology: ResolvedTopology, values: Record<string, unknown>, timeoutMs: number | undefined): Promise<NodeProvider> {
   if (kind === 'netns') {
     for (const o of ['known-hosts', 'identity', 'ovsdb']) if (values[o] !== undefined) throw new UsageError(`--${o} is an option of the ssh provider`);
     const { netnsProviderFromState } = await import('../provision/netns.js');

@@ -8,8 +8,9 @@ import { isLoopbackHost, parseListen, parseOfListen, startApp } from '../app.js'
 import type { SessionOptions } from '../shell/session.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
 import { defaultLogFormat, makeLogger, parseLogFormat } from './log-format.js';
-import { readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
+import { formatProblemList, readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
 import type { HoldLimits } from '../migration/hold.js';
+import type { Provisioner } from '../shell/controller.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -59,8 +60,14 @@ Options:
   --log-format FORMAT      pretty (readable lines) or json (one object a line, level names,
                            ISO times); default pretty when stdout is a terminal, else json
 ${topologyInputHelp(27)}
+  --provider netns|ssh     how a reload with provisioning reaches new nodes (OVSDB); without it,
+                           such a reload is refused. SIGHUP then provisions too
+  --state-dir DIR          netns provider: the testbed's state directory
   -h, --help               show this help
   -V, --version            print the version
+
+SIGHUP re-reads FILE and applies the difference (see "vino-controller reload --help"); an
+invalid file is logged with its problems and changes nothing.
 
 Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a bad command line.
 `,
@@ -96,6 +103,8 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'hold-bytes': { type: 'string' },
         'hold-total-frames': { type: 'string' },
         'hold-total-bytes': { type: 'string' },
+        provider: { type: 'string' },
+        'state-dir': { type: 'string' },
       },
       strict: true,
     });
@@ -164,6 +173,23 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
+    const providerKind = values.provider;
+    if (providerKind !== undefined && providerKind !== 'netns' && providerKind !== 'ssh') throw new UsageError(`--provider: unknown provider "${providerKind}" (netns or ssh)`);
+    if (values['state-dir'] !== undefined && providerKind !== 'netns') throw new UsageError('--state-dir is an option of the netns provider');
+    const providerOptions: Record<string, unknown> = values['state-dir'] !== undefined ? { 'state-dir': values['state-dir'] } : {};
+    // A provider per provisioning run, made from the topology being applied (new nodes, new addresses).
+    const provisioner: Provisioner | undefined = providerKind === undefined ? undefined : async (t, nodes) => {
+      const { makeProvider } = await import('./provision.js');
+      const { runProvisioning } = await import('../provision/run.js');
+      const provider = await makeProvider(providerKind, t, providerOptions, undefined);
+      try {
+        const report = await runProvisioning(t, provider, { mode: 'provision', nodes });
+        return report.nodes.map((n) => ({ node: n.node, ok: n.status !== 'failed', ...(n.error ? { error: n.error } : {}) }));
+      } finally {
+        await provider.close();
+      }
+    };
+
     const holdLimits: Partial<HoldLimits> = {};
     for (const [flag, key] of [['hold-frames', 'maxFrames'], ['hold-bytes', 'maxBytes'], ['hold-total-frames', 'maxTotalFrames'], ['hold-total-bytes', 'maxTotalBytes']] as const) {
       const text = values[flag];
@@ -196,6 +222,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         ...(maxBody !== undefined ? { apiMaxBodyBytes: maxBody } : {}),
         auditIntervalMs: audit * 1000,
         ...(apiTls ? { apiTls } : {}),
+        ...(provisioner ? { provisioner } : {}),
       });
     } catch (err) {
       io.err(`vino-controller: ${(err as Error).message}\n`);
@@ -212,11 +239,29 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
       },
       `started: topology ${values.topology} (${analysis.bytes} bytes, "${topology.name}": ${summarize(topology)})`,
     );
+    const file = values.topology;
+    const onHup = () => {
+      void (async () => {
+        const read = await readTopology(file, limits);
+        const next = read.topology;
+        if (!next) {
+          app.logger.error({ signal: 'SIGHUP', file, problems: read.readError ? [read.readError.message] : formatProblemList(read.problems, file, limits.maxProblems).split('\n') }, 'reload refused: the topology file is invalid; nothing changed');
+          return;
+        }
+        try {
+          await app.controller.reload(next, { provision: provisioner !== undefined });
+        } catch (err) {
+          app.logger.error({ signal: 'SIGHUP', file, err: (err as Error).message }, 'reload refused; nothing changed');
+        }
+      })();
+    };
+    process.on('SIGHUP', onHup);
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         app.logger.info({ signal }, 'stopping: sessions closed, flows left in place');
         process.off('SIGTERM', onTerm);
         process.off('SIGINT', onInt);
+        process.off('SIGHUP', onHup);
         void app.stop().then(resolve, resolve);
       };
       const onTerm = () => stop('SIGTERM');

@@ -25,15 +25,25 @@ export function fabricFromTopology(
   const bridges = new Map<string, FabricBridge>();
   for (const node of Object.values(topology.nodes)) {
     const reported = reportedPorts.get(node.name);
-    const tunnels = node.bridge.ports.filter((p) => p.kind === 'tunnel').map((p) => ({
-      ofport: p.ofport,
-      peer: p.peer,
-      up: reported === undefined ? true : isUp(reported.get(p.ofport)),
-    }));
-    const tunnelPorts = new Set(tunnels.map((t) => t.ofport));
+    const byName = reported === undefined ? undefined : portsByName(reported);
+    // Ports are known by name: the number is whatever the switch reports for that name (OVS
+    // may grant another than the plan's ofport_request, an adopted overlay has its own).
+    const tunnels = node.bridge.ports.filter((p) => p.kind === 'tunnel').map((p) => {
+      if (byName === undefined) return { ofport: p.ofport, peer: p.peer, up: true };
+      const seen = byName.get(p.name);
+      return { ofport: seen?.portNo ?? p.ofport, peer: p.peer, up: isUp(seen) };
+    });
+    const tunnelNames = new Set(node.bridge.ports.filter((p) => p.kind === 'tunnel').map((p) => p.name));
     const edge = new Set<number>();
-    for (const p of node.bridge.ports) if (p.kind !== 'tunnel' && (reported === undefined || reported.has(p.ofport))) edge.add(p.ofport);
-    for (const p of reported?.values() ?? []) if (!tunnelPorts.has(p.portNo) && p.portNo <= Port.MAX && isUp(p)) edge.add(p.portNo);
+    for (const p of node.bridge.ports) {
+      if (p.kind === 'tunnel') continue;
+      if (byName === undefined) edge.add(p.ofport);
+      else {
+        const seen = byName.get(p.name);
+        if (seen !== undefined && seen.portNo <= Port.MAX) edge.add(seen.portNo);
+      }
+    }
+    for (const p of reported?.values() ?? []) if (!tunnelNames.has(p.name) && p.portNo <= Port.MAX && isUp(p)) edge.add(p.portNo);
     for (const p of extraEdgePorts.get(node.name) ?? []) edge.add(p);
     bridges.set(node.name, {
       name: node.name,
@@ -43,6 +53,19 @@ export function fabricFromTopology(
     });
   }
   return { bridges };
+}
+
+/** A switch's ports by name (names are unique per bridge in OVS). */
+export function portsByName(ports: ReadonlyMap<number, PortDesc>): Map<string, PortDesc> {
+  const out = new Map<string, PortDesc>();
+  for (const p of ports.values()) out.set(p.name, p);
+  return out;
+}
+
+/** The number a switch reports for a port name, else undefined. */
+export function reportedOfport(ports: ReadonlyMap<number, PortDesc> | undefined, name: string): number | undefined {
+  for (const p of ports?.values() ?? []) if (p.name === name) return p.portNo;
+  return undefined;
 }
 
 function isUp(p: PortDesc | undefined): boolean {

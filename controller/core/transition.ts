@@ -12,7 +12,7 @@
  */
 import { COOKIE_OWNER_VALUE, RuleKind } from './cookies.js';
 import { diffSwitchState, emptyDiff, isEmptyDiff, type OwnIds, type SwitchDiff } from './diff.js';
-import type { SwitchState } from './flows.js';
+import type { FlowSpec, SwitchState } from './flows.js';
 
 export interface TransitionStage {
   label: string;
@@ -89,4 +89,37 @@ export function levelsTowards(bridges: Iterable<string>, distance: (from: string
     (levels[d] ??= []).push(name);
   }
   return levels.filter((l) => l !== undefined);
+}
+
+/**
+ * Orders a change of paths (a link removed or added while the old tunnels still carry traffic)
+ * per destination: a flow towards a destination that is `d` hops away on the new paths goes in
+ * stage `d`, so every switch turns to a next hop that already holds its final flow for that
+ * destination (no loop, no black hole). Groups, meters and flows with no destination
+ * (`distance` undefined) go first; removals last.
+ *
+ * @param distance new-path hop count from `bridge` to the destination of `flow`, or undefined.
+ */
+export function stageDiffsByDistance(diffs: ReadonlyMap<string, SwitchDiff>, distance: (bridge: string, flow: FlowSpec) => number | undefined): TransitionStage[] {
+  const first: TransitionStage = { label: 'groups and ingress', changes: new Map() };
+  const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
+  const byDistance: TransitionStage[] = [];
+  for (const [name, d] of diffs) {
+    const head = { ...emptyDiff(), groupsToAdd: d.groupsToAdd, metersToAdd: d.metersToAdd, groupsToModify: d.groupsToModify, metersToModify: d.metersToModify };
+    for (const f of d.flowsToAdd) {
+      const hops = distance(name, f);
+      if (hops === undefined) {
+        head.flowsToAdd.push(f);
+        continue;
+      }
+      const stage = (byDistance[hops] ??= { label: `distance ${hops}`, changes: new Map() });
+      let part = stage.changes.get(name);
+      if (!part) stage.changes.set(name, (part = emptyDiff()));
+      part.flowsToAdd.push(f);
+    }
+    const last = { ...emptyDiff(), flowsToDelete: d.flowsToDelete, groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
+    if (!isEmptyDiff(head)) first.changes.set(name, head);
+    if (!isEmptyDiff(last)) cleanup.changes.set(name, last);
+  }
+  return [first, ...byDistance.filter((s) => s !== undefined), cleanup].filter((s) => s.changes.size > 0);
 }

@@ -24,7 +24,7 @@ import {
   PROBLEM_CONTENT_TYPE, humanIssues, problem, problemDoc, problemResponse, summarize, type ProblemDetailsValue, type ProblemItemValue, type ProblemKind,
 } from './problem.js';
 import { isDashboardPath, mountDashboard } from './dashboard.js';
-import { addTopologyRoutes } from './topology-api.js';
+import { addTopologyReloadRoute, addTopologyRoutes } from './topology-api.js';
 import { EVENTS_PROTOCOL, tokenFromProtocols } from './ws-auth.js';
 
 export interface ApiOptions {
@@ -262,6 +262,7 @@ export function buildApi(controller: Controller, options: ApiOptions): OpenAPIHo
   });
 
   addTopologyRoutes(app, controller);
+  addTopologyReloadRoute(app, controller);
 
   app.get('/metrics', async (c) => c.body(await options.metrics.text(), 200, { 'content-type': options.metrics.contentType }));
 

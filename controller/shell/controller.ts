@@ -24,13 +24,14 @@ import {
 import type { FlowSpec, SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
-import { fabricFromTopology } from '../core/topology-fabric.js';
-import { levelsTowards, stageDiffs } from '../core/transition.js';
+import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
+import { levelsTowards, stageDiffs, stageDiffsByDistance } from '../core/transition.js';
 import {
   applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, type InstalledState, type SwitchDiff,
 } from '../core/diff.js';
 import { SwitchSession, dpidText, type SessionOptions } from './session.js';
 import type { Metrics } from './metrics.js';
+import { diffTopologies, formatTopologyDiff, type TopologyDiff } from '../../src/topology/diff.js';
 
 export interface ListenAddress {
   host: string;
@@ -69,6 +70,33 @@ export interface ControllerOptions {
    * nothing about such changes. 0 or absent: only on (re)connect and after a failed change.
    */
   auditIntervalMs?: number;
+  /** Provisions nodes through OVSDB (bridges, tunnels, controller target); used by a reload with provisioning. */
+  provisioner?: Provisioner;
+}
+
+/** Provisions the given nodes of a topology, in parallel; resolves with a per-node outcome. */
+export type Provisioner = (topology: ResolvedTopology, nodes: readonly string[]) => Promise<{ node: string; ok: boolean; error?: string }[]>;
+
+/** What a reload did (or, for a dry run, would do). */
+export interface ReloadResult {
+  diff: TopologyDiff;
+  dryRun: boolean;
+  /** Nodes provisioned before the flows (added nodes, ends of added links) and after (ends of removed links). */
+  provisioned: string[];
+  /** Switches that received flow changes, and how many flow/group/meter mods in all. */
+  switchesTouched: string[];
+  flowMods: number;
+  /** Time to compute the diff, and from the start to the last barrier. */
+  diffMs: number;
+  totalMs: number;
+}
+
+/** A reload refused: `status` 400 (invalid document) or 409 (conflicts with the running state). */
+export class ReloadError extends Error {
+  override readonly name = 'ReloadError';
+  constructor(readonly status: 400 | 409 | 502, message: string, readonly problems: { path: string; message: string }[] = []) {
+    super(message);
+  }
 }
 
 /** What the API shows of a switch. */
@@ -178,8 +206,11 @@ export class Controller extends EventEmitter {
   private basis?: Basis;
   private auditTimer?: NodeJS.Timeout;
 
-  constructor(readonly topology: ResolvedTopology, readonly options: ControllerOptions) {
+  private current: ResolvedTopology;
+
+  constructor(topology: ResolvedTopology, readonly options: ControllerOptions) {
     super();
+    this.current = topology;
     this.log = options.logger;
     this.locations = this.tracked;
     for (const c of Object.values(topology.containers)) {
@@ -223,6 +254,11 @@ export class Controller extends EventEmitter {
     for (const s of [...this.sessions.values(), ...this.unknownSessions.values()]) s.close('controller shutting down');
     await this.syncChain.catch(() => {});
     await this.saveState();
+  }
+
+  /** The topology in force (a reload replaces it). */
+  get topology(): ResolvedTopology {
+    return this.current;
   }
 
   /** Migrations between prepare and commit (the migration manager publishes them here). */
@@ -307,13 +343,16 @@ export class Controller extends EventEmitter {
     return Object.values(this.topology.nodes).find((n) => n.bridge.name === local)?.name;
   }
 
+  /** The node a session serves (undefined: an unknown switch); a reload may change it. */
+  private readonly nodeOfSession = new WeakMap<SwitchSession, string>();
+
   private onReady(session: SwitchSession): void {
     const dpid = dpidText(session.datapathId!);
     const node = this.nodeOf(session);
     const log = this.log.child({ switch: node ?? null, dpid });
     this.options.metrics?.sessionReady();
     this.readySessions.add(session);
-    session.on('message', (msg: Message) => this.onMessage(session, node, msg));
+    session.on('message', (msg: Message) => this.onMessage(session, this.nodeOfSession.get(session), msg));
     if (!node) {
       this.unknownSessions.get(dpid)?.close('replaced by a new connection with the same datapath id');
       this.unknownSessions.set(dpid, session);
@@ -322,12 +361,22 @@ export class Controller extends EventEmitter {
       void this.installFallback(session, log);
       return;
     }
+    this.serveNode(session, node, log);
+  }
+
+  /** Serves a connected switch as topology node `node`: reconcile, then keep its flows in step. */
+  private serveNode(session: SwitchSession, node: string, log: Logger): void {
+    const dpid = dpidText(session.datapathId!);
+    this.nodeOfSession.set(session, node);
     const previous = this.sessions.get(node);
     if (previous && previous !== session) previous.close('replaced by a new connection with the same datapath id');
     this.sessions.set(node, session);
     this.inputsVersion++;
+    this.followPorts(node, session);
     session.on('port', (reason: string, desc: PortDesc) => {
+      if (this.sessions.get(node) !== session) return;
       this.inputsVersion++;
+      this.followPorts(node, session);
       this.emit('event', { type: 'port-change', switch: node, reason: String(reason), port: portView(desc) });
       this.requestSync(`port ${desc.name} ${String(reason).toLowerCase()} on ${node}`);
     });
@@ -401,8 +450,11 @@ export class Controller extends EventEmitter {
     const inPort = inPortField && inPortField.field !== 'opaque' ? Number(inPortField.value) : undefined;
     const eth = parseEthernet(pin.data);
     if (inPort === undefined || !eth) return;
-    const nodeInfo = this.topology.nodes[node]!;
-    const isTunnel = nodeInfo.bridge.ports.some((p) => p.kind === 'tunnel' && p.ofport === inPort);
+    const nodeInfo = this.topology.nodes[node];
+    if (!nodeInfo) return;
+    // By name: the switch's number for a tunnel need not be the plan's.
+    const inPortName = session.ports.get(inPort)?.name;
+    const isTunnel = nodeInfo.bridge.ports.some((p) => p.kind === 'tunnel' && p.name === inPortName);
     if (eth.arp?.op === 1) {
       const owner = this.locations.byIp(eth.arp.tpa);
       if (owner && owner.mac !== eth.src) {
@@ -431,6 +483,20 @@ export class Controller extends EventEmitter {
     if (!bridge) return true;
     if (name !== undefined && name === bridge.name) return false;
     return !bridge.ports.some((p) => p.kind !== 'container' && (p.ofport === ofport || (name !== undefined && p.name === name)));
+  }
+
+  /**
+   * Locations on `node` whose port name the switch reports under another number take that
+   * number: a port renumbered or recreated (or never numbered as planned) is followed.
+   */
+  private followPorts(node: string, session: SwitchSession): void {
+    for (const l of this.locations.all()) {
+      if (l.node !== node || l.port === undefined) continue;
+      const now = reportedOfport(session.ports, l.port);
+      if (now === undefined || now === l.ofport) continue;
+      const change = this.locations.set({ ...l, ofport: now });
+      if (change) this.announce(change, `port ${l.port} is ofport ${now} on ${node}`, false);
+    }
   }
 
   /** A MAC seen at an edge port: new → learned; known elsewhere → moved (host-move detection). */
@@ -492,13 +558,187 @@ export class Controller extends EventEmitter {
     if (sync) void this.requestSync(`${l.name} ${change.kind}: ${why}`, change.kind === 'moved' ? { towards: l.node } : {});
   }
 
+  // ------------------------------------------------------------------------------ reload
+
+  private reloading?: Promise<ReloadResult>;
+
+  /**
+   * Replaces the topology while running. `next` is already validated. Refused (409, nothing
+   * changed) when a removed node still holds containers or a prepared migration. Otherwise:
+   * provisions the new nodes and the ends of new links first (in parallel, when asked), updates
+   * the location table, adopts switches that became topology nodes, drops those that left, and
+   * recomputes the flows: additions everywhere before any removal (make-before-break), so a
+   * removed link keeps carrying traffic until every switch has its new path. Switches whose
+   * desired state did not change get nothing. Resolves after the last barrier.
+   */
+  reload(next: ResolvedTopology, opts: { dryRun?: boolean; provision?: boolean; waitForNewSwitchesMs?: number } = {}): Promise<ReloadResult> {
+    if (this.reloading) return Promise.reject(new ReloadError(409, 'another reload is in progress'));
+    const run = this.doReload(next, opts).finally(() => {
+      this.reloading = undefined;
+    });
+    this.reloading = run;
+    return run;
+  }
+
+  private async doReload(next: ResolvedTopology, opts: { dryRun?: boolean; provision?: boolean; waitForNewSwitchesMs?: number }): Promise<ReloadResult> {
+    const started = performance.now();
+    const before = this.current;
+    const diff = diffTopologies(before, next);
+    const diffMs = performance.now() - started;
+    const result: ReloadResult = { diff, dryRun: opts.dryRun === true, provisioned: [], switchesTouched: [], flowMods: 0, diffMs: round3(diffMs), totalMs: 0 };
+    this.refuseConflicts(before, next, diff);
+    if (opts.provision && !this.options.provisioner) throw new ReloadError(400, 'provisioning asked for, but this controller has no provisioner (start it with --provider)');
+    if (opts.dryRun || diff.empty) {
+      result.totalMs = round3(performance.now() - started);
+      return result;
+    }
+    this.log.info({ changes: formatTopologyDiff(diff) }, 'reloading the topology');
+
+    // Nodes whose OVSDB rows change: new ones and the ends of new links first; the ends of
+    // removed links only once their traffic has moved (their old tunnels go then).
+    const linkEnds = (keys: string[]) => keys.flatMap((k) => k.split('~'));
+    const dropLater = new Set(linkEnds([...diff.links.removed, ...diff.links.changed.map((c) => c.name)]).filter((n) => next.nodes[n]));
+    const provisionFirst = [...new Set([...diff.nodes.added, ...diff.nodes.changed.map((c) => c.name), ...linkEnds(diff.links.added)])].filter((n) => next.nodes[n] && !dropLater.has(n));
+    if (opts.provision && provisionFirst.length > 0) {
+      await this.provision(next, provisionFirst);
+      result.provisioned.push(...provisionFirst);
+    }
+
+    this.current = next;
+    this.applyTopologyToLocations(before, next, diff);
+    const adopted = this.reassignSessions(next);
+    this.inputsVersion++;
+    this.basis = undefined;
+
+    const onEvent = (e: ControllerEvent) => {
+      if (e.type !== 'flows-applied') return;
+      if (!result.switchesTouched.includes(String(e.switch))) result.switchesTouched.push(String(e.switch));
+      result.flowMods += Number(e.flowMods);
+    };
+    this.on('event', onEvent);
+    try {
+      // Adopted switches queued their reconcile already: this request joins it.
+      if (adopted.length > 0) this.log.info({ nodes: adopted }, 'switches already connected are now topology nodes');
+      await this.requestSync('topology reloaded', { byDistance: true });
+      // Switches of added nodes that connect now are reconciled as they come; wait for them a while.
+      const waitMs = opts.waitForNewSwitchesMs ?? (opts.provision ? 10_000 : 0);
+      if (waitMs > 0 && diff.nodes.added.length > 0) await this.waitForNodes(diff.nodes.added, waitMs);
+    } finally {
+      this.off('event', onEvent);
+    }
+    if (opts.provision && dropLater.size > 0) {
+      await this.provision(next, [...dropLater]);
+      result.provisioned.push(...dropLater);
+    }
+    void this.saveState();
+    result.totalMs = round3(performance.now() - started);
+    this.log.info({ switchesTouched: result.switchesTouched.length, flowMods: result.flowMods, ms: result.totalMs }, 'topology reloaded');
+    this.emit('event', { type: 'topology-reloaded', changes: formatTopologyDiff(diff), switchesTouched: result.switchesTouched.length, flowMods: result.flowMods });
+    return result;
+  }
+
+  /** 409 when a removed node still holds containers (not removed with it) or a prepared migration. */
+  private refuseConflicts(before: ResolvedTopology, next: ResolvedTopology, diff: TopologyDiff): void {
+    const gone = new Set([...diff.nodes.removed, ...diff.nodes.changed.filter((c) => c.fields.includes('kind')).map((c) => c.name)]);
+    const problems: { path: string; message: string }[] = [];
+    for (const l of this.locations.all()) {
+      // Strict: a container goes first (a reload without it, or DELETE), its node afterwards.
+      if (!gone.has(l.node) || l.source === 'learned') continue;
+      problems.push({ path: `nodes.${l.node}`, message: `node "${l.node}" still holds container "${l.name}" (port ${l.port ?? l.ofport}): move or remove the container first` });
+    }
+    for (const m of this.migrations) {
+      for (const end of [m.from.bridge, m.to.bridge]) {
+        if (gone.has(end)) problems.push({ path: `nodes.${end}`, message: `node "${end}" is an end of the prepared migration of "${m.name}": commit or abort it first` });
+      }
+    }
+    for (const [name, c] of Object.entries(next.containers)) {
+      const other = this.locations.byMac(c.mac) ?? this.locations.byIp(c.ip);
+      // Learned entries give way; containers of the old document are governed by the new one.
+      if (other && other.name !== name && other.source !== 'learned' && before.containers[other.name] === undefined) problems.push({ path: `containers.${name}`, message: `MAC or IP of "${name}" belongs to "${other.name}" in the running controller` });
+    }
+    if (problems.length > 0) throw new ReloadError(409, `reload refused: ${problems.map((p) => p.message).join('; ')}`, problems);
+  }
+
+  /** Containers added, removed or changed in the document, and learned MACs on removed nodes. */
+  private applyTopologyToLocations(before: ResolvedTopology, next: ResolvedTopology, diff: TopologyDiff): void {
+    for (const name of diff.containers.removed) {
+      const change = this.locations.delete(name);
+      if (change) this.announce(change, 'removed from the topology', false);
+    }
+    for (const l of this.locations.all()) {
+      if (next.nodes[l.node]) continue;
+      const change = this.locations.delete(l.name);
+      if (change) this.announce(change, `node ${l.node} removed from the topology`, false);
+    }
+    for (const name of [...diff.containers.added, ...diff.containers.changed.map((c) => c.name)]) {
+      const c = next.containers[name]!;
+      // A learned entry with the same MAC or IP is the same container seen earlier: it gives way.
+      for (const other of [this.locations.byMac(c.mac), this.locations.byIp(c.ip)]) {
+        if (other && other.name !== name && other.source === 'learned') this.locations.delete(other.name);
+      }
+      const ofport = reportedOfport(this.sessions.get(c.node)?.ports, c.port) ?? c.ofport;
+      try {
+        const change = this.locations.set({ name, mac: c.mac, ip: c.ip, node: c.node, ofport, port: c.port, source: 'topology' });
+        if (change) this.announce(change, before.containers[name] ? 'changed in the topology' : 'added to the topology', false);
+      } catch (err) {
+        this.log.warn({ container: name, err: (err as Error).message }, 'container of the new topology not placed');
+      }
+    }
+  }
+
+  /**
+   * Sessions after a topology change: a node that left (or whose datapath id changed) is closed;
+   * an unknown switch that is now a node is served as such (its learning fallback flow is ours
+   * by cookie and goes with the reconcile). Returns the nodes adopted.
+   */
+  private reassignSessions(next: ResolvedTopology): string[] {
+    for (const [node, session] of [...this.sessions]) {
+      const n = next.nodes[node];
+      if (n && BigInt(`0x${n.bridge.dpid}`) === session.datapathId) continue;
+      this.sessions.delete(node);
+      this.installed.delete(node);
+      this.nodeOfSession.delete(session);
+      session.close(n ? `datapath id of ${node} changed in the topology` : `${node} removed from the topology`);
+    }
+    const adopted: string[] = [];
+    for (const [dpid, session] of [...this.unknownSessions]) {
+      const node = next.dpids[dpid];
+      if (!node || session.state !== 'ready') continue;
+      this.unknownSessions.delete(dpid);
+      // serveNode queues its own reconcile; the reload's sync joins it.
+      this.serveNode(session, node, this.log.child({ switch: node, dpid }));
+      adopted.push(node);
+    }
+    return adopted;
+  }
+
+  /** Resolves once every node in `nodes` is connected with its flows applied, or after `timeoutMs`. */
+  private async waitForNodes(nodes: string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = () => nodes.filter((n) => !(this.sessions.get(n)?.state === 'ready' && this.installed.has(n)));
+    while (pending().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const missing = pending();
+    if (missing.length > 0) this.log.warn({ nodes: missing }, 'added nodes not connected yet: they are served when they connect');
+    await this.syncChain;
+  }
+
+  private async provision(topology: ResolvedTopology, nodes: string[]): Promise<void> {
+    const t0 = performance.now();
+    const outcome = await this.options.provisioner!(topology, nodes);
+    const failed = outcome.filter((o) => !o.ok);
+    this.log.info({ nodes, ms: round3(performance.now() - t0), failed: failed.map((f) => f.node) }, 'provisioned for the reload');
+    if (failed.length > 0) {
+      throw new ReloadError(502, `provisioning failed on ${failed.map((f) => `${f.node}: ${f.error ?? 'failed'}`).join('; ')}`, failed.map((f) => ({ path: `nodes.${f.node}`, message: f.error ?? 'provisioning failed' })));
+    }
+  }
+
   // ------------------------------------------------------------------------------ sync
 
   /**
    * Queues a recomputation; resolves when every connected switch has (or has failed to get)
    * the new state. Serialised: two changes never interleave their flow_mods.
    */
-  requestSync(reason: string, opts: { reconcile?: string; towards?: string } = {}): Promise<void> {
+  requestSync(reason: string, opts: { reconcile?: string; towards?: string; byDistance?: boolean } = {}): Promise<void> {
     // Requests that arrive while one is waiting to run join it (same ordering target only):
     // a burst of packet-ins costs one recomputation, not one each.
     const q = this.queuedSync;
@@ -507,26 +747,27 @@ export class Controller extends EventEmitter {
       else q.moreReasons++;
       if (opts.reconcile) q.reconcile.add(opts.reconcile);
       q.towards ??= opts.towards;
+      q.byDistance ||= opts.byDistance === true;
       return q.run;
     }
-    const entry = { reasons: [reason], moreReasons: 0, reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, run: Promise.resolve() };
+    const entry = { reasons: [reason], moreReasons: 0, reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, byDistance: opts.byDistance === true, run: Promise.resolve() };
     entry.run = this.syncChain.then(() => {
       if (this.queuedSync === entry) this.queuedSync = undefined;
       const reasons = entry.reasons.join('; ') + (entry.moreReasons > 0 ? ` and ${entry.moreReasons} more` : '');
-      return this.sync(reasons, { reconcile: [...entry.reconcile], ...(entry.towards ? { towards: entry.towards } : {}) });
+      return this.sync(reasons, { reconcile: [...entry.reconcile], byDistance: entry.byDistance, ...(entry.towards ? { towards: entry.towards } : {}) });
     });
     this.queuedSync = entry;
     this.syncChain = entry.run.catch(() => {});
     return entry.run;
   }
 
-  private queuedSync?: { reasons: string[]; moreReasons: number; reconcile: Set<string>; towards: string | undefined; run: Promise<void> };
+  private queuedSync?: { reasons: string[]; moreReasons: number; reconcile: Set<string>; towards: string | undefined; byDistance: boolean; run: Promise<void> };
 
-  private async sync(reason: string, opts: { reconcile: string[]; towards?: string }): Promise<void> {
+  private async sync(reason: string, opts: { reconcile: string[]; towards?: string; byDistance?: boolean }): Promise<void> {
     if (this.stopping) return;
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const diffs = this.planDiffs();
-    const stages = stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
+    const stages = opts.byDistance ? stageDiffsByDistance(diffs, (bridge, flow) => this.hopsToDestination(bridge, flow)) : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
     if (stages.length === 0) return;
     this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
     for (const stage of stages) {
@@ -636,6 +877,14 @@ export class Controller extends EventEmitter {
     const located = new Map<string, Iterable<number>>();
     for (const [node, ports] of this.tracked.portUse) located.set(node, ports.keys());
     return fabricFromTopology(this.topology, reported, located);
+  }
+
+  /** New-path hops from `bridge` to the bridge of the MAC a flow forwards to (eth_dst), if it has one. */
+  private hopsToDestination(bridge: string, flow: FlowSpec): number | undefined {
+    const dst = flow.match.fields.find((f) => f.field === 'eth_dst');
+    if (!dst || dst.field !== 'eth_dst' || typeof dst.value !== 'string') return undefined;
+    const at = this.locations.byMac(dst.value)?.node;
+    return at === undefined ? undefined : this.basis?.ctx.paths.distance(bridge, at);
   }
 
   /** Levels for ordering a change towards `target` (nearest first), over the current paths. */
@@ -814,6 +1063,10 @@ export async function writeFileAtomic(file: string, body: string): Promise<void>
   } finally {
     await dir.close();
   }
+}
+
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 function portView(p: PortDesc): { portNo: number; name: string; up: boolean } {

@@ -36,6 +36,7 @@ const KINDS = {
   'method-not-allowed': 'Method not allowed',
   conflict: 'The request conflicts with the current state',
   'switch-refused': 'A switch refused the change',
+  'provisioning-failed': 'Provisioning through OVSDB failed',
   internal: 'Internal error',
 } as const;
 export type ProblemKind = keyof typeof KINDS;

@@ -5,7 +5,10 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Controller, ControllerEvent } from './controller.js';
-import { problemDoc } from './problem.js';
+import { problem, problemDoc, problemResponse } from './problem.js';
+import { analyzeTopologyText } from '../../src/topology/load.js';
+import { formatTopologyDiff } from '../../src/topology/diff.js';
+import { ReloadError } from './controller.js';
 
 /** Per switch: the last barrier-confirmed change and the refusals, from the controller's events. */
 export class SwitchActivity {
@@ -125,4 +128,59 @@ export function addTopologyRoutes(app: OpenAPIHono, controller: Controller): Swi
     },
   }), (c) => c.json(topologyView(controller, activity), 200));
   return activity;
+}
+
+const Changes = z.object({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.object({ name: z.string(), fields: z.array(z.string()) })) });
+export const ReloadView = z.object({
+  dryRun: z.boolean(),
+  changes: z.array(z.string()).openapi({ description: 'One line per change: "+ node sw9", "- link sw1~sw2", "~ container web: node, ofport"' }),
+  diff: z.object({ nodes: Changes, links: Changes, containers: Changes, attributes: z.array(z.string()), empty: z.boolean() }),
+  provisioned: z.array(z.string()),
+  switchesTouched: z.array(z.string()),
+  flowMods: z.number().int(),
+  diffMs: z.number(),
+  totalMs: z.number().openapi({ description: 'From the request to the last barrier reply' }),
+}).openapi('TopologyReload');
+
+const Flag = z.enum(['0', '1', 'true', 'false']).optional();
+
+/**
+ * `PUT /api/v1/topology`: reload without restart. The body is the topology document, checked
+ * exactly as `vino-controller validate` checks a file: any problem → 400 with every JSON path, and
+ * nothing changes. `?dry_run=1` returns the diff only; `?provision=1` provisions the new nodes
+ * through OVSDB first.
+ */
+export function addTopologyReloadRoute(app: OpenAPIHono, controller: Controller): void {
+  app.openapi(createRoute({
+    method: 'put', path: '/api/v1/topology',
+    request: {
+      query: z.object({ dry_run: Flag.openapi({ description: 'Return the diff, change nothing' }), provision: Flag.openapi({ description: 'Provision added nodes and the ends of added links through OVSDB first' }) }),
+      body: { content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi({ description: 'The topology document (schema/topology.schema.json)' }) } }, required: true },
+    },
+    responses: {
+      200: { content: { 'application/json': { schema: ReloadView } }, description: 'Applied (or, with dry_run, what would change); the switches confirmed the flows (barrier) before this response' },
+      400: problemDoc('Invalid topology: every problem with its JSON path (and line:column) in `errors`; nothing changed'),
+      401: problemDoc('Missing or wrong bearer token (with `WWW-Authenticate`)'),
+      409: problemDoc('A removed node still holds containers or a prepared migration, or a reload is in progress; nothing changed'),
+      502: problemDoc('Provisioning failed on some node; the topology was not changed'),
+    },
+  }), async (c) => {
+    const query = c.req.valid('query');
+    const on = (v: string | undefined) => v === '1' || v === 'true';
+    const { topology, problems } = analyzeTopologyText(await c.req.text());
+    if (!topology) {
+      return problemResponse(problem('invalid-request', 400, `invalid topology: ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing changed`, {
+        instance: c.req.path,
+        errors: problems.map((p) => ({ path: p.path, message: p.at ? `${p.at.line}:${p.at.column}: ${p.message}` : p.message })),
+      })) as never;
+    }
+    try {
+      const r = await controller.reload(topology, { dryRun: on(query.dry_run), provision: on(query.provision) });
+      return c.json({ ...r, changes: formatTopologyDiff(r.diff) }, 200);
+    } catch (err) {
+      if (!(err instanceof ReloadError)) throw err;
+      const kind = err.status === 400 ? 'invalid-request' : err.status === 502 ? 'provisioning-failed' : 'conflict';
+      return problemResponse(problem(kind, err.status, err.message, { instance: c.req.path, errors: err.problems })) as never;
+    }
+  });
 }

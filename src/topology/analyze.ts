@@ -356,9 +356,12 @@ class Checker {
         });
       }
       this.goodLinks.add(i);
-      const tunnel = (peer: string): PortClaim => ({ owner: `the tunnel port to "${peer}" (links[${i}])`, path: ['links', i], explicit: false });
-      this.port(link.switch, defaultTunnelPortName(bName), tunnel(bName));
-      this.port(bName, defaultTunnelPortName(link.switch), tunnel(link.switch));
+      const bTunnel = isHostLink(link) ? link.host_tunnel : link.peer_tunnel;
+      const tunnel = (peer: string, field: string, written: string | undefined): PortClaim => ({
+        owner: `the tunnel port to "${peer}" (links[${i}])`, path: written !== undefined ? ['links', i, field] : ['links', i], explicit: written !== undefined,
+      });
+      this.port(link.switch, link.switch_tunnel ?? defaultTunnelPortName(bName), tunnel(bName, 'switch_tunnel', link.switch_tunnel));
+      this.port(bName, bTunnel ?? defaultTunnelPortName(link.switch), tunnel(link.switch, isHostLink(link) ? 'host_tunnel' : 'peer_tunnel', bTunnel));
       for (const n of [link.switch, bName]) {
         const count = (tunnelCount.get(n) ?? 0) + 1;
         tunnelCount.set(n, count);
@@ -500,14 +503,14 @@ function resolve(m: Model, c: Checker): ResolvedTopology {
     const link = l!;
     const bName = isHostLink(link) ? link.host : link.peer;
     const vni = link.vni ?? vniPool.allocate(preferredVni(link.switch, bName));
-    const end = (node: string, peer: string): LinkEnd => ({
+    const end = (node: string, peer: string, written: string | undefined): LinkEnd => ({
       node,
       bridge: c.bridgeOf.get(node)!,
-      port: defaultTunnelPortName(peer),
+      port: written ?? defaultTunnelPortName(peer),
       ofport: tunnelOfport(node, peer),
     });
-    const a = end(link.switch, bName);
-    const b = end(bName, link.switch);
+    const a = end(link.switch, bName, link.switch_tunnel);
+    const b = end(bName, link.switch, isHostLink(link) ? link.host_tunnel : link.peer_tunnel);
     const tunnel = (from: LinkEnd, to: LinkEnd): TunnelPortPlan => ({
       kind: 'tunnel',
       name: from.port,

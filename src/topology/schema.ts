@@ -153,6 +153,8 @@ export const HostLink = z
     overlay_ip: Ipv4('Overlay IPv4 address on the host\'s end of the link: an internal port on the host\'s bridge (not a container address).'),
     port: ifname('Name of the internal port on the host\'s bridge that carries overlay_ip. Default: "int-<host>".').optional(),
     vni: Vni.optional(),
+    switch_tunnel: ifname('Name of the VXLAN port on the switch\'s bridge, for an overlay built with other names. Default: "vx-<host>".').optional(),
+    host_tunnel: ifname('Name of the VXLAN port on the host\'s bridge. Default: "vx-<switch>".').optional(),
   })
   .meta({ description: 'A VXLAN link between a switch and a host.' });
 
@@ -161,6 +163,8 @@ export const SwitchLink = z
     switch: z.string().meta({ description: 'Name of a switch node.' }),
     peer: z.string().meta({ description: 'Name of another switch node.' }),
     vni: Vni.optional(),
+    switch_tunnel: ifname('Name of the VXLAN port on the switch\'s bridge, for an overlay built with other names. Default: "vx-<peer>".').optional(),
+    peer_tunnel: ifname('Name of the VXLAN port on the peer\'s bridge. Default: "vx-<switch>".').optional(),
   })
   .meta({ description: 'A VXLAN link between two switches.' });
 

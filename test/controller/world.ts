@@ -35,17 +35,25 @@ export interface World {
   /** The second half: a new controller (on `apiPort` if given), switches reconnected. */
   startController(opts?: { apiPort?: number }): Promise<void>;
   connectSwitch(node: string): Promise<FakeSwitch>;
+  /** The port number the fake switch of `node` gives the port named `name`. */
+  ofport(node: string, name: string): number;
+  /** Makes the fake network match `next` (new switches and tunnels; removed tunnels unplugged); does not connect them. */
+  reshape(next: ResolvedTopology): void;
   waitSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function planPorts(topology: ResolvedTopology, node: string): PortDesc[] {
+/** Gives a port another number than the plan's (as OVS may, or an overlay built by hand). */
+export type Renumber = (node: string, port: string, planned: number) => number;
+
+export function planPorts(topology: ResolvedTopology, node: string, renumber: Renumber = (_n, _p, planned) => planned): PortDesc[] {
   const n = topology.nodes[node]!;
-  return [...n.bridge.ports.map((p) => fakePort(p.ofport, p.name)), fakePort(Port.LOCAL, n.bridge.name)];
+  return [...n.bridge.ports.map((p) => fakePort(renumber(node, p.name, p.ofport), p.name)), fakePort(Port.LOCAL, n.bridge.name)];
 }
 
-export async function makeWorld(file: string, opts: { connect?: boolean; apiToken?: string; logger?: Logger; apiMaxBodyBytes?: number; holdLimits?: Partial<HoldLimits> } = {}): Promise<World> {
-  const topology = await loadTopology(join(repoRoot(), 'topologies', file));
+export async function makeWorld(file: string | ResolvedTopology, opts: { connect?: boolean; apiToken?: string; logger?: Logger; apiMaxBodyBytes?: number; holdLimits?: Partial<HoldLimits>; renumber?: Renumber; onModify?: (node: string, msg: import('../../src/openflow/types/index.js').Message) => void } = {}): Promise<World> {
+  let topology = typeof file === 'string' ? await loadTopology(join(repoRoot(), 'topologies', file)) : file;
+  const renumber: Renumber = opts.renumber ?? ((_n, _p, planned) => planned);
   const dir = mkdtempSync(join(tmpdir(), 'vino-world-'));
   const stateFile = join(dir, 'state.json');
   const logger = opts.logger ?? pino({ level: process.env.VINO_TEST_LOG ?? 'silent' });
@@ -62,7 +70,8 @@ export async function makeWorld(file: string, opts: { connect?: boolean; apiToke
     const sw = net.addSwitch(name);
     tables.set(name, sw);
   }
-  for (const link of topology.links) net.link(link.a.node, link.a.ofport, link.b.node, link.b.ofport);
+  const plugged = (t: ResolvedTopology) => new Map(t.links.map((l) => [`${l.a.node}/${l.a.port}~${l.b.node}/${l.b.port}`, l]));
+  for (const l of topology.links) net.link(l.a.node, renumber(l.a.node, l.a.port, l.a.ofport), l.b.node, renumber(l.b.node, l.b.port, l.b.ofport));
 
   const world: World = {
     topology, app: await start(), switches: new Map(), tables, net, stateFile, apiUrl: '',
@@ -70,17 +79,39 @@ export async function makeWorld(file: string, opts: { connect?: boolean; apiToke
       const old = world.switches.get(node);
       old?.close();
       const n = topology.nodes[node]!;
-      const sw = new FakeSwitch(world.app.openflow[0]!.port, { datapathId: BigInt(`0x${n.bridge.dpid}`), ports: planPorts(topology, node), table: tables.get(node)! });
+      const sw = new FakeSwitch(world.app.openflow[0]!.port, { datapathId: BigInt(`0x${n.bridge.dpid}`), ports: planPorts(topology, node, renumber), table: tables.get(node)!, ...(opts.onModify ? { onModify: (m) => void opts.onModify!(node, m) } : {}) });
       world.switches.set(node, sw);
       // Connected and read back: the reconcile's flow-stats request is the last step of the handshake.
       await sw.waitFor((m) => m.type === 'MULTIPART_REQUEST' && m.body.kind === 'FLOW', 5000);
       return sw;
     },
+    ofport(node, name) {
+      const planned = topology.nodes[node]?.bridge.ports.find((p) => p.name === name)?.ofport;
+      if (planned === undefined) throw new Error(`no port ${name} planned on ${node}`);
+      return renumber(node, name, planned);
+    },
+    reshape(next) {
+      const before = plugged(topology);
+      const after = plugged(next);
+      for (const [key, l] of before) if (!after.has(key)) {
+        world.net.unlink(l.a.node, renumber(l.a.node, l.a.port, l.a.ofport));
+        world.net.unlink(l.b.node, renumber(l.b.node, l.b.port, l.b.ofport));
+      }
+      // Ports the new plan adds appear on connected switches, as provisioning would add them.
+      for (const [name, sw] of world.switches) {
+        const had = new Set(topology.nodes[name]?.bridge.ports.map((p) => p.name) ?? []);
+        for (const p of next.nodes[name]?.bridge.ports ?? []) if (!had.has(p.name) && !sw.closed) sw.addPort(fakePort(renumber(name, p.name, p.ofport), p.name));
+      }
+      topology = next;
+      world.topology = next;
+      for (const name of Object.keys(next.nodes)) if (!tables.has(name)) tables.set(name, net.addSwitch(name));
+      for (const [key, l] of after) if (!before.has(key)) net.link(l.a.node, renumber(l.a.node, l.a.port, l.a.ofport), l.b.node, renumber(l.b.node, l.b.port, l.b.ofport));
+    },
     async waitSettled() {
       // Every switch connected and the controller's queued changes done.
       for (let i = 0; i < 200; i++) {
         const info = world.app.controller.switchInfo();
-        if (info.filter((s) => !s.fallback).every((s) => s.connected)) break;
+        if (info.filter((s) => !s.fallback && world.switches.has(s.name!)).every((s) => s.connected)) break;
         await new Promise((r) => setTimeout(r, 10));
       }
       await world.app.controller.requestSync('test settle');

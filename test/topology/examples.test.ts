@@ -10,6 +10,7 @@ import { exampleFiles } from './fixtures.js';
 const expected: Record<string, { nodes: number; switches?: number }> = {
   'paper-fig1.json': { nodes: 4, switches: 2 },
   'two-region.json': { nodes: 7 },
+  'three-region.json': { nodes: 10, switches: 4 },
   'line-3.json': { nodes: 3 },
   'grid-12.json': { nodes: 12 },
   'paper-24.json': { nodes: 24 },

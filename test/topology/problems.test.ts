@@ -78,6 +78,11 @@ const cases: [string, Mutate, string[]][] = [
     (x) => (x.nodes.sw1.internal_port.name = 'vx-sw2'),
     ['nodes.sw1.internal_port.name: port name "vx-sw2" on bridge "sw1_br" is also the default name of the tunnel port to "sw2" (links[0]); choose another name'],
   ],
+  [
+    'named tunnel port clashing with a container port',
+    (x) => (x.links[1].host_tunnel = 'c-c1'),
+    ['links[1].host_tunnel: port name "c-c1" on bridge "h1_br" is also the default name of container "c1"; choose another name'],
+  ],
   ['port named like its bridge', (x) => (x.containers.c1.port = 'h1_br'), ['containers.c1.port: port name "h1_br" is the name of bridge "h1_br" itself (OVS gives it to the bridge\'s local port)']],
   [
     'container port name reused by another container',
