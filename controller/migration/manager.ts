@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Controller, ControllerEvent } from '../shell/controller.js';
+import type { Controller, ControllerEvent, PreparedMove } from '../shell/controller.js';
 import type { MigrationInProgress } from '../core/forwarding.js';
 import type { Metrics } from '../shell/metrics.js';
 
@@ -77,6 +77,10 @@ export class MigrationManager {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly options: MigrationOptions;
   private readonly log: Logger;
+  /** Compute each flip's flow changes at prepare time so that commit only sends them (bench: off to compare). */
+  precomputeFlips = true;
+  /** Flips computed ahead, by migration id (dropped when stale: the commit then computes). */
+  private readonly plans = new Map<string, PreparedMove>();
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
     this.options = { timeoutMs: 120_000, keepFinished: 200, ...options };
@@ -144,6 +148,7 @@ export class MigrationManager {
     this.emit(m, 'migration-prepared');
     this.armTimeout(m);
     void controller.saveState();
+    await this.precompute(m);
     return m;
   }
 
@@ -195,7 +200,10 @@ export class MigrationManager {
     }
     if (change) this.controller.logLocationChange(change, `migration ${m.id} committed by ${by}`);
     this.activate();
-    const failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node);
+    const plan = this.plans.get(m.id);
+    this.plans.delete(m.id);
+    const usable = plan && plan.to.node === m.to.node && plan.to.ofport === m.to.ofport ? plan : undefined;
+    const failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node, usable);
     m.flipLatencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.metrics?.flipLatency.observe(m.flipLatencyMs / 1000);
     if (failures.length > 0) {
@@ -214,6 +222,7 @@ export class MigrationManager {
 
   async abort(id: string, why = 'abort requested'): Promise<Migration> {
     const m = this.requirePrepared(id, 'abort');
+    this.plans.delete(id);
     m.state = 'aborted';
     this.clearTimeout(m.id);
     this.mark(m, why);
@@ -246,21 +255,37 @@ export class MigrationManager {
     throw new MigrationError(409, `cannot ${action} migration ${id} of "${m.container}": it ${why[m.state]}`, undefined, m);
   }
 
+  /**
+   * Computes `m`'s flip now (its destination port known), so that the commit only sends it.
+   * Other plans are dropped: their base (the migrations in progress) differs from now on.
+   */
+  private async precompute(m: Migration): Promise<void> {
+    if (!this.precomputeFlips || m.state !== 'prepared' || m.to.ofport === null) return;
+    for (const id of this.plans.keys()) if (id !== m.id) this.plans.delete(id);
+    const plan = await this.controller.prepareMove(m.container, { node: m.to.node, ofport: m.to.ofport }, this.inProgress(m.id), m.to.node);
+    if (plan && m.state === 'prepared') this.plans.set(m.id, plan);
+  }
+
   /** Publishes the prepared migrations to the forwarding computation. */
   private activate(): void {
+    this.controller.migrations = this.inProgress();
+  }
+
+  /** The prepared migrations in the forwarding computation's terms, but `except`. */
+  private inProgress(except?: string): MigrationInProgress[] {
     const active: MigrationInProgress[] = [];
     for (const m of this.migrations.values()) {
-      if (m.state !== 'prepared') continue;
+      if (m.state !== 'prepared' || m.id === except) continue;
       active.push({
         name: m.container, mac: m.mac, from: { bridge: m.from.node, ofport: m.from.ofport },
         to: m.to.ofport === null ? { bridge: m.to.node } : { bridge: m.to.node, ofport: m.to.ofport },
       });
     }
-    this.controller.migrations = active;
+    return active;
   }
 
   /** One sync for a stage of `m`; logs each flip stage and notes the switches that got nothing because they are not connected. */
-  private async syncCollectingFailures(m: Migration, reason: string, towards: string): Promise<string[]> {
+  private async syncCollectingFailures(m: Migration, reason: string, towards: string, plan?: PreparedMove): Promise<string[]> {
     const failures: string[] = [];
     const onEvent = (e: ControllerEvent) => {
       if (e.type === 'flows-failed') failures.push(`${String(e.switch)}: ${String(e.error)}`);
@@ -274,7 +299,7 @@ export class MigrationManager {
     if (disconnected.length > 0) this.mark(m, 'skipped (switch not connected)', `${disconnected.join(', ')}: reconciled when ${disconnected.length === 1 ? 'it connects' : 'they connect'}`);
     this.controller.on('event', onEvent);
     try {
-      await this.controller.requestSync(reason, { towards });
+      await (plan ? this.controller.requestPreparedMove(reason, plan) : this.controller.requestSync(reason, { towards }));
     } finally {
       this.controller.off('event', onEvent);
     }
@@ -300,6 +325,8 @@ export class MigrationManager {
           m.to.ofport = ev.port.portNo;
           this.mark(m, 'port seen', `ofport ${ev.port.portNo}`);
           this.emit(m, 'migration-port-seen');
+          // After the sync this port change queues (it runs once this event is handled).
+          setImmediate(() => void this.precompute(m));
         }
         // The controller syncs on every port change; our migration list must be current first.
         this.activate();
