@@ -38,7 +38,7 @@ const { values } = parseArgs({
     topologies: { type: 'string', default: 'line-3,paper-24' },
     runs: { type: 'string', default: '40' },
     warmup: { type: 'string', default: '10' },
-    variants: { type: 'string', default: 'precomputed,on-commit' },
+    variants: { type: 'string', default: 'precomputed,on-commit,first-frame' },
     'cpu-prof': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -49,7 +49,7 @@ if (values.help) {
   --topologies LIST   topology files under topologies/ (default line-3,paper-24)
   --runs N            timed flips per topology and variant (default 40)
   --warmup N          untimed flips first (default 10)
-  --variants LIST     precomputed,on-commit (default both)
+  --variants LIST     precomputed,on-commit,first-frame (default all)
   --cpu-prof FILE     CPU profile of the timed flips (precomputed variant, last topology) to FILE; its top costs printed
 `);
   process.exit(0);
@@ -61,9 +61,9 @@ const int = (name: 'runs' | 'warmup', min: number) => {
 };
 const runs = int('runs', 1);
 const warmup = int('warmup', 0);
-type Variant = 'precomputed' | 'on-commit';
+type Variant = 'precomputed' | 'on-commit' | 'first-frame';
 const variants = values.variants!.split(',').map((v) => v.trim()) as Variant[];
-for (const v of variants) if (v !== 'precomputed' && v !== 'on-commit') throw new Error(`--variants: unknown "${v}" (precomputed, on-commit)`);
+for (const v of variants) if (v !== 'precomputed' && v !== 'on-commit' && v !== 'first-frame') throw new Error(`--variants: unknown "${v}" (precomputed, on-commit, first-frame)`);
 
 interface FlipFigures {
   topology: string;
@@ -84,13 +84,14 @@ async function measure(topology: ResolvedTopology, variant: Variant, profileTo?:
     topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: null, logger: pino({ level: 'silent' }),
     stateFile: join(dir, 'state.json'),
   });
-  app.migrations.precomputeFlips = variant === 'precomputed';
+  app.migrations.precomputeFlips = variant !== 'on-commit';
   const c = pickFlipCase(topology);
   const portName = topology.containers[c.container]!.port;
   const ofport = topology.containers[c.container]!.ofport;
   const switches: EmulatedSwitch[] = [];
   try {
     const nodes = Object.values(topology.nodes);
+    const nodeIndex = new Map(nodes.map((n, i) => [n.name, i]));
     nodes.forEach((node, index) => {
       const ports = node.bridge.ports.map((p) => ({ ofport: p.ofport, name: p.name }));
       // The mover's port exists at both ends (attached before the commit, as in a real migration).
@@ -115,33 +116,55 @@ async function measure(topology: ResolvedTopology, variant: Variant, profileTo?:
       if (e.type === 'flows-applied') flowMods += Number(e.flowMods);
     };
     let profiler: Session | undefined;
+    const profiles: CpuProfile[] = [];
+    if (profileTo) {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 50 });
+    }
     for (let i = 0; i < warmup + runs; i++) {
       const timed = i >= warmup;
-      if (timed && i === warmup && profileTo) {
-        profiler = new Session();
-        profiler.connect();
-        await profiler.post('Profiler.enable');
-        await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
-        await profiler.post('Profiler.start');
-      }
       const to = i % 2 === 0 ? c.away : c.home;
       const m = await app.migrations.prepare(c.container, { node: to, port: portName });
       if (timed) app.controller.on('event', onEvent);
+      // Only the commits are profiled (not the prepares between them).
+      if (timed && profiler) await profiler.post('Profiler.start');
       const prepared0 = app.controller.syncCounts.prepared;
       const cpu0 = process.cpuUsage();
-      const done = await app.migrations.commit(m.id);
+      let done: Awaited<ReturnType<typeof app.migrations.commit>>;
+      let frameToCommittedMs = NaN;
+      if (variant === 'first-frame') {
+        // The container's first frame at its new port commits: PACKET_IN written → flip confirmed.
+        const committed = new Promise<void>((resolve) => {
+          const on = (e: { type: string; id?: unknown }) => {
+            if (e.id === m.id && (e.type === 'migration-committed' || e.type === 'migration-failed')) {
+              app.controller.off('event', on);
+              resolve();
+            }
+          };
+          app.controller.on('event', on);
+        });
+        const sent = performance.now();
+        switches[nodeIndex.get(to)!]!.sendFrame(ofport, topology.containers[c.container]!.mac);
+        await committed;
+        frameToCommittedMs = performance.now() - sent;
+        done = app.migrations.get(m.id)!;
+      } else {
+        done = await app.migrations.commit(m.id);
+      }
       const cpu = process.cpuUsage(cpu0);
+      if (timed && profiler) profiles.push((await profiler.post('Profiler.stop')).profile as unknown as CpuProfile);
       if (timed) app.controller.off('event', onEvent);
       if (done.state !== 'committed' || done.flipLatencyMs === null) throw new Error(`${topology.name}: flip ${i + 1} ended ${done.state}: ${done.error ?? ''}`);
       if (timed) {
-        flipMs.push(done.flipLatencyMs);
+        flipMs.push(variant === 'first-frame' ? frameToCommittedMs : done.flipLatencyMs);
         cpuMs.push((cpu.user + cpu.system) / 1000);
         sentPrepared += app.controller.syncCounts.prepared - prepared0;
       }
     }
     if (profiler && profileTo) {
-      const { profile } = await profiler.post('Profiler.stop');
-      writeFileSync(profileTo, JSON.stringify(profile));
+      writeFileSync(profileTo, JSON.stringify(mergeProfiles(profiles)));
       profiler.disconnect();
     }
     return { topology: topology.name, switches: switches.length, variant, flipMs, cpuMs, stages: stages / runs, flowMods: flowMods / runs, sentPrepared };
@@ -150,6 +173,33 @@ async function measure(topology: ResolvedTopology, variant: Variant, profileTo?:
     await app.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number; scriptId?: string; columnNumber?: number }; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** One profile of many (each commit's), under a common root, for bench/lib/cpu-profile.ts. */
+function mergeProfiles(profiles: CpuProfile[]): CpuProfile {
+  const merged: CpuProfile = { nodes: [{ id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [] }], samples: [], timeDeltas: [], startTime: 0, endTime: 0 };
+  let offset = 1;
+  for (const p of profiles) {
+    let max = 0;
+    for (const n of p.nodes) {
+      max = Math.max(max, n.id);
+      merged.nodes.push({ ...n, id: n.id + offset, ...(n.children ? { children: n.children.map((c) => c + offset) } : {}) });
+    }
+    merged.nodes[0]!.children!.push(p.nodes[0]!.id + offset);
+    for (const s of p.samples) merged.samples.push(s + offset);
+    merged.timeDeltas.push(...p.timeDeltas);
+    merged.endTime += p.endTime - p.startTime;
+    offset += max;
+  }
+  return merged;
 }
 
 const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
@@ -161,6 +211,7 @@ async function main(): Promise<void> {
   out(`${runs} timed flips (after ${warmup} untimed) per topology and variant; the container moves between its host and the farthest host`);
   out('variants: precomputed = post-flip flow changes computed at prepare time, commit only sends them;');
   out('          on-commit   = post-flip state recomputed and diffed on the commit path (the first round\'s way)');
+  out('          first-frame = precomputed, committed by the container\'s first frame: PACKET_IN written → flip confirmed (includes the packet-in path)');
   const names = values.topologies!.split(',').map((s) => s.trim()).filter(Boolean);
   const rows: FlipFigures[] = [];
   for (const name of names) {

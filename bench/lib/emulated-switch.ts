@@ -245,6 +245,15 @@ export class EmulatedSwitch {
     this.socket?.write(Buffer.concat(out));
   }
 
+  /** Sends one table-miss PACKET_IN of a frame from `srcMac` (text) at `inPort` (e.g. a migrated container's first frame). */
+  sendFrame(inPort: number, srcMac: string): void {
+    const src = Number.parseInt(srcMac.replace(/:/g, ''), 16);
+    if (!Number.isSafeInteger(src) || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(srcMac)) throw new Error(`emulated switch: "${srcMac}" is not a MAC address`);
+    const msg = this.encodePacketIn(inPort, ipv4UdpFrame(BROADCAST, src, 0, 0xffffffff));
+    msg.writeUInt32BE(this.nextXid++, 4);
+    this.socket?.write(msg);
+  }
+
   /** Keeps `window` packet-ins outstanding from now on (1: latency mode). */
   start(window: number): void {
     this.window = window;
