@@ -199,7 +199,7 @@ class Bench {
       `topology: ${sw.length} switches in a ring (${tunnels} VXLAN links), ${this.o.edgePorts} edge ports per switch (ofport 10..${9 + this.o.edgePorts}); file ${this.topologyFile}${this.o.keep ? '' : ' (removed at exit; --keep keeps it)'}`,
       `vino:   node ${this.vino.via} --topology FILE --of-listen 127.0.0.1:PORT --log-level warn`,
       `os-ken: ${SYSTEM_PYTHON} ${OSKEN_MANAGER} --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port PORT bench/baselines/simple_switch_13.py (OpenFlow 1.3)`,
-      `ovs-testcontroller: ${OVS_TESTCONTROLLER} -O OpenFlow13 ptcp:PORT:127.0.0.1 (C learning switch, exact-match flows, OpenFlow 1.3)`,
+      `ovs-testcontroller: ${OVS_TESTCONTROLLER} -O OpenFlow13 --wildcards ptcp:PORT:127.0.0.1 (C learning switch; flows on in_port, eth_src, eth_dst; OpenFlow 1.3)`,
       `each measurement: fresh controller process, handshake + anchor hosts, ${this.o.warmup} s warm-up, ${this.o.seconds} s measured; ${this.o.rounds} round(s), medians reported`,
       `throughput mode: ${this.o.window} packet-ins outstanding per switch; latency mode: 1 per switch`,
     ].join('\n');
@@ -209,7 +209,7 @@ class Bench {
     const log = join(this.dir, `${tag}.log`);
     if (name === 'ovs-testcontroller') {
       // Its own control socket (the default path is shared by every instance on the machine).
-      return startChild([OVS_TESTCONTROLLER, '-O', 'OpenFlow13', `--unixctl=${join(this.dir, `${tag}.ctl`)}`, '-vconsole:warn', `ptcp:${port}:127.0.0.1`], log);
+      return startChild([OVS_TESTCONTROLLER, '-O', 'OpenFlow13', '--wildcards', `--unixctl=${join(this.dir, `${tag}.ctl`)}`, '-vconsole:warn', `ptcp:${port}:127.0.0.1`], log);
     }
     if (name === 'os-ken') {
       return startChild([SYSTEM_PYTHON, OSKEN_MANAGER, '--ofp-listen-host', '127.0.0.1', '--ofp-tcp-listen-port', String(port), BASELINE_APP], log);

@@ -7,6 +7,7 @@
  *   learning       OVS learning switches (NORMAL), the container silent after the move
  *   learning-garp  learning switches, one gratuitous ARP from the container after the resume
  *   osken          os-ken (Ryu) reactive learning switch, simple_switch_13
+ *   ovs-testcontroller  Open vSwitch's C learning controller (bench/migration/testcontroller.ts)
  *   freeze-only    control: the same freeze and resume without a move (vino forwarding); the
  *                  service's own cost of being stopped, the floor under every scheme
  */
@@ -16,12 +17,13 @@ import { ProbeClient } from '../../testbed/workload/client.js';
 import { emulateFreezeOnly, emulateMigration, type EmulatedMigration } from '../../testbed/workload/emulate.js';
 import type { Overlay } from '../../testbed/workload/overlay.js';
 import { startOsKen } from './osken.js';
+import { testControllerMode } from './testcontroller.js';
 import { freePort, monotonicMs, sleep, type Child } from '../../testbed/workload/processes.js';
 import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
 import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
-export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken';
-export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-auto', 'learning', 'learning-garp', 'osken'];
+export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
+export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-auto', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
 
 export const MODE_LABELS: Record<ModeKey, string> = {
   'freeze-only': 'control: freeze + resume, no move',
@@ -30,6 +32,7 @@ export const MODE_LABELS: Record<ModeKey, string> = {
   learning: 'learning switches (OVS NORMAL)',
   'learning-garp': 'learning switches + gratuitous ARP',
   osken: 'os-ken simple_switch_13 (Ryu)',
+  'ovs-testcontroller': 'ovs-testcontroller (OVS C learning switch, OF1.3)',
 };
 
 export interface Scenario {
@@ -77,7 +80,7 @@ export interface RunResult {
   commitRaced: boolean;
 }
 
-interface Mode {
+export interface Mode {
   enter(s: Scenario): Promise<void>;
   /** Container back home, learned state forgotten: every run starts alike. */
   reset(s: Scenario): Promise<void>;
@@ -196,6 +199,7 @@ export function makeMode(key: ModeKey): Mode {
     case 'learning': return learningMode(false);
     case 'learning-garp': return learningMode(true);
     case 'osken': return osKenMode();
+    case 'ovs-testcontroller': return testControllerMode();
   }
 }
 
