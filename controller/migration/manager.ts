@@ -81,6 +81,8 @@ export class MigrationManager {
   precomputeFlips = true;
   /** Flips computed ahead, by migration id (dropped when stale: the commit then computes). */
   private readonly plans = new Map<string, PreparedMove>();
+  /** Plans being computed (queued with the controller's changes), by migration id. */
+  private readonly planning = new Map<string, Promise<void>>();
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
     this.options = { timeoutMs: 120_000, keepFinished: 200, ...options };
@@ -179,8 +181,14 @@ export class MigrationManager {
   }
 
   private async flip(id: string, by: 'api' | 'first-frame'): Promise<Migration> {
-    const m = this.requirePrepared(id, 'commit');
+    let m = this.requirePrepared(id, 'commit');
     const started = performance.now();
+    // A plan still being computed is queued ahead of this flip's change anyway: waiting costs nothing.
+    const planning = this.planning.get(id);
+    if (planning) {
+      await planning;
+      m = this.requirePrepared(id, 'commit');
+    }
     if (m.to.ofport === null) {
       const now = m.to.port === null ? undefined : this.portNumber(m.to.node, m.to.port);
       if (now === undefined) throw new MigrationError(409, `port "${m.to.port}" does not exist on ${m.to.node} yet: attach the container first (the migration stays prepared; commit again, or let its first frame commit it)`, undefined, m);
@@ -262,8 +270,16 @@ export class MigrationManager {
   private async precompute(m: Migration): Promise<void> {
     if (!this.precomputeFlips || m.state !== 'prepared' || m.to.ofport === null) return;
     for (const id of this.plans.keys()) if (id !== m.id) this.plans.delete(id);
-    const plan = await this.controller.prepareMove(m.container, { node: m.to.node, ofport: m.to.ofport }, this.inProgress(m.id), m.to.node);
-    if (plan && m.state === 'prepared') this.plans.set(m.id, plan);
+    const to = { node: m.to.node, ofport: m.to.ofport };
+    const run = this.controller.prepareMove(m.container, to, this.inProgress(m.id), m.to.node).then((plan) => {
+      if (plan && m.state === 'prepared') this.plans.set(m.id, plan);
+    }, () => {});
+    this.planning.set(m.id, run);
+    try {
+      await run;
+    } finally {
+      if (this.planning.get(m.id) === run) this.planning.delete(m.id);
+    }
   }
 
   /** Publishes the prepared migrations to the forwarding computation. */
