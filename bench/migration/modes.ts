@@ -17,7 +17,7 @@ import { ProbeClient } from '../../testbed/workload/client.js';
 import { emulateFreezeOnly, emulateMigration, type EmulatedMigration } from '../../testbed/workload/emulate.js';
 import type { Overlay } from '../../testbed/workload/overlay.js';
 import { startOsKen } from './osken.js';
-import { testControllerMode } from './testcontroller.js';
+import { startTestController } from './testcontroller.js';
 import { freePort, monotonicMs, sleep, type Child } from '../../testbed/workload/processes.js';
 import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
 import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
@@ -80,7 +80,7 @@ export interface RunResult {
   commitRaced: boolean;
 }
 
-export interface Mode {
+interface Mode {
   enter(s: Scenario): Promise<void>;
   /** Container back home, learned state forgotten: every run starts alike. */
   reset(s: Scenario): Promise<void>;
@@ -164,6 +164,35 @@ function osKenMode(): Mode {
       if (s.overlay.where(s.container).node !== s.home) await s.overlay.bed.moveContainer(s.container, s.home, { announce: false });
       await useController(s.overlay, `tcp:${s.overlay.controllerHost}:${port}`);
       child = await startOsKen({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('os-ken.log') });
+      await waitControllersConnected(s.overlay, 30_000);
+      await flushNeighbours(s.overlay, [s.container, s.client]);
+    },
+    async migrate(s) {
+      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours }) };
+    },
+    async leave() {
+      await child?.stop();
+      child = null;
+    },
+  };
+}
+
+// ---- ovs-testcontroller (bench/migration/testcontroller.ts) ----------------------------------
+
+function testControllerMode(): Mode {
+  let child: Child | null = null;
+  let port = 0;
+  return {
+    async enter(s) {
+      port = await freePort(s.overlay.controllerHost);
+    },
+    async reset(s) {
+      // A fresh controller and empty tables each run: what it learned about the old place goes.
+      await child?.stop();
+      child = null;
+      if (s.overlay.where(s.container).node !== s.home) await s.overlay.bed.moveContainer(s.container, s.home, { announce: false });
+      await useController(s.overlay, `tcp:${s.overlay.controllerHost}:${port}`);
+      child = await startTestController({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('ovs-testcontroller.log'), ctlFile: s.overlay.file('ovs-testcontroller.ctl') });
       await waitControllersConnected(s.overlay, 30_000);
       await flushNeighbours(s.overlay, [s.container, s.client]);
     },

@@ -6,10 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { flushNeighbours, useController, waitControllersConnected } from './bridges.js';
-import { emulateMigration } from '../../testbed/workload/emulate.js';
-import { freePort, sleep, startLogged, type Child } from '../../testbed/workload/processes.js';
-import type { Mode } from './modes.js';
+import { sleep, startLogged, type Child } from '../../testbed/workload/processes.js';
 
 export const OVS_TESTCONTROLLER = '/usr/bin/ovs-testcontroller';
 
@@ -44,31 +41,4 @@ export async function startTestController(options: { host: string; port: number;
   }
   await child.stop(1000);
   throw new Error(`ovs-testcontroller did not listen on ${options.host}:${options.port} within ${timeoutMs} ms; ${options.logFile}:\n${child.tail()}`);
-}
-
-export function testControllerMode(): Mode {
-  let child: Child | null = null;
-  let port = 0;
-  return {
-    async enter(s) {
-      port = await freePort(s.overlay.controllerHost);
-    },
-    async reset(s) {
-      // A fresh controller and empty tables each run: what it learned about the old place goes.
-      await child?.stop();
-      child = null;
-      if (s.overlay.where(s.container).node !== s.home) await s.overlay.bed.moveContainer(s.container, s.home, { announce: false });
-      await useController(s.overlay, `tcp:${s.overlay.controllerHost}:${port}`);
-      child = await startTestController({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('ovs-testcontroller.log'), ctlFile: s.overlay.file('ovs-testcontroller.ctl') });
-      await waitControllersConnected(s.overlay, 30_000);
-      await flushNeighbours(s.overlay, [s.container, s.client]);
-    },
-    async migrate(s) {
-      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours }) };
-    },
-    async leave() {
-      await child?.stop();
-      child = null;
-    },
-  };
 }
