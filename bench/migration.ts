@@ -27,6 +27,7 @@ import { MODE_KEYS, MODE_LABELS, measureMode, type ModeKey, type RunResult, type
 import { Overlay } from '../testbed/workload/overlay.js';
 import { killAllChildren, monotonicMs } from '../testbed/workload/processes.js';
 import { osKenMissing } from './migration/osken.js';
+import { testControllerMissing } from './migration/testcontroller.js';
 import { checkTargets, flipTable, floorLine, formatTargets, MECHANISMS, modeTable, PAPER_REFERENCE } from './migration/report.js';
 import { formatMs } from '../testbed/workload/stats.js';
 import { startVino, waitConnected } from '../testbed/workload/vino.js';
@@ -101,6 +102,10 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
   if (modes.includes('osken')) {
     const missing = osKenMissing();
     if (missing) throw new Error(`mode osken: ${missing}`);
+  }
+  if (modes.includes('ovs-testcontroller')) {
+    const missing = testControllerMissing();
+    if (missing) throw new Error(`mode ovs-testcontroller: ${missing}`);
   }
   progress('two-region: starting the testbed (7 nodes)');
   const overlay = await Overlay.create('two-region.json', { log: detail });

@@ -7,10 +7,13 @@
  *  - FLOW_MODs are counted from the header; the match is scanned only for eth_src/eth_dst;
  *  - BARRIER and ECHO requests are answered with raw bytes.
  *
- * A packet-in is "answered" when a FLOW_MOD that adds or modifies a flow matching its source MAC
- * (as eth_src or eth_dst) reaches this switch: for a proactive controller (vino) that is the new
- * MAC's flow on the switch it was learned at; for a reactive learning switch (os-ken) the
- * (in_port, src, dst) flow it installs in reply.
+ * A packet-in is "answered" when the switch first sees something that forwards its frame or the
+ * frames that follow it: a PACKET_OUT carrying the frame (a learning switch sends the frame on
+ * itself), or a FLOW_MOD that adds or modifies a flow matching its source MAC (as eth_src or
+ * eth_dst): for a proactive controller (vino, whose table 0 forwards the frame itself and sends
+ * the controller a copy) that is the new MAC's flow on the switch it was learned at; for a
+ * reactive learning switch (os-ken, ovs-testcontroller) the (in_port, src, dst) flow or the
+ * PACKET_OUT it sends in reply, whichever arrives first.
  */
 import { connect, type Socket } from 'node:net';
 import { decodeMessage } from '../../src/openflow/decode/index.js';
@@ -30,6 +33,12 @@ export interface EmulatedSwitchConfig {
   ports: { ofport: number; name: string }[];
   /** Ports the emulated hosts sit behind; packet-ins arrive on these. At least two. */
   edgePorts: number[];
+  /**
+   * When the handshake is over: 'port-desc' (default) once FEATURES and the PORT_DESC multipart
+   * have been answered; 'features' once FEATURES has (controllers that never ask for ports, such
+   * as ovs-testcontroller).
+   */
+  readyAfter?: 'features' | 'port-desc';
 }
 
 export interface SwitchCounters {
@@ -40,6 +49,8 @@ export interface SwitchCounters {
   barriers: number;
   packetInsSent: number;
   answered: number;
+  /** Answers whose first sign was a PACKET_OUT carrying the frame (the rest: a FLOW_MOD). */
+  answeredByPacketOut: number;
 }
 
 const OFPFC_ADD = 0;
@@ -51,6 +62,9 @@ const OXM_ETH_SRC = 4;
 /** Offset of ofp_match in an ofp_flow_mod (header 8 + cookie/mask 16 + table..pad 24). */
 const FLOW_MOD_MATCH_OFFSET = 48;
 const FLOW_MOD_COMMAND_OFFSET = 25;
+/** ofp_packet_out: header 8, buffer_id 4, in_port 4, actions_len 2, pad 6, then actions and the frame. */
+const PACKET_OUT_ACTIONS_LEN_OFFSET = 16;
+const PACKET_OUT_ACTIONS_OFFSET = 24;
 /** Frame sent in each packet-in: Ethernet + IPv4 + UDP, padded to the 60-byte minimum. */
 const FRAME_LEN = 60;
 const ETH_SRC_OFFSET = 6;
@@ -106,7 +120,7 @@ function port(portNo: number, name: string, index: number): PortDesc {
 }
 
 export class EmulatedSwitch {
-  readonly counters: SwitchCounters = { flowMods: 0, packetOuts: 0, groupMods: 0, meterMods: 0, barriers: 0, packetInsSent: 0, answered: 0 };
+  readonly counters: SwitchCounters = { flowMods: 0, packetOuts: 0, groupMods: 0, meterMods: 0, barriers: 0, packetInsSent: 0, answered: 0, answeredByPacketOut: 0 };
   /** Packet-ins sent and not answered yet: source MAC key → send time (performance.now()). */
   readonly pending = new Map<number, number>();
   /** Answer latencies in µs, collected while `recording`. */
@@ -231,6 +245,15 @@ export class EmulatedSwitch {
     this.socket?.write(Buffer.concat(out));
   }
 
+  /** Sends one table-miss PACKET_IN of a frame from `srcMac` (text) at `inPort` (e.g. a migrated container's first frame). */
+  sendFrame(inPort: number, srcMac: string): void {
+    const src = Number.parseInt(srcMac.replace(/:/g, ''), 16);
+    if (!Number.isSafeInteger(src) || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(srcMac)) throw new Error(`emulated switch: "${srcMac}" is not a MAC address`);
+    const msg = this.encodePacketIn(inPort, ipv4UdpFrame(BROADCAST, src, 0, 0xffffffff));
+    msg.writeUInt32BE(this.nextXid++, 4);
+    this.socket?.write(msg);
+  }
+
   /** Keeps `window` packet-ins outstanding from now on (1: latency mode). */
   start(window: number): void {
     this.window = window;
@@ -282,6 +305,7 @@ export class EmulatedSwitch {
           break;
         case T.PACKET_OUT:
           this.counters.packetOuts++;
+          this.onPacketOut(m, now);
           break;
         case T.GROUP_MOD:
           this.counters.groupMods++;
@@ -308,6 +332,23 @@ export class EmulatedSwitch {
     if (this.counters.answered !== answeredBefore) this.topUp();
   }
 
+  /** A PACKET_OUT whose frame (not a buffer id) comes from a pending source MAC answers it. */
+  private onPacketOut(m: Buffer, now: number): void {
+    if (m.length < PACKET_OUT_ACTIONS_OFFSET) return;
+    const data = PACKET_OUT_ACTIONS_OFFSET + m.readUInt16BE(PACKET_OUT_ACTIONS_LEN_OFFSET);
+    if (m.length < data + ETH_SRC_OFFSET + 6) return;
+    if (this.answer(macKey(m, data + ETH_SRC_OFFSET), now)) this.counters.answeredByPacketOut++;
+  }
+
+  private answer(key: number, now: number): boolean {
+    const sent = this.pending.get(key);
+    if (sent === undefined) return false;
+    this.pending.delete(key);
+    this.counters.answered++;
+    if (this.recording) this.latencies.push((now - sent) * 1000);
+    return true;
+  }
+
   private onFlowMod(m: Buffer, now: number): void {
     const command = m[FLOW_MOD_COMMAND_OFFSET];
     if (command !== OFPFC_ADD && command !== OFPFC_MODIFY && command !== OFPFC_MODIFY_STRICT) return;
@@ -318,13 +359,7 @@ export class EmulatedSwitch {
       const field = m[off + 2]! >> 1;
       const len = m[off + 3]!;
       if (m.readUInt16BE(off) === OXM_CLASS_OPENFLOW_BASIC && (field === OXM_ETH_DST || field === OXM_ETH_SRC) && off + 10 <= end) {
-        const key = macKey(m, off + 4);
-        const sent = this.pending.get(key);
-        if (sent !== undefined) {
-          this.pending.delete(key);
-          this.counters.answered++;
-          if (this.recording) this.latencies.push((now - sent) * 1000);
-        }
+        this.answer(macKey(m, off + 4), now);
       }
       off += 4 + len;
     }
@@ -353,6 +388,7 @@ export class EmulatedSwitch {
         return undefined;
       case T.FEATURES_REQUEST:
         this.gotFeatures = true;
+        if (this.config.readyAfter === 'features') queueMicrotask(() => this.readyResolve());
         return [encodeMessage({ type: 'FEATURES_REPLY', xid, datapathId: this.config.datapathId, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f })];
       case T.GET_CONFIG_REQUEST: {
         const body = Buffer.alloc(4);

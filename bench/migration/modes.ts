@@ -7,6 +7,7 @@
  *   learning       OVS learning switches (NORMAL), the container silent after the move
  *   learning-garp  learning switches, one gratuitous ARP from the container after the resume
  *   osken          os-ken (Ryu) reactive learning switch, simple_switch_13
+ *   ovs-testcontroller  Open vSwitch's C learning controller (bench/migration/testcontroller.ts)
  *   freeze-only    control: the same freeze and resume without a move (vino forwarding); the
  *                  service's own cost of being stopped, the floor under every scheme
  */
@@ -16,12 +17,13 @@ import { ProbeClient } from '../../testbed/workload/client.js';
 import { emulateFreezeOnly, emulateMigration, type EmulatedMigration } from '../../testbed/workload/emulate.js';
 import type { Overlay } from '../../testbed/workload/overlay.js';
 import { startOsKen } from './osken.js';
+import { startTestController } from './testcontroller.js';
 import { freePort, monotonicMs, sleep, type Child } from '../../testbed/workload/processes.js';
 import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
 import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
-export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken';
-export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-auto', 'learning', 'learning-garp', 'osken'];
+export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
+export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-auto', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
 
 export const MODE_LABELS: Record<ModeKey, string> = {
   'freeze-only': 'control: freeze + resume, no move',
@@ -31,6 +33,7 @@ export const MODE_LABELS: Record<ModeKey, string> = {
   learning: 'learning switches (OVS NORMAL)',
   'learning-garp': 'learning switches + gratuitous ARP',
   osken: 'os-ken simple_switch_13 (Ryu)',
+  'ovs-testcontroller': 'ovs-testcontroller (OVS C learning switch, OF1.3)',
 };
 
 export interface Scenario {
@@ -201,6 +204,35 @@ function osKenMode(): Mode {
   };
 }
 
+// ---- ovs-testcontroller (bench/migration/testcontroller.ts) ----------------------------------
+
+function testControllerMode(): Mode {
+  let child: Child | null = null;
+  let port = 0;
+  return {
+    async enter(s) {
+      port = await freePort(s.overlay.controllerHost);
+    },
+    async reset(s) {
+      // A fresh controller and empty tables each run: what it learned about the old place goes.
+      await child?.stop();
+      child = null;
+      if (s.overlay.where(s.container).node !== s.home) await s.overlay.bed.moveContainer(s.container, s.home, { announce: false });
+      await useController(s.overlay, `tcp:${s.overlay.controllerHost}:${port}`);
+      child = await startTestController({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('ovs-testcontroller.log'), ctlFile: s.overlay.file('ovs-testcontroller.ctl') });
+      await waitControllersConnected(s.overlay, 30_000);
+      await flushNeighbours(s.overlay, [s.container, s.client]);
+    },
+    async migrate(s) {
+      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours }) };
+    },
+    async leave() {
+      await child?.stop();
+      child = null;
+    },
+  };
+}
+
 // ---- control ------------------------------------------------------------------------------------
 
 function freezeOnlyMode(): Mode {
@@ -224,6 +256,7 @@ export function makeMode(key: ModeKey): Mode {
     case 'learning': return learningMode(false);
     case 'learning-garp': return learningMode(true);
     case 'osken': return osKenMode();
+    case 'ovs-testcontroller': return testControllerMode();
   }
 }
 

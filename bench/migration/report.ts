@@ -176,6 +176,8 @@ export const MECHANISMS = [
   '  the client re-ARPs (after its neighbour entry goes stale: tens of seconds), as in the paper.',
   '  simple_switch_13 installs exact (in_port, src, dst) flows without timeouts: the flows towards the old port stay',
   '  and win over anything relearned, so an established conversation never recovers (a gratuitous ARP does not help).',
+  '  ovs-testcontroller installs (in_port, src, dst) flows with a 60 s idle timeout: while traffic keeps them alive',
+  '  they keep sending towards the old port, so a continuous conversation recovers only once it pauses for 60 s.',
   '  vino installs copies towards the new port when it is prepared, and flips every switch at the commit (or at the',
   '  first frame), downstream first, before the old copies go.',
 ].join('\n');

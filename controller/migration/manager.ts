@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Controller, ControllerEvent } from '../shell/controller.js';
+import type { Controller, ControllerEvent, PreparedMove } from '../shell/controller.js';
 import type { MigrationInProgress } from '../core/forwarding.js';
 import type { Metrics } from '../shell/metrics.js';
 import { Port } from '../../src/openflow/constants.js';
@@ -123,6 +123,12 @@ export class MigrationManager {
   private readonly log: Logger;
   private readonly holds = new Map<string, Hold>();
   private readonly holdBudget: HoldBudget;
+  /** Compute each flip's flow changes at prepare time so that commit only sends them (bench: off to compare). */
+  precomputeFlips = true;
+  /** Flips computed ahead, by migration id (dropped when stale: the commit then computes). */
+  private readonly plans = new Map<string, PreparedMove>();
+  /** Plans being computed (queued with the controller's changes), by migration id. */
+  private readonly planning = new Map<string, Promise<void>>();
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
     this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, ...options };
@@ -192,6 +198,7 @@ export class MigrationManager {
     this.emit(m, 'migration-prepared');
     this.armTimeout(m);
     void controller.saveState();
+    await this.precompute(m);
     return m;
   }
 
@@ -224,6 +231,12 @@ export class MigrationManager {
   private async flip(id: string, by: 'api' | 'first-frame'): Promise<Migration> {
     let m = this.requirePrepared(id, 'commit');
     const started = performance.now();
+    // A plan still being computed is queued ahead of this flip's change anyway: waiting costs nothing.
+    const planning = this.planning.get(id);
+    if (planning) {
+      await planning;
+      m = this.requirePrepared(id, 'commit');
+    }
     if (m.to.ofport === null) {
       const now = m.to.port === null ? undefined : this.portNumber(m.to.node, m.to.port);
       if (now === undefined) throw new MigrationError(409, `port "${m.to.port}" does not exist on ${m.to.node} yet: attach the container first (the migration stays prepared; commit again, or let its first frame commit it)`, undefined, m);
@@ -252,7 +265,11 @@ export class MigrationManager {
     // On disk before the first flow_mod: a controller killed mid-flip restarts knowing the commit
     // began and finishes it (see restore), instead of reverting half-flipped switches.
     await this.controller.saveState();
-    const failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node);
+    const plan = this.plans.get(m.id);
+    this.plans.delete(m.id);
+    // A plan made before a freeze knew nothing of the hold flows: compute afresh then.
+    const usable = plan && !m.freeze && plan.to.node === m.to.node && plan.to.ofport === m.to.ofport ? plan : undefined;
+    const failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node, usable);
     m.flipLatencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.metrics?.flipLatency.observe(m.flipLatencyMs / 1000);
     if (failures.length > 0) {
@@ -271,6 +288,7 @@ export class MigrationManager {
 
   async abort(id: string, why = 'abort requested'): Promise<Migration> {
     const m = this.requirePrepared(id, 'abort');
+    this.plans.delete(id);
     m.state = 'aborted';
     this.clearTimeout(m.id);
     this.mark(m, why);
@@ -336,11 +354,35 @@ export class MigrationManager {
     throw new MigrationError(409, `cannot ${action} migration ${id} of "${m.container}": it ${why[m.state]}`, undefined, m);
   }
 
+  /**
+   * Computes `m`'s flip now (its destination port known), so that the commit only sends it.
+   * Other plans are dropped: their base (the migrations in progress) differs from now on.
+   */
+  private async precompute(m: Migration): Promise<void> {
+    if (!this.precomputeFlips || m.state !== 'prepared' || m.to.ofport === null) return;
+    for (const id of this.plans.keys()) if (id !== m.id) this.plans.delete(id);
+    const to = { node: m.to.node, ofport: m.to.ofport };
+    const run = this.controller.prepareMove(m.container, to, this.inProgress(m.id), m.to.node).then((plan) => {
+      if (plan && m.state === 'prepared') this.plans.set(m.id, plan);
+    }, () => {});
+    this.planning.set(m.id, run);
+    try {
+      await run;
+    } finally {
+      if (this.planning.get(m.id) === run) this.planning.delete(m.id);
+    }
+  }
+
   /** Publishes the prepared migrations to the forwarding computation. */
   private activate(): void {
+    this.controller.migrations = this.inProgress();
+  }
+
+  /** The prepared migrations in the forwarding computation's terms, but `except`. */
+  private inProgress(except?: string): MigrationInProgress[] {
     const active: MigrationInProgress[] = [];
     for (const m of this.migrations.values()) {
-      if (m.state !== 'prepared') continue;
+      if (m.state !== 'prepared' || m.id === except) continue;
       const phase = this.holds.get(m.id)?.phase;
       active.push({
         name: m.container, mac: m.mac, from: { bridge: m.from.node, ofport: m.from.ofport },
@@ -348,11 +390,11 @@ export class MigrationManager {
         ...(phase === 'holding' || phase === 'replaying' ? { hold: true } : {}),
       });
     }
-    this.controller.migrations = active;
+    return active;
   }
 
   /** One sync for a stage of `m`; logs each flip stage and notes the switches that got nothing because they are not connected. */
-  private async syncCollectingFailures(m: Migration, reason: string, towards: string): Promise<string[]> {
+  private async syncCollectingFailures(m: Migration, reason: string, towards: string, plan?: PreparedMove): Promise<string[]> {
     const failures: string[] = [];
     const onEvent = (e: ControllerEvent) => {
       if (e.type === 'flows-failed') failures.push(`${String(e.switch)}: ${String(e.error)}`);
@@ -366,7 +408,7 @@ export class MigrationManager {
     if (disconnected.length > 0) this.mark(m, 'skipped (switch not connected)', `${disconnected.join(', ')}: reconciled when ${disconnected.length === 1 ? 'it connects' : 'they connect'}`);
     this.controller.on('event', onEvent);
     try {
-      await this.controller.requestSync(reason, { towards });
+      await (plan ? this.controller.requestPreparedMove(reason, plan) : this.controller.requestSync(reason, { towards }));
     } finally {
       this.controller.off('event', onEvent);
     }
@@ -396,6 +438,8 @@ export class MigrationManager {
           m.to.ofport = ev.port.portNo;
           this.mark(m, 'port seen', `ofport ${ev.port.portNo}`);
           this.emit(m, 'migration-port-seen');
+          // After the sync this port change queues (it runs once this event is handled).
+          setImmediate(() => void this.precompute(m));
         }
         // The controller syncs on every port change; our migration list must be current first.
         this.activate();

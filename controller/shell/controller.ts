@@ -25,7 +25,7 @@ import type { FlowSpec, SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
-import { levelsTowards, stageDiffs, stageDiffsByDistance } from '../core/transition.js';
+import { levelsTowards, stageDiffs, stageDiffsByDistance, type TransitionStage } from '../core/transition.js';
 import {
   applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, type InstalledState, type SwitchDiff,
 } from '../core/diff.js';
@@ -168,6 +168,25 @@ class TrackedLocations extends LocationTable {
   }
 }
 
+/**
+ * A change of one location (a migration's flip) computed ahead of time: the post-change
+ * forwarding context and every switch's staged flow changes, valid while nothing it was based on
+ * has changed (see Controller.prepareMove).
+ */
+export interface PreparedMove {
+  name: string;
+  from: { node: string; ofport: number };
+  to: { node: string; ofport: number };
+  towards: string;
+  /** The migrations the change leaves in progress, as JSON (compared whole). */
+  migrations: string;
+  ctx: ForwardingContext;
+  stages: TransitionStage[];
+  /** Controller inputs besides migrations, and installed-state generation, when computed. */
+  otherInputs: number;
+  installedGeneration: number;
+}
+
 /** What the last full computation of the desired state was based on besides the endpoints. */
 interface Basis {
   /** The controller's `inputsVersion` at the time. */
@@ -181,8 +200,8 @@ export class Controller extends EventEmitter {
   readonly sessions = new Map<string, SwitchSession>();
   /** Sessions of switches not in the topology, by dpid text. */
   readonly unknownSessions = new Map<string, SwitchSession>();
-  /** How many syncs recomputed every switch's state, and how many only changed endpoints' flows. */
-  readonly syncCounts = { full: 0, endpoints: 0 };
+  /** How many syncs recomputed every switch's state, only changed endpoints' flows, or sent a move prepared ahead. */
+  readonly syncCounts = { full: 0, endpoints: 0, prepared: 0 };
   /** What we believe each connected switch holds (read back on connect, updated on apply). */
   private readonly installed = new Map<string, InstalledState>();
   private readonly tracked = new TrackedLocations();
@@ -203,6 +222,10 @@ export class Controller extends EventEmitter {
    * only the endpoints that changed.
    */
   private inputsVersion = 0;
+  /** The part of inputsVersion's bumps that came from the migrations list. */
+  private migrationsVersion = 0;
+  /** Bumped whenever what we believe a switch holds (`installed`) changes. */
+  private installedGeneration = 0;
   private basis?: Basis;
   private auditTimer?: NodeJS.Timeout;
 
@@ -269,6 +292,7 @@ export class Controller extends EventEmitter {
   set migrations(list: readonly MigrationInProgress[]) {
     this.activeMigrations = list;
     this.inputsVersion++;
+    this.migrationsVersion++;
   }
 
   // ------------------------------------------------------------------------------ switches
@@ -393,6 +417,7 @@ export class Controller extends EventEmitter {
       if (s !== session) continue;
       this.sessions.delete(node);
       this.installed.delete(node);
+      this.installedGeneration++;
       this.inputsVersion++;
       this.log.warn({ switch: node, dpid, reason }, 'switch disconnected');
       this.emit('event', { type: 'switch-down', switch: node, dpid, reason });
@@ -770,6 +795,11 @@ export class Controller extends EventEmitter {
     const stages = opts.byDistance ? stageDiffsByDistance(diffs, (bridge, flow) => this.hopsToDestination(bridge, flow)) : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
     if (stages.length === 0) return;
     this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
+    await this.applyStages(stages, reason);
+  }
+
+  /** Sends stage after stage, every switch of a stage at once, each stage once all its barriers are back. */
+  private async applyStages(stages: TransitionStage[], reason: string): Promise<void> {
     for (const stage of stages) {
       if (this.stopping) return;
       const started = performance.now();
@@ -788,6 +818,7 @@ export class Controller extends EventEmitter {
           this.options.metrics?.batchApplied(msgs.length, result.elapsedMs);
           // Unless it was forgotten or re-read meanwhile, the model now holds what was confirmed.
           if (installed && this.installed.get(node) === installed) applyDiff(installed, diff);
+          this.installedGeneration++;
           applied.push(node);
           this.emit('event', { type: 'flows-applied', switch: node, stage: stage.label, flowMods: msgs.length, elapsedMs: Math.round(result.elapsedMs * 1000) / 1000 });
         } catch (err) {
@@ -795,6 +826,7 @@ export class Controller extends EventEmitter {
           this.options.metrics?.error('batch');
           // What the switch holds is uncertain now: read it back before the next change.
           this.installed.delete(node);
+          this.installedGeneration++;
           this.log.error({ switch: node, stage: stage.label, reason, err: (err as Error).message }, 'switch refused a forwarding change');
           this.emit('event', { type: 'flows-failed', switch: node, stage: stage.label, error: (err as Error).message });
           void this.requestSync(`re-read ${node} after a failed change`, { reconcile: node });
@@ -802,6 +834,87 @@ export class Controller extends EventEmitter {
       }));
       this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
     }
+  }
+
+  /**
+   * Computes now, once the queued changes are done, what moving location `name` to `to` and
+   * leaving only `migrations` in progress will send each switch, stage by stage: the flip of a
+   * prepared migration, so that its commit sends without computing. Undefined when the switches'
+   * state is not settled (the commit then computes as any change does).
+   */
+  prepareMove(name: string, to: { node: string; ofport: number }, migrations: readonly MigrationInProgress[], towards: string): Promise<PreparedMove | undefined> {
+    const run = this.syncChain.then(() => this.computeMove(name, to, migrations, towards));
+    this.syncChain = run.then(() => {}, () => {});
+    return run;
+  }
+
+  private computeMove(name: string, to: { node: string; ofport: number }, migrations: readonly MigrationInProgress[], towards: string): PreparedMove | undefined {
+    const was = this.locations.get(name);
+    if (!was || this.stopping || this.tracked.changedSince.size > 0 || this.basis?.version !== this.inputsVersion) return undefined;
+    const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
+    // The fabric as it will be: the mover's old port may stop, its new one start, holding a location.
+    const located = new Map<string, Map<number, number>>();
+    for (const [node, ports] of this.tracked.portUse) located.set(node, new Map(ports));
+    const use = (node: string, ofport: number, delta: number) => {
+      const ports = located.get(node) ?? located.set(node, new Map()).get(node)!;
+      const n = (ports.get(ofport) ?? 0) + delta;
+      if (n === 0) ports.delete(ofport);
+      else ports.set(ofport, n);
+    };
+    use(was.node, was.ofport, -1);
+    use(to.node, to.ofport, 1);
+    const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
+    for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
+    const fabric = fabricFromTopology(this.topology, reported, new Map([...located].map(([node, ports]) => [node, ports.keys()])));
+    const ctx = forwardingContext({ fabric, migrations, options });
+    const endpoints = this.locations.endpoints()
+      .map((e) => (e.name === name ? { ...e, at: { bridge: to.node, ofport: to.ofport } } : e))
+      .filter((e) => fabric.bridges.has(e.at.bridge));
+    // A cache of its own: the shared one keeps the flows of the state in force.
+    const desired = desiredStateFor(ctx, endpoints, new FlowCache());
+    const diffs = new Map<string, SwitchDiff>();
+    for (const [node, s] of this.sessions) {
+      const installed = this.installed.get(node);
+      if (s.state === 'ready' && installed) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, installed, OWN));
+    }
+    const levels = this.sessions.get(towards)?.state === 'ready' ? levelsTowards(Object.keys(this.topology.nodes), (n) => ctx.paths.distance(n, towards)) : [];
+    return {
+      name, from: { node: was.node, ofport: was.ofport }, to, towards, migrations: JSON.stringify(migrations), ctx,
+      stages: stageDiffs(diffs, levels, this.unorderedLabel(towards)),
+      otherInputs: this.inputsVersion - this.migrationsVersion, installedGeneration: this.installedGeneration,
+    };
+  }
+
+  /**
+   * Applies a move prepared ahead (after the location and migrations were updated to match it),
+   * in turn with every other change; if anything it was based on changed meanwhile, computes
+   * the change afresh instead.
+   */
+  requestPreparedMove(reason: string, plan: PreparedMove): Promise<void> {
+    const run = this.syncChain.then(() => {
+      if (this.stopping) return undefined;
+      if (!this.preparedMoveHolds(plan)) return this.sync(reason, { reconcile: [], towards: plan.towards });
+      this.syncCounts.prepared++;
+      this.tracked.changedSince.clear();
+      this.tracked.portSetChanged = false;
+      this.basis = { version: this.inputsVersion, ctx: plan.ctx };
+      this.log.debug({ reason, stages: plan.stages.map((s) => s.label) }, 'applying a forwarding change prepared ahead');
+      return this.applyStages(plan.stages, reason);
+    });
+    this.syncChain = run.catch(() => {});
+    return run;
+  }
+
+  private preparedMoveHolds(plan: PreparedMove): boolean {
+    const now = this.locations.get(plan.name);
+    const before = this.tracked.changedSince.get(plan.name);
+    const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
+    return plan.installedGeneration === this.installedGeneration
+      && plan.otherInputs === this.inputsVersion - this.migrationsVersion
+      && now !== undefined && now.node === plan.to.node && now.ofport === plan.to.ofport
+      && this.tracked.changedSince.size === 1 && before !== undefined && before.node === plan.from.node && before.ofport === plan.from.ofport
+      && JSON.stringify(this.activeMigrations) === plan.migrations
+      && sameOptions(plan.ctx.options, options);
   }
 
   /**
@@ -909,6 +1022,7 @@ export class Controller extends EventEmitter {
       for (const p of groupParts) if (p.kind === 'GROUP_DESC') for (const g of p.groups) state.groups.push({ groupId: g.groupId, groupType: g.groupType as 'ALL', buckets: g.buckets });
       for (const p of meterParts) if (p.kind === 'METER_CONFIG') for (const m of p.meters) state.meters.push({ meterId: m.meterId, flags: m.flags, bands: m.bands });
       this.installed.set(node, indexInstalled(state));
+      this.installedGeneration++;
       // What was read back need not be what the basis assumes: only a full diff brings it in line.
       this.inputsVersion++;
       this.log.info({ switch: node, flows: state.flows.length, groups: state.groups.length, meters: state.meters.length }, 'read back installed state');

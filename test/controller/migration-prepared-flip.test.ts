@@ -1,0 +1,89 @@
+/**
+ * Flips computed at prepare time (MigrationManager.precomputeFlips): the commit sends the plan
+ * only while nothing it was based on has changed, and what it leaves on the switches is exactly
+ * what a full recomputation from read-back tables wants (a reconcile of every switch finds
+ * nothing to change).
+ */
+import t from 'tap';
+import { makeWorld, walkBetween, type World } from './world.js';
+import { fakePort } from '../../src/openflow-sim/fake-switch.js';
+
+async function setup(t: { teardown: (fn: () => unknown) => void }) {
+  const w = await makeWorld('two-region.json');
+  t.teardown(() => w.close());
+  const names = Object.keys(w.topology.containers);
+  const mover = names[0]!;
+  const home = w.app.controller.locations.get(mover)!;
+  const hosts = Object.values(w.topology.nodes).filter((n) => n.kind === 'host');
+  const target = hosts.find((h) => h.region !== w.topology.nodes[home.node]!.region)!.name;
+  return { w, mover, home, target, peers: names.filter((n) => n !== mover) };
+}
+
+const delivered = (w: World, from: string, to: string) => walkBetween(w, from, to).delivered.map((d) => `${d.switch}:${d.port}`).sort();
+
+async function addPort(w: World, node: string, ofport: number, name: string): Promise<void> {
+  w.switches.get(node)!.addPort(fakePort(ofport, name));
+  for (let i = 0; i < 200 && !w.app.controller.sessions.get(node)!.ports.has(ofport); i++) await new Promise((r) => setTimeout(r, 10));
+  await w.app.controller.requestSync('test: port settled');
+}
+
+/** Flow changes a full recomputation against every switch's read-back tables still wants. */
+async function changesAfterReconcile(w: World): Promise<number> {
+  let flowMods = 0;
+  const count = (e: { type: string; flowMods?: unknown }) => {
+    if (e.type === 'flows-applied') flowMods += Number(e.flowMods);
+  };
+  w.app.controller.on('event', count);
+  try {
+    await Promise.all(Object.keys(w.topology.nodes).map((n) => w.app.controller.requestSync(`test: reconcile ${n}`, { reconcile: n })));
+  } finally {
+    w.app.controller.off('event', count);
+  }
+  return flowMods;
+}
+
+t.test('port present at prepare: the commit sends the plan, and it equals a full recomputation', async (t) => {
+  const { w, mover, target, peers } = await setup(t);
+  await addPort(w, target, 911, 'c-planned');
+  const m = await w.app.migrations.prepare(mover, { node: target, port: 'c-planned' });
+  const before = w.app.controller.syncCounts.prepared;
+  const done = await w.app.migrations.commit(m.id);
+  t.equal(done.state, 'committed');
+  t.equal(w.app.controller.syncCounts.prepared, before + 1, 'the flip was sent as prepared');
+  for (const p of peers) t.same(delivered(w, p, mover), [`${target}:911`], `${p}: delivered at the new port only`);
+  t.equal(await changesAfterReconcile(w), 0, 'a full recomputation from the read-back tables changes nothing');
+});
+
+t.test('port appearing after prepare: the plan is made when the port is seen', async (t) => {
+  const { w, mover, target, peers } = await setup(t);
+  const m = await w.app.migrations.prepare(mover, { node: target, port: 'c-late' });
+  await addPort(w, target, 912, 'c-late');
+  // The plan is computed after the sync the port change queued.
+  for (let i = 0; i < 100 && w.app.migrations.get(m.id)!.to.ofport !== 912; i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setImmediate(r));
+  await w.app.controller.requestSync('test: settle');
+  const before = w.app.controller.syncCounts.prepared;
+  const done = await w.app.migrations.commit(m.id);
+  t.equal(done.state, 'committed');
+  t.equal(w.app.controller.syncCounts.prepared, before + 1, 'the flip was sent as prepared');
+  for (const p of peers) t.same(delivered(w, p, mover), [`${target}:912`], `${p}: delivered at the new port only`);
+  t.equal(await changesAfterReconcile(w), 0, 'a full recomputation from the read-back tables changes nothing');
+});
+
+t.test('a change between prepare and commit makes the plan stale: the commit computes afresh', async (t) => {
+  const { w, mover, target, peers } = await setup(t);
+  await addPort(w, target, 913, 'c-stale');
+  const m = await w.app.migrations.prepare(mover, { node: target, port: 'c-stale' });
+  // Another container moves meanwhile: the plan did not know it.
+  const other = peers[0]!;
+  const was = w.app.controller.locations.get(other)!;
+  await addPort(w, was.node, 914, 'c-other');
+  await w.app.controller.placeContainer({ name: other, mac: was.mac, ...(was.ip ? { ip: was.ip } : {}), node: was.node, ofport: 914, port: 'c-other' });
+  const before = w.app.controller.syncCounts.prepared;
+  const done = await w.app.migrations.commit(m.id);
+  t.equal(done.state, 'committed');
+  t.equal(w.app.controller.syncCounts.prepared, before, 'the stale plan was not sent');
+  for (const p of peers) t.same(delivered(w, p, mover), [`${target}:913`], `${p}: delivered at the new port only`);
+  t.same(delivered(w, mover, other), [`${was.node}:914`], 'the other container is reached at its new port');
+  t.equal(await changesAfterReconcile(w), 0, 'a full recomputation from the read-back tables changes nothing');
+});
