@@ -1,0 +1,261 @@
+/**
+ * Where the controller keeps what it must not forget: container locations and migrations.
+ * Two stores behind one interface: the state file (a single controller, as before) and etcd
+ * (a cluster of controllers). In etcd every location and every migration is its own key, so a
+ * change writes only what changed, and every write is a transaction that compares each key's
+ * mod_revision with the one we last saw (compare-and-swap) and, on a cluster member, that the
+ * writer still holds the leader key (fencing: a deposed master cannot overwrite its successor).
+ */
+import { EventEmitter } from 'node:events';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { Etcd3 } from 'etcd3';
+
+/** What is persisted: rows as the location table and the migration manager serialise them. */
+export interface StoredState {
+  locations: unknown[];
+  migrations: unknown[];
+}
+
+export interface StateStore {
+  /** Reads the whole state; undefined when nothing was ever saved. */
+  load(): Promise<StoredState | undefined>;
+  /** Writes `state` (the whole snapshot; stores may write only the difference). */
+  save(state: StoredState): Promise<void>;
+  /** What to call the store in logs. */
+  readonly description: string;
+}
+
+/** The store cannot be reached: the API answers 503, the controller keeps serving from memory. */
+export class StoreUnavailable extends Error {
+  override readonly name = 'StoreUnavailable';
+}
+
+/** Someone else changed a key since we read it, or we no longer hold the leader key. */
+export class StoreConflict extends Error {
+  override readonly name = 'StoreConflict';
+}
+
+/** The single-node store: one JSON file, written atomically (write, then rename). */
+export class FileStateStore implements StateStore {
+  constructor(readonly file: string) {}
+
+  get description(): string {
+    return `state file ${this.file}`;
+  }
+
+  async load(): Promise<StoredState | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new Error(`cannot read state file ${this.file}: ${(err as Error).message}`);
+    }
+    let parsed: { locations?: unknown; migrations?: unknown };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch (err) {
+      throw new Error(`state file ${this.file} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (parsed.locations !== undefined && !Array.isArray(parsed.locations)) throw new Error(`state file ${this.file}: "locations" must be an array`);
+    return { locations: (parsed.locations as unknown[] | undefined) ?? [], migrations: Array.isArray(parsed.migrations) ? parsed.migrations : [] };
+  }
+
+  async save(state: StoredState): Promise<void> {
+    const body = JSON.stringify({ version: 1, savedAt: new Date().toISOString(), locations: state.locations, migrations: state.migrations }, null, 1);
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    await writeFile(tmp, body);
+    await rename(tmp, this.file);
+  }
+}
+
+/** The leader key a write must be fenced by: it must still exist with this create revision. */
+export interface Fence {
+  key: string;
+  createRevision: string;
+}
+
+export interface EtcdStoreOptions {
+  /** Key prefix of this overlay, e.g. `/vino/fig1/` (ends with a slash). */
+  prefix: string;
+  /** The fence for writes; undefined: this member is not master, writes are refused. */
+  fence?: () => Fence | undefined;
+  /** Per-request deadline: past it the store counts as unreachable. */
+  requestTimeoutMs?: number;
+}
+
+interface KnownKey {
+  value: string;
+  modRevision: string;
+}
+
+/** etcd refuses transactions with more operations than this (its --max-txn-ops default is 128). */
+const MAX_TXN_OPS = 100;
+
+const KINDS = ['locations', 'migrations'] as const;
+type Kind = (typeof KINDS)[number];
+
+/**
+ * Events: 'changed' (StoredState: after a watch event from another writer), 'reachable' (bool).
+ */
+export class EtcdStateStore extends EventEmitter implements StateStore {
+  /** Every key of the overlay as last seen (read, written or watched), by full key. */
+  private readonly known = new Map<string, KnownKey>();
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private watcher?: import('etcd3').Watcher;
+  /** The last revision seen: the watch resumes after it. */
+  revision = '0';
+  reachable = true;
+
+  constructor(readonly client: Etcd3, private readonly options: EtcdStoreOptions) {
+    super();
+    if (!options.prefix.startsWith('/') || !options.prefix.endsWith('/')) throw new Error(`etcd prefix must start and end with "/", got "${options.prefix}"`);
+    this.prefix = options.prefix;
+    this.timeoutMs = options.requestTimeoutMs ?? 2000;
+  }
+
+  get description(): string {
+    return `etcd prefix ${this.prefix}`;
+  }
+
+  async load(): Promise<StoredState | undefined> {
+    const res = await this.call(() => this.client.getAll().prefix(this.prefix + 'state/').options(this.deadline()).exec());
+    this.known.clear();
+    for (const kv of res.kvs) this.known.set(kv.key.toString(), { value: kv.value.toString(), modRevision: kv.mod_revision });
+    this.revision = res.header.revision;
+    if (this.known.size === 0) return undefined;
+    return this.snapshot();
+  }
+
+  /** The state as last seen in etcd. */
+  snapshot(): StoredState {
+    const state: StoredState = { locations: [], migrations: [] };
+    for (const [key, k] of this.known) {
+      const kind = this.kindOf(key);
+      if (kind) state[kind].push(JSON.parse(k.value));
+    }
+    return state;
+  }
+
+  async save(state: StoredState): Promise<void> {
+    const fence = this.options.fence ? this.options.fence() : undefined;
+    if (this.options.fence && !fence) throw new StoreConflict('not the master: only the master writes the shared state');
+    const desired = new Map<string, string>();
+    for (const kind of KINDS) {
+      for (const row of state[kind]) desired.set(this.keyOf(kind, rowKey(kind, row)), JSON.stringify(row));
+    }
+    type Op = { key: string; value?: string; was?: KnownKey };
+    const ops: Op[] = [];
+    for (const [key, value] of desired) {
+      const was = this.known.get(key);
+      if (was?.value !== value) ops.push({ key, value, ...(was ? { was } : {}) });
+    }
+    for (const [key, was] of this.known) if (this.kindOf(key) && !desired.has(key)) ops.push({ key, was });
+    for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
+      const chunk = ops.slice(i, i + MAX_TXN_OPS);
+      let txn = this.client.if(chunk[0]!.key, 'Mod', '==', chunk[0]!.was?.modRevision ?? 0);
+      for (const op of chunk.slice(1)) txn = txn.and(op.key, 'Mod', '==', op.was?.modRevision ?? 0);
+      if (fence) txn = txn.and(fence.key, 'Create', '==', fence.createRevision);
+      txn = txn.then(...chunk.map((op) => (op.value === undefined ? this.client.delete().key(op.key) : this.client.put(op.key).value(op.value))));
+      const res = await this.call(() => txn.options(this.deadline()).commit());
+      if (!res.succeeded) {
+        // Re-read so that the next attempt compares against what etcd holds now.
+        await this.load().catch(() => {});
+        throw new StoreConflict(fence
+          ? `write refused by etcd: the shared state changed since it was read, or this member lost the leader key ${fence.key}`
+          : 'write refused by etcd: the shared state changed since it was read');
+      }
+      const rev = res.header.revision;
+      this.revision = rev;
+      for (const op of chunk) {
+        if (op.value === undefined) this.known.delete(op.key);
+        else this.known.set(op.key, { value: op.value, modRevision: rev });
+      }
+    }
+  }
+
+  /** Follows other writers' changes ('changed' events) until close(). */
+  async watch(): Promise<void> {
+    const next = (BigInt(this.revision) + 1n).toString();
+    const w = await this.client.watch().prefix(this.prefix + 'state/').startRevision(next).create();
+    this.watcher = w;
+    w.on('data', (res) => {
+      let changed = false;
+      for (const ev of res.events) {
+        const key = ev.kv.key.toString();
+        if (!this.kindOf(key)) continue;
+        if (ev.type === 'Delete') {
+          changed = this.known.delete(key) || changed;
+        } else {
+          const value = ev.kv.value.toString();
+          const was = this.known.get(key);
+          if (was?.value !== value || was.modRevision !== ev.kv.mod_revision) changed = was?.value !== value || changed;
+          this.known.set(key, { value, modRevision: ev.kv.mod_revision });
+        }
+      }
+      if (BigInt(res.header.revision) > BigInt(this.revision)) this.revision = res.header.revision;
+      if (changed) this.emit('changed', this.snapshot());
+    });
+    w.on('disconnected', () => this.setReachable(false));
+    w.on('connected', () => this.setReachable(true));
+  }
+
+  async close(): Promise<void> {
+    await this.watcher?.cancel().catch(() => {});
+  }
+
+  /** Notes whether etcd answered (the member's probe calls this too). */
+  setReachable(up: boolean): void {
+    if (this.reachable === up) return;
+    this.reachable = up;
+    this.emit('reachable', up);
+  }
+
+  private deadline(): { deadline: Date } {
+    return { deadline: new Date(Date.now() + this.timeoutMs) };
+  }
+
+  /** Runs an etcd call; a transport failure becomes StoreUnavailable (and marks the store unreachable). */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const out = await fn();
+      this.setReachable(true);
+      return out;
+    } catch (err) {
+      if (err instanceof StoreConflict) throw err;
+      if (isUnreachable(err)) {
+        this.setReachable(false);
+        throw new StoreUnavailable(`etcd is unreachable: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
+
+  private keyOf(kind: Kind, id: string): string {
+    return `${this.prefix}state/${kind}/${encodeURIComponent(id)}`;
+  }
+
+  private kindOf(key: string): Kind | undefined {
+    const rest = key.startsWith(this.prefix + 'state/') ? key.slice(this.prefix.length + 6) : '';
+    return KINDS.find((k) => rest.startsWith(k + '/'));
+  }
+}
+
+/**
+ * Whether an etcd3 error means "no etcd answered": gRPC UNAVAILABLE / DEADLINE_EXCEEDED, a
+ * failed dial, or the client's circuit breaker, open after repeated failures of a host.
+ */
+export function isUnreachable(err: unknown): boolean {
+  const e = err as Error & { isBrokenCircuitError?: boolean };
+  if (e?.isBrokenCircuitError) return true;
+  if (['GRPCUnavailableError', 'GRPCDeadlineExceededError', 'GRPCConnectFailedError', 'BrokenCircuitError'].includes(e?.name)) return true;
+  return /deadline exceeded|unavailable|failed to connect|ECONNREFUSED|No connection established/i.test(e?.message ?? '');
+}
+
+function rowKey(kind: Kind, row: unknown): string {
+  const field = kind === 'locations' ? 'name' : 'id';
+  const id = (row as Record<string, unknown> | null)?.[field];
+  if (typeof id !== 'string' || id === '') throw new Error(`cannot store a ${kind.slice(0, -1)} without a "${field}": ${JSON.stringify(row).slice(0, 80)}`);
+  return id;
+}
