@@ -12,6 +12,8 @@ import type { ForwardingOptions } from './core/forwarding.js';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { extendWithMigrations } from './migration/api.js';
 import { MigrationManager } from './migration/manager.js';
+import type { MiddlewareHandler } from 'hono';
+import type { StateStore } from './ha/store.js';
 
 export interface AppConfig {
   topology: ResolvedTopology;
@@ -19,6 +21,10 @@ export interface AppConfig {
   apiListen: ListenAddress | null;
   apiToken?: string;
   stateFile?: string;
+  /** Cluster member: the shared store, the OpenFlow role to claim first, and the API's guard. */
+  store?: StateStore;
+  role?: { role: 'MASTER' | 'SLAVE'; generationId: bigint };
+  apiGuard?: MiddlewareHandler;
   logger?: Logger;
   logLevel?: string;
   session?: Partial<SessionOptions>;
@@ -46,6 +52,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   const controller = new Controller(config.topology, {
     ofListen: config.ofListen, logger, metrics,
     ...(config.stateFile ? { stateFile: config.stateFile } : {}),
+    ...(config.store ? { store: config.store } : {}),
+    ...(config.role ? { role: config.role } : {}),
     ...(config.session ? { session: config.session } : {}),
     ...(config.forwarding ? { forwarding: config.forwarding } : {}),
   });
@@ -54,7 +62,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   const openflow = await controller.start();
   let migrations: MigrationManager | undefined;
   try {
-    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}) };
+    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}), ...(config.apiGuard ? { guard: config.apiGuard } : {}) };
     const app = buildApi(controller, apiOptions);
     migrations = extendWithMigrations(config.migrationTimeoutMs ? { timeoutMs: config.migrationTimeoutMs } : {})(app, controller, metrics);
     if (config.apiListen) {

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { getRequestListener } from '@hono/node-server';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
@@ -22,6 +22,8 @@ export interface ApiOptions {
   logger: Logger;
   metrics: Metrics;
   version: string;
+  /** Runs before every route, after authentication (a cluster follower redirects writes here). */
+  guard?: MiddlewareHandler;
 }
 
 /** A problem with a request, with the JSON path it concerns. */
@@ -131,6 +133,7 @@ export function buildApi(controller: Controller, options: ApiOptions): OpenAPIHo
       return next();
     });
   }
+  if (options.guard) app.use('*', options.guard);
 
   app.openapi(createRoute({ method: 'get', path: '/api/v1/health', responses: { 200: json(Health, 'Controller health'), 401: errors[401] } }), (c) => {
     const info = controller.switchInfo();

@@ -8,10 +8,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { Port } from '../../src/openflow/constants.js';
-import type { Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
+import type { ControllerRole, Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
+import { ErrorType } from '../../src/openflow/constants.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
@@ -27,7 +27,8 @@ import { levelsTowards, stageDiffs } from '../core/transition.js';
 import {
   applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, type InstalledState, type SwitchDiff,
 } from '../core/diff.js';
-import { SwitchSession, dpidText, type SessionOptions } from './session.js';
+import { SessionError, SwitchSession, dpidText, type SessionOptions } from './session.js';
+import { FileStateStore, type StateStore, type StoredState } from '../ha/store.js';
 import type { Metrics } from './metrics.js';
 
 export interface ListenAddress {
@@ -38,6 +39,13 @@ export interface ListenAddress {
 export interface ControllerOptions {
   ofListen: ListenAddress[];
   stateFile?: string;
+  /** Where locations and migrations persist (default: the state file, if any). */
+  store?: StateStore;
+  /**
+   * OpenFlow role to claim on every switch (several controllers per switch). Unset: a single
+   * controller, no ROLE_REQUEST is sent. While SLAVE the controller sends no changes.
+   */
+  role?: { role: 'MASTER' | 'SLAVE'; generationId: bigint };
   session?: Partial<SessionOptions>;
   forwarding?: Partial<ForwardingOptions>;
   logger: Logger;
@@ -145,10 +153,17 @@ export class Controller extends EventEmitter {
    */
   private inputsVersion = 0;
   private basis?: Basis;
+  private readonly store?: StateStore;
+  /** The OpenFlow role claimed (undefined: alone, no roles). */
+  private claimedRole?: { role: 'MASTER' | 'SLAVE'; generationId: bigint };
+  /** Whether the last save reached the store. */
+  storeHealthy = true;
 
   constructor(readonly topology: ResolvedTopology, readonly options: ControllerOptions) {
     super();
     this.log = options.logger;
+    this.store = options.store ?? (options.stateFile ? new FileStateStore(options.stateFile) : undefined);
+    this.claimedRole = options.role;
     this.locations = this.tracked;
     for (const c of Object.values(topology.containers)) {
       this.locations.set({ name: c.name, mac: c.mac, ip: c.ip, node: c.node, ofport: c.ofport, port: c.port, source: 'topology' });
@@ -250,7 +265,15 @@ export class Controller extends EventEmitter {
     });
     log.info({ remote: session.remote, ports: session.ports.size }, 'switch connected');
     this.emit('event', { type: 'switch-up', switch: node, dpid, remote: session.remote });
-    this.requestSync(`switch ${node} connected`, { reconcile: node });
+    if (!this.claimedRole) {
+      this.requestSync(`switch ${node} connected`, { reconcile: node });
+      return;
+    }
+    // Claim the role first: as SLAVE the switch would refuse our read-back's successors anyway.
+    const claim = this.claimedRole;
+    void this.claimRole(node, session, claim).then((ok) => {
+      if (ok && claim.role === 'MASTER') void this.requestSync(`switch ${node} connected`, { reconcile: node });
+    });
   }
 
   private onClose(session: SwitchSession, reason: string): void {
@@ -285,6 +308,55 @@ export class Controller extends EventEmitter {
     }
   }
 
+  // ------------------------------------------------------------------------------ roles
+
+  /** The role this controller claims (undefined when it runs alone). */
+  get role(): 'MASTER' | 'SLAVE' | undefined {
+    return this.claimedRole?.role;
+  }
+
+  /** Whether this controller may change switches: alone, or master. */
+  get inCharge(): boolean {
+    return !this.claimedRole || this.claimedRole.role === 'MASTER';
+  }
+
+  /**
+   * Claims `role` on every connected switch. As MASTER it then reads every switch back and
+   * sends only what differs (no wipe): what a new master does after a failover. Resolves with
+   * the switches that refused (a STALE refusal means a newer master exists).
+   */
+  async assumeRole(role: 'MASTER' | 'SLAVE', generationId: bigint): Promise<string[]> {
+    const claim = { role, generationId };
+    this.claimedRole = claim;
+    const nodes = [...this.sessions].filter(([, s]) => s.state === 'ready');
+    const results = await Promise.all(nodes.map(([node, s]) => this.claimRole(node, s, claim)));
+    const refused = nodes.filter((_, i) => !results[i]).map(([node]) => node);
+    if (role === 'MASTER' && this.claimedRole === claim) {
+      this.inputsVersion++;
+      await this.requestSync(`became master (generation ${generationId})`, { reconcileAll: true });
+    }
+    return refused;
+  }
+
+  private async claimRole(node: string, session: SwitchSession, claim: { role: ControllerRole; generationId: bigint }): Promise<boolean> {
+    try {
+      await session.requestRole(claim.role, claim.generationId);
+      this.emit('event', { type: 'role', switch: node, role: claim.role, generationId: claim.generationId.toString() });
+      return true;
+    } catch (err) {
+      const stale = err instanceof SessionError && err.switchErrors.some((e) => e.errorType === ErrorType.ROLE_REQUEST_FAILED && e.code === 0);
+      if (stale) {
+        // A newer master exists: stop changing switches until the election says otherwise.
+        if (this.claimedRole === claim) this.claimedRole = { role: 'SLAVE', generationId: claim.generationId };
+        this.log.warn({ switch: node, generationId: claim.generationId.toString() }, 'switch refused our role request as stale: a newer master exists');
+        this.emit('event', { type: 'role-stale', switch: node, generationId: claim.generationId.toString() });
+      } else {
+        this.log.error({ switch: node, role: claim.role, err: (err as Error).message }, 'role request failed');
+      }
+      return false;
+    }
+  }
+
   // ------------------------------------------------------------------------------ packet-in
 
   private onMessage(session: SwitchSession, node: string | undefined, msg: Message): void {
@@ -299,6 +371,8 @@ export class Controller extends EventEmitter {
   }
 
   private onPacketIn(session: SwitchSession, node: string, pin: PacketIn): void {
+    // A slave gets no packet-ins from a switch that honours roles; any that arrive are not ours to act on.
+    if (!this.inCharge) return;
     const inPortField = pin.match.fields.find((f) => f.field === 'in_port');
     const inPort = inPortField && inPortField.field !== 'opaque' ? Number(inPortField.value) : undefined;
     const eth = parseEthernet(pin.data);
@@ -375,7 +449,13 @@ export class Controller extends EventEmitter {
    * Queues a recomputation; resolves when every connected switch has (or has failed to get)
    * the new state. Serialised: two changes never interleave their flow_mods.
    */
-  requestSync(reason: string, opts: { reconcile?: string; towards?: string } = {}): Promise<void> {
+  requestSync(reason: string, opts: { reconcile?: string; towards?: string; reconcileAll?: boolean } = {}): Promise<void> {
+    if (opts.reconcileAll) {
+      const all = [...this.sessions.keys()];
+      const last = all.pop();
+      for (const node of all) void this.requestSync(reason, { reconcile: node });
+      return last ? this.requestSync(reason, { reconcile: last }) : this.requestSync(reason);
+    }
     // Requests that arrive while one is waiting to run join it (same ordering target only):
     // a burst of packet-ins costs one recomputation, not one each.
     const q = this.queuedSync;
@@ -401,6 +481,11 @@ export class Controller extends EventEmitter {
 
   private async sync(reason: string, opts: { reconcile: string[]; towards?: string }): Promise<void> {
     if (this.stopping) return;
+    if (!this.inCharge) {
+      // A slave sends nothing; it reads back again when it becomes master.
+      for (const node of opts.reconcile) this.installed.delete(node);
+      return;
+    }
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const diffs = this.planDiffs();
     const stages = stageDiffs(diffs, this.levels(opts.towards));
@@ -560,22 +645,23 @@ export class Controller extends EventEmitter {
   private saveQueued?: Promise<void>;
 
   /**
-   * Atomic write-and-rename. Writes are serialised and coalesced: while one is in progress at
-   * most one more waits, and it takes its snapshot when it starts, so a burst of changes costs
-   * two writes and every caller's change is on disk when its promise resolves.
+   * Saves locations and migrations to the store. Writes are serialised and coalesced: while one
+   * is in progress at most one more waits, and it takes its snapshot when it starts, so a burst
+   * of changes costs two writes and every caller's change is stored when its promise resolves.
+   * A failed save is logged and retried with the next change (the memory copy stays authoritative).
    */
   saveState(): Promise<void> {
-    const file = this.options.stateFile;
-    if (!file) return Promise.resolve();
+    const store = this.store;
+    if (!store || !this.inCharge) return Promise.resolve();
     if (this.saveQueued) return this.saveQueued;
     const run = this.saving.then(async () => {
       this.saveQueued = undefined;
-      const body = JSON.stringify({ version: 1, savedAt: new Date().toISOString(), locations: this.locations.toJSON(), migrations: this.extraState() }, null, 1);
-      const tmp = `${file}.tmp-${process.pid}`;
-      await writeFile(tmp, body);
-      await rename(tmp, file);
+      await store.save({ locations: this.locations.toJSON(), migrations: asArray(this.extraState()) });
+      if (!this.storeHealthy) this.log.info({ store: store.description }, 'state saved again after a failure');
+      this.storeHealthy = true;
     }).catch((err: Error) => {
-      this.log.error({ err: err.message, file }, 'could not save the state file');
+      this.storeHealthy = false;
+      this.log.error({ err: err.message, store: store.description }, 'could not save the state');
     });
     this.saveQueued = run;
     this.saving = run;
@@ -587,38 +673,43 @@ export class Controller extends EventEmitter {
   loadedExtraState: unknown = undefined;
 
   private async loadState(): Promise<void> {
-    const file = this.options.stateFile;
-    if (!file) return;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new Error(`cannot read state file ${file}: ${(err as Error).message}`);
-    }
-    let parsed: { locations?: unknown; migrations?: unknown };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch (err) {
-      throw new Error(`state file ${file} is not valid JSON: ${(err as Error).message}`);
-    }
-    const loaded = LocationTable.fromJSON(parsed.locations ?? []);
+    const store = this.store;
+    if (!store) return;
+    const state = await store.load();
+    if (!state) return;
+    const n = this.adoptLocations(state.locations, store.description);
+    this.loadedExtraState = state.migrations;
+    this.log.info({ store: store.description, locations: n }, 'state loaded');
+  }
+
+  /**
+   * Takes stored locations into the table (a member following the master does this on every
+   * change it sees): entries on unknown nodes or that conflict are skipped with a warning, and
+   * with `exact`, names absent from `rows` are removed. Returns how many rows were read.
+   */
+  adoptLocations(rows: StoredState['locations'], from: string, exact = false): number {
+    const loaded = LocationTable.fromJSON(rows);
     for (const l of loaded.all()) {
       if (!this.topology.nodes[l.node]) {
-        this.log.warn({ container: l.name, node: l.node }, 'state file places a container on a node not in the topology: ignored');
+        this.log.warn({ container: l.name, node: l.node, from }, 'stored state places a container on a node not in the topology: ignored');
         continue;
       }
       const existing = this.locations.get(l.name);
+      if (existing && existing.mac === l.mac && existing.node === l.node && existing.ofport === l.ofport && existing.ip === l.ip && existing.port === l.port) continue;
       if (existing && existing.mac !== l.mac) this.locations.delete(l.name);
       try {
         this.locations.set(l);
       } catch (err) {
-        this.log.warn({ container: l.name, err: (err as Error).message }, 'state file entry conflicts: ignored');
+        this.log.warn({ container: l.name, err: (err as Error).message, from }, 'stored entry conflicts: ignored');
       }
     }
-    this.loadedExtraState = parsed.migrations;
-    this.log.info({ file, locations: loaded.size }, 'state loaded');
+    if (exact) for (const l of this.locations.all()) if (!loaded.get(l.name)) this.locations.delete(l.name);
+    return loaded.size;
   }
+}
+
+function asArray(x: unknown): unknown[] {
+  return Array.isArray(x) ? x : [];
 }
 
 function portView(p: PortDesc): { portNo: number; name: string; up: boolean } {
