@@ -33,7 +33,7 @@ export interface EtcdCluster {
 
 export const ETCD_BINARY = process.env.VINO_ETCD ?? '/usr/bin/etcd';
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
