@@ -66,6 +66,7 @@ export class Election extends EventEmitter {
   /** Leaves the election cleanly (lease revoked: the next member leads at once). */
   async resign(): Promise<void> {
     this.closed = true;
+    clearInterval(this.keepAliveTimer);
     await this.watcher?.cancel().catch(() => {});
     await this.lease?.revoke().catch(() => {});
   }
@@ -73,6 +74,7 @@ export class Election extends EventEmitter {
   /** Stops keeping the lease alive without revoking it: as if this process died (tests, benchmarks). */
   async abandon(): Promise<void> {
     this.closed = true;
+    clearInterval(this.keepAliveTimer);
     await this.watcher?.cancel().catch(() => {});
     this.lease?.release();
   }
@@ -81,11 +83,26 @@ export class Election extends EventEmitter {
     return `${this.options.prefix}election/`;
   }
 
+  private keepAliveTimer?: NodeJS.Timeout;
+
   private async campaign(): Promise<void> {
-    const lease = this.client.lease(this.options.ttlSeconds);
+    // Our own keep-alive loop rather than etcd3's: that one gives the lease up after 2 TTLs
+    // without etcd, while etcd itself renews every lease when it comes back (a restarted or
+    // re-elected etcd leader extends them): keeping on asking lets a master survive an etcd outage.
+    const lease = this.client.lease(this.options.ttlSeconds, { autoKeepAlive: false });
     this.lease = lease;
+    clearInterval(this.keepAliveTimer);
+    const periodMs = (this.options.ttlSeconds * 1000) / 3;
+    this.keepAliveTimer = setInterval(() => {
+      if (this.closed || this.lease !== lease) return;
+      lease.keepaliveOnce({ deadline: new Date(Date.now() + periodMs) }).catch(() => {
+        // Unreachable: try again next period. An expired lease emits 'lost' by itself.
+      });
+    }, periodMs);
+    this.keepAliveTimer.unref();
     lease.on('lost', (err: Error) => {
       if (this.closed || this.lease !== lease) return;
+      clearInterval(this.keepAliveTimer);
       this.options.logger.warn({ err: err.message }, 'election lease lost: campaigning again');
       this.ownKey = undefined;
       this.emit('lease-lost', err);

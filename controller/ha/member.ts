@@ -9,11 +9,10 @@
  * are answered 307 with the master's advertised API URL, or 503 while no master is known. On
  * the master, writes are refused with 503 while etcd is unreachable (forwarding carries on).
  */
-import { Etcd3 } from 'etcd3';
 import type { MiddlewareHandler } from 'hono';
 import { startApp, type AppConfig, type RunningApp } from '../app.js';
 import { Election, type LeaderInfo } from './election.js';
-import { EtcdStateStore } from './store.js';
+import { EtcdStateStore, etcdClient } from './store.js';
 
 export interface MemberConfig extends Omit<AppConfig, 'store' | 'role' | 'apiGuard' | 'stateFile'> {
   /** etcd client URLs. */
@@ -49,11 +48,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
 export async function startMember(config: MemberConfig): Promise<RunningMember> {
   const timeoutMs = 2000;
-  const client = new Etcd3({
-    hosts: config.etcd,
-    dialTimeout: timeoutMs,
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
-  });
+  const client = etcdClient(config.etcd, timeoutMs);
   const prefix = config.prefix ?? `/vino/${config.topology.name}/`;
   const pino = (await import('pino')).default;
   const logger = (config.logger ?? pino({ level: config.logLevel ?? 'info', base: { app: 'vino-controller' } })).child({ member: config.member });
@@ -74,7 +69,7 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
       }
       return c.json({ error: 'this member is not the master and no master is known: retry shortly' }, 503);
     }
-    if (!store.reachable) return c.json({ error: 'the shared state store (etcd) is unreachable: writes are refused until it returns; forwarding continues' }, 503);
+    if (!store.reachable || !election.isLeader) return c.json({ error: 'the shared state store (etcd) is unreachable: writes are refused until it returns; forwarding continues' }, 503);
     return next();
   };
 
@@ -125,19 +120,25 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
       if (!leader) return;
       if (election.isLeader) {
         const started = performance.now();
-        // Take over from what etcd holds, which is at least what the old master confirmed.
+        // Still master from before (our lease ran out while etcd was away and we won again):
+        // memory is ahead of etcd, it is written below. Otherwise take over from what etcd
+        // holds, which is at least what the old master confirmed.
+        const continuing = controller.inCharge;
         try {
           await store.load();
         } catch (err) {
           logger.error({ err: (err as Error).message }, 'cannot re-read the shared state before taking over: using the watched copy');
         }
-        const snap = store.snapshot();
-        controller.adoptLocations(snap.locations, 'etcd', true);
-        migrations.restore(snap.migrations, 'taken over after a failover');
+        if (!continuing) {
+          const snap = store.snapshot();
+          controller.adoptLocations(snap.locations, 'etcd', true);
+          migrations.restore(snap.migrations, 'taken over after a failover');
+        }
         const refused = await controller.assumeRole('MASTER', leader.generationId);
         masterSince = new Date().toISOString();
         logger.info({ generationId: leader.generationId.toString(), refused, ms: Math.round(performance.now() - started) }, 'took over as master');
         controller.emit('event', { type: 'mastership', member: config.member, generationId: leader.generationId.toString(), refused });
+        // Whatever changed while etcd was away (or failed to save) is written now.
         void controller.saveState();
       } else {
         masterSince = null;
@@ -151,11 +152,10 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
 
   // While etcd is away: probe it, and once back, write what changed meanwhile.
   const probe = setInterval(() => {
-    if (store.reachable && controller.storeHealthy) return;
     void client.maintenance.status().then(() => {
       if (!store.reachable) logger.info('etcd reachable again');
       store.setReachable(true);
-      if (controller.inCharge && election.isLeader) void controller.saveState();
+      if (!controller.storeHealthy && controller.inCharge && election.isLeader) void controller.saveState();
     }, () => store.setReachable(false));
   }, 500);
   probe.unref();

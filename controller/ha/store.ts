@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import type { Etcd3 } from 'etcd3';
+import { Etcd3 } from 'etcd3';
 
 /** What is persisted: rows as the location table and the migration manager serialise them. */
 export interface StoredState {
@@ -33,6 +33,21 @@ export class StoreUnavailable extends Error {
 /** Someone else changed a key since we read it, or we no longer hold the leader key. */
 export class StoreConflict extends Error {
   override readonly name = 'StoreConflict';
+}
+
+/**
+ * An etcd client tuned for failover: every unary call has a deadline (an unreachable etcd
+ * must answer "unavailable" quickly, not hang an API request), and gRPC retries a lost
+ * connection every second at most (its default backoff grows to two minutes, which would
+ * keep a member away long after etcd came back).
+ */
+export function etcdClient(hosts: string[], timeoutMs = 2000): Etcd3 {
+  return new Etcd3({
+    hosts,
+    dialTimeout: timeoutMs,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
+    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 },
+  });
 }
 
 /** The single-node store: one JSON file, written atomically (write, then rename). */

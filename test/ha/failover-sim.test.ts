@@ -5,78 +5,28 @@
  * still auto-commits on the container's first frame.
  */
 import t from 'tap';
-import { join } from 'node:path';
-import pino from 'pino';
-import { startMember, type RunningMember } from '../../controller/ha/member.js';
-import { loadTopology } from '../../src/topology/load.js';
-import { FakeSwitch, RoleBook, fakePort } from '../../src/openflow-sim/fake-switch.js';
-import { SimNetwork, type SimSwitch } from '../../src/openflow-sim/network.js';
-import { freePort, startEtcd } from '../../testbed/etcd.js';
-import { planPorts } from '../controller/world.js';
-import { repoRoot } from '../util/paths.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { fakePort } from '../../src/openflow-sim/fake-switch.js';
+import { startEtcd } from '../../testbed/etcd.js';
+import { simCluster, until } from './sim-cluster.js';
 
 t.test('two members, fake switches: roles, follower, redirects, failover with a prepared migration', async (t) => {
   const etcd = await startEtcd({ name: 'ha-sim' });
-  const topology = await loadTopology(join(repoRoot(), 'topologies', 'two-region.json'));
-  const logger = pino({ level: process.env.VINO_TEST_LOG ?? 'silent' });
-  const prefix = `/vino-sim-${process.pid}/`;
-  const members: RunningMember[] = [];
-  const fakes: FakeSwitch[] = [];
+  const c = await simCluster(etcd.endpoints);
   t.teardown(async () => {
-    for (const f of fakes) f.close();
-    for (const m of members) await m.stop().catch(() => {});
+    await c.close();
     await etcd.stop();
   });
-  const start = async (name: string) => {
-    const apiPort = await freePort();
-    const m = await startMember({
-      topology, etcd: etcd.endpoints, member: name, advertiseApi: `http://127.0.0.1:${apiPort}`, prefix, logger, leaseTtlSeconds: 1,
-      ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: { host: '127.0.0.1', port: apiPort },
-      session: { echoIntervalMs: 1000, idleTimeoutMs: 5000 },
-    });
-    members.push(m);
-    return m;
-  };
-  const a = await start('a');
-  const b = await start('b');
-  const apiOf = (m: RunningMember) => `http://127.0.0.1:${m.api!.port}`;
+  const { topology, tables, net, conns, nodes, apiOf, flowModsFrom } = c;
+  const a = await c.start('a');
+  const b = await c.start('b');
   t.equal(a.status().role, 'MASTER', 'first member leads');
   t.equal(b.status().role, 'SLAVE');
   t.equal(b.status().leader?.member, 'a');
-
-  const net = new SimNetwork();
-  const tables = new Map<string, SimSwitch>();
-  const books = new Map<string, RoleBook>();
-  for (const name of Object.keys(topology.nodes)) {
-    tables.set(name, net.addSwitch(name));
-    books.set(name, new RoleBook());
-  }
-  for (const link of topology.links) net.link(link.a.node, link.a.ofport, link.b.node, link.b.ofport);
-  const conns = new Map<RunningMember, Map<string, FakeSwitch>>();
-  for (const m of [a, b]) {
-    const byNode = new Map<string, FakeSwitch>();
-    for (const [name, n] of Object.entries(topology.nodes)) {
-      const f = new FakeSwitch(m.openflow[0]!.port, { datapathId: BigInt(`0x${n.bridge.dpid}`), ports: planPorts(topology, name), table: tables.get(name)!, roles: books.get(name)! });
-      fakes.push(f);
-      byNode.set(name, f);
-    }
-    conns.set(m, byNode);
-  }
-  const nodes = Object.keys(topology.nodes);
+  c.connect(a);
+  c.connect(b);
   await until('roles claimed on every switch', () => nodes.every((n) => conns.get(a)!.get(n)!.role === 'MASTER' && conns.get(b)!.get(n)!.role === 'SLAVE'));
   await until('master installed flows', () => nodes.every((n) => tables.get(n)!.flows.length > 0));
   await a.controller.requestSync('test settle');
-  const flowModsFrom = (m: RunningMember) => [...conns.get(m)!.values()].reduce((n, f) => n + f.received.filter((x) => x.type === 'FLOW_MOD' || x.type === 'GROUP_MOD').length, 0);
   t.equal(flowModsFrom(b), 0, 'the slave sent no flow or group change');
 
   // API: reads on the follower, writes redirected to the master.
@@ -107,7 +57,7 @@ t.test('two members, fake switches: roles, follower, redirects, failover with a 
 
   // The master dies (no resignation: its lease runs out).
   await a.crash();
-  members.splice(members.indexOf(a), 1);
+  c.members.splice(c.members.indexOf(a), 1);
   await until('b is master on every switch', () => b.status().role === 'MASTER' && nodes.every((n) => conns.get(b)!.get(n)!.role === 'MASTER'), 15_000);
   t.ok(BigInt(b.status().leader!.generationId) > oldGeneration, 'the new generation id is higher');
   await b.controller.requestSync('test settle');
