@@ -28,6 +28,12 @@ export interface ElectionOptions {
   /** Lease TTL in seconds: how long a dead leader keeps the lead (etcd's own floor may be higher). */
   ttlSeconds: number;
   logger: Logger;
+  /**
+   * How long to wait before joining again after the lease was lost (etcd was away longer than
+   * the TTL): the member still acting as master rejoins at once and the others wait, so the
+   * master of before the outage leads after it, with what it learned meanwhile.
+   */
+  rejoinDelayMs?: () => number;
 }
 
 /**
@@ -119,6 +125,8 @@ export class Election extends EventEmitter {
   }
 
   private async recampaign(): Promise<void> {
+    const wait = this.options.rejoinDelayMs?.() ?? 0;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 2000)) {
       try {
         await this.campaign();

@@ -52,7 +52,9 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
   const prefix = config.prefix ?? `/vino/${config.topology.name}/`;
   const pino = (await import('pino')).default;
   const logger = (config.logger ?? pino({ level: config.logLevel ?? 'info', base: { app: 'vino-controller' } })).child({ member: config.member });
-  const election = new Election(client, { prefix, member: config.member, api: config.advertiseApi, ttlSeconds: config.leaseTtlSeconds ?? 1, logger });
+  const election = new Election(client, { prefix, member: config.member, api: config.advertiseApi, ttlSeconds: config.leaseTtlSeconds ?? 1, logger,
+    rejoinDelayMs: () => (app?.controller.inCharge ? 0 : 1000 * (config.leaseTtlSeconds ?? 1) + 500),
+  });
   const store = new EtcdStateStore(client, { prefix, fence: () => election.fence(), requestTimeoutMs: timeoutMs });
   let masterSince: string | null = null;
   let app: RunningApp | undefined;
@@ -106,6 +108,10 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
   const { controller, migrations } = running;
   await store.watch();
 
+  // A new cluster's first master writes the whole state (the topology's containers too), so
+  // that followers and successors adopt it exactly.
+  if (controller.inCharge) await controller.saveState();
+
   store.on('changed', () => {
     if (controller.inCharge) return;
     const snap = store.snapshot();
@@ -129,8 +135,9 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
         } catch (err) {
           logger.error({ err: (err as Error).message }, 'cannot re-read the shared state before taking over: using the watched copy');
         }
-        if (!continuing) {
-          const snap = store.snapshot();
+        const snap = store.snapshot();
+        // An empty store was never written (a fresh cluster): the topology's containers stand.
+        if (!continuing && snap.locations.length + snap.migrations.length > 0) {
           controller.adoptLocations(snap.locations, 'etcd', true);
           migrations.restore(snap.migrations, 'taken over after a failover');
         }

@@ -7,6 +7,7 @@
 import t from 'tap';
 import { fakePort } from '../../src/openflow-sim/fake-switch.js';
 import { startEtcd } from '../../testbed/etcd.js';
+import { EtcdStateStore, etcdClient } from '../../controller/ha/store.js';
 import { simCluster, until } from './sim-cluster.js';
 
 t.test('two members, fake switches: roles, follower, redirects, failover with a prepared migration', async (t) => {
@@ -76,8 +77,12 @@ t.test('two members, fake switches: roles, follower, redirects, failover with a 
   t.equal(b.migrations.get(mig.id)!.committedBy, 'first-frame');
   const delivered = net.walk(target, 903, { eth_src: home.mac, eth_dst: a.controller.locations.get(names[1]!)?.mac ?? '02:00:00:00:00:01', eth_type: 0x0800, ipv4_src: '0.0.0.0', ipv4_dst: '0.0.0.0' });
   t.ok(delivered.delivered.length > 0, 'the moved container reaches a peer through the tables');
-  const stored = await b.store.load();
-  t.match(stored?.migrations.find((m) => (m as { id: string }).id === mig.id), { state: 'committed' }, 'etcd holds the commit');
+  const reader = new EtcdStateStore(etcdClient(etcd.endpoints), { prefix: c.prefix });
+  t.teardown(() => reader.client.close());
+  await until('etcd holds the commit', async () => {
+    const stored = await reader.load();
+    return (stored?.migrations.find((m) => (m as { id: string }).id === mig.id) as { state?: string } | undefined)?.state === 'committed';
+  });
 
   // A stale master: asking for MASTER with the old generation is refused by every switch.
   const refused = await b.controller.assumeRole('MASTER', oldGeneration);
