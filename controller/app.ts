@@ -13,6 +13,8 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { extendWithMigrations } from './migration/api.js';
 import { MigrationManager } from './migration/manager.js';
 import type { HoldLimits } from './migration/hold.js';
+import type { MiddlewareHandler } from 'hono';
+import type { StateStore } from './ha/store.js';
 
 export interface AppConfig {
   topology: ResolvedTopology;
@@ -28,6 +30,10 @@ export interface AppConfig {
   stateReset?: boolean;
   /** Connections in the handshake beyond this are refused. */
   maxHandshaking?: number;
+  /** Cluster member: the shared store, the OpenFlow role to claim first, and the API's guard. */
+  store?: StateStore;
+  role?: { role: 'MASTER' | 'SLAVE'; generationId: bigint };
+  apiGuard?: MiddlewareHandler;
   logger?: Logger;
   logLevel?: string;
   session?: Partial<SessionOptions>;
@@ -63,6 +69,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     ...(config.stateFile ? { stateFile: config.stateFile } : {}),
     ...(config.stateReset ? { stateReset: true } : {}),
     ...(config.maxHandshaking !== undefined ? { maxHandshaking: config.maxHandshaking } : {}),
+    ...(config.store ? { store: config.store } : {}),
+    ...(config.role ? { role: config.role } : {}),
     ...(config.session ? { session: config.session } : {}),
     ...(config.forwarding ? { forwarding: config.forwarding } : {}),
     ...(config.auditIntervalMs ? { auditIntervalMs: config.auditIntervalMs } : {}),
@@ -73,7 +81,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   const openflow = await controller.start();
   let migrations: MigrationManager | undefined;
   try {
-    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}), ...(config.apiMaxBodyBytes !== undefined ? { maxBodyBytes: config.apiMaxBodyBytes } : {}), ...(config.apiTls ? { tls: config.apiTls } : {}) };
+    const apiOptions = { host: config.apiListen?.host ?? '127.0.0.1', port: config.apiListen?.port ?? 0, logger, metrics, version, ...(config.apiToken ? { token: config.apiToken } : {}), ...(config.apiMaxBodyBytes !== undefined ? { maxBodyBytes: config.apiMaxBodyBytes } : {}), ...(config.apiTls ? { tls: config.apiTls } : {}), ...(config.apiGuard ? { guard: config.apiGuard } : {}) };
     const app = buildApi(controller, apiOptions);
     migrations = extendWithMigrations({
       ...(config.migrationTimeoutMs ? { timeoutMs: config.migrationTimeoutMs } : {}),

@@ -6,6 +6,8 @@ import { summarize } from '../../src/topology/query.js';
 import { packageVersion } from '../../src/package-version.js';
 import { isLoopbackHost, parseListen, parseOfListen, startApp } from '../app.js';
 import type { SessionOptions } from '../shell/session.js';
+import { hostname } from 'node:os';
+import { startMember } from '../ha/member.js';
 import { EXIT_INVALID, EXIT_OK, UsageError, type Command } from './command.js';
 import { defaultLogFormat, makeLogger, parseLogFormat } from './log-format.js';
 import { formatProblemList, readTopology, reportInvalidTopology, TOPOLOGY_INPUT_OPTIONS, topologyInputHelp, topologyInputLimits } from './topology-input.js';
@@ -50,6 +52,12 @@ Options:
   --max-bad-messages N     close a switch after N malformed messages (default 100; 0: no limit)
   --packet-in-rate N       PACKET_INs handled per second per switch, more are dropped (default 10000; 0: no limit)
   --echo-rate N            ECHO_REQUESTs answered per second per switch (default 100; 0: no limit)
+  --etcd URL[,URL...]      run as one member of a controller cluster whose state and election
+                           live in etcd (v3); without it the controller runs alone
+  --member NAME            this member's name in the cluster (default: HOSTNAME-PID)
+  --advertise-api URL      where other members redirect API writes to (default: http://API-LISTEN)
+  --lease-ttl SEC          election lease TTL: how long a dead master keeps the lead (default 1;
+                           etcd raises it to its minimum, 2 s with its default timeouts)
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
   --hold-frames N          frames held per frozen migration until its new port exists (default 16384)
   --hold-bytes N           bytes held per frozen migration (default 16777216)
@@ -96,6 +104,10 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'max-bad-messages': { type: 'string' },
         'migration-timeout': { type: 'string' },
         'audit-interval': { type: 'string' },
+        etcd: { type: 'string' },
+        member: { type: 'string' },
+        'advertise-api': { type: 'string' },
+        'lease-ttl': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         ...TOPOLOGY_INPUT_OPTIONS,
@@ -173,6 +185,19 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     const migrationTimeout = values['migration-timeout'] === undefined ? 120 : Number(values['migration-timeout']);
     if (!Number.isFinite(migrationTimeout) || migrationTimeout <= 0) throw new UsageError('--migration-timeout: expected a positive number of seconds');
 
+    const etcd = values.etcd === undefined ? undefined : values.etcd.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    if (etcd) {
+      if (etcd.length === 0) throw new UsageError('--etcd: expected one or more URLs like http://127.0.0.1:2379');
+      for (const u of etcd) if (!/^https?:\/\/[^/\s]+\/?$/.test(u)) throw new UsageError(`--etcd: "${u}" is not an etcd client URL like http://127.0.0.1:2379`);
+      if (values.state) throw new UsageError('--state and --etcd exclude each other: a cluster keeps its state in etcd');
+    } else {
+      for (const flag of ['member', 'advertise-api', 'lease-ttl'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --etcd`);
+    }
+    const leaseTtl = values['lease-ttl'] === undefined ? 1 : Number(values['lease-ttl']);
+    if (!Number.isInteger(leaseTtl) || leaseTtl < 1) throw new UsageError('--lease-ttl: expected a whole number of seconds >= 1');
+    if (values['advertise-api'] !== undefined && !/^https?:\/\/\S+$/.test(values['advertise-api'])) throw new UsageError(`--advertise-api: "${values['advertise-api']}" is not a URL like http://10.0.0.2:8080`);
+
+
     const providerKind = values.provider;
     if (providerKind !== undefined && providerKind !== 'netns' && providerKind !== 'ssh') throw new UsageError(`--provider: unknown provider "${providerKind}" (netns or ssh)`);
     if (values['state-dir'] !== undefined && providerKind !== 'netns') throw new UsageError('--state-dir is an option of the netns provider');
@@ -211,10 +236,8 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     }
     let app;
     try {
-      app = await startApp({
+      const common = {
         topology, ofListen, apiListen, logger: makeLogger({ level, format: logFormat }), version: packageVersion(),
-        ...(values.state ? { stateFile: values.state } : {}),
-        ...(values['state-reset'] ? { stateReset: true } : {}),
         ...(maxHandshaking !== undefined ? { maxHandshaking } : {}),
         ...(Object.keys(session).length > 0 ? { session } : {}),
         ...(apiToken ? { apiToken } : {}),
@@ -223,7 +246,14 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         auditIntervalMs: audit * 1000,
         ...(apiTls ? { apiTls } : {}),
         ...(provisioner ? { provisioner } : {}),
-      });
+      };
+      app = etcd
+        ? await startMember({
+          ...common, etcd, leaseTtlSeconds: leaseTtl,
+          member: values.member ?? `${hostname()}-${process.pid}`,
+          advertiseApi: values['advertise-api'] ?? (apiListen ? `http://${apiListen.host.includes(':') ? `[${apiListen.host}]` : apiListen.host}:${apiListen.port}` : null),
+        })
+        : await startApp({ ...common, ...(values.state ? { stateFile: values.state } : {}), ...(values['state-reset'] ? { stateReset: true } : {}) });
     } catch (err) {
       io.err(`vino-controller: ${(err as Error).message}\n`);
       return EXIT_INVALID;

@@ -604,7 +604,8 @@ export class MigrationManager {
     const left = this.options.timeoutMs - (Date.now() - (this.created.get(m.id) ?? Date.now()));
     const timer = setTimeout(() => {
       this.timers.delete(m.id);
-      if (m.state === 'prepared') void this.abort(m.id, `not committed within ${this.options.timeoutMs} ms: aborting`).catch(() => {});
+      // A cluster follower leaves timeouts to the master (a new master re-arms them on takeover).
+      if (m.state === 'prepared' && this.controller.inCharge) void this.abort(m.id, `not committed within ${this.options.timeoutMs} ms: aborting`).catch(() => {});
     }, Math.max(0, left));
     timer.unref();
     this.timers.set(m.id, timer);
@@ -627,17 +628,25 @@ export class MigrationManager {
     for (const old of done.slice(0, Math.max(0, done.length - this.options.keepFinished))) this.migrations.delete(old.id);
   }
 
-  private restore(saved: unknown): void {
+  /**
+   * Takes saved migrations in (from the state file at start, or, in a cluster, from etcd: a
+   * follower keeps its copy current, a new master takes over the prepared ones). Prepared ones
+   * get a fresh timeout.
+   */
+  restore(saved: unknown, why = 'restored after a controller restart'): void {
     if (!Array.isArray(saved)) return;
     for (const raw of saved as Migration[]) {
       if (!raw || typeof raw.id !== 'string' || !raw.to || !raw.from) continue;
+      // Our own flip in progress outranks a stored copy of it.
+      if (this.committing.has(raw.id)) continue;
+      this.clearTimeout(raw.id);
       // A commit interrupted by a restart is finished by the reconcile: the location was saved first.
       const m: Migration = { ...raw, state: raw.state === 'committing' ? 'committed' : raw.state, freeze: raw.freeze ?? null };
       this.migrations.set(m.id, m);
       this.created.set(m.id, Date.parse(m.createdAt));
       if (raw.state === 'committing') this.mark(m, 'committed', 'the flip was interrupted by a controller restart: finished by the reconcile towards the new location, saved before the flip began');
       if (m.state === 'prepared') {
-        this.mark(m, 'restored after a controller restart');
+        if (why) this.mark(m, why);
         this.armTimeout(m);
       }
     }

@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { getRequestListener } from '@hono/node-server';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -38,6 +38,8 @@ export interface ApiOptions {
   maxBodyBytes?: number;
   /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Runs before every route, after authentication (a cluster follower redirects writes here). */
+  guard?: MiddlewareHandler;
 }
 
 /** Request bodies are small JSON objects: a MiB is generous and bounds what a client can make us hold. */
@@ -169,6 +171,7 @@ export function buildApi(controller: Controller, options: ApiOptions): OpenAPIHo
       return next();
     });
   }
+  if (options.guard) app.use('*', options.guard);
 
   // Only JSON is read; anything else is refused before it is parsed.
   app.use('*', async (c, next) => {

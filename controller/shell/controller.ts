@@ -13,7 +13,8 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Port } from '../../src/openflow/constants.js';
-import type { Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
+import type { ControllerRole, Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
+import { ErrorType } from '../../src/openflow/constants.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
@@ -29,7 +30,8 @@ import { levelsTowards, stageDiffs, stageDiffsByDistance, type TransitionStage }
 import {
   applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, type InstalledState, type SwitchDiff,
 } from '../core/diff.js';
-import { SwitchSession, dpidText, type SessionOptions } from './session.js';
+import { SessionError, SwitchSession, dpidText, type SessionOptions } from './session.js';
+import { CorruptStateFile, FileStateStore, type StateStore, type StoredState } from '../ha/store.js';
 import type { Metrics } from './metrics.js';
 import { diffTopologies, formatTopologyDiff, type TopologyDiff } from '../../src/topology/diff.js';
 
@@ -60,6 +62,13 @@ export interface ControllerOptions {
   stateReset?: boolean;
   /** Connections still in the handshake (before FEATURES and ports are known) beyond this are refused at once. */
   maxHandshaking?: number;
+  /** Where locations and migrations persist (default: the state file, if any). */
+  store?: StateStore;
+  /**
+   * OpenFlow role to claim on every switch (several controllers per switch). Unset: a single
+   * controller, no ROLE_REQUEST is sent. While SLAVE the controller sends no changes.
+   */
+  role?: { role: 'MASTER' | 'SLAVE'; generationId: bigint };
   session?: Partial<SessionOptions>;
   forwarding?: Partial<ForwardingOptions>;
   logger: Logger;
@@ -228,6 +237,11 @@ export class Controller extends EventEmitter {
   private installedGeneration = 0;
   private basis?: Basis;
   private auditTimer?: NodeJS.Timeout;
+  private readonly store?: StateStore;
+  /** The OpenFlow role claimed (undefined: alone, no roles). */
+  private claimedRole?: { role: 'MASTER' | 'SLAVE'; generationId: bigint };
+  /** Whether the last save reached the store. */
+  storeHealthy = true;
 
   private current: ResolvedTopology;
 
@@ -235,6 +249,8 @@ export class Controller extends EventEmitter {
     super();
     this.current = topology;
     this.log = options.logger;
+    this.store = options.store ?? (options.stateFile ? new FileStateStore(options.stateFile) : undefined);
+    this.claimedRole = options.role;
     this.locations = this.tracked;
     for (const c of Object.values(topology.containers)) {
       this.locations.set({ name: c.name, mac: c.mac, ip: c.ip, node: c.node, ofport: c.ofport, port: c.port, source: 'topology' });
@@ -406,7 +422,15 @@ export class Controller extends EventEmitter {
     });
     log.info({ remote: session.remote, ports: session.ports.size }, 'switch connected');
     this.emit('event', { type: 'switch-up', switch: node, dpid, remote: session.remote });
-    this.requestSync(`switch ${node} connected`, { reconcile: node });
+    if (!this.claimedRole) {
+      this.requestSync(`switch ${node} connected`, { reconcile: node });
+      return;
+    }
+    // Claim the role first: as SLAVE the switch would refuse our read-back's successors anyway.
+    const claim = this.claimedRole;
+    void this.claimRole(node, session, claim).then((ok) => {
+      if (ok && claim.role === 'MASTER') void this.requestSync(`switch ${node} connected`, { reconcile: node });
+    });
   }
 
   private onClose(session: SwitchSession, reason: string): void {
@@ -447,6 +471,55 @@ export class Controller extends EventEmitter {
     }
   }
 
+  // ------------------------------------------------------------------------------ roles
+
+  /** The role this controller claims (undefined when it runs alone). */
+  get role(): 'MASTER' | 'SLAVE' | undefined {
+    return this.claimedRole?.role;
+  }
+
+  /** Whether this controller may change switches: alone, or master. */
+  get inCharge(): boolean {
+    return !this.claimedRole || this.claimedRole.role === 'MASTER';
+  }
+
+  /**
+   * Claims `role` on every connected switch. As MASTER it then reads every switch back and
+   * sends only what differs (no wipe): what a new master does after a failover. Resolves with
+   * the switches that refused (a STALE refusal means a newer master exists).
+   */
+  async assumeRole(role: 'MASTER' | 'SLAVE', generationId: bigint): Promise<string[]> {
+    const claim = { role, generationId };
+    this.claimedRole = claim;
+    const nodes = [...this.sessions].filter(([, s]) => s.state === 'ready');
+    const results = await Promise.all(nodes.map(([node, s]) => this.claimRole(node, s, claim)));
+    const refused = nodes.filter((_, i) => !results[i]).map(([node]) => node);
+    if (role === 'MASTER' && this.claimedRole === claim) {
+      this.inputsVersion++;
+      await this.requestSync(`became master (generation ${generationId})`, { reconcileAll: true });
+    }
+    return refused;
+  }
+
+  private async claimRole(node: string, session: SwitchSession, claim: { role: ControllerRole; generationId: bigint }): Promise<boolean> {
+    try {
+      await session.requestRole(claim.role, claim.generationId);
+      this.emit('event', { type: 'role', switch: node, role: claim.role, generationId: claim.generationId.toString() });
+      return true;
+    } catch (err) {
+      const stale = err instanceof SessionError && err.switchErrors.some((e) => e.errorType === ErrorType.ROLE_REQUEST_FAILED && e.code === 0);
+      if (stale) {
+        // A newer master exists: stop changing switches until the election says otherwise.
+        if (this.claimedRole === claim) this.claimedRole = { role: 'SLAVE', generationId: claim.generationId };
+        this.log.warn({ switch: node, generationId: claim.generationId.toString() }, 'switch refused our role request as stale: a newer master exists');
+        this.emit('event', { type: 'role-stale', switch: node, generationId: claim.generationId.toString() });
+      } else {
+        this.log.error({ switch: node, role: claim.role, err: (err as Error).message }, 'role request failed');
+      }
+      return false;
+    }
+  }
+
   // ------------------------------------------------------------------------------ packet-in
 
   private onMessage(session: SwitchSession, node: string | undefined, msg: Message): void {
@@ -467,6 +540,8 @@ export class Controller extends EventEmitter {
   heldFrameSink?: (node: string, frame: Uint8Array) => void;
 
   private onPacketIn(session: SwitchSession, node: string, pin: PacketIn): void {
+    // A slave gets no packet-ins from a switch that honours roles; any that arrive are not ours to act on.
+    if (!this.inCharge) return;
     if (pin.tableId === FORWARDING_TABLE) {
       this.heldFrameSink?.(node, pin.data);
       return;
@@ -763,7 +838,13 @@ export class Controller extends EventEmitter {
    * Queues a recomputation; resolves when every connected switch has (or has failed to get)
    * the new state. Serialised: two changes never interleave their flow_mods.
    */
-  requestSync(reason: string, opts: { reconcile?: string; towards?: string; byDistance?: boolean } = {}): Promise<void> {
+  requestSync(reason: string, opts: { reconcile?: string; towards?: string; byDistance?: boolean; reconcileAll?: boolean } = {}): Promise<void> {
+    if (opts.reconcileAll) {
+      const all = [...this.sessions.keys()];
+      const last = all.pop();
+      for (const node of all) void this.requestSync(reason, { reconcile: node });
+      return last ? this.requestSync(reason, { reconcile: last }) : this.requestSync(reason);
+    }
     // Requests that arrive while one is waiting to run join it (same ordering target only):
     // a burst of packet-ins costs one recomputation, not one each.
     const q = this.queuedSync;
@@ -790,6 +871,11 @@ export class Controller extends EventEmitter {
 
   private async sync(reason: string, opts: { reconcile: string[]; towards?: string; byDistance?: boolean }): Promise<void> {
     if (this.stopping) return;
+    if (!this.inCharge) {
+      // A slave sends nothing; it reads back again when it becomes master.
+      for (const node of opts.reconcile) this.installed.delete(node);
+      return;
+    }
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const diffs = this.planDiffs();
     const stages = opts.byDistance ? stageDiffsByDistance(diffs, (bridge, flow) => this.hopsToDestination(bridge, flow)) : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
@@ -1064,26 +1150,27 @@ export class Controller extends EventEmitter {
   private saveQueued?: Promise<void>;
 
   /**
-   * Atomic write: a temporary file in the same directory, fsync, rename over the old file,
-   * fsync of the directory. A crash or a full disk at any point leaves the previous file whole.
-   * Writes are serialised and coalesced: while one is in progress at most one more waits, and it
-   * takes its snapshot when it starts, so a burst of changes costs two writes and every caller's
-   * change is on disk when its promise resolves. A failed write is logged, and kept in
-   * `lastSaveError` until a write succeeds.
+   * Saves locations and migrations to the store (the state file: written atomically, see
+   * FileStateStore). Writes are serialised and coalesced: while one is in progress at most one
+   * more waits, and it takes its snapshot when it starts, so a burst of changes costs two writes
+   * and every caller's change is stored when its promise resolves. A failed save is logged, kept
+   * in `lastSaveError` and retried with the next change (the memory copy stays authoritative).
    */
   saveState(): Promise<void> {
-    const file = this.options.stateFile;
-    if (!file) return Promise.resolve();
+    const store = this.store;
+    if (!store || !this.inCharge) return Promise.resolve();
     if (this.saveQueued) return this.saveQueued;
     const run = this.saving.then(async () => {
       this.saveQueued = undefined;
-      const body = JSON.stringify({ version: 1, savedAt: new Date().toISOString(), locations: this.locations.toJSON(), migrations: this.extraState() }, null, 1);
-      await writeFileAtomic(file, body);
+      await store.save({ locations: this.locations.toJSON(), migrations: asArray(this.extraState()) });
+      if (!this.storeHealthy) this.log.info({ store: store.description }, 'state saved again after a failure');
+      this.storeHealthy = true;
       this.lastSaveError = undefined;
     }).catch((err: Error) => {
+      this.storeHealthy = false;
       this.lastSaveError = err;
       this.options.metrics?.error('state-save');
-      this.log.error({ err: err.message, file }, 'could not save the state file: the previous one is kept');
+      this.log.error({ err: err.message, store: store.description }, 'could not save the state: the previous copy is kept');
     });
     this.saveQueued = run;
     this.saving = run;
@@ -1098,89 +1185,67 @@ export class Controller extends EventEmitter {
   loadedExtraState: unknown = undefined;
 
   private async loadState(): Promise<void> {
-    const file = this.options.stateFile;
-    if (!file) return;
-    let text: string;
+    const store = this.store;
+    if (!store) return;
+    let state: StoredState | undefined;
     try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new Error(`cannot read state file ${file}: ${(err as Error).message}`);
-    }
-    let parsed: { locations?: unknown; migrations?: unknown };
-    let loaded: LocationTable;
-    try {
-      parsed = parseStateFile(text);
-      loaded = LocationTable.fromJSON(parsed.locations ?? []);
-    } catch (err) {
-      const problem = `state file ${file} is truncated or corrupt (${(err as Error).message})`;
-      if (!this.options.stateReset) {
-        throw new Error(`${problem}; start with --state-reset to move it aside and start from the topology`);
+      state = await store.load();
+      // A row that does not parse is corruption too, caught before anything is taken in.
+      if (state && store instanceof FileStateStore) {
+        try {
+          LocationTable.fromJSON(state.locations);
+        } catch (err) {
+          throw new CorruptStateFile(store.file, (err as Error).message);
+        }
       }
-      const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      await rename(file, aside);
-      this.log.warn({ file, movedTo: aside, err: (err as Error).message }, 'state file truncated or corrupt: moved aside, starting from the topology (--state-reset)');
+    } catch (err) {
+      if (!(err instanceof CorruptStateFile) || !(store instanceof FileStateStore)) throw err;
+      if (!this.options.stateReset) throw new Error(`${err.message}; start with --state-reset to move it aside and start from the topology`);
+      const aside = await store.moveAside();
+      this.log.warn({ file: store.file, movedTo: aside, err: err.reason }, 'state file truncated or corrupt: moved aside, starting from the topology (--state-reset)');
       return;
     }
+    if (!state) return;
+    const n = this.adoptLocations(state.locations, store.description);
+    this.loadedExtraState = state.migrations;
+    this.log.info({ store: store.description, locations: n }, 'state loaded');
+  }
+
+  /**
+   * Takes stored locations into the table (a member following the master does this on every
+   * change it sees): entries on unknown nodes or that conflict are skipped with a warning, and
+   * with `exact`, names absent from `rows` are removed. Returns how many rows were read.
+   */
+  adoptLocations(rows: StoredState['locations'], from: string, exact = false): number {
+    const loaded = LocationTable.fromJSON(rows);
     for (const l of loaded.all()) {
       if (!this.topology.nodes[l.node]) {
-        this.log.warn({ container: l.name, node: l.node }, 'state file places a container on a node not in the topology: ignored');
+        this.log.warn({ container: l.name, node: l.node, from }, 'stored state places a container on a node not in the topology: ignored');
         continue;
       }
       const existing = this.locations.get(l.name);
+      if (existing && existing.mac === l.mac && existing.node === l.node && existing.ofport === l.ofport && existing.ip === l.ip && existing.port === l.port) continue;
       if (existing && existing.mac !== l.mac) this.locations.delete(l.name);
       try {
         this.locations.set(l);
       } catch (err) {
-        this.log.warn({ container: l.name, err: (err as Error).message }, 'state file entry conflicts: ignored');
+        this.log.warn({ container: l.name, err: (err as Error).message, from }, 'stored entry conflicts: ignored');
       }
     }
-    this.loadedExtraState = parsed.migrations;
-    this.log.info({ file, locations: loaded.size }, 'state loaded');
+    if (exact) for (const l of this.locations.all()) if (!loaded.get(l.name)) this.locations.delete(l.name);
+    return loaded.size;
   }
 }
 
 const DEFAULT_MAX_HANDSHAKING = 256;
 const PROTOCOL_ERRORS_LOGGED = 5;
 
-/** The state file's JSON, checked for the shape saveState writes. */
-function parseStateFile(text: string): { locations?: unknown; migrations?: unknown } {
-  if (text.trim() === '') throw new Error('the file is empty');
-  const parsed: unknown = JSON.parse(text);
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-  const { version, locations } = parsed as { version?: unknown; locations?: unknown };
-  if (version !== 1) throw new Error(`unknown format version ${JSON.stringify(version)} (expected 1)`);
-  if (!Array.isArray(locations)) throw new Error('"locations" is not a list');
-  return parsed as { locations?: unknown; migrations?: unknown };
-}
-
-/** Writes `file` so that it holds either its old or its new content, never a part (see saveState). */
-export async function writeFileAtomic(file: string, body: string): Promise<void> {
-  const tmp = `${dirname(file)}/.${basename(file)}.tmp-${process.pid}`;
-  let handle;
-  try {
-    handle = await open(tmp, 'w', 0o600);
-    await handle.writeFile(body);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(tmp, file);
-  } catch (err) {
-    await handle?.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  // The rename is durable only once the directory entry is on disk.
-  const dir = await open(dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
 function round3(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+function asArray(x: unknown): unknown[] {
+  return Array.isArray(x) ? x : [];
 }
 
 function portView(p: PortDesc): { portNo: number; name: string; up: boolean } {

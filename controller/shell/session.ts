@@ -13,7 +13,7 @@ import { HeaderError, MessageFramer } from '../../src/openflow/framer.js';
 import { checkHeader } from '../../src/openflow/header-check.js';
 import { BufferWriter } from '../../src/openflow/writer.js';
 import type {
-  ErrorMessage, FeaturesReply, Message, MultipartReplyBody, MultipartRequestBody, PortDesc,
+  ControllerRole, ErrorMessage, FeaturesReply, Message, MultipartReplyBody, MultipartRequestBody, PortDesc, RoleReply,
 } from '../../src/openflow/types/index.js';
 
 export interface SessionOptions {
@@ -213,6 +213,20 @@ export class SwitchSession extends EventEmitter {
       });
     });
   }
+
+  /**
+   * OpenFlow roles (several controllers per switch): asks for `role` with the election's
+   * generation id. A switch that saw a newer generation refuses a MASTER/SLAVE request with
+   * ROLE_REQUEST_FAILED/STALE: that rejects with a SessionError whose switchErrors say so.
+   */
+  async requestRole(role: ControllerRole, generationId: bigint): Promise<RoleReply> {
+    const reply = await this.request({ type: 'ROLE_REQUEST', xid: 0, role, generationId });
+    this.role = (reply as RoleReply).role;
+    return reply as RoleReply;
+  }
+
+  /** The role the switch last confirmed (EQUAL until a ROLE_REQUEST succeeds). */
+  role: ControllerRole = 'EQUAL';
 
   /** Closes the connection; pending requests fail with CLOSED. Flows on the switch are untouched. */
   close(reason: string): void {

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { decodeMessage } from '../openflow/decode/index.js';
 import { encodeMessage } from '../openflow/encode/index.js';
 import { MessageFramer } from '../openflow/framer.js';
-import type { Message, PortDesc } from '../openflow/types/index.js';
+import type { ControllerRole, Message, PortDesc } from '../openflow/types/index.js';
 import { SimSwitch } from './network.js';
 
 export interface FakeSwitchOptions {
@@ -27,6 +27,25 @@ export interface FakeSwitchOptions {
   onModify?: (msg: Message) => Message | undefined;
   /** Tables to keep (a switch that reconnects keeps its flows, like OVS). */
   table?: SimSwitch;
+  /**
+   * Role bookkeeping shared by the connections of one switch to several controllers (give each
+   * FakeSwitch of the same switch the same book and table).
+   */
+  roles?: RoleBook;
+}
+
+/**
+ * What a switch remembers about controller roles (OpenFlow 1.3 §6.3.7): the highest generation
+ * id seen in a MASTER/SLAVE request, and its connections, so that a new master demotes the old one.
+ */
+export class RoleBook {
+  generationId?: bigint;
+  readonly connections = new Set<FakeSwitch>();
+}
+
+/** Whether generation `a` is older than `b`, compared as the spec does (signed 64-bit distance). */
+function olderGeneration(a: bigint, b: bigint): boolean {
+  return BigInt.asIntN(64, a - b) < 0n;
 }
 
 export function fakePort(portNo: number, name: string): PortDesc {
@@ -43,8 +62,11 @@ export class FakeSwitch extends EventEmitter {
   readonly table: SimSwitch;
   readonly socket: Socket;
   private readonly framer = new MessageFramer();
-  private readonly options: Required<Omit<FakeSwitchOptions, 'onModify' | 'table'>> & Pick<FakeSwitchOptions, 'onModify'>;
+  private readonly options: Required<Omit<FakeSwitchOptions, 'onModify' | 'table' | 'roles'>> & Pick<FakeSwitchOptions, 'onModify'>;
   closed = false;
+  /** This connection's role as the switch sees it. */
+  role: ControllerRole = 'EQUAL';
+  readonly roles: RoleBook;
 
   constructor(port: number, options: FakeSwitchOptions, host = '127.0.0.1') {
     super();
@@ -53,6 +75,8 @@ export class FakeSwitch extends EventEmitter {
       portDescPartSize: 0, ...options,
     };
     this.table = options.table ?? new SimSwitch(`dpid-${options.datapathId.toString(16)}`);
+    this.roles = options.roles ?? new RoleBook();
+    this.roles.connections.add(this);
     this.socket = connect({ port, host });
     this.socket.setNoDelay(true);
     this.socket.on('connect', () => {
@@ -65,6 +89,7 @@ export class FakeSwitch extends EventEmitter {
     this.socket.on('error', () => {});
     this.socket.on('close', () => {
       this.closed = true;
+      this.roles.connections.delete(this);
       this.emit('close');
     });
   }
@@ -100,6 +125,8 @@ export class FakeSwitch extends EventEmitter {
    * `tableId` an output-to-controller action of a flow in that table.
    */
   packetIn(inPort: number, frame: Buffer, cookie = 0n, tableId = 0): void {
+    // Slaves get no packet-ins (the default asynchronous configuration).
+    if (this.role === 'SLAVE') return;
     this.write({
       type: 'PACKET_IN', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: tableId === 0 ? 'NO_MATCH' : 'ACTION', tableId, cookie,
       match: { fields: [{ field: 'in_port', value: inPort }] }, data: frame,
@@ -172,9 +199,26 @@ export class FakeSwitch extends EventEmitter {
           this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'METER_CONFIG', meters } });
         }
         return;
+      case 'ROLE_REQUEST': {
+        const book = this.roles;
+        if (msg.role === 'MASTER' || msg.role === 'SLAVE') {
+          if (book.generationId !== undefined && olderGeneration(msg.generationId, book.generationId)) {
+            return this.write({ type: 'ERROR', xid: msg.xid, version: 4, errorType: 11, code: 0, data: Buffer.alloc(0) });
+          }
+          book.generationId = msg.generationId;
+        }
+        if (msg.role === 'MASTER') for (const c of book.connections) if (c !== this && c.role === 'MASTER') c.role = 'SLAVE';
+        if (msg.role !== 'NOCHANGE') this.role = msg.role;
+        return this.write({ type: 'ROLE_REPLY', xid: msg.xid, role: this.role, generationId: book.generationId ?? 0n });
+      }
+      case 'PACKET_OUT':
+        if (this.role === 'SLAVE') this.write({ type: 'ERROR', xid: msg.xid, version: 4, errorType: 1, code: 10, data: Buffer.alloc(0) });
+        return;
       case 'FLOW_MOD':
       case 'GROUP_MOD':
       case 'METER_MOD': {
+        // OFPBRC_IS_SLAVE: a slave may not modify the switch.
+        if (this.role === 'SLAVE') return this.write({ type: 'ERROR', xid: msg.xid, version: 4, errorType: 1, code: 10, data: Buffer.alloc(0) });
         const refusal = options.onModify?.(msg);
         if (refusal) return this.write(refusal);
         if (msg.type === 'METER_MOD') {

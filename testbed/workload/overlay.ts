@@ -94,11 +94,11 @@ export class Overlay {
     return `tcp:${this.controllerHost}:${this.controllerPort}`;
   }
 
-  /** Provisions every node (bridges, tunnels, controller target, overlay addresses) through OVSDB. */
-  async provision(): Promise<void> {
+  /** Provisions every node (bridges, tunnels, controller targets, overlay addresses) through OVSDB. */
+  async provision(extraControllerTargets: readonly string[] = []): Promise<void> {
     const report = await runProvisioning(this.topology, new NetnsProvider(this.bed), {
       mode: 'provision',
-      plan: { controllerTarget: this.controllerTarget },
+      plan: { controllerTarget: this.controllerTarget, ...(extraControllerTargets.length > 0 ? { extraControllerTargets } : {}) },
     });
     if (!report.ok) throw new Error(`provisioning failed:\n${formatRunReport(report, { verbose: true })}`);
     this.log(`provisioned ${report.nodes.length} nodes in ${report.ms} ms (controller target ${this.controllerTarget})`);

@@ -146,13 +146,18 @@ export async function startVino(options: {
   /** How long to wait for every switch (default 30 s). */
   connectTimeoutMs?: number;
   expectSwitches: number;
+  /** Run as a cluster member (state in etcd instead of `stateFile`). */
+  cluster?: { etcd: string[]; member: string; leaseTtlS?: number };
 }): Promise<VinoProcess> {
   const apiPort = options.apiPort ?? (await freePort('127.0.0.1'));
   const ofListen = `${options.ofHost}:${options.ofPort}`;
   const apiListen = `127.0.0.1:${apiPort}`;
   const argv = [
     process.execPath, controllerCli(), '--topology', options.topologyFile,
-    '--of-listen', ofListen, '--api-listen', apiListen, '--state', options.stateFile,
+    '--of-listen', ofListen, '--api-listen', apiListen,
+    ...(options.cluster
+      ? ['--etcd', options.cluster.etcd.join(','), '--member', options.cluster.member, '--advertise-api', `http://${apiListen}`, ...(options.cluster.leaseTtlS ? ['--lease-ttl', String(options.cluster.leaseTtlS)] : [])]
+      : ['--state', options.stateFile]),
     '--log-level', options.logLevel ?? 'info',
     ...(options.migrationTimeoutS ? ['--migration-timeout', String(options.migrationTimeoutS)] : []),
     ...(options.extraArgs ?? []),

@@ -1,0 +1,163 @@
+/**
+ * Leader election on etcd, the way etcd's own concurrency package does it: every member puts a
+ * key under `<prefix>election/` attached to its lease; the key with the lowest create revision
+ * is the leader. When the leader dies its lease expires, etcd deletes its key, and the next
+ * one leads. The leader key's create revision is the OpenFlow generation_id: the next leader's
+ * key was created later, so generations only grow, across elections and members.
+ */
+import { EventEmitter } from 'node:events';
+import type { Etcd3, Lease, Watcher } from 'etcd3';
+import type { Logger } from 'pino';
+import type { Fence } from './store.js';
+
+export interface LeaderInfo {
+  member: string;
+  /** The leader's advertised API base URL (followers redirect writes there). */
+  api: string | null;
+  key: string;
+  createRevision: string;
+  /** OpenFlow generation_id for this leadership. */
+  generationId: bigint;
+}
+
+export interface ElectionOptions {
+  /** The overlay's key prefix (ends with "/"). */
+  prefix: string;
+  member: string;
+  api: string | null;
+  /** Lease TTL in seconds: how long a dead leader keeps the lead (etcd's own floor may be higher). */
+  ttlSeconds: number;
+  logger: Logger;
+  /**
+   * How long to wait before joining again after the lease was lost (etcd was away longer than
+   * the TTL): the member still acting as master rejoins at once and the others wait, so the
+   * master of before the outage leads after it, with what it learned meanwhile.
+   */
+  rejoinDelayMs?: () => number;
+}
+
+/**
+ * Events: 'leader' (LeaderInfo | null, every time the leader changes), 'lease-lost' (Error).
+ */
+export class Election extends EventEmitter {
+  leader: LeaderInfo | null = null;
+  private lease?: Lease;
+  private ownKey?: { key: string; createRevision: string };
+  private watcher?: Watcher;
+  private closed = false;
+  private evaluating: Promise<void> = Promise.resolve();
+
+  constructor(readonly client: Etcd3, readonly options: ElectionOptions) {
+    super();
+  }
+
+  get isLeader(): boolean {
+    return this.leader !== null && this.leader.key === this.ownKey?.key;
+  }
+
+  /** The write fence while leading: the store's transactions require our key unchanged. */
+  fence(): Fence | undefined {
+    return this.isLeader && this.ownKey ? { key: this.ownKey.key, createRevision: this.ownKey.createRevision } : undefined;
+  }
+
+  /** Joins the election; resolves once the current leader (maybe us) is known. */
+  async start(): Promise<void> {
+    this.watcher = await this.client.watch().prefix(this.electionPrefix).create();
+    this.watcher.on('data', () => this.evaluate());
+    // After a watch reconnect events may have been compacted away: look again.
+    this.watcher.on('connected', () => this.evaluate());
+    await this.campaign();
+  }
+
+  /** Leaves the election cleanly (lease revoked: the next member leads at once). */
+  async resign(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.keepAliveTimer);
+    await this.watcher?.cancel().catch(() => {});
+    await this.lease?.revoke().catch(() => {});
+  }
+
+  /** Stops keeping the lease alive without revoking it: as if this process died (tests, benchmarks). */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.keepAliveTimer);
+    await this.watcher?.cancel().catch(() => {});
+    this.lease?.release();
+  }
+
+  private get electionPrefix(): string {
+    return `${this.options.prefix}election/`;
+  }
+
+  private keepAliveTimer?: NodeJS.Timeout;
+
+  private async campaign(): Promise<void> {
+    // Our own keep-alive loop rather than etcd3's: that one gives the lease up after 2 TTLs
+    // without etcd, while etcd itself renews every lease when it comes back (a restarted or
+    // re-elected etcd leader extends them): keeping on asking lets a master survive an etcd outage.
+    const lease = this.client.lease(this.options.ttlSeconds, { autoKeepAlive: false });
+    this.lease = lease;
+    clearInterval(this.keepAliveTimer);
+    const periodMs = (this.options.ttlSeconds * 1000) / 3;
+    this.keepAliveTimer = setInterval(() => {
+      if (this.closed || this.lease !== lease) return;
+      lease.keepaliveOnce({ deadline: new Date(Date.now() + periodMs) }).catch(() => {
+        // Unreachable: try again next period. An expired lease emits 'lost' by itself.
+      });
+    }, periodMs);
+    this.keepAliveTimer.unref();
+    lease.on('lost', (err: Error) => {
+      if (this.closed || this.lease !== lease) return;
+      clearInterval(this.keepAliveTimer);
+      this.options.logger.warn({ err: err.message }, 'election lease lost: campaigning again');
+      this.ownKey = undefined;
+      this.emit('lease-lost', err);
+      void this.evaluate();
+      void this.recampaign();
+    });
+    const id = await lease.grant();
+    const key = `${this.electionPrefix}${BigInt(id).toString(16)}`;
+    const value = JSON.stringify({ member: this.options.member, api: this.options.api });
+    const res = await this.client.if(key, 'Create', '==', 0).then(lease.put(key).value(value)).commit();
+    if (!res.succeeded) throw new Error(`election key ${key} already exists`);
+    this.ownKey = { key, createRevision: res.header.revision };
+    await this.evaluate();
+  }
+
+  private async recampaign(): Promise<void> {
+    const wait = this.options.rejoinDelayMs?.() ?? 0;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await this.campaign();
+        return;
+      } catch (err) {
+        this.options.logger.warn({ err: (err as Error).message, retryMs: delay }, 'cannot join the election yet');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Looks up the lowest key; emits 'leader' when it changed. Serialised. */
+  private evaluate(): Promise<void> {
+    this.evaluating = this.evaluating.then(async () => {
+      if (this.closed) return;
+      try {
+        const res = await this.client.getAll().prefix(this.electionPrefix).sort('Create', 'Ascend').limit(1).exec();
+        const kv = res.kvs[0];
+        let next: LeaderInfo | null = null;
+        if (kv) {
+          const v = JSON.parse(kv.value.toString()) as { member: string; api: string | null };
+          next = { member: v.member, api: v.api, key: kv.key.toString(), createRevision: kv.create_revision, generationId: BigInt(kv.create_revision) };
+        }
+        if (next?.key === this.leader?.key) return;
+        this.leader = next;
+        this.options.logger.info({ leader: next?.member ?? null, generationId: next?.generationId.toString() ?? null, me: this.isLeader }, 'leader changed');
+        this.emit('leader', next);
+      } catch (err) {
+        this.options.logger.warn({ err: (err as Error).message }, 'cannot read the election state');
+      }
+    });
+    return this.evaluating;
+  }
+}

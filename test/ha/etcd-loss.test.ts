@@ -1,0 +1,67 @@
+/**
+ * etcd goes away entirely: switches keep their flows, the master keeps serving from memory
+ * (learning still installs flows), API writes get a clear 503, nobody takes over; when etcd
+ * returns the master is still master and writes what it learned meanwhile.
+ */
+import t from 'tap';
+import { startEtcd } from '../../testbed/etcd.js';
+import { EtcdStateStore, etcdClient } from '../../controller/ha/store.js';
+import { simCluster, sleep, until } from './sim-cluster.js';
+
+t.test('losing etcd does not break forwarding; writes 503; catch-up when it returns', async (t) => {
+  const etcd = await startEtcd({ name: 'ha-loss' });
+  const c = await simCluster(etcd.endpoints);
+  t.teardown(async () => {
+    await c.close();
+    await etcd.stop();
+  });
+  const { nodes, tables, conns, apiOf } = c;
+  const a = await c.start('a');
+  const b = await c.start('b');
+  c.connect(a);
+  c.connect(b);
+  await until('roles claimed', () => nodes.every((n) => conns.get(a)!.get(n)!.role === 'MASTER' && conns.get(b)!.get(n)!.role === 'SLAVE'));
+  await until('flows installed', () => nodes.every((n) => tables.get(n)!.flows.length > 0));
+  await a.controller.requestSync('test settle');
+  const flowsBefore = nodes.map((n) => tables.get(n)!.flows.length);
+
+  await etcd.kill();
+  await until('master notices etcd is gone', () => !a.status().etcdReachable, 5000);
+  const put = await fetch(`${apiOf(a)}/api/v1/containers/late`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mac: '02:00:00:00:bb:02', node: nodes[0], ofport: 78 }) });
+  t.equal(put.status, 503, 'writes need etcd: 503');
+  t.match(await put.json(), { error: /etcd.*unreachable/ });
+  t.equal((await fetch(`${apiOf(a)}/api/v1/containers`)).status, 200, 'reads still served');
+  t.same(nodes.map((n) => tables.get(n)!.flows.length), flowsBefore, 'switches keep every flow');
+
+  // Learning from memory: a new MAC at a host's edge port gets flows while etcd is down.
+  const host = Object.values(c.topology.nodes).find((n) => n.kind === 'host')!;
+  const edge = host.bridge.ports.find((p) => p.kind !== 'tunnel')?.ofport ?? 1;
+  const mac = '02:00:00:00:cc:03';
+  const frame = Buffer.alloc(60);
+  Buffer.from('ffffffffffff', 'hex').copy(frame, 0);
+  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(frame, 6);
+  frame.writeUInt16BE(0x88b5, 12);
+  conns.get(a)!.get(host.name)!.packetIn(edge, frame);
+  await until('learned', () => a.controller.locations.byMac(mac) !== undefined);
+  await a.controller.requestSync('test settle');
+  t.ok(nodes.some((n) => tables.get(n)!.flows.some((f) => f.match.fields.some((m) => m.field === 'eth_dst' && String(m.value) === mac))), 'flows for the learned MAC installed without etcd');
+  await sleep(2500); // longer than the lease TTL: nobody may take over without etcd
+  t.equal(a.status().role, 'MASTER', 'still master');
+  t.equal(b.status().role, 'SLAVE', 'the follower did not take over');
+
+  await etcd.restart();
+  await until('etcd reachable again', () => a.status().etcdReachable, 15_000);
+  const learnedName = a.controller.locations.byMac(mac)!.name;
+  // A reader of its own: the members' stores must not be disturbed.
+  const readerClient = etcdClient(etcd.endpoints);
+  t.teardown(() => readerClient.close());
+  const reader = new EtcdStateStore(readerClient, { prefix: c.prefix });
+  await until('the learned location reached etcd', async () => {
+    const s = await reader.load().catch(() => undefined);
+    return s?.locations.some((l) => (l as { name: string }).name === learnedName) ?? false;
+  }, 15_000);
+  t.equal(a.status().role, 'MASTER', 'the master kept its lead through the outage');
+  await until('the follower copy caught up', () => b.controller.locations.byMac(mac) !== undefined, 10_000);
+  const put2 = await fetch(`${apiOf(a)}/api/v1/containers/late`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mac: '02:00:00:00:bb:02', node: nodes[0], ofport: 78 }) });
+  t.ok(put2.status < 300, `writes work again (${put2.status})`);
+});
