@@ -1170,7 +1170,7 @@ export class Controller extends EventEmitter {
       this.storeHealthy = false;
       this.lastSaveError = err;
       this.options.metrics?.error('state-save');
-      this.log.error({ err: err.message, store: store.description }, 'could not save the state: the previous copy is kept');
+      this.log.error({ err: err.message, store: store.description }, `could not save the ${store instanceof FileStateStore ? 'state file' : 'state'}: the previous copy is kept`);
     });
     this.saveQueued = run;
     this.saving = run;

@@ -119,8 +119,8 @@ t.test('file store', async (t) => {
   t.equal(await s.load(), undefined);
   await s.save({ locations: [loc('web', 's1', 1)], migrations: [{ id: 'm1' }] });
   t.same(await s.load(), { locations: [loc('web', 's1', 1)], migrations: [{ id: 'm1' }] });
-  await writeFile(join(dir, 'bad.json'), '{"locations": 3}');
-  await t.rejects(new FileStateStore(join(dir, 'bad.json')).load(), /"locations" must be an array/);
+  await writeFile(join(dir, 'bad.json'), '{"version": 1, "locations": 3}');
+  await t.rejects(new FileStateStore(join(dir, 'bad.json')).load(), /bad\.json is truncated or corrupt \("locations" is not a list\)/);
   await writeFile(join(dir, 'broken.json'), '{');
-  await t.rejects(new FileStateStore(join(dir, 'broken.json')).load(), /not valid JSON/);
+  await t.rejects(new FileStateStore(join(dir, 'broken.json')).load(), { name: 'CorruptStateFile', message: /broken\.json is truncated or corrupt/ });
 });
