@@ -16,6 +16,7 @@ import { Port } from '../../src/openflow/constants.js';
 import type { PortDesc } from '../../src/openflow/types/index.js';
 import { repoRoot } from '../util/paths.js';
 import type { HoldLimits } from '../../controller/migration/hold.js';
+import type { SessionOptions } from '../../controller/shell/session.js';
 
 export interface World {
   topology: ResolvedTopology;
@@ -51,7 +52,7 @@ export function planPorts(topology: ResolvedTopology, node: string, renumber: Re
   return [...n.bridge.ports.map((p) => fakePort(renumber(node, p.name, p.ofport), p.name)), fakePort(Port.LOCAL, n.bridge.name)];
 }
 
-export async function makeWorld(file: string | ResolvedTopology, opts: { connect?: boolean; apiToken?: string; logger?: Logger; apiMaxBodyBytes?: number; holdLimits?: Partial<HoldLimits>; renumber?: Renumber; onModify?: (node: string, msg: import('../../src/openflow/types/index.js').Message) => void } = {}): Promise<World> {
+export async function makeWorld(file: string | ResolvedTopology, opts: { connect?: boolean; apiToken?: string; logger?: Logger; apiMaxBodyBytes?: number; holdLimits?: Partial<HoldLimits>; session?: Partial<SessionOptions>; renumber?: Renumber; onModify?: (node: string, msg: import('../../src/openflow/types/index.js').Message) => void } = {}): Promise<World> {
   let topology = typeof file === 'string' ? await loadTopology(join(repoRoot(), 'topologies', file)) : file;
   const renumber: Renumber = opts.renumber ?? ((_n, _p, planned) => planned);
   const dir = mkdtempSync(join(tmpdir(), 'vino-world-'));
@@ -62,7 +63,7 @@ export async function makeWorld(file: string | ResolvedTopology, opts: { connect
     ...(opts.apiToken ? { apiToken: opts.apiToken } : {}),
     ...(opts.apiMaxBodyBytes !== undefined ? { apiMaxBodyBytes: opts.apiMaxBodyBytes } : {}),
     ...(opts.holdLimits ? { holdLimits: opts.holdLimits } : {}),
-    session: { echoIntervalMs: 1000, idleTimeoutMs: 5000 },
+    session: { echoIntervalMs: 1000, idleTimeoutMs: 5000, ...opts.session },
   });
   const tables = new Map<string, SimSwitch>();
   const net = new SimNetwork();
