@@ -35,7 +35,8 @@ t.test('losing etcd does not break forwarding; writes 503; catch-up when it retu
 
   // Learning from memory: a new MAC at a host's edge port gets flows while etcd is down.
   const host = Object.values(c.topology.nodes).find((n) => n.kind === 'host')!;
-  const edge = host.bridge.ports.find((p) => p.kind !== 'tunnel')?.ofport ?? 1;
+  // An unplanned port: a new container there (a host's own internal port is never learned).
+  const edge = 901;
   const mac = '02:00:00:00:cc:03';
   const frame = Buffer.alloc(60);
   Buffer.from('ffffffffffff', 'hex').copy(frame, 0);
