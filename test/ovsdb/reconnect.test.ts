@@ -64,8 +64,9 @@ t.test('server killed and restarted: in-flight requests fail, queued ones wait, 
   const killedAt = Date.now();
   await server.kill('SIGKILL');
   const err = await inflight;
-  t.ok(Date.now() - killedAt < 1000, `in-flight request rejected at once (${Date.now() - killedAt} ms)`);
+  // CONNECTION_CLOSED, not TIMEOUT (its timeout is 60 s): rejected by the loss, not by waiting.
   t.equal(err?.code, 'OVSDB_ERR_CONNECTION_CLOSED');
+  t.comment(`in-flight request rejected ${Date.now() - killedAt} ms after the kill`);
   t.match(err?.message, /"transact" failed: connection to unix:.* lost/);
   t.equal((await inflightTcp)?.code, 'OVSDB_ERR_CONNECTION_CLOSED');
   t.equal(a.state, 'reconnecting');
@@ -158,9 +159,10 @@ t.test('without reconnect the client closes and requests fail fast', async (t) =
   t.equal(a.state, 'closed');
   t.notOk(m.active);
   t.equal(canceled.length, 1, 'monitor told why it ended');
+  // NOT_CONNECTED, not TIMEOUT (the default is 30 s): a closed client fails at once instead of waiting.
   const t0 = Date.now();
   await t.rejects(a.listDbs(), { code: 'OVSDB_ERR_NOT_CONNECTED' });
-  t.ok(Date.now() - t0 < 100, 'failed fast');
+  t.comment(`failed after ${Date.now() - t0} ms`);
 });
 
 t.test('queued requests wait up to their timeout; giving up rejects the rest', async (t) => {
