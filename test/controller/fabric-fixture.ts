@@ -7,6 +7,7 @@ import { computeDesiredState, type MigrationInProgress } from '../../controller/
 import { diffSwitchState, diffToMessages } from '../../controller/core/diff.js';
 import type { SwitchState } from '../../controller/core/flows.js';
 import { SimNetwork } from '../../src/openflow-sim/network.js';
+import type { planTransition } from '../../controller/core/transition.js';
 
 /** Tunnel ports are numbered from 100 in the order links are listed; edge ports from 1. */
 export function buildFabric(bridges: string[], links: [string, string][], edgePorts: Record<string, number[]> = {}): { fabric: Fabric; net: SimNetwork } {
@@ -58,3 +59,27 @@ export function ep(name: string, n: number, bridge: string, ofport: number): End
 export function frame(src: Endpoint, dst: { mac: string; ip?: string }) {
   return { eth_src: src.mac, eth_dst: dst.mac, eth_type: 0x0800, ipv4_src: src.ip!, ipv4_dst: dst.ip ?? '10.0.0.254' };
 }
+
+/** The group and meter ids a transition may touch (the flood group and the packet-in meter). */
+export const own = { groupIds: new Set([1]), meterIds: new Set([1]) };
+
+/** Applies a transition's stages to the simulated switches, calling `after` once each stage is in. */
+export function applyStages(net: SimNetwork, stages: ReturnType<typeof planTransition>, after: (label: string) => void): void {
+  for (const stage of stages) {
+    for (const [name, d] of stage.changes) {
+      for (const msg of diffToMessages(d)) {
+        const err = net.switches.get(name)!.apply(msg);
+        if (err) throw new Error(`${name}: ${err}`);
+      }
+    }
+    after(stage.label);
+  }
+}
+
+/** Small fabrics a migration is walked across: a line, two regions, a ring (a cycle), one bridge. */
+export const migrationTopologies: { name: string; bridges: string[]; links: [string, string][]; from: [string, number]; to: [string, number] }[] = [
+  { name: 'line', bridges: ['a', 'b', 'c', 'd'], links: [['a', 'b'], ['b', 'c'], ['c', 'd']], from: ['a', 1], to: ['d', 2] },
+  { name: 'two regions', bridges: ['core', 'edge', 'hc1', 'hc2', 'he1'], links: [['core', 'edge'], ['core', 'hc1'], ['core', 'hc2'], ['edge', 'he1']], from: ['hc1', 1], to: ['he1', 2] },
+  { name: 'ring', bridges: ['a', 'b', 'c', 'd', 'e'], links: [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'a']], from: ['a', 1], to: ['c', 2] },
+  { name: 'same bridge', bridges: ['a', 'b'], links: [['a', 'b']], from: ['a', 1], to: ['a', 2] },
+];

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildFabric, desired, ep, frame } from './fabric-fixture.js';
+import { applyStages, buildFabric, desired, ep, frame, migrationTopologies, own } from './fabric-fixture.js';
 import { Paths } from '../../controller/core/fabric.js';
 import { levelsTowards, planTransition } from '../../controller/core/transition.js';
 import { diffToMessages } from '../../controller/core/diff.js';
@@ -8,26 +8,7 @@ import { RuleKind, cookieKind } from '../../controller/core/cookies.js';
 import type { SwitchState } from '../../controller/core/flows.js';
 import type { SimNetwork } from '../../src/openflow-sim/network.js';
 
-const own = { groupIds: new Set([1]), meterIds: new Set([1]) };
-
-function applyStages(net: SimNetwork, stages: ReturnType<typeof planTransition>, after: (label: string) => void) {
-  for (const stage of stages) {
-    for (const [name, d] of stage.changes) {
-      for (const msg of diffToMessages(d)) {
-        const err = net.switches.get(name)!.apply(msg);
-        if (err) throw new Error(`${name}: ${err}`);
-      }
-    }
-    after(stage.label);
-  }
-}
-
-const topologies: { name: string; bridges: string[]; links: [string, string][]; from: [string, number]; to: [string, number] }[] = [
-  { name: 'line', bridges: ['a', 'b', 'c', 'd'], links: [['a', 'b'], ['b', 'c'], ['c', 'd']], from: ['a', 1], to: ['d', 2] },
-  { name: 'two regions', bridges: ['core', 'edge', 'hc1', 'hc2', 'he1'], links: [['core', 'edge'], ['core', 'hc1'], ['core', 'hc2'], ['edge', 'he1']], from: ['hc1', 1], to: ['he1', 2] },
-  { name: 'ring', bridges: ['a', 'b', 'c', 'd', 'e'], links: [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'a']], from: ['a', 1], to: ['c', 2] },
-  { name: 'same bridge', bridges: ['a', 'b'], links: [['a', 'b']], from: ['a', 1], to: ['a', 2] },
-];
+const topologies = migrationTopologies;
 
 for (const topo of topologies) {
   t.test(`hold on ${topo.name}: from freeze to release every frame reaches the new port or the controller, exactly once`, async (t) => {

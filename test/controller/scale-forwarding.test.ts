@@ -15,8 +15,8 @@ import { Paths, type Endpoint, type Fabric } from '../../controller/core/fabric.
 import { cookieKind, RuleKind } from '../../controller/core/cookies.js';
 import type { SwitchState } from '../../controller/core/flows.js';
 import { SimNetwork } from '../../src/openflow-sim/network.js';
+import { applyStages, own } from './fabric-fixture.js';
 
-const own = { groupIds: new Set([1]), meterIds: new Set([1]) };
 const FIRST_PORT = 4096;
 
 function world(shape: GeneratedShape, bridges: number, containers: number) {
@@ -44,17 +44,6 @@ function withEdgePort(fabric: Fabric, bridge: string, ofport: number): Fabric {
   return { bridges };
 }
 
-function apply(net: SimNetwork, stages: ReturnType<typeof planTransition>, after: (label: string) => void) {
-  for (const stage of stages) {
-    for (const [name, d] of stage.changes) {
-      for (const msg of diffToMessages(d)) {
-        const err = net.switches.get(name)!.apply(msg);
-        if (err) throw new Error(`${name}: ${err}`);
-      }
-    }
-    after(stage.label);
-  }
-}
 
 for (const shape of ['tree', 'ring'] as GeneratedShape[]) {
   t.test(`migration across a generated ${shape}: every stage delivers, never loops, touches only switches near its paths`, async (t) => {
@@ -68,7 +57,7 @@ for (const shape of ['tree', 'ring'] as GeneratedShape[]) {
     const senders = hosts.filter((h) => h !== mover.at.bridge).map((h) => endpoints.find((e) => e.at.bridge === h)!);
 
     const before = computeDesiredState({ fabric, endpoints });
-    apply(net, planTransition(new Map<string, SwitchState>(), before, [], own), () => {});
+    applyStages(net, planTransition(new Map<string, SwitchState>(), before, [], own), () => {});
     for (const [name, state] of before) {
       const arp = state.flows.filter((f) => cookieKind(f.cookie) === RuleKind.PROXY_ARP).length;
       if (topology.nodes[name]!.kind === 'switch') t.equal(arp, 0, `transit switch ${name} holds no proxy-ARP flow`);
@@ -93,12 +82,12 @@ for (const shape of ['tree', 'ring'] as GeneratedShape[]) {
       }
     };
     check('before', [oldPort]);
-    apply(net, planTransition(before, prepared, levels, own), (label) => check(`prepare/${label}`, [oldPort], [newAt]));
+    applyStages(net, planTransition(before, prepared, levels, own), (label) => check(`prepare/${label}`, [oldPort], [newAt]));
     check('prepared', [oldPort, newAt]);
 
     const committed = computeDesiredState({ fabric: moved, endpoints: [{ ...mover, at: { bridge: target, ofport: newPort } }, ...endpoints.slice(1)] });
     const flip = planTransition(prepared, committed, levels, own);
-    apply(net, flip, (label) => check(`flip/${label}`, [newAt], [oldPort]));
+    applyStages(net, flip, (label) => check(`flip/${label}`, [newAt], [oldPort]));
     check('committed', [newAt]);
     t.equal(failures, 0, `${senders.length} senders delivered in every stage`);
 
