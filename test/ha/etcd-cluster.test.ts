@@ -3,23 +3,11 @@
  * cluster keeps writing, and a master failover still works through the remaining two.
  */
 import t from 'tap';
-import { startEtcd } from '../../testbed/etcd.js';
-import { simCluster, until } from './sim-cluster.js';
+import { twoMembersOnEtcd, until } from './sim-cluster.js';
 
 t.test('three etcd nodes, one lost: writes and failover still work', async (t) => {
-  const etcd = await startEtcd({ name: 'ha-3', size: 3 });
-  const c = await simCluster(etcd.endpoints);
-  t.teardown(async () => {
-    await c.close();
-    await etcd.stop();
-  });
+  const { etcd, c, a, b } = await twoMembersOnEtcd(t, { name: 'ha-3', size: 3 });
   const { nodes, conns, tables, apiOf } = c;
-  const a = await c.start('a');
-  const b = await c.start('b');
-  c.connect(a);
-  c.connect(b);
-  await until('roles claimed', () => nodes.every((n) => conns.get(a)!.get(n)!.role === 'MASTER' && conns.get(b)!.get(n)!.role === 'SLAVE'));
-  await until('flows installed', () => nodes.every((n) => tables.get(n)!.flows.length > 0));
 
   await etcd.kill(0);
   const put = await fetch(`${apiOf(a)}/api/v1/containers/q1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mac: '02:00:00:00:dd:01', node: nodes[0], ofport: 79 }) });

@@ -4,24 +4,12 @@
  * returns the master is still master and writes what it learned meanwhile.
  */
 import t from 'tap';
-import { startEtcd } from '../../testbed/etcd.js';
 import { EtcdStateStore, etcdClient } from '../../controller/ha/store.js';
-import { simCluster, sleep, until } from './sim-cluster.js';
+import { sleep, twoMembersOnEtcd, until } from './sim-cluster.js';
 
 t.test('losing etcd does not break forwarding; writes 503; catch-up when it returns', async (t) => {
-  const etcd = await startEtcd({ name: 'ha-loss' });
-  const c = await simCluster(etcd.endpoints);
-  t.teardown(async () => {
-    await c.close();
-    await etcd.stop();
-  });
+  const { etcd, c, a, b } = await twoMembersOnEtcd(t, { name: 'ha-loss' });
   const { nodes, tables, conns, apiOf } = c;
-  const a = await c.start('a');
-  const b = await c.start('b');
-  c.connect(a);
-  c.connect(b);
-  await until('roles claimed', () => nodes.every((n) => conns.get(a)!.get(n)!.role === 'MASTER' && conns.get(b)!.get(n)!.role === 'SLAVE'));
-  await until('flows installed', () => nodes.every((n) => tables.get(n)!.flows.length > 0));
   await a.controller.requestSync('test settle');
   const flowsBefore = nodes.map((n) => tables.get(n)!.flows.length);
 

@@ -9,7 +9,7 @@ import { loadTopology } from '../../src/topology/load.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { FakeSwitch, RoleBook } from '../../src/openflow-sim/fake-switch.js';
 import { SimNetwork, type SimSwitch } from '../../src/openflow-sim/network.js';
-import { freePort } from '../../testbed/etcd.js';
+import { freePort, startEtcd, type EtcdCluster } from '../../testbed/etcd.js';
 import { planPorts } from '../controller/world.js';
 import { repoRoot } from '../util/paths.js';
 
@@ -80,4 +80,24 @@ export async function simCluster(etcd: string[], file = 'two-region.json'): Prom
     },
   };
   return c;
+}
+
+/**
+ * A real etcd (`size` nodes) and a cluster on it, torn down with the test: member a master and
+ * b its follower, every switch connected to both, roles claimed and the master's flows installed.
+ */
+export async function twoMembersOnEtcd(t: { teardown: (fn: () => unknown) => void }, etcdOptions: { name: string; size?: 1 | 3 }): Promise<{ etcd: EtcdCluster; c: SimCluster; a: RunningMember; b: RunningMember }> {
+  const etcd = await startEtcd(etcdOptions);
+  const c = await simCluster(etcd.endpoints);
+  t.teardown(async () => {
+    await c.close();
+    await etcd.stop();
+  });
+  const a = await c.start('a');
+  const b = await c.start('b');
+  c.connect(a);
+  c.connect(b);
+  await until('roles claimed', () => c.nodes.every((n) => c.conns.get(a)!.get(n)!.role === 'MASTER' && c.conns.get(b)!.get(n)!.role === 'SLAVE'));
+  await until('flows installed', () => c.nodes.every((n) => c.tables.get(n)!.flows.length > 0));
+  return { etcd, c, a, b };
 }
