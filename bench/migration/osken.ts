@@ -4,10 +4,9 @@
  * python (/usr/bin/python3), where Debian installed os_ken, not whatever python3 is on PATH.
  */
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
 import { repoRoot } from '../../testbed/workload/overlay.js';
-import { sleep, startLogged, type Child } from '../../testbed/workload/processes.js';
+import { startLogged, waitListening, type Child } from '../../testbed/workload/processes.js';
 
 export const OSKEN_MANAGER = '/usr/bin/osken-manager';
 export const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -25,28 +24,11 @@ export function osKenMissing(): string | null {
   return null;
 }
 
-function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** Starts os-ken on host:port and waits until it accepts connections. */
 export async function startOsKen(options: { host: string; port: number; logFile: string; timeoutMs?: number }): Promise<Child> {
   const missing = osKenMissing();
   if (missing) throw new Error(`os-ken: ${missing}`);
   const child = startLogged('os-ken', [SYSTEM_PYTHON, OSKEN_MANAGER, '--ofp-listen-host', options.host, '--ofp-tcp-listen-port', String(options.port), osKenApp()], options.logFile);
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  while (Date.now() < deadline) {
-    if (!child.running()) throw new Error(`os-ken exited before listening; ${options.logFile}:\n${child.tail()}`);
-    if (await listening(options.host, options.port)) return child;
-    await sleep(200);
-  }
-  await child.stop(1000);
-  throw new Error(`os-ken did not listen on ${options.host}:${options.port} within ${options.timeoutMs ?? 30_000} ms; ${options.logFile}:\n${child.tail()}`);
+  return waitListening(child, 'os-ken', { host: options.host, port: options.port, logFile: options.logFile, timeoutMs: options.timeoutMs ?? 30_000, pollMs: 200 });
 }

@@ -5,8 +5,7 @@
  * timeout 60 s, its default); like os-ken it learns a moved container only from its traffic.
  */
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
-import { sleep, startLogged, type Child } from '../../testbed/workload/processes.js';
+import { startLogged, waitListening, type Child } from '../../testbed/workload/processes.js';
 
 export const OVS_TESTCONTROLLER = '/usr/bin/ovs-testcontroller';
 
@@ -15,16 +14,6 @@ export function testControllerMissing(): string | null {
   return existsSync(OVS_TESTCONTROLLER) ? null : `${OVS_TESTCONTROLLER} not found (Debian package openvswitch-testcontroller)`;
 }
 
-function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** Starts ovs-testcontroller on host:port (its control socket at `ctlFile`) and waits until it accepts connections. */
 export async function startTestController(options: { host: string; port: number; logFile: string; ctlFile: string; timeoutMs?: number }): Promise<Child> {
@@ -32,13 +21,5 @@ export async function startTestController(options: { host: string; port: number;
   if (missing) throw new Error(`ovs-testcontroller: ${missing}`);
   // Its own control socket: the default path is shared by every instance on the machine.
   const child = startLogged('ovs-testcontroller', [OVS_TESTCONTROLLER, '-O', 'OpenFlow13', '--wildcards', `--unixctl=${options.ctlFile}`, '-vconsole:warn', `ptcp:${options.port}:${options.host}`], options.logFile);
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!child.running()) throw new Error(`ovs-testcontroller exited before listening; ${options.logFile}:\n${child.tail()}`);
-    if (await listening(options.host, options.port)) return child;
-    await sleep(100);
-  }
-  await child.stop(1000);
-  throw new Error(`ovs-testcontroller did not listen on ${options.host}:${options.port} within ${timeoutMs} ms; ${options.logFile}:\n${child.tail()}`);
+  return waitListening(child, 'ovs-testcontroller', { host: options.host, port: options.port, logFile: options.logFile, timeoutMs: options.timeoutMs ?? 30_000, pollMs: 100 });
 }

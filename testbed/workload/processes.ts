@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 const live = new Set<ChildProcess>();
 let hooked = false;
@@ -127,3 +127,30 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** CLOCK_MONOTONIC in ms: the clock of the probes too (same in every process of the machine). */
 export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Whether something accepts TCP connections on host:port now. */
+function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Waits until `child` (a server just started) accepts connections on host:port; if it exits
+ * first or does not listen within `timeoutMs`, stops it and throws with its log's last lines.
+ */
+export async function waitListening(child: Child, what: string, options: { host: string; port: number; logFile: string; timeoutMs: number; pollMs: number }): Promise<Child> {
+  const deadline = Date.now() + options.timeoutMs;
+  while (Date.now() < deadline) {
+    if (!child.running()) throw new Error(`${what} exited before listening; ${options.logFile}:\n${child.tail()}`);
+    if (await listening(options.host, options.port)) return child;
+    await sleep(options.pollMs);
+  }
+  await child.stop(1000);
+  throw new Error(`${what} did not listen on ${options.host}:${options.port} within ${options.timeoutMs} ms; ${options.logFile}:\n${child.tail()}`);
+}
