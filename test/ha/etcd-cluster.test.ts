@@ -10,8 +10,13 @@ t.test('three etcd nodes, one lost: writes and failover still work', async (t) =
   const { nodes, conns, tables, apiOf } = c;
 
   await etcd.kill(0);
-  const put = await fetch(`${apiOf(a)}/api/v1/containers/q1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mac: '02:00:00:00:dd:01', node: nodes[0], ofport: 79 }) });
-  t.ok(put.status < 300, `a write with 2 of 3 etcd nodes (${put.status})`);
+  // If the killed node led etcd, the other two elect a leader first: until then writes get 503.
+  let status = 0;
+  await until('a write with 2 of 3 etcd nodes', async () => {
+    status = (await fetch(`${apiOf(a)}/api/v1/containers/q1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mac: '02:00:00:00:dd:01', node: nodes[0], ofport: 79 }) })).status;
+    return status < 300;
+  }, 15_000);
+  t.ok(status < 300, `a write with 2 of 3 etcd nodes (${status})`);
   await until('follower copy has it', () => b.controller.locations.get('q1')?.ofport === 79, 15_000);
 
   const before = BigInt(a.status().leader!.generationId);
