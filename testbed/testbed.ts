@@ -58,11 +58,13 @@ import type {
   ContainerStatus,
   ExecOptions,
   ExecResult,
+  LinkFlip,
   MoveOptions,
   NodeAccess,
   NodeRecord,
   NodeStatus,
   RunRecord,
+  StandbyLink,
   TestbedOptions,
   TestbedStatus,
 } from './types.js';
@@ -486,6 +488,7 @@ export class Testbed {
       ip: opts.ip,
       prefixLength: opts.prefixLength,
       mtu,
+      ...(opts.bridged ? { bridged: true, standby: null } : {}),
     };
     if (netnsExists(c.namespace)) throw new Error(`testbed: namespace ${c.namespace} exists already`);
     this.record.containers[c.name] = c;
@@ -499,6 +502,7 @@ export class Testbed {
         ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
         ['ip', 'link', 'set', 'lo', 'up'],
       ])]);
+      if (c.bridged) await this.makeContainerBridge(c);
       await this.plug(c, n, opts.announce ?? true);
     } catch (e) {
       await this.removeContainer(c.name).catch(() => {});
@@ -513,6 +517,14 @@ export class Testbed {
    * as after a real migration.
    */
   private async plug(c: ContainerRecord, n: NodeRecord, announce: boolean): Promise<void> {
+    if (c.bridged) {
+      c.leg = freeLeg(c);
+      this.save();
+      await this.plugLeg(c, { node: n.name, bridge: c.bridge, portName: c.portName, ofport: c.ofport, leg: c.leg });
+      await runInNetns(c.namespace, ['sysctl', '-qw', `net.ipv4.conf.${CONTAINER_IF}.arp_notify=${announce ? 1 : 0}`]);
+      await runInNetns(c.namespace, ['ip', 'link', 'set', c.leg, 'up']);
+      return;
+    }
     await run(['ip', 'link', 'add', c.portName, 'netns', n.namespace, 'type', 'veth',
       'peer', 'name', CONTAINER_IF, 'address', c.mac, 'netns', c.namespace]);
     await runInNetns(c.namespace, ['sh', '-ec', shellScript([
@@ -536,6 +548,147 @@ export class Testbed {
     await runInNetns(c.namespace, ['ip', 'link', 'set', CONTAINER_IF, 'up']);
   }
 
+  /**
+   * A bridged container's `eth0`: a Linux bridge with the container's MAC and address. No STP and
+   * no forward delay (a leg forwards the moment its carrier is up), no multicast snooping or
+   * querier (it must send nothing of its own), and it keeps its MAC whatever legs it has.
+   */
+  private async makeContainerBridge(c: ContainerRecord): Promise<void> {
+    await runInNetns(c.namespace, ['sh', '-ec', shellScript([
+      ['ip', 'link', 'add', CONTAINER_IF, 'address', c.mac, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0'],
+      ['sysctl', '-qw', `net.ipv4.conf.${CONTAINER_IF}.arp_notify=0`],
+      ['ip', 'link', 'set', CONTAINER_IF, 'mtu', String(c.mtu)],
+      ['ip', 'addr', 'add', `${c.ip}/${c.prefixLength}`, 'dev', CONTAINER_IF],
+      ['ip', 'link', 'set', CONTAINER_IF, 'up'],
+    ])]);
+  }
+
+  /**
+   * One leg of a bridged container: a veth from the container's bridge to port `l.portName` of
+   * node `l.node`'s bridge. The container's end is left down: the port exists on the bridge but
+   * has no carrier until the leg comes up.
+   */
+  private async plugLeg(c: ContainerRecord, l: StandbyLink): Promise<void> {
+    const n = this.nodeRecord(l.node);
+    await run(['ip', 'link', 'add', l.portName, 'netns', n.namespace, 'type', 'veth', 'peer', 'name', l.leg, 'netns', c.namespace]);
+    await runInNetns(c.namespace, ['sh', '-ec', shellScript([
+      ['ethtool', '-K', l.leg, 'tx', 'off'],
+      ['ip', 'link', 'set', l.leg, 'mtu', String(c.mtu)],
+      ['ip', 'link', 'set', l.leg, 'master', CONTAINER_IF],
+    ])]);
+    await runInNetns(n.namespace, ['sh', '-ec', shellScript([
+      ['ethtool', '-K', l.portName, 'tx', 'off'],
+      ['ip', 'link', 'set', l.portName, 'mtu', String(c.mtu)],
+      ['ip', 'link', 'set', l.portName, 'up'],
+    ])]);
+    const argv = ['ovs-vsctl', `--db=${n.ovsdbTarget}`, '--timeout=30', '--', 'add-port', l.bridge, l.portName];
+    if (l.ofport !== null) argv.push('--', 'set', 'Interface', l.portName, `ofport_request=${l.ofport}`);
+    try {
+      await run(argv, { env: ovsEnvFor(n.dir) });
+    } catch (e) {
+      throw new Error(`testbed: cannot plug container ${c.name} into bridge ${l.bridge} of node ${n.name} (the overlay bridge is made by provisioning): ${(e as Error).message}`);
+    }
+  }
+
+  /** Removes a leg's port from its node's bridge and deletes the veth (both ends). */
+  private async unplugLeg(l: { node: string; bridge: string; portName: string }): Promise<void> {
+    const n = this.record.nodes[l.node];
+    if (!n) return;
+    const wait = n.vswitchdPid !== null && isAlive(n.vswitchdPid) ? [] : ['--no-wait'];
+    await run(['ovs-vsctl', `--db=${n.ovsdbTarget}`, '--timeout=30', ...wait, '--if-exists', 'del-port', l.bridge, l.portName], { env: ovsEnvFor(n.dir) });
+    await runInNetns(n.namespace, ['ip', 'link', 'del', l.portName]).catch((e: Error) => {
+      if (!/Cannot find device|does not exist/.test(e.message)) throw e;
+    });
+  }
+
+  /**
+   * Prepares a bridged container's move to `toNode`: a second leg into that node's bridge, its
+   * port added now (with `ofport_request`), the container's end down, so the port exists but has
+   * no carrier. `switchToStandby` then moves the container with one link flip. A standby that
+   * exists already elsewhere is replaced.
+   */
+  async prepareStandby(name: string, toNode: string, opts: Pick<MoveOptions, 'portName' | 'ofport' | 'bridge'> = {}): Promise<StandbyLink> {
+    this.assertUp();
+    const c = this.container(name);
+    if (!c.bridged) throw new Error(`testbed: container "${name}" was not made with bridged: true; a standby link needs a bridge inside it`);
+    const n = this.nodeRecord(toNode);
+    const portName = opts.portName ?? c.portName;
+    checkIfname('port name', portName);
+    checkOfport(opts.ofport);
+    const bridge = opts.bridge ?? n.bridge;
+    const ofport = opts.ofport ?? c.ofport;
+    if (n.name === c.node && portName === c.portName) throw new Error(`testbed: container "${name}" is at ${toNode} port ${portName} already`);
+    const s = c.standby;
+    if (s && s.node === n.name && s.portName === portName && s.bridge === bridge && s.ofport === ofport) return { ...s };
+    if (s) await this.dropStandby(name);
+    const l: StandbyLink = { node: n.name, bridge, portName, ofport, leg: freeLeg(c) };
+    c.standby = l;
+    this.save();
+    try {
+      await this.plugLeg(c, l);
+    } catch (e) {
+      await this.unplugLeg(l).catch(() => {});
+      c.standby = null;
+      this.save();
+      throw e;
+    }
+    return { ...l };
+  }
+
+  /** Removes a bridged container's standby link, if any. */
+  async dropStandby(name: string): Promise<void> {
+    const c = this.container(name);
+    const s = c.standby;
+    if (!s) return;
+    await this.unplugLeg(s);
+    c.standby = null;
+    this.save();
+  }
+
+  /** A bridged container's standby link (null: none). */
+  standby(name: string): StandbyLink | null {
+    const s = this.container(name).standby;
+    return s ? { ...s } : null;
+  }
+
+  /**
+   * Cuts a bridged container's link in use (its leg down: the port stays on the bridge, without
+   * carrier). Returns when `ip` has done it (CLOCK_MONOTONIC ms).
+   */
+  async cutLink(name: string): Promise<number> {
+    this.assertUp();
+    const c = this.container(name);
+    if (!c.bridged || !c.leg) throw new Error(`testbed: container "${name}" is not bridged: its link cannot be cut without removing it`);
+    // `ip -n` enters the namespace itself: one process, no `ip netns exec` wrapper.
+    await run(['ip', '-n', c.namespace, 'link', 'set', c.leg, 'down']);
+    return monotonicNow();
+  }
+
+  /**
+   * Moves a bridged container to its standby link: the leg in use goes down (if `cutLink` did not
+   * already) and the standby leg comes up, in one `ip -batch`. The old link becomes the standby
+   * (down, its port left on the old bridge), so moving back is another flip.
+   */
+  async switchToStandby(name: string): Promise<LinkFlip> {
+    this.assertUp();
+    const c = this.container(name);
+    const s = c.standby;
+    if (!c.bridged || !c.leg) throw new Error(`testbed: container "${name}" is not bridged: it has no standby link`);
+    if (!s) throw new Error(`testbed: container "${name}" has no standby link: prepareStandby first`);
+    const startAt = monotonicNow();
+    await run(['ip', '-n', c.namespace, '-batch', '-'], { input: `link set ${c.leg} down\nlink set ${s.leg} up\n` });
+    const upAt = monotonicNow();
+    const old: StandbyLink = { node: c.node, bridge: c.bridge, portName: c.portName, ofport: c.ofport, leg: c.leg };
+    c.node = s.node;
+    c.bridge = s.bridge;
+    c.portName = s.portName;
+    c.ofport = s.ofport;
+    c.leg = s.leg;
+    c.standby = old;
+    this.save();
+    return { startAt, downAt: upAt, upAt };
+  }
+
   /** Takes the veth out of the bridge and deletes it (the container's eth0 goes with it). */
   private async unplug(c: ContainerRecord): Promise<void> {
     const n = this.nodeRecord(c.node);
@@ -552,6 +705,7 @@ export class Testbed {
     this.assertUp();
     const c = this.container(name);
     await stopProcesses(pidsInNetns([c.namespace]).get(c.namespace) ?? [], []);
+    if (c.standby) await this.unplugLeg(c.standby);
     if (this.record.nodes[c.node]) await this.unplug(c);
     if (netnsExists(c.namespace)) await run(['ip', 'netns', 'del', c.namespace]);
     delete this.record.containers[name];
@@ -571,6 +725,8 @@ export class Testbed {
     const portName = opts.portName ?? c.portName;
     checkIfname('port name', portName);
     checkOfport(opts.ofport);
+    // A re-plug leaves no second link behind: prepareStandby makes one again when wanted.
+    if (c.standby) await this.dropStandby(name);
     await this.unplug(c);
     c.node = n.name;
     c.bridge = opts.bridge ?? n.bridge;
@@ -667,6 +823,15 @@ export class Testbed {
     return this.downing;
   }
 }
+
+/** A leg name not used by the container's other leg. */
+function freeLeg(c: ContainerRecord): string {
+  const used = new Set([c.leg, c.standby?.leg]);
+  for (const name of ['leg0', 'leg1', 'leg2']) if (!used.has(name)) return name;
+  throw new Error(`testbed: container ${c.name} has no free leg name`);
+}
+
+const monotonicNow = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 function checkOfport(ofport: number | undefined): void {
   if (ofport !== undefined && (!Number.isInteger(ofport) || ofport < 1 || ofport > 0xfeff)) {

@@ -63,6 +63,32 @@ export interface ContainerOptions {
   bridge?: string;
   /** Send a gratuitous ARP once plugged in (default true). */
   announce?: boolean;
+  /**
+   * `eth0` is a Linux bridge inside the container (holding its MAC and address) whose links to
+   * the nodes are veth "legs": a second leg can be prepared at another node (prepareStandby)
+   * and the move becomes one link flip (switchToStandby) instead of a veth re-creation. Default false.
+   */
+  bridged?: boolean;
+}
+
+/** A container's second link, plugged in at another place and kept down until the flip. */
+export interface StandbyLink {
+  node: string;
+  bridge: string;
+  portName: string;
+  ofport: number | null;
+  /** The leg's name inside the container. */
+  leg: string;
+}
+
+/** What one link flip took (CLOCK_MONOTONIC ms). */
+export interface LinkFlip {
+  /** Command started. */
+  startAt: number;
+  /** The old leg is down (the old port has lost its carrier). */
+  downAt: number;
+  /** The new leg is up (the new port has carrier). */
+  upAt: number;
 }
 
 export interface MoveOptions {
@@ -118,6 +144,12 @@ export interface ContainerRecord {
   ip: string;
   prefixLength: number;
   mtu: number;
+  /** `eth0` is a bridge with veth legs (ContainerOptions.bridged); absent in older records. */
+  bridged?: boolean;
+  /** Bridged: the leg in use now. */
+  leg?: string;
+  /** Bridged: a prepared second link (down), or null. */
+  standby?: StandbyLink | null;
 }
 
 /**

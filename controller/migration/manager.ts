@@ -20,6 +20,10 @@ import { Port } from '../../src/openflow/constants.js';
 import type { Message } from '../../src/openflow/types/index.js';
 import { checkHoldLimits, HeldFrames, HoldBudget, type HoldLimits } from './hold.js';
 
+// ofp_port_config / ofp_port_state bits (OpenFlow 1.3, 7.2.1).
+const OFPPC_PORT_DOWN = 1;
+const OFPPS_LINK_DOWN = 1;
+
 export type MigrationState = 'prepared' | 'committing' | 'committed' | 'aborted' | 'failed';
 
 export interface TimelineEntry {
@@ -319,7 +323,9 @@ export class MigrationManager {
     m.freeze = { by, lastAtOld: new Date().toISOString(), firstAtNew: null, refractoryMs: null, held: 0, heldBytes: 0, replayed: 0, dropped: 0, afterRelease: 0 };
     const frozenAt = performance.now();
     this.mark(m, 'frozen', by === 'api' ? 'the old host takes no more frames' : `old port ${by === 'old-port-gone' ? 'gone' : 'down'}: implicit freeze`);
-    if (m.to.ofport !== null) {
+    // A port that exists with its link down (prepared ahead, the container's end not up yet)
+    // would drop what reaches it: hold until it comes up, as for a port that does not exist.
+    if (m.to.ofport !== null && this.portUp(m.to.node, m.to.ofport)) {
       this.holds.set(m.id, { queue: new HeldFrames(this.holdBudget), phase: 'released', replayed: 0, frozenAt });
       this.firstAtNew(m, 'new port already present: frames reach it directly, nothing held');
     } else {
@@ -327,7 +333,7 @@ export class MigrationManager {
       this.activate();
       const failures = await this.syncCollectingFailures(m, `hold frames of ${m.container}`, m.to.node);
       if (failures.length > 0) this.mark(m, 'hold refused', failures.join('; '));
-      else this.mark(m, 'holding', `frames for it at ${m.to.node} go to the controller until port ${m.to.port} appears`);
+      else this.mark(m, 'holding', `frames for it at ${m.to.node} go to the controller until port ${m.to.port} ${m.to.ofport === null ? 'appears' : 'comes up'}`);
     }
     this.emit(m, 'migration-frozen');
     return m;
@@ -566,6 +572,12 @@ export class MigrationManager {
     const s = this.controller.sessions.get(node);
     for (const p of s?.ports.values() ?? []) if (p.name === name) return p.portNo;
     return undefined;
+  }
+
+  /** The port is there and can carry frames: not administratively down (OFPPC_PORT_DOWN), link up (no OFPPS_LINK_DOWN). */
+  private portUp(node: string, ofport: number): boolean {
+    const p = this.controller.sessions.get(node)?.ports.get(ofport);
+    return p !== undefined && (p.config & OFPPC_PORT_DOWN) === 0 && (p.state & OFPPS_LINK_DOWN) === 0;
   }
 
   private portName(node: string, ofport: number): string | undefined {

@@ -136,6 +136,69 @@ export async function emulateMigration(bed: Testbed, container: string, toNode: 
 }
 
 /**
+ * The fast emulation, for a bridged container (testbed ContainerOptions.bridged) whose standby
+ * link into `toNode`'s bridge was prepared beforehand (testbed.prepareStandby; done here, before
+ * the freeze, if it was not):
+ *
+ *   freeze   SIGSTOP every process of the container;
+ *   unplug   its leg in use goes down: the old port stays on the old bridge without carrier
+ *            (the switch reports it down: a controller sees the old port go down);
+ *   copy     the copy time;
+ *   attach   the standby leg comes up: the new port, on the new bridge since the preparation,
+ *            gets its carrier (the switch reports it up); MAC, address, neighbour cache and
+ *            sockets are those of the container's own bridge `eth0`, untouched by the move;
+ *   resume   SIGCONT.
+ *
+ * Each step is one `ip` command (a few ms) instead of a veth re-creation and an OVSDB
+ * transaction (1-2 s), so the freeze lasts the copy time plus a few ms. The old link becomes
+ * the standby: the move back is another flip.
+ */
+export async function emulateLinkFlipMigration(bed: Testbed, container: string, toNode: string, options: EmulateOptions = {}): Promise<EmulatedMigration> {
+  const copyMs = options.copyMs ?? 200;
+  if (!(copyMs >= 0)) throw new Error(`copy time ${copyMs} ms: expected a number >= 0`);
+  const c = bed.containers.find((x) => x.name === container);
+  if (!c) throw new Error(`emulated migration: no container "${container}" on the testbed`);
+  if (!c.bridged) throw new Error(`emulated migration (link flip): container "${container}" is not bridged (add it with bridged: true)`);
+  const portName = options.portName ?? c.portName;
+  if (c.node === toNode && portName === c.portName) throw new Error(`emulated migration: container "${container}" is already on ${toNode} (port ${portName})`);
+  await bed.prepareStandby(container, toNode, { portName, ...(options.ofport !== undefined ? { ofport: options.ofport } : {}) });
+
+  const freezeAt = monotonicMs();
+  const pids = await bed.freeze(container);
+  const frozenAt = monotonicMs();
+  let resumed = false;
+  try {
+    if (pids.length === 0) throw new Error(`emulated migration: container "${container}" runs no process to freeze`);
+    const unpluggedAt = await bed.cutLink(container);
+    await options.afterUnplug?.();
+    await sleep(Math.max(0, copyMs - (monotonicMs() - unpluggedAt)));
+    const flip = await bed.switchToStandby(container);
+    // The cache moved with the bridge; emptying it is what a move that re-creates eth0 does.
+    if (options.keepNeighbours === false) await bed.execInContainer(container, ['ip', 'neigh', 'flush', 'dev', CONTAINER_IF]);
+    const attachedAt = monotonicMs();
+    await options.beforeResume?.();
+    const resumeAt = resumeNow(pids);
+    resumed = true;
+    const thawed = await bed.thaw(container);
+    const missing = pids.filter((p) => !thawed.includes(p));
+    if (missing.length > 0) throw new Error(`emulated migration: processes ${missing.join(', ')} of "${container}" vanished while frozen`);
+    let announcedAt: number | null = null;
+    if (options.announce) {
+      announcedAt = monotonicMs();
+      await sendGratuitousArp(bed, container, c.ip);
+    }
+    return {
+      container,
+      from: { node: c.node, portName: c.portName },
+      to: { node: toNode, portName },
+      freezeAt, frozenAt, unpluggedAt, attachStartAt: flip.startAt, attachedAt, resumeAt, announcedAt, pids, neighbours: 0,
+    };
+  } finally {
+    if (!resumed) await bed.thaw(container).catch(() => undefined);
+  }
+}
+
+/**
  * The control: the same freeze and resume, without any move. What the service itself costs
  * after a stop (its backlog, its wake-up) on this machine, the floor under every scheme.
  */

@@ -39,6 +39,11 @@ export function topologyPath(name: string): string {
   return path.isAbsolute(name) || name.includes('/') ? path.resolve(name) : path.join(repoRoot(), 'topologies', name);
 }
 
+export interface AddContainerOptions {
+  /** A bridge inside the container with veth legs, for the link-flip emulation (testbed ContainerOptions.bridged). */
+  bridged?: boolean;
+}
+
 export interface OverlayOptions {
   /** Progress lines. */
   log?: (line: string) => void;
@@ -105,12 +110,12 @@ export class Overlay {
   }
 
   /** Plugs in the topology's containers (default: all). */
-  async addContainers(names: readonly string[] = Object.keys(this.topology.containers)): Promise<void> {
-    for (const name of names) await this.addContainer(name);
+  async addContainers(names: readonly string[] = Object.keys(this.topology.containers), options: AddContainerOptions = {}): Promise<void> {
+    for (const name of names) await this.addContainer(name, options);
   }
 
   /** Plugs in a container of the topology at its place (MAC, IP, port name and number from the file). */
-  async addContainer(name: string): Promise<void> {
+  async addContainer(name: string, options: AddContainerOptions = {}): Promise<void> {
     const c = this.topology.containers[name];
     if (!c) throw new Error(`topology "${this.topology.name}" has no container "${name}"`);
     await this.bed.addContainer(c.node, {
@@ -119,6 +124,7 @@ export class Overlay {
       // No announcement: the controller knows where the topology puts it; learning modes are
       // warmed up by the probes themselves.
       announce: false,
+      ...(options.bridged ? { bridged: true } : {}),
     });
   }
 
