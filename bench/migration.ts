@@ -8,14 +8,17 @@
  * migrates from h1 (CORE) to h3 (EDGE-TR1); "client" on h4 opens a fresh TCP connection with
  * one HTTP request every 10 ms (200 ms timeout) and streams one UDP datagram every 1 ms on one
  * long-lived flow. Migration = freeze, unplug, copy time, attach at the new host (same MAC and
- * IP), resume (testbed/workload/emulate.ts). See testbed/workload/stats.ts for the figures.
+ * IP), resume (testbed/workload/emulate.ts; by default the link-flip emulation). See testbed/workload/stats.ts for the figures.
  *
  * Options: --runs N (5) --modes a,b,... (all) --window S (30) --copy-ms MS (200) --pre-ms MS
  * (2000) --hold-ms MS (1000) --flip-topologies a,b (line-3,paper-24; "none" to skip)
  * --flip-runs N (5) --json FILE (every run's figures) --keep DIR (copy the controller log, client
  * records and any diagnosis there before the teardown) --flush-neighbours (the container's ARP
- * cache is emptied by the move instead of carried over) --control-freeze-ms MS (1000: how long
- * the control mode, freeze + resume without a move, keeps the service stopped) --verbose
+ * cache is emptied by the move instead of carried over) --control-freeze-ms MS (default: the copy
+ * time; how long the control mode, freeze + resume without a move, keeps the service stopped)
+ * --emulation flip|veth (flip: the container has a bridge inside and a standby link prepared at
+ * the new host before the run, the move is its old link down and the standby up, a few ms;
+ * veth: the veth is re-created at the new host, 1-2 s) --verbose
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -45,7 +48,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
     keep: { type: 'string' },
     'flush-neighbours': { type: 'boolean', default: false },
-    'control-freeze-ms': { type: 'string', default: '1000' },
+    'control-freeze-ms': { type: 'string' },
+    emulation: { type: 'string', default: 'flip' },
     verbose: { type: 'boolean', short: 'v', default: false },
   },
   strict: true,
@@ -63,7 +67,10 @@ const copyMs = int('copy-ms', 0);
 const preMs = int('pre-ms', 0);
 const holdMs = int('hold-ms', 0);
 const flipRuns = int('flip-runs', 1);
-const controlFreezeMs = int('control-freeze-ms', 0);
+// The control stays stopped as long as a move does: the copy time (the flip adds a few ms).
+const controlFreezeMs = values['control-freeze-ms'] === undefined ? copyMs : int('control-freeze-ms', 0);
+const emulation = values.emulation as 'flip' | 'veth';
+if (emulation !== 'flip' && emulation !== 'veth') throw new Error(`--emulation: expected flip or veth, got "${String(values.emulation)}"`);
 const modes = values.modes!.split(',').map((m) => m.trim()).filter(Boolean) as ModeKey[];
 for (const m of modes) if (!MODE_KEYS.includes(m)) throw new Error(`--modes: unknown mode "${m}" (modes: ${MODE_KEYS.join(', ')})`);
 const flipTopologies = values['flip-topologies'] === 'none' ? [] : values['flip-topologies']!.split(',').map((t) => t.trim()).filter(Boolean);
@@ -119,11 +126,12 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
     try {
       await overlay.provision();
       await waitConnected(vino, Object.keys(overlay.topology.nodes).length, 60_000);
-      await overlay.addContainers(['web', 'client']);
+      await overlay.addContainers(['web'], { bridged: emulation === 'flip' });
+      await overlay.addContainers(['client']);
       await overlay.startServer('web', { http: 8080, udp: 7777 });
       const s: Scenario = {
         overlay, container: 'web', home: 'h1', away: 'h3', client: 'client',
-        copyMs, keepNeighbours: !values['flush-neighbours'], preMs, holdMs, windowMs, controlFreezeMs, vino,
+        copyMs, emulation, keepNeighbours: !values['flush-neighbours'], preMs, holdMs, windowMs, controlFreezeMs, vino,
         async restartVino(extraArgs) {
           await s.vino.stop();
           s.vino = current = await startWith(extraArgs, Object.keys(overlay.topology.nodes).length);
@@ -162,6 +170,9 @@ async function main(): Promise<void> {
   out.push(`Live migration on the emulated testbed: ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (byMode.size > 0) {
     out.push(`"web" migrates h1 (CORE) → h3 (EDGE-TR1) of two-region, "client" on h4; ${runs} runs per mode; copy time ${copyMs} ms;`);
+    out.push(emulation === 'flip'
+      ? `move: link flip (old link down, prepared standby link with its port already on h3's bridge up); control frozen ${controlFreezeMs} ms;`
+      : `move: veth re-created at h3 (unplug, new veth, OVSDB add-port); control frozen ${controlFreezeMs} ms;`);
     out.push(values['flush-neighbours'] ? 'the container\'s ARP cache is emptied by the move (--flush-neighbours);' : 'the container\'s ARP cache moves with it, as in a live migration;');
     out.push(`observation up to ${windowMs / 1000} s after the resume ("> ${windowMs / 1000} s": not recovered by then).`);
     out.push('');

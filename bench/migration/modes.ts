@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { diagnose, flushMacTables, flushNeighbours, useController, useLearningSwitches, waitControllersConnected } from './bridges.js';
 import { ProbeClient } from '../../testbed/workload/client.js';
-import { emulateFreezeOnly, emulateMigration, type EmulatedMigration } from '../../testbed/workload/emulate.js';
+import { emulateFreezeOnly, emulateLinkFlipMigration, emulateMigration, type EmulatedMigration, type EmulateOptions } from '../../testbed/workload/emulate.js';
 import type { Overlay } from '../../testbed/workload/overlay.js';
 import { startOsKen } from './osken.js';
 import { startTestController } from './testcontroller.js';
@@ -45,6 +45,11 @@ export interface Scenario {
   /** The container running probe-client, on another host. */
   client: string;
   copyMs: number;
+  /**
+   * How the container moves: 'flip' (bridged container, standby link prepared before the run,
+   * the move is a link down/up: a few ms) or 'veth' (the veth is re-created at the new host: 1-2 s).
+   */
+  emulation: 'flip' | 'veth';
   /** Carry the container's neighbour cache over the move (see testbed/workload/emulate.ts). */
   keepNeighbours: boolean;
   /** Undisturbed traffic before the freeze. */
@@ -93,6 +98,36 @@ interface Mode {
   leave(s: Scenario): Promise<void>;
 }
 
+// ---- the move --------------------------------------------------------------------------------
+
+/** The emulated migration of the scenario's container to the away host, as the scenario says. */
+function emulate(s: Scenario, options: EmulateOptions): Promise<EmulatedMigration> {
+  const all = { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours, ...options };
+  return s.emulation === 'flip'
+    ? emulateLinkFlipMigration(s.overlay.bed, s.container, s.away, all)
+    : emulateMigration(s.overlay.bed, s.container, s.away, all);
+}
+
+/**
+ * Puts the container at `to` without measuring: a link flip when its standby link is there,
+ * else a re-plug. With the flip emulation the standby link at the away host is then made ready
+ * (its port appears now, not during the measured run).
+ */
+async function placeContainer(s: Scenario, to: string): Promise<void> {
+  const bed = s.overlay.bed;
+  if (s.overlay.where(s.container).node !== to) {
+    if (s.emulation === 'flip' && bed.standby(s.container)?.node === to) await bed.switchToStandby(s.container);
+    else await bed.moveContainer(s.container, to, { announce: false });
+  }
+  await readyStandby(s);
+}
+
+async function readyStandby(s: Scenario): Promise<void> {
+  if (s.emulation === 'flip' && s.overlay.where(s.container).node === s.home) {
+    await s.overlay.bed.prepareStandby(s.container, s.away, { portName: s.overlay.where(s.container).portName });
+  }
+}
+
 // ---- vino -----------------------------------------------------------------------------------
 
 /** Moves the container through a full vino migration, untimed (used to bring it back home). */
@@ -100,7 +135,9 @@ export async function vinoMove(s: Scenario, to: string): Promise<void> {
   const api = s.vino.api;
   const c = s.overlay.where(s.container);
   const m = await api.prepare(s.container, { switch: to, port: c.portName });
-  await s.overlay.bed.moveContainer(s.container, to, { announce: false });
+  const bed = s.overlay.bed;
+  if (s.emulation === 'flip' && bed.standby(s.container)?.node === to) await bed.switchToStandby(s.container);
+  else await bed.moveContainer(s.container, to, { announce: false });
   const { migration } = await commitOrJoin(api, m.id);
   if (migration.state !== 'committed') throw new Error(`moving ${s.container} to ${to}: migration ${m.id} ended ${migration.state}: ${migration.error ?? ''}`);
 }
@@ -114,6 +151,7 @@ function vinoMode(auto: boolean): Mode {
     },
     async reset(s) {
       if (s.overlay.where(s.container).node !== s.home) await vinoMove(s, s.home);
+      await readyStandby(s);
       await flushNeighbours(s.overlay, [s.container, s.client]);
     },
     async migrate(s) {
@@ -121,8 +159,7 @@ function vinoMode(auto: boolean): Mode {
       const port = s.overlay.where(s.container).portName;
       const prepared = await api.prepare(s.container, { switch: s.away, port });
       // The freeze step once the old link is cut (the old port going away also freezes it).
-      const emu = await emulateMigration(s.overlay.bed, s.container, s.away, {
-        copyMs: s.copyMs, keepNeighbours: s.keepNeighbours,
+      const emu = await emulate(s, {
         afterUnplug: async () => {
           await api.freeze(prepared.id);
         },
@@ -164,12 +201,12 @@ function learningMode(garp: boolean): Mode {
       await useLearningSwitches(s.overlay);
     },
     async reset(s) {
-      if (s.overlay.where(s.container).node !== s.home) await s.overlay.bed.moveContainer(s.container, s.home, { announce: false });
+      await placeContainer(s, s.home);
       await flushMacTables(s.overlay);
       await flushNeighbours(s.overlay, [s.container, s.client]);
     },
     async migrate(s) {
-      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours, announce: garp }) };
+      return { emu: await emulate(s, { announce: garp }) };
     },
     async leave() {},
   };
@@ -188,14 +225,14 @@ function osKenMode(): Mode {
       // A fresh os-ken and empty tables each run: what it learned about the old place goes.
       await child?.stop();
       child = null;
-      if (s.overlay.where(s.container).node !== s.home) await s.overlay.bed.moveContainer(s.container, s.home, { announce: false });
+      await placeContainer(s, s.home);
       await useController(s.overlay, `tcp:${s.overlay.controllerHost}:${port}`);
       child = await startOsKen({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('os-ken.log') });
       await waitControllersConnected(s.overlay, 30_000);
       await flushNeighbours(s.overlay, [s.container, s.client]);
     },
     async migrate(s) {
-      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours }) };
+      return { emu: await emulate(s, {}) };
     },
     async leave() {
       await child?.stop();
@@ -217,14 +254,14 @@ function testControllerMode(): Mode {
       // A fresh controller and empty tables each run: what it learned about the old place goes.
       await child?.stop();
       child = null;
-      if (s.overlay.where(s.container).node !== s.home) await s.overlay.bed.moveContainer(s.container, s.home, { announce: false });
+      await placeContainer(s, s.home);
       await useController(s.overlay, `tcp:${s.overlay.controllerHost}:${port}`);
       child = await startTestController({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('ovs-testcontroller.log'), ctlFile: s.overlay.file('ovs-testcontroller.ctl') });
       await waitControllersConnected(s.overlay, 30_000);
       await flushNeighbours(s.overlay, [s.container, s.client]);
     },
     async migrate(s) {
-      return { emu: await emulateMigration(s.overlay.bed, s.container, s.away, { copyMs: s.copyMs, keepNeighbours: s.keepNeighbours }) };
+      return { emu: await emulate(s, {}) };
     },
     async leave() {
       await child?.stop();
