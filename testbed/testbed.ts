@@ -559,6 +559,14 @@ export class Testbed {
       ['sysctl', '-qw', `net.ipv4.conf.${CONTAINER_IF}.arp_notify=0`],
       ['ip', 'link', 'set', CONTAINER_IF, 'mtu', String(c.mtu)],
       ['ip', 'addr', 'add', `${c.ip}/${c.prefixLength}`, 'dev', CONTAINER_IF],
+      // A port that is always up (a veth whose other end stays unconfigured in the container):
+      // without it the bridge loses its carrier between the old leg going down and the new one
+      // coming up, and a carrier change makes the kernel flush the neighbour cache (arp.c,
+      // NETDEV_CHANGE), which a real migration carries over.
+      ['ip', 'link', 'add', 'keep0', 'type', 'veth', 'peer', 'name', 'keep1'],
+      ['ip', 'link', 'set', 'keep0', 'master', CONTAINER_IF],
+      ['ip', 'link', 'set', 'keep1', 'up'],
+      ['ip', 'link', 'set', 'keep0', 'up'],
       ['ip', 'link', 'set', CONTAINER_IF, 'up'],
     ])]);
   }
