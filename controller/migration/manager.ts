@@ -510,10 +510,14 @@ export class MigrationManager {
     this.mark(m, 'replay started', `${h.queue.length} frames held`);
     // The flows under the hold flow must lead to the new port before the hold flow goes.
     await this.controller.requestSync(`port ${m.to.port} of ${m.container} appeared`, { towards: m.to.node });
-    while ((await this.sendHeld(m, h, h.queue.take())) > 0);
+    // One pass, not "until the queue is empty": under a steady stream frames keep arriving
+    // during every barrier round trip, and the hold would last as long as the stream. The
+    // PACKET_OUTs are written before the release's flow_mods on the same connection, so the
+    // switch sends them first; what queues meanwhile goes out right after the release.
+    const replayed = this.sendHeld(m, h, h.queue.take());
     h.phase = 'releasing';
     this.activate();
-    await this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node);
+    await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node)]);
     // Frames the hold flow sent before the barrier: nothing queues behind them any more.
     while ((await this.sendHeld(m, h, h.queue.take())) > 0);
     h.phase = 'released';
