@@ -28,6 +28,10 @@ export const MEMBER_HEADER = 'x-vino-member';
 /** How often the leader writes to an open liveness stream (keeps proxies and NAT state alive). */
 export const HEARTBEAT_MS = 1000;
 
+/** Fresh connections tried after a drop while the leader's port keeps answering, and their spacing. */
+const PROBES = 3;
+const PROBE_GAP_MS = 50;
+
 export type ProbeVerdict = 'refused' | 'answered' | 'timeout' | 'unreachable';
 
 /**
@@ -46,7 +50,12 @@ export function probeRefused(host: string, port: number, timeoutMs = 500): Promi
       resolve({ verdict, detail });
     };
     const timer = setTimeout(() => done('timeout', `no answer from ${host}:${port} within ${timeoutMs} ms`), timeoutMs);
-    socket.once('connect', () => done('answered', `${host}:${port} accepted a connection`));
+    socket.once('connect', () => {
+      // Linux lets a connect to a free local port in the ephemeral range pick that very port as
+      // its source and connect to itself (TCP simultaneous open): nothing listens there.
+      if (socket.localPort === port && socket.localAddress === socket.remoteAddress) done('refused', `${host}:${port}: nothing listens (the connection reached itself)`);
+      else done('answered', `${host}:${port} accepted a connection (from port ${socket.localPort})`);
+    });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ECONNREFUSED') done('refused', `${host}:${port} refused a fresh connection (ECONNREFUSED)`);
       else done('unreachable', `${host}:${port}: ${err.code ?? err.message}`);
@@ -194,7 +203,15 @@ export class LeaderLiveness {
     }
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    const proof = await probeRefused(host, port, this.options.probeTimeoutMs ?? 500);
+    // A dying process's kernel may close the stream's socket a moment before its listening
+    // socket: a connect right after the drop may still be accepted into the closing listener's
+    // queue, or reset with it (ECONNRESET). Such answers are asked again, briefly; a refusal at
+    // any point is proof (a live leader never closes its API listener before resigning).
+    let proof = await probeRefused(host, port, this.options.probeTimeoutMs ?? 500);
+    for (let i = 1; i < PROBES && (proof.verdict === 'answered' || proof.verdict === 'unreachable') && !this.closed; i++) {
+      await new Promise((r) => setTimeout(r, PROBE_GAP_MS));
+      proof = await probeRefused(host, port, this.options.probeTimeoutMs ?? 500);
+    }
     this.verdicts.push({ leader: leader.member, key: leader.key, verdict: proof.verdict, detail: proof.detail, at });
     if (this.closed || !this.options.isCurrent(leader)) return;
     if (proof.verdict === 'refused') {
@@ -205,7 +222,7 @@ export class LeaderLiveness {
       }
       return;
     }
-    this.options.logger.info({ leader: leader.member, drop: detail, probe: proof.detail, verdict: proof.verdict }, 'lost the liveness stream to the leader but it is not proven dead: its lease TTL decides');
+    this.options.logger.warn({ leader: leader.member, drop: detail, probe: proof.detail, verdict: proof.verdict }, 'lost the liveness stream to the leader but it is not proven dead: its lease TTL decides');
     this.retry(leader);
   }
 }
