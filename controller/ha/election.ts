@@ -4,6 +4,12 @@
  * is the leader. When the leader dies its lease expires, etcd deletes its key, and the next
  * one leads. The leader key's create revision is the OpenFlow generation_id: the next leader's
  * key was created later, so generations only grow, across elections and members.
+ *
+ * A lease runs out no sooner than its TTL (1 s at the least etcd grants, plus etcd's expiry
+ * scan): too slow a failover for a leader that simply died. So the next in line may also end a
+ * dead leader's lease at once (revokeDeadLeader, driven by liveness.ts when it has proof of the
+ * death). That is a speed-up only: who may change switches and the shared state never depends
+ * on it (see revokeDeadLeader).
  */
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
@@ -36,11 +42,24 @@ export interface ElectionOptions {
   rejoinDelayMs?: () => number;
 }
 
+/** A dead leader's lease ended early by this member. */
+export interface Revocation {
+  member: string;
+  key: string;
+  /** The lease id (decimal, as etcd reports it). */
+  lease: string;
+  reason: string;
+  at: string;
+}
+
 /**
- * Events: 'leader' (LeaderInfo | null, every time the leader changes), 'lease-lost' (Error).
+ * Events: 'leader' (LeaderInfo | null, every time the leader changes), 'lease-lost' (Error),
+ * 'revoked' (Revocation).
  */
 export class Election extends EventEmitter {
   leader: LeaderInfo | null = null;
+  /** Whether this member's key comes right after the leader's: it succeeds if the leader dies. */
+  nextInLine = false;
   private lease?: Lease;
   private ownKey?: { key: string; createRevision: string };
   private watcher?: Watcher;
@@ -138,13 +157,44 @@ export class Election extends EventEmitter {
     }
   }
 
+  /**
+   * Ends the lease of `leader`, which the caller has proof is dead (its process refused a fresh
+   * connection to its API): etcd deletes its election key at once and the next member leads,
+   * instead of waiting for the TTL. Does nothing when that key is gone or belongs to a newer
+   * campaign already (re-read here, not taken from the cached view). Resolves with the revocation
+   * made, or null.
+   *
+   * Why a wrong verdict cannot make two masters: the revoked member's writes to etcd are fenced
+   * by its election key (every transaction compares the key's create revision: gone, they fail),
+   * and switches obey only the highest OpenFlow generation_id, which the successor's later key
+   * gives it (the old master's role requests are refused as STALE, and the switch demotes it to
+   * SLAVE when the successor claims MASTER). Revoking a live leader costs a needless failover,
+   * never a split brain; that is also why only a refusal counts as proof and a timeout does not.
+   */
+  async revokeDeadLeader(leader: LeaderInfo, reason: string): Promise<Revocation | null> {
+    if (this.closed) return null;
+    const res = await this.client.get(leader.key).exec();
+    const kv = res.kvs[0];
+    if (!kv || kv.create_revision !== leader.createRevision) {
+      this.options.logger.debug({ leader: leader.member, key: leader.key }, 'dead leader\'s key already gone: nothing to revoke');
+      return null;
+    }
+    if (kv.lease === '0') return null;
+    await this.client.leaseClient.leaseRevoke({ ID: kv.lease });
+    const done: Revocation = { member: leader.member, key: leader.key, lease: kv.lease, reason, at: new Date().toISOString() };
+    this.options.logger.warn({ leader: leader.member, key: leader.key, lease: kv.lease, reason }, 'revoked lease of dead leader');
+    this.emit('revoked', done);
+    return done;
+  }
+
   /** Looks up the lowest key; emits 'leader' when it changed. Serialised. */
   private evaluate(): Promise<void> {
     this.evaluating = this.evaluating.then(async () => {
       if (this.closed) return;
       try {
-        const res = await this.client.getAll().prefix(this.electionPrefix).sort('Create', 'Ascend').limit(1).exec();
+        const res = await this.client.getAll().prefix(this.electionPrefix).sort('Create', 'Ascend').limit(2).exec();
         const kv = res.kvs[0];
+        this.nextInLine = this.ownKey !== undefined && res.kvs[1]?.key.toString() === this.ownKey.key;
         let next: LeaderInfo | null = null;
         if (kv) {
           const v = JSON.parse(kv.value.toString()) as { member: string; api: string | null };

@@ -3,15 +3,19 @@
  * API) whose state lives in etcd and whose right to change switches comes from an etcd
  * election. The leader claims OpenFlow MASTER on every switch with its generation id; the
  * others claim SLAVE, follow the shared state through a watch, and take over (read-back, no
- * wipe) when the leader's lease expires.
+ * wipe) when the leader's key goes: its lease expired, or the next in line revoked it on proof
+ * that the leader's process died (liveness.ts: fast failover, the TTL stays the backstop).
  *
  * API on a follower: reads (GET, HEAD, the event stream) are served from its own copy; writes
  * are answered 307 with the master's advertised API URL, or 503 while no master is known. On
  * the master, writes are refused with 503 while etcd is unreachable (forwarding carries on).
  */
+import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
+import { Counter } from 'prom-client';
 import { startApp, type AppConfig, type RunningApp } from '../app.js';
-import { Election, type LeaderInfo } from './election.js';
+import { Election, type LeaderInfo, type Revocation } from './election.js';
+import { LIVENESS_PATH, LeaderLiveness, LivenessStreams } from './liveness.js';
 import { EtcdStateStore, etcdClient } from './store.js';
 
 export interface MemberConfig extends Omit<AppConfig, 'store' | 'role' | 'apiGuard' | 'stateFile'> {
@@ -34,11 +38,16 @@ export interface MemberStatus {
   etcdReachable: boolean;
   /** When this member last finished claiming MASTER on every connected switch (ISO), if ever. */
   masterSince: string | null;
+  /** Dead leaders' leases this member revoked (fast failover), and the last one. */
+  revocations: number;
+  lastRevocation: Revocation | null;
 }
 
 export interface RunningMember extends RunningApp {
   election: Election;
   store: EtcdStateStore;
+  /** This member's watch on the leader's liveness (followers). */
+  liveness: LeaderLiveness;
   status(): MemberStatus;
   /** Stops as if killed: no resignation, the lease runs out (tests, benchmarks). */
   crash(): Promise<void>;
@@ -58,6 +67,16 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
   const store = new EtcdStateStore(client, { prefix, fence: () => election.fence(), requestTimeoutMs: timeoutMs });
   let masterSince: string | null = null;
   let app: RunningApp | undefined;
+  const streams = new LivenessStreams(config.member);
+  const liveness = new LeaderLiveness({
+    logger, ...(config.apiToken ? { token: config.apiToken } : {}),
+    nextInLine: () => election.nextInLine,
+    isCurrent: (l) => election.leader?.key === l.key && !election.isLeader,
+    revoke: (l, reason) => election.revokeDeadLeader(l, reason),
+  });
+  let revocations = 0;
+  let lastRevocation: Revocation | null = null;
+  let revokedCounter: Counter | undefined;
   // Declared before the API starts (it serves /api/v1/ha), defined once the app runs.
   let status: () => MemberStatus = () => { throw new Error('member not started'); };
 
@@ -89,6 +108,9 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
       ...config, logger, store, role, apiGuard: guard,
       extend: async (api, controller, metrics) => {
         api.get('/api/v1/ha', (c) => c.json(status()));
+        // Followers hold this open to notice the leader's death (liveness.ts); every member serves it.
+        api.get(LIVENESS_PATH, (c) => streams.respond((c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket));
+        revokedCounter = new Counter({ name: 'vino_ha_dead_leader_revocations_total', help: 'Leases of dead leaders revoked by this member (fast failover on a refused connection)', registers: [metrics.registry] });
         await config.extend?.(api, controller, metrics);
       },
     });
@@ -104,6 +126,8 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
     leader: election.leader ? { member: election.leader.member, api: election.leader.api, generationId: election.leader.generationId.toString() } : null,
     etcdReachable: store.reachable,
     masterSince,
+    revocations,
+    lastRevocation,
   });
   const { controller, migrations } = running;
   await store.watch();
@@ -119,9 +143,17 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
     migrations.restore(snap.migrations, '');
   });
 
+  election.on('revoked', (r: Revocation) => {
+    revocations++;
+    lastRevocation = r;
+    revokedCounter?.inc();
+    controller.emit('event', { type: 'leader-revoked', member: config.member, deadLeader: r.member, lease: r.lease, reason: r.reason });
+  });
+
   // Leadership changes are handled one at a time, in order.
   let roleChain = Promise.resolve();
   election.on('leader', (leader: LeaderInfo | null) => {
+    liveness.follow(election.isLeader ? null : leader);
     roleChain = roleChain.then(async () => {
       if (!leader) return;
       if (election.isLeader) {
@@ -154,6 +186,7 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
     }).catch((err: Error) => logger.error({ err: err.stack }, 'role change failed'));
   });
 
+  liveness.follow(election.isLeader ? null : election.leader);
   // The leadership may have changed between joining and listening.
   if (election.leader && (election.isLeader ? 'MASTER' : 'SLAVE') !== role.role) election.emit('leader', election.leader);
 
@@ -169,8 +202,12 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
 
   const shutdown = async (resign: boolean) => {
     clearInterval(probe);
+    liveness.close();
     if (resign) await election.resign();
     else await election.abandon();
+    // Open liveness streams would hold the API server open; a crash resets them as a dying
+    // process's kernel does, in the same tick as the API stops listening (followers' proof).
+    streams.closeAll(!resign);
     await running.stop();
     await store.close();
     client.close();
@@ -180,6 +217,7 @@ export async function startMember(config: MemberConfig): Promise<RunningMember> 
     ...running,
     election,
     store,
+    liveness,
     status,
     stop: () => shutdown(true),
     crash: () => shutdown(false),

@@ -81,6 +81,11 @@ export interface ControllerOptions {
   auditIntervalMs?: number;
   /** Provisions nodes through OVSDB (bridges, tunnels, controller target); used by a reload with provisioning. */
   provisioner?: Provisioner;
+  /**
+   * A failed save is retried on a timer, the delay doubling from `initialMs` (100) up to `maxMs`
+   * (2000), so the store catches up when it returns even if nothing changes meanwhile.
+   */
+  saveRetry?: { initialMs?: number; maxMs?: number };
 }
 
 /** Provisions the given nodes of a topology, in parallel; resolves with a per-node outcome. */
@@ -289,6 +294,8 @@ export class Controller extends EventEmitter {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.auditTimer);
+    clearTimeout(this.saveRetryTimer);
+    this.saveRetryTimer = undefined;
     for (const s of this.servers) s.close();
     for (const s of [...this.sessions.values(), ...this.unknownSessions.values()]) s.close('controller shutting down');
     await this.syncChain.catch(() => {});
@@ -1154,7 +1161,8 @@ export class Controller extends EventEmitter {
    * FileStateStore). Writes are serialised and coalesced: while one is in progress at most one
    * more waits, and it takes its snapshot when it starts, so a burst of changes costs two writes
    * and every caller's change is stored when its promise resolves. A failed save is logged, kept
-   * in `lastSaveError` and retried with the next change (the memory copy stays authoritative).
+   * in `lastSaveError` and retried with the next change and on a backoff timer (scheduleSaveRetry):
+   * the memory copy stays authoritative and reaches the store once it is back.
    */
   saveState(): Promise<void> {
     const store = this.store;
@@ -1163,18 +1171,57 @@ export class Controller extends EventEmitter {
     const run = this.saving.then(async () => {
       this.saveQueued = undefined;
       await store.save({ locations: this.locations.toJSON(), migrations: asArray(this.extraState()) });
-      if (!this.storeHealthy) this.log.info({ store: store.description }, 'state saved again after a failure');
+      if (!this.storeHealthy) this.log.info({ store: store.description, attempts: this.saveFailures + 1 }, 'state saved again after a failure');
       this.storeHealthy = true;
       this.lastSaveError = undefined;
+      this.saveFailures = 0;
+      clearTimeout(this.saveRetryTimer);
+      this.saveRetryTimer = undefined;
     }).catch((err: Error) => {
+      const first = this.storeHealthy;
       this.storeHealthy = false;
       this.lastSaveError = err;
+      this.saveFailures++;
       this.options.metrics?.error('state-save');
-      this.log.error({ err: err.message, store: store.description }, `could not save the ${store instanceof FileStateStore ? 'state file' : 'state'}: the previous copy is kept`);
+      const retryMs = this.scheduleSaveRetry();
+      // The first failure is an error; the retries that follow are not news until one works.
+      const line = { err: err.message, store: store.description, failures: this.saveFailures, retryMs };
+      const what = `could not save the ${store instanceof FileStateStore ? 'state file' : 'state'}: the previous copy is kept`;
+      if (first) this.log.error(line, what);
+      else this.log.debug(line, what);
     });
     this.saveQueued = run;
     this.saving = run;
     return run;
+  }
+
+  /** Failed saves in a row (0 once one succeeds). */
+  private saveFailures = 0;
+  private saveRetryTimer?: NodeJS.Timeout;
+  /** The delays of the retries scheduled since the last success, ms (tests, status). */
+  readonly saveRetryDelays: number[] = [];
+
+  /**
+   * Retries a failed save after a delay that doubles with every failure in a row, capped.
+   * Not while stopping or not in charge (a deposed master's successor owns the state). Returns
+   * the delay, or null when no retry was scheduled.
+   */
+  private scheduleSaveRetry(): number | null {
+    if (this.stopping || !this.inCharge) return null;
+    if (this.saveFailures === 1) this.saveRetryDelays.length = 0;
+    const initial = this.options.saveRetry?.initialMs ?? 100;
+    const max = this.options.saveRetry?.maxMs ?? 2000;
+    const delay = Math.min(initial * 2 ** Math.min(this.saveFailures - 1, 30), max);
+    clearTimeout(this.saveRetryTimer);
+    this.saveRetryDelays.push(delay);
+    if (this.saveRetryDelays.length > 20) this.saveRetryDelays.shift();
+    this.saveRetryTimer = setTimeout(() => {
+      this.saveRetryTimer = undefined;
+      if (this.stopping || !this.inCharge || this.storeHealthy) return;
+      void this.saveState();
+    }, delay);
+    this.saveRetryTimer.unref();
+    return delay;
   }
 
   /** Why the last write of the state file failed, until one succeeds. */

@@ -33,7 +33,8 @@ export interface SimCluster {
   members: RunningMember[];
   /** Per member: its connection of every switch. */
   conns: Map<RunningMember, Map<string, FakeSwitch>>;
-  start(name: string): Promise<RunningMember>;
+  /** `advertise` maps the member's API port to the URL it advertises (default: that API itself). */
+  start(name: string, options?: { advertise?: (apiPort: number) => string }): Promise<RunningMember>;
   /** Connects every switch to `m`. */
   connect(m: RunningMember): void;
   apiOf(m: RunningMember): string;
@@ -55,10 +56,10 @@ export async function simCluster(etcd: string[], file = 'two-region.json'): Prom
   for (const link of topology.links) net.link(link.a.node, link.a.ofport, link.b.node, link.b.ofport);
   const c: SimCluster = {
     topology, prefix, nodes: Object.keys(topology.nodes), net, tables, members: [], conns: new Map(),
-    async start(name) {
+    async start(name, options) {
       const apiPort = await freePort();
       const m = await startMember({
-        topology, etcd, member: name, advertiseApi: `http://127.0.0.1:${apiPort}`, prefix, logger, leaseTtlSeconds: 1,
+        topology, etcd, member: name, advertiseApi: options?.advertise?.(apiPort) ?? `http://127.0.0.1:${apiPort}`, prefix, logger, leaseTtlSeconds: 1,
         ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: { host: '127.0.0.1', port: apiPort },
         session: { echoIntervalMs: 1000, idleTimeoutMs: 5000 },
       });
