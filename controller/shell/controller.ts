@@ -171,9 +171,10 @@ class TrackedLocations extends LocationTable {
     if (from && to && from.node !== to.node) {
       // The old edge relabels what stale ingress entries still send it, and its own containers
       // keep an ingress entry for the MAC (they were its neighbours).
+      // (A departed entry where it arrives stays until its flows were recomputed: its
+      // relabel flows must still be among the ones it had, to be deleted.)
       this.departed.add(from.node, to.mac);
       this.demand.add(from.node, to.mac);
-      this.departed.delete(to.node, to.mac);
     }
     if (from && to && from.node === to.node && from.ofport === to.ofport) return;
     if (from) this.usePort(from.node, from.ofport, -1);
@@ -599,6 +600,11 @@ export class Controller extends EventEmitter {
     const portName = session.ports.get(inPort)?.name;
     if (!this.isContainerPort(node, inPort, portName)) return;
     this.learn(node, inPort, eth.src, eth.arp?.spa ?? undefined, portName);
+  }
+
+  /** The demand set: which bridges hold (or are to hold) an ingress entry for which MAC. */
+  get demand(): Pick<BridgeMacs, 'has' | 'bridgesOf' | 'size'> {
+    return this.tracked.demand;
   }
 
   /**
@@ -1168,6 +1174,7 @@ export class Controller extends EventEmitter {
       this.tracked.demand.deleteMac(mac);
       this.tracked.departed.deleteMac(mac);
     }
+    for (const c of changes) if (c.after) this.tracked.departed.delete(c.after.at.bridge, c.after.mac);
     return diffs;
   }
 
@@ -1178,6 +1185,10 @@ export class Controller extends EventEmitter {
       for (const [, mac] of set.entries()) if (!this.locations.byMac(mac)) stale.add(mac);
       for (const mac of stale) set.deleteMac(mac);
     }
+    // A MAC back where it had left: delivered there, nothing to relabel.
+    const back: [string, string][] = [];
+    for (const [bridge, mac] of this.tracked.departed.entries()) if (this.locations.byMac(mac)?.node === bridge) back.push([bridge, mac]);
+    for (const [bridge, mac] of back) this.tracked.departed.delete(bridge, mac);
   }
 
   /** Whether a port gained its first or lost its last location so that some bridge's edge ports differ from `fabric`'s. */
