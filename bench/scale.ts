@@ -32,7 +32,7 @@ import { generateTopology, type GeneratedShape } from '../src/topology/generate.
 import { analyzeTopology } from '../src/topology/analyze.js';
 import { resolveTopology } from '../src/topology/load.js';
 import { fabricFromTopology } from '../controller/core/topology-fabric.js';
-import { BridgeMacs, desiredStateFor, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, type MigrationInProgress } from '../controller/core/forwarding.js';
+import { BridgeMacs, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, type MigrationInProgress } from '../controller/core/forwarding.js';
 import { applyDiff, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, type InstalledState, type SwitchDiff } from '../controller/core/diff.js';
 import type { Endpoint, Fabric } from '../controller/core/fabric.js';
 import { flowKey, type SwitchState } from '../controller/core/flows.js';
@@ -40,7 +40,7 @@ import { encodeMessage } from '../src/openflow/encode/index.js';
 import { SimNetwork } from '../src/openflow-sim/network.js';
 import { Prng } from './lib/prng.js';
 
-const OWN = { groupIds: new Set([1]), meterIds: new Set([1]) };
+const OWN = { groupIds: OWN_GROUP_IDS, meterIds: new Set([1]) };
 const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
 const FIRST_CONTAINER_PORT = 4096;
 /** The simulator looks flows up linearly: walks are skipped above this many flows per switch. */

@@ -375,14 +375,30 @@ export function bridgeFlows(ctx: ForwardingContext, bridge: FabricBridge, cache?
   return flows;
 }
 
+/**
+ * The flood group. A GROUP_MOD is at most 64 KiB (about 2,000 buckets): a bridge with more
+ * ports than FLOOD_BUCKETS floods through a chain of groups, each one's last bucket the next
+ * group. Listed last group first, so that every group is added before one refers to it.
+ */
 export function bridgeGroups(ctx: ForwardingContext, bridge: FabricBridge): GroupSpec[] {
   const floodPorts = [...new Set([...bridge.edgePorts, ...(ctx.tree.get(bridge.name) ?? [])])].sort((a, b) => a - b);
-  return [{
-    groupId: FLOOD_GROUP,
-    groupType: 'ALL',
-    buckets: floodPorts.map((port) => ({ weight: 0, watchPort: Port.ANY, watchGroup: 0xffffffff, actions: [output(port)] })),
-  }];
+  const bucket = (actions: Action[]) => ({ weight: 0, watchPort: Port.ANY, watchGroup: 0xffffffff, actions });
+  const groups: GroupSpec[] = [];
+  const chunks = Math.max(1, Math.ceil(floodPorts.length / FLOOD_BUCKETS));
+  if (chunks > MAX_FLOOD_GROUPS) throw new Error(`bridge ${bridge.name} has ${floodPorts.length} ports to flood: more than ${MAX_FLOOD_GROUPS * FLOOD_BUCKETS}`);
+  for (let i = chunks - 1; i >= 0; i--) {
+    const buckets = floodPorts.slice(i * FLOOD_BUCKETS, (i + 1) * FLOOD_BUCKETS).map((port) => bucket([output(port)]));
+    if (i < chunks - 1) buckets.push(bucket([{ type: 'GROUP', groupId: FLOOD_GROUP + i + 1 }]));
+    groups.push({ groupId: FLOOD_GROUP + i, groupType: 'ALL', buckets });
+  }
+  return groups;
 }
+
+/** Ports per flood group (a bucket with one output is 32 bytes: 1,000 of them fit a GROUP_MOD). */
+export const FLOOD_BUCKETS = 1000;
+export const MAX_FLOOD_GROUPS = 256;
+/** The group ids the controller owns (and may delete). */
+export const OWN_GROUP_IDS: ReadonlySet<number> = new Set(Array.from({ length: MAX_FLOOD_GROUPS }, (_, i) => FLOOD_GROUP + i));
 
 export function bridgeMeters(ctx: ForwardingContext): MeterSpec[] {
   return [{

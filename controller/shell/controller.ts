@@ -20,7 +20,7 @@ import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, isOurCookie, RuleKin
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
   BridgeMacs, defaultForwardingOptions, desiredStateFor, endpointChangeFlows, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
-  labelDestination, withEntry, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
+  labelDestination, OWN_GROUP_IDS, withEntry, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
 import { flowKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
@@ -129,7 +129,7 @@ export type ControllerEvent =
   | { type: 'flows-failed'; switch: string; stage: string; error: string }
   | { type: string; [key: string]: unknown };
 
-const OWN = { groupIds: new Set([1]), meterIds: new Set([1]) };
+const OWN = { groupIds: OWN_GROUP_IDS, meterIds: new Set([1]) };
 const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
 
 /**

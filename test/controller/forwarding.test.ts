@@ -151,3 +151,15 @@ t.test('ARP requests from edge ports go to the controller, not across the overla
   }
   t.same([...state].filter(([, s]) => s.flows.some((f) => cookieKind(f.cookie) === RuleKind.PROXY_ARP)).map(([n]) => n), ['a', 'c'], 'one proxy-ARP flow per bridge with edge ports, none on transit');
 });
+
+t.test('a bridge with more ports than one group holds floods through a chain of groups', async (t) => {
+  const many = Array.from({ length: 2500 }, (_, i) => 1000 + i); // apart from the tunnel ports (100…)
+  const { fabric, net } = buildFabric(['a', 'b'], [['a', 'b']], { a: many, b: [1] });
+  const x = ep('x', 1, 'b', 1);
+  const state = desired(fabric, [x]);
+  t.same(state.get('a')!.groups.map((g) => g.groupId), [3, 2, 1], 'three groups, the last first (added before referred to)');
+  install(net, state);
+  const r = net.walk('b', 1, frame(x, { mac: 'ff:ff:ff:ff:ff:ff' }));
+  t.notOk(r.looped);
+  t.equal(r.delivered.filter((d) => d.switch === 'a').length, 2500, 'every port of a once');
+});
