@@ -3,7 +3,7 @@
  * 24..1,000 bridges and 1k..100k containers, each size measured in its own child process (a
  * clean heap for RSS, and a size that blows up is killed and reported as skipped).
  *
- *   npm run bench:scale [-- --bridges 24,100,300,1000 --containers 1000,10000,100000 --shapes tree,ring --timeout 120]
+ *   npm run bench:scale [-- --bridges 24,100,300,1000 --containers 1000,10000,100000 --shapes tree,ring --timeout 120 --peers 8]
  *
  * What one size measures, with the controller's own core functions (the same calls the shell
  * makes: desiredStateFor, diffInstalled / diffFlowChange, diffToMessages, encodeMessage):
@@ -11,11 +11,13 @@
  * - start-up: the full computation of every switch's desired state plus the FLOW_MODs that
  *   bring empty switches to it, encoded (what the controller sends on start-up, no sockets);
  * - flows per switch (max, mean);
- * - a migration from the first host to the farthest one: prepare and commit, as the shell does
- *   them (a change of the migrations is a full recomputation), their flow_mods and bytes, the
- *   switches touched and the length of the path between the old and the new location; the
- *   commit's compute + diff + encode time;
- * - learning one new container (the endpoint-only path of the shell);
+ * - demand: every container has sent to `--peers` random others, so its host holds an ingress
+ *   entry for each (start-up includes them: what a restart reads back);
+ * - a migration from the first host to the farthest one: prepare (full recomputation, as the
+ *   shell does for a change of the migrations) and commit, its flow_mods, bytes and switches
+ *   next to the old↔new path length and the mover's ingress entries; the commit's compute +
+ *   diff + encode time through the endpoint path and as a full recomputation;
+ * - learning one new container, and one new ingress entry (the endpoint-only path of the shell);
  * - RSS after everything the controller holds (locations, desired state, installed indexes,
  *   flow cache) minus RSS before the containers, per container;
  * - a sampled walk of frames through simulated switches loaded with the committed tables:
@@ -30,20 +32,21 @@ import { generateTopology, type GeneratedShape } from '../src/topology/generate.
 import { analyzeTopology } from '../src/topology/analyze.js';
 import { resolveTopology } from '../src/topology/load.js';
 import { fabricFromTopology } from '../controller/core/topology-fabric.js';
-import { desiredStateFor, endpointChangeFlows, endpointFlows, forwardingContext, FlowCache, type MigrationInProgress } from '../controller/core/forwarding.js';
+import { BridgeMacs, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, type MigrationInProgress } from '../controller/core/forwarding.js';
 import { applyDiff, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, type InstalledState, type SwitchDiff } from '../controller/core/diff.js';
 import type { Endpoint, Fabric } from '../controller/core/fabric.js';
-import type { SwitchState } from '../controller/core/flows.js';
+import { flowKey, type SwitchState } from '../controller/core/flows.js';
 import { encodeMessage } from '../src/openflow/encode/index.js';
 import { SimNetwork } from '../src/openflow-sim/network.js';
 import { Prng } from './lib/prng.js';
 
-const OWN = { groupIds: new Set([1]), meterIds: new Set([1]) };
+const OWN = { groupIds: OWN_GROUP_IDS, meterIds: new Set([1]) };
 const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
 const FIRST_CONTAINER_PORT = 4096;
 /** The simulator looks flows up linearly: walks are skipped above this many flows per switch. */
 const WALK_MAX_FLOWS_PER_SWITCH = 30_000;
 const WALK_SAMPLES = 300;
+const WALK_MISS_SAMPLES = 10;
 
 interface SizeResult {
   shape: string;
@@ -69,6 +72,13 @@ interface SizeResult {
   commitSwitches?: number;
   commitEndpointMs?: number;
   commitEndpointFlowMods?: number;
+  commitEndpointSwitches?: number;
+  contextMs?: number;
+  ingressEntries?: number;
+  moverEntries?: number;
+  transitMax?: number;
+  entryMs?: number;
+  entryFlowMods?: number;
   learnMs?: number;
   learnFlowMods?: number;
   rssMiB?: number;
@@ -114,7 +124,20 @@ function withEdgePort(fabric: Fabric, bridge: string, ofport: number): Fabric {
   return { bridges };
 }
 
-async function measureSize(shape: GeneratedShape, bridges: number, containers: number): Promise<void> {
+/** Ingress entries: every container has sent to `peers` others (random, seeded): its host demands their MACs. */
+function demandOf(endpoints: readonly Endpoint[], peers: number): BridgeMacs {
+  const demand = new BridgeMacs();
+  const rng = new Prng(11);
+  for (const e of endpoints) {
+    for (let i = 0; i < peers && endpoints.length > 1; i++) {
+      const d = endpoints[rng.below(endpoints.length)]!;
+      if (d.at.bridge !== e.at.bridge) demand.add(e.at.bridge, d.mac);
+    }
+  }
+  return demand;
+}
+
+async function measureSize(shape: GeneratedShape, bridges: number, containers: number, peers: number): Promise<void> {
   const file = generateTopology({ shape, bridges, containers });
   const topology = resolveTopology({ ...file, containers: {} });
   const names = Object.keys(topology.nodes);
@@ -133,19 +156,24 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
     endpoints.push({ name, mac: c.mac, ip: c.ip, at: { bridge: c.host, ofport } });
   }
   const fabric = fabricFromTopology(topology, new Map(), located);
+  const demand = demandOf(endpoints, peers);
+  const departed = new BridgeMacs();
+  emit({ ingressEntries: demand.size });
 
   let t = now();
   const cache = new FlowCache();
-  const ctx = forwardingContext({ fabric });
+  const ctx = forwardingContext({ fabric, demand, departed });
   const desired = desiredStateFor(ctx, endpoints, cache);
   const startupComputeMs = now() - t;
   let flowsMax = 0;
   let flowsTotal = 0;
-  for (const s of desired.values()) {
+  let transitMax = 0;
+  for (const [name, s] of desired) {
     flowsMax = Math.max(flowsMax, s.flows.length);
     flowsTotal += s.flows.length;
+    if (topology.nodes[name]!.kind !== 'host') transitMax = Math.max(transitMax, s.flows.length);
   }
-  emit({ startupComputeMs, flowsMax, flowsMean: flowsTotal / desired.size });
+  emit({ startupComputeMs, flowsMax, flowsMean: flowsTotal / desired.size, transitMax });
 
   t = now();
   const installed = new Map<string, InstalledState>();
@@ -168,9 +196,11 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   const newPort = FIRST_CONTAINER_PORT + located.get(target)!.length;
   const migration: MigrationInProgress = { name: mover.name, mac: mover.mac, from: mover.at, to: { bridge: target, ofport: newPort } };
   const fabricMoved = withEdgePort(fabric, target, newPort);
+  emit({ moverEntries: demand.bridgesOf(mover.mac)?.size ?? 0 });
 
+  // Prepare as the shell does it (a change of the migrations: full recomputation).
   t = now();
-  const ctxPrepared = forwardingContext({ fabric: fabricMoved, migrations: [migration] });
+  const ctxPrepared = forwardingContext({ fabric: fabricMoved, migrations: [migration], demand, departed });
   const prepared = desiredStateFor(ctxPrepared, endpoints, cache);
   const prepareDiffs = [...prepared].map(([name, s]) => diffInstalled(s, installed.get(name)!, OWN));
   const prepareCost = diffCost(prepareDiffs);
@@ -178,19 +208,29 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   [...prepared.keys()].forEach((name, i) => applyDiff(installed.get(name)!, prepareDiffs[i]!));
   emit({ pathLength: (ctx.paths.distance(mover.at.bridge, target) ?? 0) + 1, prepareMs, prepareFlowMods: prepareCost.flowMods, prepareBytes: prepareCost.bytes });
 
-  // The same commit through the core's endpoint-only path (what the shell does for a learned
-  // move): only the mover's flows, over the prepared paths.
-  t = now();
+  // The commit's entries, as the shell notes them on the move: the old edge relabels and keeps an entry.
+  demand.add(mover.at.bridge, mover.mac);
+  departed.add(mover.at.bridge, mover.mac);
   const moved: Endpoint = { ...mover, at: { bridge: target, ofport: newPort } };
-  const ctxAfterFlip = { ...ctxPrepared, migrations: new Map<string, MigrationInProgress>() };
-  const flowsBefore = endpointFlows(ctxPrepared, names, mover);
-  const flowsAfter = endpointFlows(ctxAfterFlip, names, moved);
-  const endpointCommitCost = diffCost(names.map((n, i) => diffFlowChange(flowsBefore[i]!, flowsAfter[i]!, installed.get(n)!)));
-  emit({ commitEndpointMs: now() - t, commitEndpointFlowMods: endpointCommitCost.flowMods });
-
-  t = now();
   const after = [moved, ...endpoints.slice(1)];
-  const ctxCommitted = forwardingContext({ fabric: fabricMoved });
+
+  // The commit through the endpoint path (a prepared move sends what was computed so; a learned
+  // move computes it so): only the mover's flows, on the bridges they concern.
+  t = now();
+  const ctxCommitted = forwardingContext({ fabric: fabricMoved, demand, departed });
+  const ctxSetup = now() - t;
+  t = now();
+  const change = endpointChangeFlows({ ...ctxPrepared, demand, departed }, [{ before: mover }]);
+  const changeAfter = endpointChangeFlows(ctxCommitted, [{ after: moved }]);
+  const endpointDiffs: SwitchDiff[] = [];
+  for (const b of new Set([...change.keys(), ...changeAfter.keys()])) {
+    endpointDiffs.push(diffFlowChange(change.get(b)?.before ?? [], changeAfter.get(b)?.after ?? [], installed.get(b)!));
+  }
+  const endpointCommitCost = diffCost(endpointDiffs);
+  emit({ commitEndpointMs: now() - t, commitEndpointFlowMods: endpointCommitCost.flowMods, commitEndpointSwitches: endpointCommitCost.switches, contextMs: ctxSetup });
+
+  // The same commit as a full recomputation (what the shell's prepareMove computes ahead).
+  t = now();
   const committed = desiredStateFor(ctxCommitted, after, cache);
   const commitDiffs = [...committed].map(([name, s]) => diffInstalled(s, installed.get(name)!, OWN));
   const commitCost = diffCost(commitDiffs);
@@ -198,19 +238,24 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   [...committed.keys()].forEach((name, i) => applyDiff(installed.get(name)!, commitDiffs[i]!));
   emit({ commitMs, commitFlowMods: commitCost.flowMods, commitBytes: commitCost.bytes, commitSwitches: commitCost.switches });
 
-  // Learning one new container: the shell's endpoint-only path.
+  // Learning one new container, and one new ingress entry: the shell's endpoint-only path.
   t = now();
   const newcomer: Endpoint = { name: 'newcomer', mac: '06:00:00:00:00:01', ip: '10.15.255.250', at: { bridge: target, ofport: newPort + 1 } };
-  const learnFlows = endpointChangeFlows(ctxCommitted, names, [{ after: newcomer }]);
-  const learnDiffs = learnFlows.map(({ before, after: a }, i) => diffFlowChange(before, a, installed.get(names[i]!)!));
+  const learnDiffs = [...endpointChangeFlows(ctxCommitted, [{ after: newcomer }])].map(([b, f]) => diffFlowChange(f.before, f.after, installed.get(b)!));
   const learnCost = diffCost(learnDiffs);
   emit({ learnMs: now() - t, learnFlowMods: learnCost.flowMods });
+  t = now();
+  const asker = hosts.find((h) => h !== target && !demand.has(h, moved.mac))!;
+  demand.add(asker, moved.mac);
+  const entry = endpointFlowsOn(ctxCommitted, moved, asker).filter((f) => !installed.get(asker)!.flows.has(flowKey(f)));
+  const entryCost = diffCost([diffFlowChange([], entry, installed.get(asker)!)]);
+  emit({ entryMs: now() - t, entryFlowMods: entryCost.flowMods });
 
   gc();
   const rss = process.memoryUsage().rss;
   emit({ rssMiB: rss / 2 ** 20, bytesPerContainer: containers > 0 ? (rss - rssBefore) / containers : 0 });
 
-  emit({ walk: sampledWalk(committed, topology.links, after, flowsMax) });
+  emit({ walk: sampledWalk(committed, topology.links, after, demand, flowsMax) });
 
   // Last: validation of the whole file, containers included (slow or refused at large sizes).
   t = now();
@@ -218,8 +263,13 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   emit({ validateMs: now() - t, validateProblems: analysis.problems.length, ...(analysis.problems[0] ? { validateFirstProblem: `${analysis.problems[0].path}: ${analysis.problems[0].message}` } : {}) });
 }
 
-/** Loads `state` into simulated switches and walks sampled frames between containers. */
-function sampledWalk(state: Map<string, SwitchState>, links: ReturnType<typeof resolveTopology>['links'], endpoints: Endpoint[], flowsMax: number): string {
+/**
+ * Loads `state` into simulated switches and walks sampled frames between containers: from a
+ * host that holds an ingress entry for the destination, delivered once at its port and nowhere
+ * else; from one that does not (a miss), delivered once at its port (flooded) and reported to
+ * the controller once. None may loop.
+ */
+function sampledWalk(state: Map<string, SwitchState>, links: ReturnType<typeof resolveTopology>['links'], endpoints: Endpoint[], demand: BridgeMacs, flowsMax: number): string {
   if (flowsMax > WALK_MAX_FLOWS_PER_SWITCH) return `skipped: ${flowsMax} flows on a switch (simulator lookup is linear; limit ${WALK_MAX_FLOWS_PER_SWITCH})`;
   const net = new SimNetwork();
   for (const [name, s] of state) {
@@ -234,19 +284,27 @@ function sampledWalk(state: Map<string, SwitchState>, links: ReturnType<typeof r
   }
   for (const l of links) net.link(l.a.node, l.a.ofport, l.b.node, l.b.ofport);
   const rng = new Prng(13);
-  let ok = 0;
-  // The migrated container (first) is always among the destinations.
+  let entries = 0;
+  let misses = 0;
+  // The migrated container (first) is always among the destinations; misses flood every edge
+  // port, so fewer of them are walked.
   for (let i = 0; i < WALK_SAMPLES; i++) {
     const src = endpoints[rng.below(endpoints.length)]!;
     const dst = i === 0 ? endpoints[0]! : endpoints[rng.below(endpoints.length)]!;
     if (src === dst) continue;
-    const r = net.walk(src.at.bridge, src.at.ofport, { eth_src: src.mac, eth_dst: dst.mac, eth_type: 0x0800, ipv4_src: src.ip!, ipv4_dst: dst.ip! });
+    const hit = src.at.bridge === dst.at.bridge || demand.has(src.at.bridge, dst.mac);
+    if (!hit && misses >= WALK_MISS_SAMPLES) continue;
+    const r = net.walk(src.at.bridge, src.at.ofport, { eth_src: src.mac, eth_dst: dst.mac, eth_type: 0x0800, ipv4_src: src.ip!, ipv4_dst: dst.ip! }, 256);
     const where = r.delivered.map((d) => `${d.switch}:${d.port}`);
+    const at = `${dst.at.bridge}:${dst.at.ofport}`;
     if (r.looped) return `FAILED: ${src.name}→${dst.name} looped`;
-    if (where.length !== 1 || where[0] !== `${dst.at.bridge}:${dst.at.ofport}`) return `FAILED: ${src.name}→${dst.name} delivered at [${where.join(', ')}]`;
-    ok++;
+    if (where.filter((x) => x === at).length !== 1 || r.delivered.some((d) => d.frame.vlan_vid !== undefined)) return `FAILED: ${src.name}→${dst.name} delivered at [${where.slice(0, 5).join(', ')}…]`;
+    if (hit && where.length !== 1) return `FAILED: ${src.name}→${dst.name} (entry) delivered at [${where.slice(0, 5).join(', ')}…]`;
+    if (!hit && r.toController.length !== 1) return `FAILED: ${src.name}→${dst.name} (miss) reported ${r.toController.length} times`;
+    if (hit) entries++;
+    else misses++;
   }
-  return `ok: ${ok} frames delivered once, none looped`;
+  return `ok: ${entries} frames through ingress entries delivered once, ${misses} misses flooded and reported once, none looped`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,11 +325,11 @@ function numbers(list: string[], flag: string): number[] {
   });
 }
 
-function runChild(shape: string, bridges: number, containers: number, timeoutSec: number, heapMiB: number): Promise<SizeResult> {
+function runChild(shape: string, bridges: number, containers: number, peers: number, timeoutSec: number, heapMiB: number): Promise<SizeResult> {
   const result: SizeResult = { shape, bridges, containers };
   const started = now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, '--expose-gc', fileURLToPath(import.meta.url), '--child', shape, String(bridges), String(containers)], {
+    const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, '--expose-gc', fileURLToPath(import.meta.url), '--child', shape, String(bridges), String(containers), String(peers)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -309,8 +367,8 @@ function exponent(a: number | undefined, b: number | undefined, n1: number, n2: 
 
 function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'containers'): void {
   console.log(`\n${title}`);
-  const head = ['bridges', 'containers', 'start-up ms (compute+encode)', 'start-up flow_mods', 'flows/switch max', 'mean',
-    'path len', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path)', 'its flow_mods', 'prepare flow_mods', 'prepare ms', 'learn ms', 'learn flow_mods', 'RSS MiB', 'B/container',
+  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode)', 'start-up flow_mods', 'flows/switch max', 'mean', 'transit max',
+    'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path)', 'its flow_mods (switches)', 'prepare flow_mods', 'prepare ms', 'learn ms', 'entry ms', 'RSS MiB', 'B/container',
     `exp start-up`, 'exp flows max', 'exp commit flow_mods', 'exp commit ms', 'exp B/ctr'];
   console.log(`| ${head.join(' | ')} |`);
   console.log(`|${head.map(() => '---').join('|')}|`);
@@ -319,9 +377,10 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const startup = r.startupComputeMs !== undefined && r.startupEncodeMs !== undefined ? r.startupComputeMs + r.startupEncodeMs : undefined;
     const pStartup = p && p.startupComputeMs !== undefined && p.startupEncodeMs !== undefined ? p.startupComputeMs + p.startupEncodeMs : undefined;
     const exp = (f: (x: SizeResult) => number | undefined, sp?: number, sr?: number) => (p ? exponent(sp ?? f(p), sr ?? f(r), p[key], r[key]) : '–');
-    const cells = [fmt(r.bridges), fmt(r.containers), fmt(startup), fmt(r.startupFlowMods), fmt(r.flowsMax), fmt(r.flowsMean),
-      fmt(r.pathLength), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), fmt(r.commitEndpointMs, 2), fmt(r.commitEndpointFlowMods),
-      fmt(r.prepareFlowMods), fmt(r.prepareMs, 1), fmt(r.learnMs, 2), fmt(r.learnFlowMods), fmt(r.rssMiB), fmt(r.bytesPerContainer),
+    const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), fmt(startup), fmt(r.startupFlowMods), fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
+      fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), fmt(r.commitEndpointMs, 2),
+      `${fmt(r.commitEndpointFlowMods)} (${fmt(r.commitEndpointSwitches)})`,
+      fmt(r.prepareFlowMods), fmt(r.prepareMs, 1), fmt(r.learnMs, 2), fmt(r.entryMs, 2), fmt(r.rssMiB), fmt(r.bytesPerContainer),
       exp(() => undefined, pStartup, startup), exp((x) => x.flowsMax), exp((x) => x.commitFlowMods), exp((x) => x.commitMs), exp((x) => x.bytesPerContainer)];
     console.log(`| ${cells.join(' | ')} |`);
     const notes = [r.skipped, r.walk && `walk ${r.walk}`,
@@ -333,7 +392,7 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') {
-    await measureSize(args[1] as GeneratedShape, Number(args[2]), Number(args[3]));
+    await measureSize(args[1] as GeneratedShape, Number(args[2]), Number(args[3]), Number(args[4]));
     return;
   }
   const shapes = listArg(args, '--shapes', 'tree,ring');
@@ -341,8 +400,9 @@ async function main(): Promise<void> {
   const counts = numbers(listArg(args, '--containers', '1000,10000,100000'), '--containers');
   const timeoutSec = numbers(listArg(args, '--timeout', '120'), '--timeout')[0]!;
   const heapMiB = numbers(listArg(args, '--heap', '4096'), '--heap')[0]!;
+  const peers = numbers(listArg(args, '--peers', '8'), '--peers')[0]!;
   for (const s of shapes) if (s !== 'tree' && s !== 'ring') throw new Error(`--shapes: "${s}" is not tree or ring`);
-  console.log(`bench:scale  load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}  timeout ${timeoutSec} s/size, heap ${heapMiB} MiB`);
+  console.log(`bench:scale  load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}  timeout ${timeoutSec} s/size, heap ${heapMiB} MiB, ${peers} peers per container (ingress entries)`);
   const all: SizeResult[] = [];
   for (const shape of shapes) {
     for (const containers of counts) {
@@ -350,7 +410,7 @@ async function main(): Promise<void> {
       for (const bridges of sizes) {
         // A size larger than one that was skipped (in bridges or containers) is skipped unrun.
         const smaller = all.find((x) => x.shape === shape && x.skipped && x.bridges <= bridges && x.containers <= containers);
-        const r = smaller ? { shape, bridges, containers, skipped: `skipped: ${smaller.bridges}/${smaller.containers} was (${smaller.skipped})` } : await runChild(shape, bridges, containers, timeoutSec, heapMiB);
+        const r = smaller ? { shape, bridges, containers, skipped: `skipped: ${smaller.bridges}/${smaller.containers} was (${smaller.skipped})` } : await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB);
         rows.push(r);
         all.push(r);
         process.stderr.write(`  ${shape} ${bridges} bridges ${containers} containers: ${r.skipped ?? 'done'}\n`);

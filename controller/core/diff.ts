@@ -15,6 +15,8 @@ const ALL_COOKIE_BITS = 0xffff_ffff_ffff_ffffn;
  * flow starts at zero anyway, so every ADD carries it.
  */
 export const OFPFF_RESET_COUNTS = 1 << 2;
+/** OFPFF_SEND_FLOW_REM: the switch reports the flow's removal (idle timeout of an on-demand entry). */
+export const OFPFF_SEND_FLOW_REM = 1 << 0;
 
 export interface SwitchDiff {
   /** Flows to add or replace (an ADD with the same table/priority/match replaces atomically). */
@@ -173,8 +175,8 @@ export function diffToMessages(d: SwitchDiff): Message[] {
 export function flowAdds(flows: FlowSpec[]): Message[] {
   return flows.map((f) => ({
     type: 'FLOW_MOD', xid: 0, cookie: f.cookie, cookieMask: 0n, tableId: f.tableId, command: 'ADD',
-    idleTimeout: 0, hardTimeout: 0, priority: f.priority, bufferId: 0xffffffff, outPort: Port.ANY,
-    outGroup: Group.ANY, flags: OFPFF_RESET_COUNTS, match: f.match, instructions: f.instructions,
+    idleTimeout: f.idleTimeout ?? 0, hardTimeout: 0, priority: f.priority, bufferId: 0xffffffff, outPort: Port.ANY,
+    outGroup: Group.ANY, flags: OFPFF_RESET_COUNTS | (f.notifyRemoval ? OFPFF_SEND_FLOW_REM : 0), match: f.match, instructions: f.instructions,
   }) as Message);
 }
 

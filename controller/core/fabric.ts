@@ -66,6 +66,11 @@ export class Paths {
     return this.dist.get(to)?.get(from);
   }
 
+  /** Hop counts to `to` from every bridge that reaches it (`to` itself at 0). */
+  distancesTo(to: string): ReadonlyMap<string, number> {
+    return this.dist.get(to) ?? new Map();
+  }
+
   reachable(from: string, to: string): boolean {
     return this.distance(from, to) !== undefined;
   }

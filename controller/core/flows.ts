@@ -11,6 +11,10 @@ export interface FlowSpec {
   instructions: Instruction[];
   /** Identifies the rule that produced the flow (see cookies.ts). */
   cookie: bigint;
+  /** Seconds without a matching frame after which the switch removes the flow (absent: never). */
+  idleTimeout?: number;
+  /** Ask for FLOW_REMOVED when the switch removes it (the controller keeps its demand set in step). */
+  notifyRemoval?: boolean;
 }
 
 export interface GroupSpec {

@@ -1,23 +1,34 @@
 /**
- * Proactive forwarding as a pure function, in the manner of Faucet's valve:
- * (fabric, endpoint locations, migrations in progress) → the desired state of every switch.
- * No I/O here; the session layer diffs this against what a switch has and sends the difference.
+ * Forwarding as a pure function, in the manner of Faucet's valve: (fabric, endpoint locations,
+ * demand set, departed set, migrations in progress) → the desired state of every switch. No I/O
+ * here; the session layer diffs this against what a switch has and sends the difference.
  *
- * Table layout (documented in controller/README.md):
- *   table 0  ingress: tunnel ports skip learning; a known MAC at its known edge port passes;
- *            ARP requests for known IPs go to the controller (proxy ARP); anything else is
- *            sent to the controller (metered: learning, host-move detection) AND forwarded.
- *   table 1  forwarding: one flow per known destination MAC along shortest paths; broadcast,
- *            multicast and unknown unicast flooded through group FLOOD_GROUP (edge ports plus
- *            spanning-tree tunnels only, so cycles in the graph cannot loop).
- * During a migration, frames for the container are bicast where the paths to the old and the
- * new location diverge: each copy is tagged with a reserved VLAN id (one for "towards old",
- * one for "towards new") so that downstream switches forward it along its own tree and never
- * copy it again; the tag is popped at the edge port.
+ * Destination-edge forwarding (README "How it forwards"): every bridge has a label (a VLAN id).
+ *   table 0  ingress: tunnel ports → table 2; a known MAC at its known edge port → table 1; ARP
+ *            requests from edge ports → the controller (proxy ARP, metered); anything else →
+ *            the controller (metered: learning, host-move detection) and table 1.
+ *   table 1  edge (untagged frames from edge ports): a MAC on this bridge → its port; an ingress
+ *            entry (on demand, idle timeout) → push the label of the MAC's edge, table 2;
+ *            broadcast/multicast → flood group; unknown unicast → flood group AND table 3 (the
+ *            controller learns the demand; no frame waits for it). Tagged frames are dropped.
+ *   table 2  labels: another bridge's label → the next hop towards it (one flow per destination
+ *            edge; those whose next hop is the one towards the label root share one default
+ *            flow); own label + a local MAC → pop, its port; own label + a MAC that left → its
+ *            new edge's label (stale ingress entries still deliver); untagged (flooded) frames
+ *            → flood group along the spanning tree.
+ *   table 3  the metered copy to the controller.
+ * Transit tables hold one flow per destination edge at most, none per container; an edge holds
+ * O(local containers + destinations its containers send to).
  *
- * A bridge's state is its base (tunnel ingress, misses, flooding, group, meter) plus the flows of
- * every endpoint, each of which depends only on the context (paths, tree, options, migrations)
- * and that endpoint: a change of some endpoints is recomputed alone (endpointChangeFlows).
+ * A migration (old edge E, new edge N): ingress entries and E's local flow send a copy labelled
+ * with E's label and one with N's (bicast at the ingress, so no copy is ever copied again); N
+ * delivers frames with its label to the new port (or holds them at the controller while
+ * frozen). Commit: N delivers, the ingress entries push N's label, and last E relabels frames
+ * still labelled for it (stage "relabel", after every ingress entry stopped the copy to E).
+ *
+ * A bridge's state is its base (tables, labels, group, meter) plus the flows of every endpoint,
+ * each of which depends only on the context and that endpoint (its demand and departed
+ * entries): a change of some endpoints is recomputed alone (endpointChangeFlows).
  */
 import { Port } from '../../src/openflow/constants.js';
 import type { Action, Instruction, Match, OxmField } from '../../src/openflow/types/index.js';
@@ -26,40 +37,52 @@ import { RuleKind, ruleCookie } from './cookies.js';
 import type { FlowSpec, GroupSpec, MeterSpec, SwitchState } from './flows.js';
 
 export const INGRESS_TABLE = 0;
+/** Table 1: untagged frames from edge ports (ingress entries, local delivery). */
 export const FORWARDING_TABLE = 1;
+export const EDGE_TABLE = FORWARDING_TABLE;
+export const LABEL_TABLE = 2;
+export const CONTROLLER_TABLE = 3;
 export const FLOOD_GROUP = 1;
 export const CONTROLLER_METER = 1;
+/** VLAN ids 1..4094 are labels: at most this many bridges in one overlay. */
+export const MAX_LABELS = 4094;
 const OFPVID_PRESENT = 0x1000;
+const OFPVID_NONE = 0x0000;
 const ETH_TYPE_ARP = 0x0806;
 const ETH_TYPE_VLAN = 0x8100;
 const ARP_REQUEST = 1;
 const NO_BUFFER_MAX_LEN = 0xffff;
 
 export const Priority = {
+  TUNNEL_INGRESS: 400,
   PROXY_ARP: 300,
+  EDGE_TAGGED: 300,
   MIGRATION_HOLD: 210,
-  MIGRATION_COPY: 200,
   KNOWN_SOURCE: 200,
-  TUNNEL_INGRESS: 100,
+  MIGRATION_COPY: 100,
   UNICAST: 100,
+  LABEL: 100,
   FLOOD: 50,
+  LABEL_LOCAL_MISS: 20,
+  LABEL_DEFAULT: 10,
   MISS: 0,
 } as const;
 
 export interface ForwardingOptions {
-  /** VLAN ids reserved for tagging migration copies (never used by containers). */
-  towardsOldVid: number;
-  towardsNewVid: number;
   /** Packet-ins per second allowed through the controller meter, per switch. */
   controllerRatePps: number;
   controllerBurst: number;
+  /** Seconds an ingress entry stays without traffic before the switch removes it (FLOW_REMOVED). */
+  ingressIdleTimeoutS: number;
+  /** Seconds a relabel entry at a container's old edge stays without stale frames. */
+  relabelIdleTimeoutS: number;
 }
 
 export const defaultForwardingOptions: ForwardingOptions = {
-  towardsOldVid: 4001,
-  towardsNewVid: 4002,
   controllerRatePps: 1000,
   controllerBurst: 200,
+  ingressIdleTimeoutS: 300,
+  relabelIdleTimeoutS: 60,
 };
 
 /** A migration between prepare and commit: the container is (or was) at `from`, moving to `to`. */
@@ -77,11 +100,100 @@ export interface MigrationInProgress {
   hold?: boolean;
 }
 
+/** Which bridges hold an entry for a MAC (the demand set, the departed set). */
+export interface BridgesByMac {
+  bridgesOf(mac: string): Iterable<string> | undefined;
+}
+
+/**
+ * A relation bridge ↔ MAC, indexed both ways: the demand set (bridge B's edge ports sent to
+ * MAC M: B holds an ingress entry for M) and the departed set (M left B: B relabels stale
+ * frames for M). MACs are lower-case.
+ */
+export class BridgeMacs implements BridgesByMac {
+  private readonly byMac = new Map<string, Set<string>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(bridge: string, mac: string): boolean {
+    const key = mac.toLowerCase();
+    let set = this.byMac.get(key);
+    if (!set) this.byMac.set(key, (set = new Set()));
+    if (set.has(bridge)) return false;
+    set.add(bridge);
+    this.count++;
+    return true;
+  }
+
+  delete(bridge: string, mac: string): boolean {
+    const key = mac.toLowerCase();
+    const set = this.byMac.get(key);
+    if (!set?.delete(bridge)) return false;
+    if (set.size === 0) this.byMac.delete(key);
+    this.count--;
+    return true;
+  }
+
+  has(bridge: string, mac: string): boolean {
+    return this.byMac.get(mac.toLowerCase())?.has(bridge) ?? false;
+  }
+
+  bridgesOf(mac: string): ReadonlySet<string> | undefined {
+    return this.byMac.get(mac.toLowerCase());
+  }
+
+  /** Forgets a MAC everywhere; returns the bridges that had it. */
+  deleteMac(mac: string): string[] {
+    const key = mac.toLowerCase();
+    const set = this.byMac.get(key);
+    if (!set) return [];
+    this.byMac.delete(key);
+    this.count -= set.size;
+    return [...set];
+  }
+
+  /** Forgets every entry on bridges `keep` rejects (a bridge removed by a reload). */
+  retainBridges(keep: (bridge: string) => boolean): void {
+    for (const [mac, set] of this.byMac) {
+      for (const b of set) if (!keep(b)) {
+        set.delete(b);
+        this.count--;
+      }
+      if (set.size === 0) this.byMac.delete(mac);
+    }
+  }
+
+  *entries(): IterableIterator<[bridge: string, mac: string]> {
+    for (const [mac, set] of this.byMac) for (const b of set) yield [b, mac];
+  }
+}
+
+/** `base` plus one more (bridge, MAC): a move computed ahead sees its own entry without copying the set. */
+export function withEntry(base: BridgesByMac, bridge: string, mac: string): BridgesByMac {
+  const key = mac.toLowerCase();
+  return {
+    bridgesOf(m: string) {
+      const found = base.bridgesOf(m);
+      if (m.toLowerCase() !== key) return found;
+      return new Set([...(found ?? []), bridge]);
+    },
+  };
+}
+
+const NONE: BridgesByMac = { bridgesOf: () => undefined };
+
 export interface ForwardingInput {
   fabric: Fabric;
   /** Every known endpoint at its current location (for a migrating one: its old location). */
   endpoints: readonly Endpoint[];
   migrations?: readonly MigrationInProgress[];
+  /** Ingress entries wanted: the MACs each bridge's edge ports sent to (absent: none). */
+  demand?: BridgesByMac;
+  /** MACs that left a bridge: it relabels frames still labelled for it there (absent: none). */
+  departed?: BridgesByMac;
   options?: Partial<ForwardingOptions>;
   /** Reuses the flow objects of the previous computation where nothing changed (see FlowCache). */
   cache?: FlowCache;
@@ -131,20 +243,80 @@ export interface ForwardingContext {
   options: ForwardingOptions;
   /** Migrations in progress by lower-case MAC. */
   migrations: ReadonlyMap<string, MigrationInProgress>;
-  /** Instructions "output to port N", shared by every flow that has them (their text is computed once). */
+  /** Every bridge's label (VLAN id), and the bridge of each label. */
+  labels: ReadonlyMap<string, number>;
+  bridgeOfLabel: ReadonlyMap<number, string>;
+  /** The bridge every default label flow leads towards (a centre of the graph), if any. */
+  labelRoot: string | undefined;
+  demand: BridgesByMac;
+  departed: BridgesByMac;
+  /** Instructions "output to port N" and "push label L, go to the label table", shared by every flow that has them. */
   outputs: Map<number, Instruction[]>;
+  pushes: Map<number, Instruction[]>;
 }
 
 export function forwardingContext(input: Omit<ForwardingInput, 'endpoints' | 'cache'>): ForwardingContext {
+  const paths = new Paths(input.fabric);
+  const labels = assignLabels(input.fabric);
   return {
     fabric: input.fabric,
     bridges: [...input.fabric.bridges.keys()],
-    paths: new Paths(input.fabric),
+    paths,
     tree: spanningTreePorts(input.fabric),
     options: { ...defaultForwardingOptions, ...input.options },
     migrations: new Map((input.migrations ?? []).map((m) => [m.mac.toLowerCase(), m])),
+    labels,
+    bridgeOfLabel: new Map([...labels].map(([b, l]) => [l, b])),
+    labelRoot: labelRoot(input.fabric, paths),
+    demand: input.demand ?? NONE,
+    departed: input.departed ?? NONE,
     outputs: new Map(),
+    pushes: new Map(),
   };
+}
+
+/**
+ * A label per bridge: 1 + a hash of its name modulo 4094, the next free one on a collision
+ * (names taken in sorted order). A bridge keeps its label when others come and go unless it had
+ * collided: a reload rewrites few labels. More bridges than labels is refused.
+ */
+export function assignLabels(fabric: Fabric): Map<string, number> {
+  const names = [...fabric.bridges.keys()].sort();
+  if (names.length > MAX_LABELS) {
+    throw new Error(`the overlay has ${names.length} bridges; destination labels are VLAN ids, at most ${MAX_LABELS} bridges`);
+  }
+  const taken = new Set<number>();
+  const out = new Map<string, number>();
+  for (const name of names) {
+    let slot = labelHash(name) % MAX_LABELS;
+    while (taken.has(slot)) slot = (slot + 1) % MAX_LABELS;
+    taken.add(slot);
+    out.set(name, slot + 1);
+  }
+  return out;
+}
+
+function labelHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The label root: the bridge that reaches the most others with the smallest eccentricity (ties:
+ * name). A bridge's label flows whose next hop is its next hop towards the root are one default
+ * flow; following defaults always gets nearer the root, so even a label nobody owns cannot loop
+ * (the root has no default and drops it).
+ */
+function labelRoot(fabric: Fabric, paths: Paths): string | undefined {
+  let best: { name: string; reach: number; ecc: number } | undefined;
+  for (const name of [...fabric.bridges.keys()].sort()) {
+    const dist = paths.distancesTo(name);
+    let ecc = 0;
+    for (const d of dist.values()) if (d > ecc) ecc = d;
+    if (!best || dist.size > best.reach || (dist.size === best.reach && ecc < best.ecc)) best = { name, reach: dist.size, ecc };
+  }
+  return best?.name;
 }
 
 export function computeDesiredState(input: ForwardingInput): Map<string, SwitchState> {
@@ -154,45 +326,79 @@ export function computeDesiredState(input: ForwardingInput): Map<string, SwitchS
 /** The desired state of every bridge: its base flows, groups and meters plus every endpoint's flows. */
 export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endpoint[], cache = new FlowCache()): Map<string, SwitchState> {
   // Listed table by table: a dump of the desired state reads in pipeline order.
-  const ingress = ctx.bridges.map((): FlowSpec[] => []);
-  const forwarding = ctx.bridges.map((): FlowSpec[] => []);
-  const place = (flows: FlowSpec[], i: number) => {
-    for (const f of flows) (f.tableId === INGRESS_TABLE ? ingress : forwarding)[i]!.push(f);
+  const tables = new Map<string, FlowSpec[][]>();
+  for (const name of ctx.bridges) tables.set(name, [[], [], [], []]);
+  const place = (bridge: string, flows: readonly FlowSpec[]) => {
+    const t = tables.get(bridge);
+    if (t) for (const f of flows) t[f.tableId]!.push(f);
   };
-  ctx.bridges.forEach((name, i) => place(bridgeFlows(ctx, ctx.fabric.bridges.get(name)!, cache), i));
-  for (const ep of endpoints) endpointFlows(ctx, ctx.bridges, ep, cache).forEach(place);
+  for (const name of ctx.bridges) place(name, bridgeFlows(ctx, ctx.fabric.bridges.get(name)!, cache));
+  for (const ep of endpoints) for (const [bridge, flows] of endpointFlows(ctx, ep, cache)) place(bridge, flows);
   const out = new Map<string, SwitchState>();
-  ctx.bridges.forEach((name, i) => {
+  const meters = bridgeMeters(ctx);
+  for (const name of ctx.bridges) {
     const bridge = ctx.fabric.bridges.get(name)!;
-    out.set(name, { flows: [...ingress[i]!, ...forwarding[i]!], groups: bridgeGroups(ctx, bridge), meters: bridgeMeters(ctx) });
-  });
+    const t = tables.get(name)!;
+    out.set(name, { flows: ([] as FlowSpec[]).concat(t[0]!, t[1]!, t[2]!, t[3]!), groups: bridgeGroups(ctx, bridge), meters });
+  }
   cache.finish();
   return out;
 }
 
-/** Flows of a bridge that no endpoint determines: tunnel ingress, the misses, flooding. */
+/** Flows of a bridge that no endpoint determines: tunnel ingress, misses, flooding, labels. */
 export function bridgeFlows(ctx: ForwardingContext, bridge: FabricBridge, cache?: FlowCache): FlowSpec[] {
   const on = (r: Rule, instructions: Instruction[], sig: string | number = '') => flowOn(bridge.name, r, instructions, sig, cache);
-  const flood = [applyActions([{ type: 'GROUP', groupId: FLOOD_GROUP }])];
-  return [
-    ...bridge.tunnels.map((tunnel) => on(rule(RuleKind.TUNNEL_INGRESS, `tunnel:${tunnel.peer}`, INGRESS_TABLE, Priority.TUNNEL_INGRESS,
-      [{ field: 'in_port', value: tunnel.ofport }]), GOTO_FORWARDING, tunnel.ofport)),
-    on(rule(RuleKind.INGRESS_MISS, 'miss', INGRESS_TABLE, Priority.MISS, []),
-      [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()]), gotoForwarding()]),
-    on(rule(RuleKind.FLOOD, 'multicast', FORWARDING_TABLE, Priority.FLOOD,
-      [{ field: 'eth_dst', value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' }]), flood),
-    on(rule(RuleKind.FORWARD_MISS, 'miss', FORWARDING_TABLE, Priority.MISS, []), flood),
-  ];
+  const edge = bridge.edgePorts.length > 0;
+  const own = ctx.labels.get(bridge.name)!;
+  const flows: FlowSpec[] = [];
+  for (const tunnel of bridge.tunnels) flows.push(on(rule(RuleKind.TUNNEL_INGRESS, `tunnel:${tunnel.peer}`, INGRESS_TABLE, Priority.TUNNEL_INGRESS, [{ field: 'in_port', value: tunnel.ofport }]), GOTO_LABELS, tunnel.ofport));
+  // ARP requests enter at edge ports: a bridge without any (a transit switch) needs no proxy ARP.
+  if (edge) flows.push(on(PROXY_ARP_RULE, PROXY_ARP_INSTRUCTIONS));
+  flows.push(
+    on(INGRESS_MISS_RULE, INGRESS_MISS_INSTRUCTIONS),
+    on(EDGE_TAGGED_RULE, []),
+    on(EDGE_FLOOD_RULE, FLOOD),
+    on(UNKNOWN_DESTINATION_RULE, UNKNOWN_DESTINATION_INSTRUCTIONS),
+  );
+  // Labels: one flow per destination edge whose next hop is not the default one.
+  const defaultPort = ctx.labelRoot === undefined ? undefined : ctx.paths.nextHop(bridge.name, ctx.labelRoot);
+  for (const [name, dest] of ctx.fabric.bridges) {
+    if (name === bridge.name || dest.edgePorts.length === 0) continue;
+    const port = ctx.paths.nextHop(bridge.name, name);
+    if (port === undefined || port === defaultPort) continue;
+    flows.push(on(labelRule(ctx.labels.get(name)!), outputTo(ctx, port), port));
+  }
+  if (defaultPort !== undefined) flows.push(on(LABEL_DEFAULT_RULE, outputTo(ctx, defaultPort), defaultPort));
+  // Own label with a MAC not (or no longer) here: dropped, not sent on by the default.
+  if (edge && defaultPort !== undefined) flows.push(on(rule(RuleKind.LABEL_LOCAL_MISS, `own:${own}`, LABEL_TABLE, Priority.LABEL_LOCAL_MISS, [vlanIs(own)]), []));
+  flows.push(on(LABEL_UNTAGGED_RULE, FLOOD), on(TO_CONTROLLER_RULE, TO_CONTROLLER_INSTRUCTIONS));
+  return flows;
 }
 
+/**
+ * The flood group. A GROUP_MOD is at most 64 KiB (about 2,000 buckets): a bridge with more
+ * ports than FLOOD_BUCKETS floods through a chain of groups, each one's last bucket the next
+ * group. Listed last group first, so that every group is added before one refers to it.
+ */
 export function bridgeGroups(ctx: ForwardingContext, bridge: FabricBridge): GroupSpec[] {
   const floodPorts = [...new Set([...bridge.edgePorts, ...(ctx.tree.get(bridge.name) ?? [])])].sort((a, b) => a - b);
-  return [{
-    groupId: FLOOD_GROUP,
-    groupType: 'ALL',
-    buckets: floodPorts.map((port) => ({ weight: 0, watchPort: Port.ANY, watchGroup: 0xffffffff, actions: [output(port)] })),
-  }];
+  const bucket = (actions: Action[]) => ({ weight: 0, watchPort: Port.ANY, watchGroup: 0xffffffff, actions });
+  const groups: GroupSpec[] = [];
+  const chunks = Math.max(1, Math.ceil(floodPorts.length / FLOOD_BUCKETS));
+  if (chunks > MAX_FLOOD_GROUPS) throw new Error(`bridge ${bridge.name} has ${floodPorts.length} ports to flood: more than ${MAX_FLOOD_GROUPS * FLOOD_BUCKETS}`);
+  for (let i = chunks - 1; i >= 0; i--) {
+    const buckets = floodPorts.slice(i * FLOOD_BUCKETS, (i + 1) * FLOOD_BUCKETS).map((port) => bucket([output(port)]));
+    if (i < chunks - 1) buckets.push(bucket([{ type: 'GROUP', groupId: FLOOD_GROUP + i + 1 }]));
+    groups.push({ groupId: FLOOD_GROUP + i, groupType: 'ALL', buckets });
+  }
+  return groups;
 }
+
+/** Ports per flood group (a bucket with one output is 32 bytes: 1,000 of them fit a GROUP_MOD). */
+export const FLOOD_BUCKETS = 1000;
+export const MAX_FLOOD_GROUPS = 256;
+/** The group ids the controller owns (and may delete). */
+export const OWN_GROUP_IDS: ReadonlySet<number> = new Set(Array.from({ length: MAX_FLOOD_GROUPS }, (_, i) => FLOOD_GROUP + i));
 
 export function bridgeMeters(ctx: ForwardingContext): MeterSpec[] {
   return [{
@@ -203,63 +409,99 @@ export function bridgeMeters(ctx: ForwardingContext): MeterSpec[] {
 }
 
 /**
- * The flows one endpoint needs on each of `bridges`: proxy ARP for its IP, its known source
- * port, and the unicast flow towards it (during its migration: bicast plus the tagged copies'
- * flows). Matches and cookies are built once and shared by every bridge's flows.
+ * The flows one endpoint needs, by bridge: at its edge its known source, local delivery and
+ * labelled delivery; an ingress entry on every bridge that demands it; a relabel entry on every
+ * bridge it departed from; during its migration the bicast and the new edge's copy delivery
+ * (and hold). Only the bridges listed get anything: O(its entries), not O(bridges).
  */
-export function endpointFlows(ctx: ForwardingContext, bridges: readonly string[], ep: Endpoint, cache?: FlowCache): FlowSpec[][] {
+export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: FlowCache): Map<string, FlowSpec[]> {
   const mac = ep.mac.toLowerCase();
-  const migration = ctx.migrations.get(mac);
-  const arp = ep.ip ? rule(RuleKind.PROXY_ARP, `arp:${ep.ip}`, INGRESS_TABLE, Priority.PROXY_ARP,
-    [{ field: 'eth_type', value: ETH_TYPE_ARP }, { field: 'arp_op', value: ARP_REQUEST }, { field: 'arp_tpa', value: ep.ip }]) : undefined;
-  const unicast = rule(RuleKind.UNICAST, `dst:${mac}`, FORWARDING_TABLE, Priority.UNICAST, [{ field: 'eth_dst', value: mac }]);
-  const { options } = ctx;
-  // During its migration: where it is going, and the rules of the tagged copies.
-  const migrating = migration && {
-    to: migration.to,
-    old: rule(RuleKind.MIGRATION_COPY, `old:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
-      [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsOldVid }]),
-    new: rule(RuleKind.MIGRATION_COPY, `new:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_COPY,
-      [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsNewVid }]),
-    holdRule: rule(RuleKind.MIGRATION_HOLD, `hold:${mac}`, FORWARDING_TABLE, Priority.MIGRATION_HOLD,
-      [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: OFPVID_PRESENT | options.towardsNewVid }]),
+  const out = new Map<string, FlowSpec[]>();
+  const at = ep.at.bridge;
+  const homeLabel = ctx.labels.get(at);
+  if (homeLabel === undefined) return out;
+  const put = (bridge: string, f: FlowSpec) => {
+    const list = out.get(bridge);
+    if (list) list.push(f);
+    else out.set(bridge, [f]);
   };
-  const copiesReach = migration && bridgesReachedByCopies(ctx, ep.at, migration.to);
-  return bridges.map((bridge) => {
-    const flows: FlowSpec[] = [];
-    // ARP requests enter at edge ports: a bridge without any (a transit switch) needs no
-    // proxy-ARP flow per IP, which would otherwise grow every transit table with every container.
-    if (arp && hasEdgePorts(ctx, bridge)) flows.push(flowOn(bridge, arp, PROXY_ARP_INSTRUCTIONS, '', cache));
-    // A migrating container's frames at its new port are left to the ingress miss: the
-    // first one reaches the controller (auto-commit) and all are forwarded meanwhile.
-    if (ep.at.bridge === bridge) {
-      const source = rule(RuleKind.KNOWN_SOURCE, `src:${mac}`, INGRESS_TABLE, Priority.KNOWN_SOURCE,
-        [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }]);
-      flows.push(flowOn(bridge, source, GOTO_FORWARDING, ep.at.ofport, cache));
+  const migration = ctx.migrations.get(mac);
+  const to = migration?.to;
+  const toLabel = to && ctx.labels.get(to.bridge);
+  const hold = migration?.hold === true;
+  const dstMatch: OxmField = { field: 'eth_dst', value: mac };
+  const local = rule(RuleKind.UNICAST, mac, EDGE_TABLE, Priority.UNICAST, [dstMatch]);
+  const deliverHome = rule(RuleKind.DELIVER, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(homeLabel), dstMatch]);
+
+  // Its edge.
+  put(at, flowOn(at, rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
+    [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, cache));
+  if (!migration || toLabel === undefined) {
+    put(at, flowOn(at, local, outputTo(ctx, ep.at.ofport), ep.at.ofport, cache));
+    put(at, flowOn(at, deliverHome, popOutput(ctx, ep.at.ofport), ep.at.ofport, cache));
+  } else if (to!.bridge === at) {
+    // Moving to another port of the same bridge: both ports get every frame; held frames go to
+    // the controller instead of the new port (two hold flows: local and labelled senders).
+    const newPort = to!.ofport;
+    const both = newPort === undefined ? [output(ep.at.ofport)] : [output(ep.at.ofport), output(newPort)];
+    put(at, flowOn(at, local, [applyActions(both)], `same/${newPort}`, cache));
+    put(at, flowOn(at, deliverHome, [applyActions([POP, ...both])], `same/${newPort}`, cache));
+    if (hold) {
+      put(at, flowOn(at, rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
+      put(at, flowOn(at, rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]), [applyActions([POP, toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
     }
-    const oldOut = egressTowards(ctx.paths, bridge, ep.at);
-    if (!migrating) {
-      if (oldOut !== undefined) flows.push(flowOn(bridge, unicast, outputTo(ctx, oldOut), oldOut, cache));
-      return flows;
+  } else {
+    // Old edge: local senders' frames to the old port and, labelled for the new edge, towards it.
+    const hop = ctx.paths.nextHop(at, to!.bridge);
+    const actions: Action[] = [output(ep.at.ofport)];
+    if (hop !== undefined) actions.push(PUSH, setVid(toLabel), output(hop));
+    put(at, flowOn(at, local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, cache));
+    put(at, flowOn(at, deliverHome, popOutput(ctx, ep.at.ofport), ep.at.ofport, cache));
+    // New edge: its local senders copy to the old edge, then go through its own label's rules.
+    const n = to!.bridge;
+    const back = ctx.paths.nextHop(n, at);
+    const newLocal: Action[] = back === undefined ? [PUSH, setVid(toLabel)] : [PUSH, setVid(homeLabel), output(back), setVid(toLabel)];
+    put(n, flowOn(n, local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
+    const copyMatch = [vlanIs(toLabel), dstMatch];
+    if (to!.ofport !== undefined) put(n, flowOn(n, rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(ctx, to!.ofport), to!.ofport, cache));
+    if (hold) put(n, flowOn(n, rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, '', cache));
+  }
+
+  // Ingress entries where its MAC is in demand (its own edges have their local flow instead).
+  const ingress = rule(RuleKind.INGRESS_ENTRY, mac, EDGE_TABLE, Priority.UNICAST, [dstMatch]);
+  for (const b of ctx.demand.bridgesOf(mac) ?? []) {
+    if (b === at || b === to?.bridge || !ctx.labels.has(b)) continue;
+    if (toLabel === undefined || to!.bridge === at) {
+      put(b, ingressFlow(b, ingress, pushLabel(ctx, homeLabel), homeLabel, ctx, cache));
+      continue;
     }
-    const newOut = egressTowards(ctx.paths, bridge, migrating.to);
-    const oldIsEdge = bridge === ep.at.bridge;
-    const newIsEdge = bridge === migrating.to.bridge;
-    const holding = newIsEdge && migration.hold === true;
-    const sig = `${oldOut}/${oldIsEdge}/${newOut}/${newIsEdge}/${options.towardsOldVid}/${options.towardsNewVid}`;
-    // Held: untagged frames entering at the new edge itself go to the controller (first, while
-    // still untagged) instead of the new port, and so do the tagged copies (rule above theirs).
-    const bicast = holding
-      ? [toController(), ...bicastActions(oldOut, oldIsEdge, undefined, newIsEdge, options)]
-      : bicastActions(oldOut, oldIsEdge, newOut, newIsEdge, options);
-    flows.push(flowOn(bridge, unicast, [applyActions(bicast)], `bicast/${sig}/${holding ? 'hold' : ''}`, cache));
-    // The tagged copies' rules only where a copy can arrive: a migration then touches the
-    // switches on the paths between its copies and its two locations, not every switch.
-    if (copiesReach!.old.has(bridge)) flows.push(flowOn(bridge, migrating.old, taggedCopyInstructions(oldOut, oldIsEdge), sig, cache));
-    if (copiesReach!.new.has(bridge)) flows.push(flowOn(bridge, migrating.new, taggedCopyInstructions(newOut, newIsEdge), sig, cache));
-    if (holding) flows.push(flowOn(bridge, migrating.holdRule, HOLD_INSTRUCTIONS, '', cache));
-    return flows;
-  });
+    // Bicast at the ingress: one copy labelled for each edge, each delivered once there.
+    const actions: Action[] = [PUSH];
+    const toOld = ctx.paths.nextHop(b, at);
+    const toNew = ctx.paths.nextHop(b, to!.bridge);
+    if (toOld !== undefined) actions.push(setVid(homeLabel), output(toOld));
+    if (toNew !== undefined) actions.push(setVid(toLabel), output(toNew));
+    put(b, ingressFlow(b, ingress, actions.length > 1 ? [applyActions(actions)] : [], `bicast/${homeLabel}/${toOld}/${toLabel}/${toNew}`, ctx, cache));
+  }
+
+  // Relabel entries where it was before: frames still labelled for there go on to its edge.
+  for (const b of ctx.departed.bridgesOf(mac) ?? []) {
+    const label = ctx.labels.get(b);
+    if (b === at || b === to?.bridge || label === undefined) continue;
+    const hop = ctx.paths.nextHop(b, at);
+    if (hop === undefined) continue;
+    const r = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(label), dstMatch]);
+    put(b, flowOn(b, r, [applyActions([setVid(homeLabel), output(hop)])], `${homeLabel}/${hop}`, cache, ctx.options.relabelIdleTimeoutS));
+    // A frame that came in through that very port must leave by IN_PORT (a switch never outputs
+    // to the ingress port otherwise). It goes with the entry above (no timeout of its own).
+    const back = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 1, [{ field: 'in_port', value: hop }, vlanIs(label), dstMatch]);
+    put(b, flowOn(b, back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], homeLabel, cache));
+  }
+  return out;
+}
+
+function ingressFlow(bridge: string, r: Rule, instructions: Instruction[], sig: string | number, ctx: ForwardingContext, cache: FlowCache | undefined): FlowSpec {
+  return flowOn(bridge, r, instructions, sig, cache, ctx.options.ingressIdleTimeoutS);
 }
 
 /** An endpoint as the flows were last computed for it and as it is now (absent: not there). */
@@ -268,14 +510,35 @@ export interface EndpointChange {
   after?: Endpoint;
 }
 
-/** What a change of some endpoints does to each of `bridges`: the flows they produced before and those they produce now. */
-export function endpointChangeFlows(ctx: ForwardingContext, bridges: readonly string[], changes: readonly EndpointChange[]): { before: FlowSpec[]; after: FlowSpec[] }[] {
-  const out = bridges.map(() => ({ before: [] as FlowSpec[], after: [] as FlowSpec[] }));
+/** What a change of some endpoints does to each bridge it concerns: the flows they produced before and those they produce now. */
+export function endpointChangeFlows(ctx: ForwardingContext, changes: readonly EndpointChange[]): Map<string, { before: FlowSpec[]; after: FlowSpec[] }> {
+  const out = new Map<string, { before: FlowSpec[]; after: FlowSpec[] }>();
+  const slot = (bridge: string) => {
+    let s = out.get(bridge);
+    if (!s) out.set(bridge, (s = { before: [], after: [] }));
+    return s;
+  };
   for (const c of changes) {
-    if (c.before) endpointFlows(ctx, bridges, c.before).forEach((flows, i) => { for (const f of flows) out[i]!.before.push(f); });
-    if (c.after) endpointFlows(ctx, bridges, c.after).forEach((flows, i) => { for (const f of flows) out[i]!.after.push(f); });
+    if (c.before) for (const [b, flows] of endpointFlows(ctx, c.before)) for (const f of flows) slot(b).before.push(f);
+    if (c.after) for (const [b, flows] of endpointFlows(ctx, c.after)) for (const f of flows) slot(b).after.push(f);
   }
   return out;
+}
+
+/** The flows of `ep` on `bridge` alone (a new demand or departed entry there). */
+export function endpointFlowsOn(ctx: ForwardingContext, ep: Endpoint, bridge: string): FlowSpec[] {
+  return endpointFlows(ctx, ep).get(bridge) ?? [];
+}
+
+/** The bridge a label flow leads to (LABEL: its label's bridge; LABEL_DEFAULT: the root), else undefined. */
+export function labelDestination(ctx: ForwardingContext, flow: FlowSpec): string | undefined {
+  if (flow.tableId !== LABEL_TABLE) return undefined;
+  if (flow.match.fields.length === 1) {
+    const f = flow.match.fields[0]!;
+    if (f.field === 'vlan_vid' && f.mask === undefined) return ctx.bridgeOfLabel.get(Number(f.value) & 0xfff);
+    if (f.field === 'vlan_vid' && f.mask !== undefined) return ctx.labelRoot;
+  }
+  return undefined;
 }
 
 /** A rule: what its flows on every bridge share. */
@@ -292,44 +555,26 @@ function rule(kind: number, subject: string, tableId: number, priority: number, 
   return { kind, subject, tableId, priority, match: { fields }, cookie: ruleCookie(kind, subject) };
 }
 
+const labelRules = new Map<number, Rule>();
+function labelRule(label: number): Rule {
+  let r = labelRules.get(label);
+  if (!r) labelRules.set(label, (r = rule(RuleKind.LABEL, `label:${label}`, LABEL_TABLE, Priority.LABEL, [vlanIs(label)])));
+  return r;
+}
+
 /**
  * A rule's flow on `bridge`. `sig` carries whatever, besides the rule, the instructions depend
  * on (ports, options): equal cache key = equal flow.
  */
-function flowOn(bridge: string, r: Rule, instructions: Instruction[], sig: string | number, cache: FlowCache | undefined): FlowSpec {
-  const make = (): FlowSpec => ({ tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie });
-  return cache ? cache.take(`${bridge}|${r.kind}|${r.subject}|${r.tableId}|${r.priority}|${sig}`, make) : make();
+function flowOn(bridge: string, r: Rule, instructions: Instruction[], sig: string | number, cache: FlowCache | undefined, idleTimeout?: number): FlowSpec {
+  const make = (): FlowSpec => idleTimeout === undefined
+    ? { tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie }
+    : { tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie, idleTimeout, notifyRemoval: true };
+  return cache ? cache.take(`${bridge}|${r.kind}|${r.subject}|${r.tableId}|${r.priority}|${sig}|${idleTimeout ?? ''}`, make) : make();
 }
 
-/**
- * The bridges a tagged copy of a migrating container's frames can reach: from every bridge
- * where the paths to its old and new location diverge (where bicastActions copies), along the
- * shortest path to each location. Paths follow next-hop trees, so a walk stops where it joins
- * a path already taken.
- */
-function bridgesReachedByCopies(ctx: ForwardingContext, from: Attachment, to: { bridge: string; ofport?: number }): { old: Set<string>; new: Set<string> } {
-  const reached = { old: new Set<string>(), new: new Set<string>() };
-  const follow = (start: string, target: string, into: Set<string>) => {
-    let at: string | undefined = start;
-    while (at !== undefined && !into.has(at)) {
-      into.add(at);
-      if (at === target) return;
-      const port = ctx.paths.nextHop(at, target);
-      at = port === undefined ? undefined : ctx.fabric.bridges.get(at)?.tunnels.find((t) => t.ofport === port)?.peer;
-    }
-  };
-  for (const bridge of ctx.bridges) {
-    const oldOut = egressTowards(ctx.paths, bridge, from);
-    const newOut = egressTowards(ctx.paths, bridge, to);
-    if (newOut === undefined || newOut === oldOut) continue; // no copy made here
-    if (oldOut !== undefined) follow(bridge, from.bridge, reached.old);
-    follow(bridge, to.bridge, reached.new);
-  }
-  return reached;
-}
-
-function hasEdgePorts(ctx: ForwardingContext, bridge: string): boolean {
-  return (ctx.fabric.bridges.get(bridge)?.edgePorts.length ?? 0) > 0;
+function vlanIs(label: number): OxmField {
+  return { field: 'vlan_vid', value: OFPVID_PRESENT | label };
 }
 
 function outputTo(ctx: ForwardingContext, port: number): Instruction[] {
@@ -338,44 +583,18 @@ function outputTo(ctx: ForwardingContext, port: number): Instruction[] {
   return instructions;
 }
 
-/** Port on `bridge` that leads to `at`: the edge port itself on its own bridge, else a tunnel. */
-function egressTowards(paths: Paths, bridge: string, at: { bridge: string; ofport?: number }): number | undefined {
-  if (bridge === at.bridge) return at.ofport;
-  return paths.nextHop(bridge, at.bridge);
+function popOutput(ctx: ForwardingContext, port: number): Instruction[] {
+  // Keyed apart from outputTo's: port numbers are below 2^32.
+  const key = -1 - port;
+  let instructions = ctx.outputs.get(key);
+  if (!instructions) ctx.outputs.set(key, (instructions = [applyActions([POP, output(port)])]));
+  return instructions;
 }
 
-/**
- * Untagged frames for a migrating MAC: where both locations are reached through the same port
- * (or only one is reachable) forward as usual; where they diverge, send one copy each way,
- * tagged unless it leaves through the edge port itself. Untagged outputs come first, before
- * the push.
- */
-function bicastActions(oldOut: number | undefined, oldIsEdge: boolean, newOut: number | undefined, newIsEdge: boolean, options: ForwardingOptions): Action[] {
-  if (newOut === undefined || newOut === oldOut) return oldOut === undefined ? [] : [output(oldOut)];
-  if (oldOut === undefined) return newIsEdge ? [output(newOut)] : [...pushVlan(options.towardsNewVid), output(newOut)];
-  const copies = [
-    { port: oldOut, edge: oldIsEdge, vid: options.towardsOldVid },
-    { port: newOut, edge: newIsEdge, vid: options.towardsNewVid },
-  ];
-  const actions: Action[] = copies.filter((c) => c.edge).map((c) => output(c.port));
-  let pushed = false;
-  for (const c of copies.filter((c) => !c.edge)) {
-    if (!pushed) {
-      actions.push({ type: 'PUSH_VLAN', ethertype: ETH_TYPE_VLAN });
-      pushed = true;
-    }
-    actions.push(setVid(c.vid), output(c.port));
-  }
-  return actions;
-}
-
-function taggedCopyInstructions(out: number | undefined, isEdge: boolean): Instruction[] {
-  if (out === undefined) return []; // no instructions = drop
-  return [applyActions(isEdge ? [{ type: 'POP_VLAN' }, output(out)] : [output(out)])];
-}
-
-function pushVlan(vid: number): Action[] {
-  return [{ type: 'PUSH_VLAN', ethertype: ETH_TYPE_VLAN }, setVid(vid)];
+function pushLabel(ctx: ForwardingContext, label: number): Instruction[] {
+  let instructions = ctx.pushes.get(label);
+  if (!instructions) ctx.pushes.set(label, (instructions = [applyActions([PUSH, setVid(label)]), gotoLabels()]));
+  return instructions;
 }
 
 function setVid(vid: number): Action {
@@ -394,14 +613,32 @@ function applyActions(actions: Action[]): Instruction {
   return { type: 'APPLY_ACTIONS', actions };
 }
 
-function gotoForwarding(): Instruction {
-  return { type: 'GOTO_TABLE', tableId: FORWARDING_TABLE };
+function gotoLabels(): Instruction {
+  return { type: 'GOTO_TABLE', tableId: LABEL_TABLE };
 }
 
+const PUSH: Action = { type: 'PUSH_VLAN', ethertype: ETH_TYPE_VLAN };
+const POP: Action = { type: 'POP_VLAN' };
 // Shared by every flow that has them: flows are never modified once built.
-const GOTO_FORWARDING: Instruction[] = [gotoForwarding()];
+const FLOOD: Instruction[] = [applyActions([{ type: 'GROUP', groupId: FLOOD_GROUP }])];
+const GOTO_EDGE: Instruction[] = [{ type: 'GOTO_TABLE', tableId: EDGE_TABLE }];
+const GOTO_LABELS: Instruction[] = [gotoLabels()];
 // The whole frame, untagged, never a switch buffer: the controller replays it with PACKET_OUT.
-const HOLD_INSTRUCTIONS: Instruction[] = [applyActions([{ type: 'POP_VLAN' }, toController()])];
+const HOLD_INSTRUCTIONS: Instruction[] = [applyActions([POP, toController()])];
 const PROXY_ARP_INSTRUCTIONS: Instruction[] = [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()])];
+const INGRESS_MISS_INSTRUCTIONS: Instruction[] = [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()]), { type: 'GOTO_TABLE', tableId: EDGE_TABLE }];
+// Flooded first, in table 1: the meter in table 3 can then drop only the controller's copy.
+const UNKNOWN_DESTINATION_INSTRUCTIONS: Instruction[] = [applyActions([{ type: 'GROUP', groupId: FLOOD_GROUP }]), { type: 'GOTO_TABLE', tableId: CONTROLLER_TABLE }];
+const TO_CONTROLLER_INSTRUCTIONS: Instruction[] = [{ type: 'METER', meterId: CONTROLLER_METER }, applyActions([toController()])];
+const MULTICAST: OxmField = { field: 'eth_dst', value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' };
+const UNTAGGED: OxmField = { field: 'vlan_vid', value: OFPVID_NONE };
+const PROXY_ARP_RULE = rule(RuleKind.PROXY_ARP, 'arp', INGRESS_TABLE, Priority.PROXY_ARP, [{ field: 'eth_type', value: ETH_TYPE_ARP }, { field: 'arp_op', value: ARP_REQUEST }]);
+const INGRESS_MISS_RULE = rule(RuleKind.INGRESS_MISS, 'miss', INGRESS_TABLE, Priority.MISS, []);
+const EDGE_TAGGED_RULE = rule(RuleKind.EDGE_TAGGED, 'tagged', EDGE_TABLE, Priority.EDGE_TAGGED, [{ field: 'vlan_vid', value: OFPVID_PRESENT, mask: OFPVID_PRESENT }]);
+const EDGE_FLOOD_RULE = rule(RuleKind.FLOOD, 'multicast', EDGE_TABLE, Priority.FLOOD, [MULTICAST]);
+const UNKNOWN_DESTINATION_RULE = rule(RuleKind.UNKNOWN_DESTINATION, 'miss', EDGE_TABLE, Priority.MISS, []);
+const LABEL_DEFAULT_RULE = rule(RuleKind.LABEL_DEFAULT, 'default', LABEL_TABLE, Priority.LABEL_DEFAULT, [{ field: 'vlan_vid', value: OFPVID_PRESENT, mask: OFPVID_PRESENT }]);
+const LABEL_UNTAGGED_RULE = rule(RuleKind.FORWARD_MISS, 'untagged', LABEL_TABLE, Priority.MISS, [UNTAGGED]);
+const TO_CONTROLLER_RULE = rule(RuleKind.TO_CONTROLLER, 'controller', CONTROLLER_TABLE, Priority.MISS, []);
 
-export type { Match };
+export type { Match, Attachment };

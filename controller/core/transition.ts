@@ -8,6 +8,9 @@
  *   stages by level: the other additions/replacements, switches nearest the destination
  *                   first (downstream before upstream), so a switch only starts sending
  *                   towards a next hop that is already in its final state;
+ *   stage "relabel": a container's old edge relabelling frames still labelled for it, after
+ *                   every ingress entry stopped sending it a copy (a copy relabelled towards the
+ *                   new edge would arrive there twice);
  *   stage "cleanup": removals last, once nothing depends on them any more.
  */
 import { COOKIE_OWNER_VALUE, RuleKind } from './cookies.js';
@@ -43,6 +46,9 @@ export function planTransition(
 const COPIES_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.MIGRATION_COPY) << 40n);
 const COPIES_TO = COPIES_FROM + (1n << 40n);
 const isCopy = (f: { cookie: bigint }) => f.cookie >= COPIES_FROM && f.cookie < COPIES_TO;
+const RELABEL_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.RELABEL) << 40n);
+const RELABEL_TO = RELABEL_FROM + (1n << 40n);
+const isRelabel = (f: { cookie: bigint }) => f.cookie >= RELABEL_FROM && f.cookie < RELABEL_TO;
 
 /**
  * Orders each switch's diff into stages (see above); empty diffs and stages are left out.
@@ -51,15 +57,18 @@ const isCopy = (f: { cookie: bigint }) => f.cookie >= COPIES_FROM && f.cookie < 
  */
 export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: string[][], unorderedLabel = 'unordered'): TransitionStage[] {
   const copies: TransitionStage = { label: 'copies', changes: new Map() };
+  const relabel: TransitionStage = { label: 'relabel', changes: new Map() };
   const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
   const rest = new Map<string, SwitchDiff>();
   for (const [name, d] of diffs) {
     const first = { ...emptyDiff(), groupsToAdd: d.groupsToAdd, metersToAdd: d.metersToAdd };
     const middle = { ...emptyDiff(), groupsToModify: d.groupsToModify, metersToModify: d.metersToModify };
-    for (const f of d.flowsToAdd) (isCopy(f) ? first : middle).flowsToAdd.push(f);
+    const late = emptyDiff();
+    for (const f of d.flowsToAdd) (isCopy(f) ? first : isRelabel(f) ? late : middle).flowsToAdd.push(f);
     const last = { ...emptyDiff(), flowsToDelete: d.flowsToDelete, groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
     if (!isEmptyDiff(first)) copies.changes.set(name, first);
     if (!isEmptyDiff(middle)) rest.set(name, middle);
+    if (!isEmptyDiff(late)) relabel.changes.set(name, late);
     if (!isEmptyDiff(last)) cleanup.changes.set(name, last);
   }
 
@@ -76,7 +85,7 @@ export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: strin
   });
   const unplaced: TransitionStage = { label: unorderedLabel, changes: new Map() };
   for (const [name, d] of rest) if (!placed.has(name)) unplaced.changes.set(name, d);
-  stages.push(unplaced, cleanup);
+  stages.push(unplaced, relabel, cleanup);
   return stages.filter((s) => s.changes.size > 0);
 }
 

@@ -16,13 +16,13 @@ import { Port } from '../../src/openflow/constants.js';
 import type { ControllerRole, Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
 import { ErrorType } from '../../src/openflow/constants.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
-import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, RuleKind, ruleCookie } from '../core/cookies.js';
+import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, isOurCookie, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
-  defaultForwardingOptions, desiredStateFor, endpointChangeFlows, FlowCache, forwardingContext, FORWARDING_TABLE,
-  type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
+  BridgeMacs, defaultForwardingOptions, desiredStateFor, endpointChangeFlows, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
+  labelDestination, OWN_GROUP_IDS, withEntry, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
-import type { FlowSpec, SwitchState } from '../core/flows.js';
+import { flowKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
@@ -134,7 +134,7 @@ export type ControllerEvent =
   | { type: 'flows-failed'; switch: string; stage: string; error: string }
   | { type: string; [key: string]: unknown };
 
-const OWN = { groupIds: new Set([1]), meterIds: new Set([1]) };
+const OWN = { groupIds: OWN_GROUP_IDS, meterIds: new Set([1]) };
 const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
 
 /**
@@ -150,6 +150,12 @@ class TrackedLocations extends LocationTable {
   readonly portUse = new Map<string, Map<number, number>>();
   /** A port gained its first or lost its last location since the controller cleared this. */
   portSetChanged = false;
+  /** Ingress entries wanted: (bridge, MAC) its edge ports sent to (packet-ins of misses, read-back). */
+  readonly demand = new BridgeMacs();
+  /** MACs that left a bridge: it relabels frames still labelled for it there, until that entry idles out. */
+  readonly departed = new BridgeMacs();
+  /** MACs whose demand or departed entries grew since the flows were last computed. */
+  readonly entriesChanged = new Set<string>();
 
   override set(entry: Parameters<LocationTable['set']>[0]): LocationChange | undefined {
     const change = super.set(entry);
@@ -167,6 +173,14 @@ class TrackedLocations extends LocationTable {
     const from = change.kind === 'moved' ? change.from : change.kind === 'removed' ? change.location : undefined;
     const to = change.kind === 'removed' ? undefined : change.location;
     if (!this.changedSince.has(change.location.name)) this.changedSince.set(change.location.name, from);
+    if (from && to && from.node !== to.node) {
+      // The old edge relabels what stale ingress entries still send it, and its own containers
+      // keep an ingress entry for the MAC (they were its neighbours).
+      // (A departed entry where it arrives stays until its flows were recomputed: its
+      // relabel flows must still be among the ones it had, to be deleted.)
+      this.departed.add(from.node, to.mac);
+      this.demand.add(from.node, to.mac);
+    }
     if (from && to && from.node === to.node && from.ofport === to.ofport) return;
     if (from) this.usePort(from.node, from.ofport, -1);
     if (to) this.usePort(to.node, to.ofport, 1);
@@ -535,22 +549,34 @@ export class Controller extends EventEmitter {
       if (node) this.onPacketIn(session, node, msg);
       return;
     }
+    if (msg.type === 'FLOW_REMOVED') {
+      if (node) this.onFlowRemoved(node, msg);
+      return;
+    }
     if (msg.type === 'ERROR') {
       this.log.warn({ switch: node ?? null, dpid: session.datapathId === undefined ? null : dpidText(session.datapathId), errorType: msg.errorType }, 'unsolicited error from switch');
     }
   }
 
   /**
-   * Receives the frames that hold flows send (the migration manager queues them). Only hold
-   * flows send to the controller from the forwarding table, so nothing else is taken.
+   * Receives the frames that hold flows send (the migration manager queues them), told apart by
+   * the hold flow's cookie.
    */
   heldFrameSink?: (node: string, frame: Uint8Array) => void;
 
   private onPacketIn(session: SwitchSession, node: string, pin: PacketIn): void {
     // A slave gets no packet-ins from a switch that honours roles; any that arrive are not ours to act on.
     if (!this.inCharge) return;
-    if (pin.tableId === FORWARDING_TABLE) {
+    const kind = isOurCookie(pin.cookie) ? cookieKind(pin.cookie) : undefined;
+    if (kind === RuleKind.MIGRATION_HOLD) {
       this.heldFrameSink?.(node, pin.data);
+      return;
+    }
+    if (kind === RuleKind.TO_CONTROLLER) {
+      // A unicast frame from an edge port with no ingress entry: the switch flooded it already;
+      // the entry makes the next ones go straight to the destination's edge.
+      const eth = parseEthernet(pin.data);
+      if (eth && isUnicastMac(eth.dst) && this.noteDemand(node, eth.dst)) void this.requestSync(`ingress entry on ${node} for ${eth.dst}`);
       return;
     }
     const inPortField = pin.match.fields.find((f) => f.field === 'in_port');
@@ -562,7 +588,7 @@ export class Controller extends EventEmitter {
     // By name: the switch's number for a tunnel need not be the plan's.
     const inPortName = session.ports.get(inPort)?.name;
     const isTunnel = nodeInfo.bridge.ports.some((p) => p.kind === 'tunnel' && p.name === inPortName);
-    if (eth.arp?.op === 1) {
+    if (eth.arp?.op === 1 && !isTunnel) {
       const owner = this.locations.byIp(eth.arp.tpa);
       if (owner && owner.mac !== eth.src) {
         session.send({
@@ -570,6 +596,9 @@ export class Controller extends EventEmitter {
           actions: [{ type: 'OUTPUT', port: inPort, maxLen: 0 }], data: buildArpReply(eth.arp, owner.mac, owner.ip!),
         });
         this.options.metrics?.proxyArp();
+      } else if (!owner && kind === RuleKind.PROXY_ARP) {
+        // Not ours to answer: flooded as the switch would have, minus the port it came from.
+        session.send({ type: 'PACKET_OUT', xid: 0, bufferId: 0xffffffff, inPort, actions: [{ type: 'GROUP', groupId: FLOOD_GROUP }], data: Buffer.from(pin.data) });
       }
     }
     // Learn only at edge ports: a frame from a tunnel says nothing about where its sender is,
@@ -579,6 +608,59 @@ export class Controller extends EventEmitter {
     if (!this.isContainerPort(node, inPort, portName)) return;
     this.learn(node, inPort, eth.src, eth.arp?.spa ?? undefined, portName);
   }
+
+  /** The demand set: which bridges hold (or are to hold) an ingress entry for which MAC. */
+  get demand(): Pick<BridgeMacs, 'has' | 'bridgesOf' | 'size'> {
+    return this.tracked.demand;
+  }
+
+  /**
+   * Bridge `node`'s edge ports sent to `mac`: it gets an ingress entry for it with the next sync.
+   * False when nothing changes (already wanted, unknown MAC, or the MAC lives on `node`).
+   */
+  noteDemand(node: string, mac: string): boolean {
+    const owner = this.locations.byMac(mac);
+    if (!owner || owner.node === node || !this.topology.nodes[node]) return false;
+    if (!this.tracked.demand.add(node, owner.mac)) return false;
+    this.tracked.entriesChanged.add(owner.mac);
+    return true;
+  }
+
+  /**
+   * An ingress entry or a relabel entry idled out: the switch removed it, so its demand (or
+   * departed) entry goes and the model forgets the flow. Should the switch have removed it just
+   * as we re-added it, the re-added flow stays unknown to the model until it idles out too (or
+   * the next audit): harmless, it forwards as desired.
+   */
+  private onFlowRemoved(node: string, msg: Extract<Message, { type: 'FLOW_REMOVED' }>): void {
+    if (!this.inCharge || !isOurCookie(msg.cookie)) return;
+    const kind = cookieKind(msg.cookie);
+    if (kind !== RuleKind.INGRESS_ENTRY && kind !== RuleKind.RELABEL) return;
+    const dst = msg.match.fields.find((f) => f.field === 'eth_dst');
+    if (!dst || dst.field !== 'eth_dst' || typeof dst.value !== 'string') return;
+    const mac = dst.value.toLowerCase();
+    const installed = this.installed.get(node);
+    if (kind === RuleKind.INGRESS_ENTRY) {
+      this.tracked.demand.delete(node, mac);
+      installed?.flows.delete(flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match }));
+      return;
+    }
+    // The relabel entry's IN_PORT twin has no timeout: it goes with it, by the next sync.
+    const owner = this.locations.byMac(mac);
+    const ctx = this.basis?.ctx;
+    const twins = owner && ctx && ctx.fabric.bridges.has(owner.node) ? endpointFlowsOn(ctx, endpointOf(owner), node).filter((f) => cookieKind(f.cookie) === RuleKind.RELABEL) : [];
+    this.tracked.departed.delete(node, mac);
+    installed?.flows.delete(flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match }));
+    if (twins.length === 0 || !installed) return;
+    for (const f of twins) {
+      const cur = installed.flows.get(flowKey(f));
+      if (cur) (this.pendingRemovals.get(node) ?? this.pendingRemovals.set(node, []).get(node)!).push(cur);
+    }
+    void this.requestSync(`relabel entry for ${mac} on ${node} idled out`);
+  }
+
+  /** Flows to delete with the next sync that no endpoint's flows account for any more. */
+  private readonly pendingRemovals = new Map<string, FlowSpec[]>();
 
   /**
    * Whether a port may hold containers: not the bridge's LOCAL port, and not a port the
@@ -943,7 +1025,7 @@ export class Controller extends EventEmitter {
 
   private computeMove(name: string, to: { node: string; ofport: number }, migrations: readonly MigrationInProgress[], towards: string): PreparedMove | undefined {
     const was = this.locations.get(name);
-    if (!was || this.stopping || this.tracked.changedSince.size > 0 || this.basis?.version !== this.inputsVersion) return undefined;
+    if (!was || this.stopping || this.tracked.changedSince.size > 0 || this.tracked.entriesChanged.size > 0 || this.pendingRemovals.size > 0 || this.basis?.version !== this.inputsVersion) return undefined;
     const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
     // The fabric as it will be: the mover's old port may stop, its new one start, holding a location.
     const located = new Map<string, Map<number, number>>();
@@ -959,7 +1041,13 @@ export class Controller extends EventEmitter {
     const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
     for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
     const fabric = fabricFromTopology(this.topology, reported, new Map([...located].map(([node, ports]) => [node, ports.keys()])));
-    const ctx = forwardingContext({ fabric, migrations, options });
+    // The move's own entries, as TrackedLocations will note them when it is applied.
+    const moved = was.node !== to.node;
+    const ctx = forwardingContext({
+      fabric, migrations, options,
+      demand: moved ? withEntry(this.tracked.demand, was.node, was.mac) : this.tracked.demand,
+      departed: moved ? withEntry(this.tracked.departed, was.node, was.mac) : this.tracked.departed,
+    });
     const endpoints = this.locations.endpoints()
       .map((e) => (e.name === name ? { ...e, at: { bridge: to.node, ofport: to.ofport } } : e))
       .filter((e) => fabric.bridges.has(e.at.bridge));
@@ -990,7 +1078,8 @@ export class Controller extends EventEmitter {
       this.syncCounts.prepared++;
       this.tracked.changedSince.clear();
       this.tracked.portSetChanged = false;
-      this.basis = { version: this.inputsVersion, ctx: plan.ctx };
+      // The plan saw the move's entries through a view; from now on the live sets hold them.
+      this.basis = { version: this.inputsVersion, ctx: { ...plan.ctx, demand: this.tracked.demand, departed: this.tracked.departed } };
       this.log.debug({ reason, stages: plan.stages.map((s) => s.label) }, 'applying a forwarding change prepared ahead');
       return this.applyStages(plan.stages, reason);
     });
@@ -1006,6 +1095,7 @@ export class Controller extends EventEmitter {
       && plan.otherInputs === this.inputsVersion - this.migrationsVersion
       && now !== undefined && now.node === plan.to.node && now.ofport === plan.to.ofport
       && this.tracked.changedSince.size === 1 && before !== undefined && before.node === plan.from.node && before.ofport === plan.from.ofport
+      && this.tracked.entriesChanged.size === 0 && this.pendingRemovals.size === 0
       && JSON.stringify(this.activeMigrations) === plan.migrations
       && sameOptions(plan.ctx.options, options);
   }
@@ -1035,10 +1125,13 @@ export class Controller extends EventEmitter {
     }
     this.syncCounts.full++;
     const fabric = this.fabric();
-    const ctx = forwardingContext({ fabric, migrations: this.migrations, options });
+    const ctx = forwardingContext({ fabric, migrations: this.migrations, options, demand: this.tracked.demand, departed: this.tracked.departed });
     const endpoints = this.locations.endpoints().filter((e) => fabric.bridges.has(e.at.bridge));
     this.tracked.changedSince.clear();
     this.tracked.portSetChanged = false;
+    this.tracked.entriesChanged.clear();
+    this.pendingRemovals.clear();
+    this.pruneEntries();
     this.basis = { version: this.inputsVersion, ctx };
     const desired = desiredStateFor(ctx, endpoints, this.flowCache);
     const diffs = new Map<string, SwitchDiff>();
@@ -1046,23 +1139,63 @@ export class Controller extends EventEmitter {
     return diffs;
   }
 
-  /** The endpoint-only path: the installed state is the desired one but for the endpoints that changed since. */
+  /**
+   * The endpoint-only path: the installed state is the desired one but for the endpoints that
+   * changed since, the endpoints whose demand or departed entries grew (their flows computed
+   * anew: what is installed already is left alone), and flows left over from removed entries.
+   */
   private endpointDiffs(basis: Basis, targets: string[]): Map<string, SwitchDiff> {
     const { fabric } = basis.ctx;
     const endpoint = (l: Location | undefined) => (l && fabric.bridges.has(l.node) ? endpointOf(l) : undefined);
     const changes: EndpointChange[] = [];
+    const gone: string[] = [];
     for (const [name, was] of this.tracked.changedSince) {
       const before = endpoint(was);
-      const after = endpoint(this.locations.get(name));
+      const now = this.locations.get(name);
+      const after = endpoint(now);
+      if (!now && was) gone.push(was.mac);
       if (!sameEndpoint(before, after)) changes.push({ before, after });
     }
+    for (const mac of this.tracked.entriesChanged) {
+      const now = this.locations.byMac(mac);
+      if (now && !this.tracked.changedSince.has(now.name)) {
+        const ep = endpoint(now);
+        if (ep) changes.push({ after: ep });
+      }
+    }
     this.tracked.changedSince.clear();
+    this.tracked.entriesChanged.clear();
     const diffs = new Map<string, SwitchDiff>();
-    if (changes.length === 0) return diffs;
-    endpointChangeFlows(basis.ctx, targets, changes).forEach(({ before, after }, i) => {
-      diffs.set(targets[i]!, diffFlowChange(before, after, this.installed.get(targets[i]!)!));
-    });
+    const ready = new Set(targets);
+    for (const [node, flows] of endpointChangeFlows(basis.ctx, changes)) {
+      if (!ready.has(node)) continue;
+      const extra = this.pendingRemovals.get(node);
+      diffs.set(node, diffFlowChange(extra ? [...flows.before, ...extra] : flows.before, flows.after, this.installed.get(node)!));
+    }
+    for (const [node, extra] of this.pendingRemovals) {
+      if (!diffs.has(node) && ready.has(node)) diffs.set(node, diffFlowChange(extra, [], this.installed.get(node)!));
+    }
+    this.pendingRemovals.clear();
+    // Their flows are gone now (computed above with the entries): so go the entries.
+    for (const mac of gone) if (!this.locations.byMac(mac)) {
+      this.tracked.demand.deleteMac(mac);
+      this.tracked.departed.deleteMac(mac);
+    }
+    for (const c of changes) if (c.after) this.tracked.departed.delete(c.after.at.bridge, c.after.mac);
     return diffs;
+  }
+
+  /** Demand and departed entries of MACs no longer known (a full computation no longer produces their flows). */
+  private pruneEntries(): void {
+    for (const set of [this.tracked.demand, this.tracked.departed]) {
+      const stale = new Set<string>();
+      for (const [, mac] of set.entries()) if (!this.locations.byMac(mac)) stale.add(mac);
+      for (const mac of stale) set.deleteMac(mac);
+    }
+    // A MAC back where it had left: delivered there, nothing to relabel.
+    const back: [string, string][] = [];
+    for (const [bridge, mac] of this.tracked.departed.entries()) if (this.locations.byMac(mac)?.node === bridge) back.push([bridge, mac]);
+    for (const [bridge, mac] of back) this.tracked.departed.delete(bridge, mac);
   }
 
   /** Whether a port gained its first or lost its last location so that some bridge's edge ports differ from `fabric`'s. */
@@ -1087,6 +1220,9 @@ export class Controller extends EventEmitter {
 
   /** New-path hops from `bridge` to the bridge of the MAC a flow forwards to (eth_dst), if it has one. */
   private hopsToDestination(bridge: string, flow: FlowSpec): number | undefined {
+    const ctx = this.basis?.ctx;
+    const labelled = ctx && labelDestination(ctx, flow);
+    if (labelled !== undefined) return ctx!.paths.distance(bridge, labelled);
     const dst = flow.match.fields.find((f) => f.field === 'eth_dst');
     if (!dst || dst.field !== 'eth_dst' || typeof dst.value !== 'string') return undefined;
     const at = this.locations.byMac(dst.value)?.node;
@@ -1115,6 +1251,16 @@ export class Controller extends EventEmitter {
       for (const p of groupParts) if (p.kind === 'GROUP_DESC') for (const g of p.groups) state.groups.push({ groupId: g.groupId, groupType: g.groupType as 'ALL', buckets: g.buckets });
       for (const p of meterParts) if (p.kind === 'METER_CONFIG') for (const m of p.meters) state.meters.push({ meterId: m.meterId, flags: m.flags, bands: m.bands });
       this.installed.set(node, indexInstalled(state));
+      // Entries installed before (by us, before a restart, or by the master before a failover)
+      // stay wanted: traffic asked for them.
+      for (const f of state.flows) {
+        const kind = isOurCookie(f.cookie) ? cookieKind(f.cookie) : undefined;
+        if (kind !== RuleKind.INGRESS_ENTRY && kind !== RuleKind.RELABEL) continue;
+        const dst = f.match.fields.find((m) => m.field === 'eth_dst');
+        if (!dst || dst.field !== 'eth_dst' || typeof dst.value !== 'string') continue;
+        if (kind === RuleKind.INGRESS_ENTRY) this.tracked.demand.add(node, dst.value);
+        else if (!f.match.fields.some((m) => m.field === 'in_port')) this.tracked.departed.add(node, dst.value);
+      }
       this.installedGeneration++;
       // What was read back need not be what the basis assumes: only a full diff brings it in line.
       this.inputsVersion++;

@@ -98,6 +98,8 @@ export interface Delivery {
   switch: string;
   port: number;
   frame: Frame;
+  /** For frames sent to the controller: the cookie of the flow that sent it (as a packet-in carries it). */
+  cookie?: bigint;
 }
 
 export interface WalkResult {
@@ -152,7 +154,7 @@ export class SimNetwork {
       if (!node) throw new Error(`unknown switch ${item.sw}`);
       for (const out of runPipeline(node, item.inPort, item.frame)) {
         if (out.port === Port.CONTROLLER) {
-          result.toController.push({ switch: item.sw, port: item.inPort, frame: out.frame });
+          result.toController.push({ switch: item.sw, port: item.inPort, frame: out.frame, ...(out.cookie !== undefined ? { cookie: out.cookie } : {}) });
           continue;
         }
         const far = this.links.get(`${item.sw}:${out.port}`);
@@ -167,6 +169,7 @@ export class SimNetwork {
 interface Output {
   port: number;
   frame: Frame;
+  cookie?: bigint;
 }
 
 function runPipeline(sw: SimSwitch, inPort: number, input: Frame): Output[] {
@@ -181,7 +184,7 @@ function runPipeline(sw: SimSwitch, inPort: number, input: Frame): Output[] {
     for (const inst of flow.instructions) {
       switch (inst.type) {
         case 'APPLY_ACTIONS':
-          frame = runActions(sw, inst.actions, frame, inPort, outputs);
+          frame = runActions(sw, inst.actions, frame, inPort, outputs, flow.cookie);
           break;
         case 'CLEAR_ACTIONS':
           actionSet = [];
@@ -202,7 +205,7 @@ function runPipeline(sw: SimSwitch, inPort: number, input: Frame): Output[] {
       }
     }
     if (next === undefined) {
-      runActions(sw, actionSet, frame, inPort, outputs);
+      runActions(sw, actionSet, frame, inPort, outputs, flow.cookie);
       return outputs;
     }
     tableId = next;
@@ -210,19 +213,20 @@ function runPipeline(sw: SimSwitch, inPort: number, input: Frame): Output[] {
   throw new Error(`goto loop on ${sw.name}`);
 }
 
-function runActions(sw: SimSwitch, actions: readonly Action[], input: Frame, inPort: number, outputs: Output[]): Frame {
+function runActions(sw: SimSwitch, actions: readonly Action[], input: Frame, inPort: number, outputs: Output[], cookie?: bigint): Frame {
   let frame = input;
   for (const a of actions) {
     switch (a.type) {
       case 'OUTPUT':
-        if (a.port === Port.IN_PORT) outputs.push({ port: inPort, frame });
+        if (a.port === Port.CONTROLLER) outputs.push({ port: a.port, frame, ...(cookie !== undefined ? { cookie } : {}) });
+        else if (a.port === Port.IN_PORT) outputs.push({ port: inPort, frame });
         else if (a.port !== inPort) outputs.push({ port: a.port, frame });
         break;
       case 'GROUP': {
         const g = sw.groups.get(a.groupId);
         if (!g) break;
         const buckets = g.groupType === 'ALL' ? g.buckets : g.buckets.slice(0, 1);
-        for (const b of buckets) runActions(sw, b.actions, frame, inPort, outputs);
+        for (const b of buckets) runActions(sw, b.actions, frame, inPort, outputs, cookie);
         break;
       }
       case 'PUSH_VLAN':

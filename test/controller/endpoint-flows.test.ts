@@ -7,7 +7,7 @@ import t from 'tap';
 import { buildFabric, ep } from './fabric-fixture.js';
 import type { Endpoint } from '../../controller/core/fabric.js';
 import {
-  computeDesiredState, endpointChangeFlows, forwardingContext, type EndpointChange, type MigrationInProgress,
+  BridgeMacs, computeDesiredState, endpointChangeFlows, forwardingContext, type EndpointChange, type MigrationInProgress,
 } from '../../controller/core/forwarding.js';
 import { diffFlowChange, diffInstalled, indexInstalled, type SwitchDiff } from '../../controller/core/diff.js';
 import { flowKey, instructionsKey, type FlowSpec } from '../../controller/core/flows.js';
@@ -42,22 +42,29 @@ t.test('changed endpoints alone give the full diff', async (t) => {
       after.push(rand() < 0.5 ? { ...heir, mac: g.mac } : { ...heir, ip: g.ip! });
     }
 
-    const old = computeDesiredState({ fabric, endpoints: before, migrations });
-    const now = computeDesiredState({ fabric, endpoints: after, migrations });
+    // Ingress entries and relabel entries for some MACs on some bridges.
+    const demand = new BridgeMacs();
+    const departed = new BridgeMacs();
+    for (const e of [...before, ...after]) for (const b of names) {
+      if (rand() < 0.4) demand.add(b, e.mac);
+      if (rand() < 0.1) departed.add(b, e.mac);
+    }
+    const old = computeDesiredState({ fabric, endpoints: before, migrations, demand, departed });
+    const now = computeDesiredState({ fabric, endpoints: after, migrations, demand, departed });
     const changes: EndpointChange[] = [];
     for (const name of new Set([...before, ...after].map((e) => e.name))) {
       const b = before.find((e) => e.name === name);
       const a = after.find((e) => e.name === name);
       if (b !== a) changes.push({ before: b, after: a });
     }
-    const ctx = forwardingContext({ fabric, migrations });
-    const flows = endpointChangeFlows(ctx, names, changes);
+    const ctx = forwardingContext({ fabric, migrations, demand, departed });
+    const flows = endpointChangeFlows(ctx, changes);
     const full = new Map<string, SwitchDiff>();
     const partial = new Map<string, SwitchDiff>();
-    names.forEach((name, i) => {
+    for (const name of names) {
       full.set(name, diffInstalled(now.get(name)!, indexInstalled(old.get(name)!)));
-      partial.set(name, diffFlowChange(flows[i]!.before, flows[i]!.after, indexInstalled(old.get(name)!)));
-    });
+      partial.set(name, diffFlowChange(flows.get(name)?.before ?? [], flows.get(name)?.after ?? [], indexInstalled(old.get(name)!)));
+    }
     for (const name of names) t.same(view(partial.get(name)), view(full.get(name)), `round ${round}: ${name}`);
     const levels = [names.slice(0, 1), names.slice(1, 3)];
     const stages = (diffs: Map<string, SwitchDiff>) => stageDiffs(diffs, levels).map((s) => ({ label: s.label, changes: [...s.changes].map(([n, d]) => [n, view(d)]) }));

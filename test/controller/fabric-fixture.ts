@@ -3,7 +3,7 @@
  * through) from a compact description: bridges and the tunnels between them.
  */
 import type { Endpoint, Fabric, FabricBridge } from '../../controller/core/fabric.js';
-import { computeDesiredState, type MigrationInProgress } from '../../controller/core/forwarding.js';
+import { BridgeMacs, computeDesiredState, type MigrationInProgress } from '../../controller/core/forwarding.js';
 import { diffSwitchState, diffToMessages } from '../../controller/core/diff.js';
 import type { SwitchState } from '../../controller/core/flows.js';
 import { SimNetwork } from '../../src/openflow-sim/network.js';
@@ -46,8 +46,20 @@ export function install(net: SimNetwork, desired: Map<string, SwitchState>, befo
   }
 }
 
-export function desired(fabric: Fabric, endpoints: Endpoint[], migrations: MigrationInProgress[] = []) {
-  return computeDesiredState({ fabric, endpoints, migrations });
+/**
+ * The desired state; by default every bridge with edge ports demands every endpoint (as if each
+ * had sent to each: the tests that walk frames between endpoints check forwarding, the demand
+ * path has its own tests).
+ */
+export function desired(fabric: Fabric, endpoints: Endpoint[], migrations: MigrationInProgress[] = [], wants: { demand?: BridgeMacs; departed?: BridgeMacs } = {}) {
+  return computeDesiredState({ fabric, endpoints, migrations, demand: wants.demand ?? allDemand(fabric, endpoints), ...(wants.departed ? { departed: wants.departed } : {}) });
+}
+
+/** Every bridge with edge ports demands every endpoint's MAC. */
+export function allDemand(fabric: Fabric, endpoints: readonly Endpoint[]): BridgeMacs {
+  const demand = new BridgeMacs();
+  for (const b of fabric.bridges.values()) if (b.edgePorts.length > 0) for (const e of endpoints) demand.add(b.name, e.mac);
+  return demand;
 }
 
 export function ep(name: string, n: number, bridge: string, ofport: number): Endpoint {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildFabric, desired, ep, frame, install } from './fabric-fixture.js';
-import { FLOOD_GROUP } from '../../controller/core/forwarding.js';
+import { assignLabels, BridgeMacs, FLOOD_GROUP, MAX_LABELS } from '../../controller/core/forwarding.js';
 import { cookieKind, isOurCookie, RuleKind } from '../../controller/core/cookies.js';
 
 const cases: {
@@ -58,7 +58,10 @@ for (const c of cases) {
   });
 }
 
-t.test('unknown destination MAC is flooded and its source goes to the controller', async (t) => {
+const kindsAt = (r: { toController: { switch: string; port: number; cookie?: bigint }[] }) =>
+  r.toController.map((d) => `${d.switch}:${d.port}:${d.cookie === undefined ? '?' : cookieKind(d.cookie)}`);
+
+t.test('unknown destination MAC is flooded; its source and the miss go to the controller', async (t) => {
   const { fabric, net } = buildFabric(['a', 'b', 'c'], [['a', 'b'], ['b', 'c'], ['c', 'a']]);
   const x = ep('x', 1, 'a', 1);
   install(net, desired(fabric, [x]));
@@ -66,28 +69,97 @@ t.test('unknown destination MAC is flooded and its source goes to the controller
   const r = net.walk('b', 2, frame(stranger, { mac: '02:00:00:00:00:77' }));
   t.notOk(r.looped);
   t.equal(r.delivered.length, 3 * 3 - 1, 'flooded to every other edge port once');
-  t.same(r.toController.map((d) => `${d.switch}:${d.port}`), ['b:2'], 'unknown source reported once, at its ingress');
+  t.same(kindsAt(r).sort(), [`b:2:${RuleKind.INGRESS_MISS}`, `b:2:${RuleKind.TO_CONTROLLER}`].sort(), 'unknown source and unknown destination reported once each, at the ingress');
   const known = net.walk('a', 1, frame(x, { mac: '02:00:00:00:00:77' }));
-  t.same(known.toController, [], 'a known source at its own port is not sent to the controller');
+  t.same(kindsAt(known), [`a:1:${RuleKind.TO_CONTROLLER}`], 'a known source at its own port: only the destination miss');
 });
 
-t.test('a known MAC at another edge port is reported (host move detection)', async (t) => {
-  const { fabric, net } = buildFabric(['a', 'b'], [['a', 'b']]);
+t.test('on demand: a miss floods (nothing lost) and reports; the ingress entry then delivers once, without the controller', async (t) => {
+  const { fabric, net } = buildFabric(['a', 'b', 'c', 'd'], [['a', 'b'], ['b', 'c'], ['c', 'd']]);
   const x = ep('x', 1, 'a', 1);
-  const y = ep('y', 2, 'b', 1);
-  install(net, desired(fabric, [x, y]));
-  const r = net.walk('b', 3, frame(x, y));
-  t.same(r.toController.map((d) => `${d.switch}:${d.port}`), ['b:3']);
+  const y = ep('y', 2, 'd', 2);
+  const demand = new BridgeMacs();
+  const before = desired(fabric, [x, y], [], { demand });
+  install(net, before);
+  const miss = net.walk('a', 1, frame(x, y));
+  t.equal(miss.delivered.filter((d) => d.switch === 'd' && d.port === 2).length, 1, 'the first frame reaches y once (flooded)');
+  t.same(kindsAt(miss), [`a:1:${RuleKind.TO_CONTROLLER}`], 'and the miss is reported at the ingress bridge only');
+  demand.add('a', y.mac);
+  const after = desired(fabric, [x, y], [], { demand });
+  const changed = [...after].filter(([name, s]) => JSON.stringify(s.flows.map((f) => f.cookie.toString())) !== JSON.stringify(before.get(name)!.flows.map((f) => f.cookie.toString()))).map(([n]) => n);
+  t.same(changed, ['a'], 'only the demanding bridge changes');
+  const entry = after.get('a')!.flows.filter((f) => cookieKind(f.cookie) === RuleKind.INGRESS_ENTRY);
+  t.equal(entry.length, 1, 'one ingress entry');
+  t.ok(entry[0]!.idleTimeout! > 0 && entry[0]!.notifyRemoval === true, 'with an idle timeout and FLOW_REMOVED');
+  install(net, after, before);
+  const hit = net.walk('a', 1, frame(x, y));
+  t.same(hit.delivered.map((d) => `${d.switch}:${d.port}`), ['d:2'], 'then delivered once, only at its port');
+  t.same(hit.toController, [], 'no controller');
+  const transit = after.get('b')!.flows.filter((f) => f.match.fields.some((m) => m.field === 'eth_dst' && m.value === y.mac));
+  t.same(transit, [], 'transit bridges hold no flow for the MAC');
 });
 
-t.test('ARP requests for known IPs go to the controller, not across the overlay', async (t) => {
-  const { fabric, net } = buildFabric(['a', 'b'], [['a', 'b']]);
+t.test('labels: transit tables do not grow with containers; a label nobody owns cannot loop', async (t) => {
+  const bridges = ['a', 'b', 'c', 'd', 'e'];
+  const { fabric, net } = buildFabric(bridges, [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'a'], ['a', 'c']], { a: [1, 2, 3], b: [], c: [1, 2, 3], d: [1, 2, 3], e: [1, 2, 3] });
+  const few = [ep('x', 1, 'a', 1), ep('y', 2, 'd', 1)];
+  const many = [...few, ...Array.from({ length: 40 }, (_, i) => ep(`m${i}`, 10 + i, ['a', 'c', 'd', 'e'][i % 4]!, 1 + (i % 3)))];
+  const small = desired(fabric, few);
+  const large = desired(fabric, many);
+  t.equal(large.get('b')!.flows.length, small.get('b')!.flows.length, `transit bridge b: ${small.get('b')!.flows.length} flows with 2 or 42 containers`);
+  install(net, large);
+  const labels = assignLabels(fabric);
+  const used = new Set(labels.values());
+  const stray = [...Array(MAX_LABELS).keys()].map((i) => i + 1).find((l) => !used.has(l))!;
+  for (const b of bridges) {
+    for (const port of net.linkedPorts(b)) {
+      const r = net.walk(b, port, { eth_src: '02:00:00:00:00:99', eth_dst: '02:00:00:00:00:98', eth_type: 0x0800, vlan_vid: 0x1000 | stray });
+      t.notOk(r.looped, `label ${stray} (nobody's) entering ${b}:${port} does not loop`);
+      t.same(r.delivered, [], 'nor leaves the overlay');
+    }
+  }
+});
+
+t.test('a MAC that moved: a stale ingress entry still delivers through the old edge\'s relabel entry', async (t) => {
+  const { fabric, net } = buildFabric(['a', 'b', 'c', 'd'], [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'd']]);
   const x = ep('x', 1, 'a', 1);
-  const y = ep('y', 2, 'b', 1);
+  const y = ep('y', 2, 'c', 2);
+  const before = desired(fabric, [x, y]);
+  install(net, before);
+  const moved = { ...y, at: { bridge: 'b', ofport: 3 } };
+  const departed = new BridgeMacs();
+  departed.add('c', y.mac);
+  const after = desired(fabric, [x, moved], [], { departed });
+  // Every bridge but a takes the new state; a keeps its stale entry (label of c).
+  install(net, after, before, ['b', 'c', 'd']);
+  const r = net.walk('a', 1, frame(x, moved));
+  t.notOk(r.looped);
+  t.same(r.delivered.map((d) => `${d.switch}:${d.port}`), ['b:3'], 'delivered once, at the new port');
+  t.ok(after.get('c')!.flows.some((f) => cookieKind(f.cookie) === RuleKind.RELABEL && f.idleTimeout! > 0), 'the relabel entry expires when unused');
+});
+
+t.test('ARP requests from edge ports go to the controller, not across the overlay', async (t) => {
+  const { fabric, net } = buildFabric(['a', 'b', 'c'], [['a', 'b'], ['b', 'c']], { a: [1, 2, 3], b: [], c: [1, 2, 3] });
+  const x = ep('x', 1, 'a', 1);
+  const y = ep('y', 2, 'c', 1);
   const state = desired(fabric, [x, y]);
   install(net, state);
-  const r = net.walk('a', 1, { eth_src: x.mac, eth_dst: 'ff:ff:ff:ff:ff:ff', eth_type: 0x0806, arp_op: 1, arp_spa: x.ip!, arp_tpa: y.ip! });
-  t.same(r.delivered, [], 'not flooded');
-  t.same(r.toController.map((d) => d.switch), ['a']);
-  t.ok([...state.get('a')!.flows].some((f) => cookieKind(f.cookie) === RuleKind.PROXY_ARP));
+  for (const tpa of [y.ip!, '10.9.9.9']) {
+    const r = net.walk('a', 1, { eth_src: x.mac, eth_dst: 'ff:ff:ff:ff:ff:ff', eth_type: 0x0806, arp_op: 1, arp_spa: x.ip!, arp_tpa: tpa });
+    t.same(r.delivered, [], `request for ${tpa}: not flooded by the switch`);
+    t.same(kindsAt(r), [`a:1:${RuleKind.PROXY_ARP}`], 'one packet-in at the ingress');
+  }
+  t.same([...state].filter(([, s]) => s.flows.some((f) => cookieKind(f.cookie) === RuleKind.PROXY_ARP)).map(([n]) => n), ['a', 'c'], 'one proxy-ARP flow per bridge with edge ports, none on transit');
+});
+
+t.test('a bridge with more ports than one group holds floods through a chain of groups', async (t) => {
+  const many = Array.from({ length: 2500 }, (_, i) => 1000 + i); // apart from the tunnel ports (100…)
+  const { fabric, net } = buildFabric(['a', 'b'], [['a', 'b']], { a: many, b: [1] });
+  const x = ep('x', 1, 'b', 1);
+  const state = desired(fabric, [x]);
+  t.same(state.get('a')!.groups.map((g) => g.groupId), [3, 2, 1], 'three groups, the last first (added before referred to)');
+  install(net, state);
+  const r = net.walk('b', 1, frame(x, { mac: 'ff:ff:ff:ff:ff:ff' }));
+  t.notOk(r.looped);
+  t.equal(r.delivered.filter((d) => d.switch === 'a').length, 2500, 'every port of a once');
 });

@@ -5,7 +5,7 @@ import { levelsTowards, planTransition } from '../../controller/core/transition.
 import { diffToMessages } from '../../controller/core/diff.js';
 import type { SwitchState } from '../../controller/core/flows.js';
 import type { SimNetwork } from '../../src/openflow-sim/network.js';
-import type { MigrationInProgress } from '../../controller/core/forwarding.js';
+import { BridgeMacs, type MigrationInProgress } from '../../controller/core/forwarding.js';
 
 const topologies = migrationTopologies;
 
@@ -50,7 +50,10 @@ for (const topo of topologies) {
 
     // Commit: the container is now at the new port; every stage must deliver there.
     const moved = { ...mover, at: { bridge: topo.to[0], ofport: topo.to[1] } };
-    const final = desired(fabric, [moved, ...senders]);
+    // As the controller does on a move: the old edge relabels frames still labelled for it.
+    const departed = new BridgeMacs();
+    departed.add(topo.from[0], mover.mac);
+    const final = desired(fabric, [moved, ...senders], [], { departed });
     const flip = planTransition(prepared, final, levels, own);
     t.ok(flip.length >= 1, 'flip has stages');
     applyStages(net, flip, (label) => check(`flip/${label}`, [newPort], [oldPort]));

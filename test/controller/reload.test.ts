@@ -82,6 +82,8 @@ t.test('dry run and invalid documents change nothing; a grown region touches onl
   t.same((await res2.json() as ReloadBody).changes, ['+ container far']);
   const far = w.app.controller.locations.get('far')!;
   t.match(far, { node: 'h5', source: 'topology' });
+  // Ingress entries for the new container come with traffic: the world's settle stands in for it.
+  await w.waitSettled();
   t.same(walkBetween(w, 'web', 'far').delivered.map((d) => `${d.switch}:${d.port}`), [`h5:${far.ofport}`], 'web → far');
   t.same(walkBetween(w, 'far', 'client').delivered.map((d) => `${d.switch}:${d.port}`), [`h4:${w.app.controller.locations.get('client')!.ofport}`], 'far → client');
 

@@ -115,7 +115,13 @@ export async function makeWorld(file: string | ResolvedTopology, opts: { connect
         if (info.filter((s) => !s.fallback && world.switches.has(s.name!)).every((s) => s.connected)) break;
         await new Promise((r) => setTimeout(r, 10));
       }
-      await world.app.controller.requestSync('test settle');
+      // As if every container had sent to every other: ingress entries are on demand (filled from
+      // packet-ins of misses, which frames walked through the simulated tables never send), and
+      // the tests that walk frames check forwarding; test/controller/demand.test.ts checks demand.
+      const ctl = world.app.controller;
+      const hosts = Object.values(world.topology.nodes).filter((n) => n.kind === 'host').map((n) => n.name);
+      for (const l of ctl.locations.all()) for (const h of hosts) ctl.noteDemand(h, l.mac);
+      await ctl.requestSync('test settle');
     },
     async restartController(whileDown) {
       await world.stopController();

@@ -160,9 +160,12 @@ t.test('abort restores the old path', async (t) => {
   t.equal((await call('POST', `/api/v1/migrations/${m.id}/abort`)).status, 409, 'abort of an aborted migration');
 });
 
-/** Packets counted by sw2's forwarding flows for c1 (table 1, eth_dst c1): the branch the flip replaces. */
-async function c1PacketsAtSw2(): Promise<bigint> {
-  const text = await (await fetch(`${vino!.api.base}/api/v1/switches/sw2/flows`)).text();
+/**
+ * Packets counted by the client's host for c1 (table 1, eth_dst c1: the ingress entry, made on
+ * demand by the client's first frames, which pushes the label of c1's edge): the flip rewrites it.
+ */
+async function c1PacketsAtClientHost(): Promise<bigint> {
+  const text = await (await fetch(`${vino!.api.base}/api/v1/switches/h3/flows`)).text();
   const flows = parseJson(text) as { tableId: number; packetCount: number | bigint; match: { fields: { field: string; value?: unknown }[] } }[];
   let n = 0n;
   for (const f of flows) {
@@ -172,10 +175,10 @@ async function c1PacketsAtSw2(): Promise<bigint> {
 }
 
 t.test('after the move the client reaches c1 at h2, with no announcement from c1', async (t) => {
-  // Traffic through sw2 towards c1 at h1, counted by the flow the flip will replace.
+  // Traffic from the client's host towards c1 at h1, counted by the entry the flip will rewrite.
   for (let i = 0; i < 5; i++) t.equal(await get(`/count-${i}`), answer(`/count-${i}`));
-  const countedBefore = await c1PacketsAtSw2();
-  t.ok(countedBefore > 0n, `sw2 counted ${countedBefore} packets for c1 before the migration`);
+  const countedBefore = await c1PacketsAtClientHost();
+  t.ok(countedBefore > 0n, `h3 (the client's host) counted ${countedBefore} packets for c1 before the migration`);
   const m = await vino!.api.prepare('c1', { switch: 'h2', port: C1.port });
   let committed: MigrationView | undefined;
   let countedAfterFlip = -1n;
@@ -185,7 +188,7 @@ t.test('after the move the client reaches c1 at h2, with no announcement from c1
     copyMs: 50,
     beforeResume: async () => {
       committed = await vino!.api.commit(m.id);
-      countedAfterFlip = await c1PacketsAtSw2();
+      countedAfterFlip = await c1PacketsAtClientHost();
     },
   });
   // c1 is frozen and silent between prepare and commit: the replaced flows start from zero.
