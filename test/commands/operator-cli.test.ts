@@ -74,15 +74,17 @@ t.test('status, switches, containers, flows: tables and --json agree with the AP
   for (const c of containers) t.match(ctext.stdout, new RegExp(`\\n${c.name}\\s+${c.mac}\\s+\\S+\\s+${c.node}\\s.*\\s${c.source}\\s`), `${c.name} line`);
   t.same(JSON.parse((await runCli(['containers', '--json'], env)).stdout), containers, '--json is the API\'s list');
 
-  const flows = await apiGet<unknown[]>(w, '/api/v1/switches/sw1/flows');
-  const ftext = await runCli(['flows', 'sw1'], env);
+  // Per-MAC flows live at the container's own edge (transit switches forward by label).
+  const webNode = containers.find((c) => c.mac === '02:00:00:00:00:01')!.node;
+  const flows = await apiGet<unknown[]>(w, `/api/v1/switches/${webNode}/flows`);
+  const ftext = await runCli(['flows', webNode], env);
   t.equal(ftext.status, 0);
   const flines = ftext.stdout.trimEnd().split('\n');
   t.match(flines[0], /^TABLE\s+PRIO\s+COOKIE\s+PACKETS\s+BYTES\s+MATCH\s+ACTIONS$/);
   t.equal(flines.length, flows.length + 1, 'one line per flow');
   t.ok(flines.slice(1).every((l) => /^\d+\s+\d+\s+0x5649/.test(l)), 'table, priority, our cookie');
   t.ok(flines.some((l) => /eth_dst=02:00:00:00:00:01\b/.test(l) && /(output|group):/.test(l)), 'a forwarding flow for web, readable');
-  t.equal((JSON.parse((await runCli(['flows', 'sw1', '--json'], env)).stdout) as unknown[]).length, flows.length);
+  t.equal((JSON.parse((await runCli(['flows', webNode, '--json'], env)).stdout) as unknown[]).length, flows.length);
 });
 
 t.test('exit statuses: refused request 1, usage 2, unreachable 3, token 4', async (t) => {
