@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { startApp, type RunningApp } from '../controller/app.js';
-import { addRegion, generateTopology, type TopologyDocument } from '../src/topology/generate-regions.js';
+import { addRegion, generateTopology, type TopologyDocument } from '../src/topology/generate.js';
 import { resolveTopology } from '../src/topology/load.js';
 import type { ResolvedTopology } from '../src/topology/types.js';
 import { EmulatedSwitch } from './lib/emulated-switch.js';
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   paperGrown.links.push({ switch: 'core2', peer: 'nw1' }, { switch: 'nw1', host: 'nw1h1', overlay_ip: '192.168.200.231' }, { switch: 'nw1', host: 'nw1h2', overlay_ip: '192.168.200.232' });
   paperGrown.containers['nw1c1'] = { mac: '02:00:00:00:0e:01', ip: '192.168.200.241', host: 'nw1h1' };
 
-  const gen = generateTopology({ name: 'gen', switches: n, regionSize: 10, hostsPerRegion: 2 });
+  const gen = generateTopology({ shape: 'regions', name: 'gen', switches: n, regionSize: 10, hostsPerRegion: 2 });
   const genGrown = structuredClone(gen);
   addRegion(genGrown, Math.ceil(n / 10), 10, 2);
 
