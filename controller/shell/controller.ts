@@ -1049,13 +1049,31 @@ export class Controller extends EventEmitter {
     }
     this.syncCounts.full++;
     const fabric = this.fabric();
-    const ctx = forwardingContext({ fabric, migrations: this.migrations, options });
+    const ctx = this.contextFor(fabric, options);
     const endpoints = this.locations.endpoints().filter((e) => fabric.bridges.has(e.at.bridge));
     // What changes from here on (while the slices yield) is noted afresh for the next sync.
     this.tracked.changedSince.clear();
     this.tracked.portSetChanged = false;
     this.basis = { version: this.inputsVersion, ctx };
     return this.computeInSlices(ctx, endpoints, targets.filter((n) => fabric.bridges.has(n)));
+  }
+
+  /** The last forwarding context built, with the migrations (as JSON) it was built from. */
+  private lastContext?: { ctx: ForwardingContext; migrations: string };
+
+  /**
+   * The forwarding context of `fabric`: the last one again when neither the fabric nor the
+   * migrations nor the options changed. Switches connecting bump the inputs without changing
+   * the paths as a rule, and building the paths is the costliest step at a thousand bridges
+   * (all pairs): a connect storm then builds them once, not once per sync.
+   */
+  private contextFor(fabric: Fabric, options: ForwardingOptions): ForwardingContext {
+    const migrations = JSON.stringify(this.migrations);
+    const last = this.lastContext;
+    if (last && last.migrations === migrations && sameOptions(last.ctx.options, options) && sameFabric(last.ctx.fabric, fabric)) return last.ctx;
+    const ctx = forwardingContext({ fabric, migrations: this.migrations, options });
+    this.lastContext = { ctx, migrations };
+    return ctx;
   }
 
   /**
@@ -1344,6 +1362,19 @@ function endpointOf(l: Location): Endpoint {
 function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
   if (!a || !b) return a === b;
   return a.mac === b.mac && a.ip === b.ip && a.at.bridge === b.at.bridge && a.at.ofport === b.at.ofport;
+}
+
+/** Same bridges (in the same order), datapath ids, tunnels (port, peer, state) and edge ports. */
+function sameFabric(a: Fabric, b: Fabric): boolean {
+  if (a.bridges.size !== b.bridges.size) return false;
+  const other = b.bridges.values();
+  for (const x of a.bridges.values()) {
+    const y = other.next().value!;
+    if (x.name !== y.name || x.dpid !== y.dpid || x.tunnels.length !== y.tunnels.length || x.edgePorts.length !== y.edgePorts.length) return false;
+    if (x.edgePorts.some((p, i) => p !== y.edgePorts[i])) return false;
+    if (x.tunnels.some((t, i) => t.ofport !== y.tunnels[i]!.ofport || t.peer !== y.tunnels[i]!.peer || t.up !== y.tunnels[i]!.up)) return false;
+  }
+  return true;
 }
 
 function sameOptions(a: ForwardingOptions, b: ForwardingOptions): boolean {
