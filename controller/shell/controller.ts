@@ -1062,15 +1062,20 @@ export class Controller extends EventEmitter {
   private lastContext?: { ctx: ForwardingContext; migrations: string };
 
   /**
-   * The forwarding context of `fabric`: the last one again when neither the fabric nor the
-   * migrations nor the options changed. Switches connecting bump the inputs without changing
-   * the paths as a rule, and building the paths is the costliest step at a thousand bridges
-   * (all pairs): a connect storm then builds them once, not once per sync.
+   * The forwarding context of `fabric`. Building the paths (all pairs) is the costliest step at
+   * a thousand bridges, and they depend on the tunnels alone (which exist and are up), as does
+   * the flooding tree: a switch connecting changes its edge ports, as a rule not the tunnels.
+   * So while the tunnels, the migrations and the options stay the same, the last context's
+   * paths and tree are kept, with this fabric: a connect storm builds them once, not per sync.
    */
   private contextFor(fabric: Fabric, options: ForwardingOptions): ForwardingContext {
     const migrations = JSON.stringify(this.migrations);
     const last = this.lastContext;
-    if (last && last.migrations === migrations && sameOptions(last.ctx.options, options) && sameFabric(last.ctx.fabric, fabric)) return last.ctx;
+    if (last && last.migrations === migrations && sameOptions(last.ctx.options, options) && sameTunnels(last.ctx.fabric, fabric)) {
+      const ctx: ForwardingContext = { ...last.ctx, fabric, bridges: [...fabric.bridges.keys()] };
+      this.lastContext = { ctx, migrations };
+      return ctx;
+    }
     const ctx = forwardingContext({ fabric, migrations: this.migrations, options });
     this.lastContext = { ctx, migrations };
     return ctx;
@@ -1364,14 +1369,13 @@ function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean
   return a.mac === b.mac && a.ip === b.ip && a.at.bridge === b.at.bridge && a.at.ofport === b.at.ofport;
 }
 
-/** Same bridges (in the same order), datapath ids, tunnels (port, peer, state) and edge ports. */
-function sameFabric(a: Fabric, b: Fabric): boolean {
+/** Same bridges (in the same order) with the same tunnels (port, peer, state): the same paths and flooding tree. */
+function sameTunnels(a: Fabric, b: Fabric): boolean {
   if (a.bridges.size !== b.bridges.size) return false;
   const other = b.bridges.values();
   for (const x of a.bridges.values()) {
     const y = other.next().value!;
-    if (x.name !== y.name || x.dpid !== y.dpid || x.tunnels.length !== y.tunnels.length || x.edgePorts.length !== y.edgePorts.length) return false;
-    if (x.edgePorts.some((p, i) => p !== y.edgePorts[i])) return false;
+    if (x.name !== y.name || x.tunnels.length !== y.tunnels.length) return false;
     if (x.tunnels.some((t, i) => t.ofport !== y.tunnels[i]!.ofport || t.peer !== y.tunnels[i]!.peer || t.up !== y.tunnels[i]!.up)) return false;
   }
   return true;
