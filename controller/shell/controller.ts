@@ -86,6 +86,12 @@ export interface ControllerOptions {
    * (2000), so the store catches up when it returns even if nothing changes meanwhile.
    */
   saveRetry?: { initialMs?: number; maxMs?: number };
+  /**
+   * A full recomputation (a reload, switches connecting) runs in slices of bridges of about this
+   * many ms of work, yielding to the event loop between them, so that the other switches are
+   * served meanwhile (ECHO, PACKET_IN); sending yields likewise. Default 20; 0: one bridge a slice.
+   */
+  syncSliceMs?: number;
 }
 
 /** Provisions the given nodes of a topology, in parallel; resolves with a per-node outcome. */
@@ -239,7 +245,7 @@ export class Controller extends EventEmitter {
   readonly openSessions = new Set<SwitchSession>();
   /** Connections refused because too many were in the handshake. */
   refusedConnections = 0;
-  private readonly flowCache = new FlowCache();
+  private readonly flowCache = new SlicedFlowCache();
   private readonly log: Logger;
   private syncChain: Promise<void> = Promise.resolve();
   private stopping = false;
@@ -966,7 +972,8 @@ export class Controller extends EventEmitter {
       return;
     }
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
-    const diffs = this.planDiffs();
+    const diffs = await this.planDiffs();
+    if (this.stopping) return;
     const stages = opts.byDistance ? stageDiffsByDistance(diffs, (bridge, flow) => this.hopsToDestination(bridge, flow)) : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
     if (stages.length === 0) return;
     this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
@@ -980,34 +987,48 @@ export class Controller extends EventEmitter {
       const started = performance.now();
       const applied: string[] = [];
       const failed: string[] = [];
-      await Promise.all([...stage.changes].map(async ([node, diff]) => {
-        const session = this.sessions.get(node);
-        if (!session || session.state !== 'ready') {
-          this.emit('event', { type: 'flows-skipped', switch: node, stage: stage.label, reason: 'switch not connected' });
-          return;
+      const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
+      let sliceStarted = performance.now();
+      const sending: Promise<void>[] = [];
+      for (const [node, diff] of stage.changes) {
+        // Encoding a thousand switches' flows takes a while: yield between switches now and then.
+        if (sending.length > 0 && performance.now() - sliceStarted >= budgetMs) {
+          await yieldToEventLoop();
+          sliceStarted = performance.now();
         }
-        const installed = this.installed.get(node);
-        const msgs = diffToMessages(diff);
-        try {
-          const result = await session.applyBatch(msgs);
-          this.options.metrics?.batchApplied(msgs.length, result.elapsedMs);
-          // Unless it was forgotten or re-read meanwhile, the model now holds what was confirmed.
-          if (installed && this.installed.get(node) === installed) applyDiff(installed, diff);
-          this.installedGeneration++;
-          applied.push(node);
-          this.emit('event', { type: 'flows-applied', switch: node, stage: stage.label, flowMods: msgs.length, elapsedMs: Math.round(result.elapsedMs * 1000) / 1000 });
-        } catch (err) {
-          failed.push(node);
-          this.options.metrics?.error('batch');
-          // What the switch holds is uncertain now: read it back before the next change.
-          this.installed.delete(node);
-          this.installedGeneration++;
-          this.log.error({ switch: node, stage: stage.label, reason, err: (err as Error).message }, 'switch refused a forwarding change');
-          this.emit('event', { type: 'flows-failed', switch: node, stage: stage.label, error: (err as Error).message });
-          void this.requestSync(`re-read ${node} after a failed change`, { reconcile: node });
-        }
-      }));
+        sending.push(this.applyTo(node, diff, stage.label, reason, applied, failed));
+      }
+      await Promise.all(sending);
       this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
+    }
+  }
+
+  /** Sends one switch its part of a stage; resolves once its barrier is back (or it failed). */
+  private async applyTo(node: string, diff: SwitchDiff, stage: string, reason: string, applied: string[], failed: string[]): Promise<void> {
+    const session = this.sessions.get(node);
+    if (!session || session.state !== 'ready') {
+      this.emit('event', { type: 'flows-skipped', switch: node, stage, reason: 'switch not connected' });
+      return;
+    }
+    const installed = this.installed.get(node);
+    const msgs = diffToMessages(diff);
+    try {
+      const result = await session.applyBatch(msgs);
+      this.options.metrics?.batchApplied(msgs.length, result.elapsedMs);
+      // Unless it was forgotten or re-read meanwhile, the model now holds what was confirmed.
+      if (installed && this.installed.get(node) === installed) applyDiff(installed, diff);
+      this.installedGeneration++;
+      applied.push(node);
+      this.emit('event', { type: 'flows-applied', switch: node, stage, flowMods: msgs.length, elapsedMs: Math.round(result.elapsedMs * 1000) / 1000 });
+    } catch (err) {
+      failed.push(node);
+      this.options.metrics?.error('batch');
+      // What the switch holds is uncertain now: read it back before the next change.
+      this.installed.delete(node);
+      this.installedGeneration++;
+      this.log.error({ switch: node, stage, reason, err: (err as Error).message }, 'switch refused a forwarding change');
+      this.emit('event', { type: 'flows-failed', switch: node, stage, error: (err as Error).message });
+      void this.requestSync(`re-read ${node} after a failed change`, { reconcile: node });
     }
   }
 
@@ -1112,9 +1133,9 @@ export class Controller extends EventEmitter {
   /**
    * Per switch to update (ready, installed state known), the change to its desired state:
    * from the changed endpoints' flows alone when nothing else changed since the last full
-   * computation, else from everything.
+   * computation, else from everything, bridge slice by bridge slice (see computeInSlices).
    */
-  private planDiffs(): Map<string, SwitchDiff> {
+  private async planDiffs(): Promise<Map<string, SwitchDiff>> {
     const targets: string[] = [];
     for (const [node, s] of this.sessions) if (s.state === 'ready' && this.installed.has(node)) targets.push(node);
     const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
@@ -1125,17 +1146,74 @@ export class Controller extends EventEmitter {
     }
     this.syncCounts.full++;
     const fabric = this.fabric();
-    const ctx = forwardingContext({ fabric, migrations: this.migrations, options, demand: this.tracked.demand, departed: this.tracked.departed });
+    const ctx = this.contextFor(fabric, options);
     const endpoints = this.locations.endpoints().filter((e) => fabric.bridges.has(e.at.bridge));
+    // What changes from here on (while the slices yield) is noted afresh for the next sync.
     this.tracked.changedSince.clear();
     this.tracked.portSetChanged = false;
     this.tracked.entriesChanged.clear();
     this.pendingRemovals.clear();
     this.pruneEntries();
     this.basis = { version: this.inputsVersion, ctx };
-    const desired = desiredStateFor(ctx, endpoints, this.flowCache);
+    return this.computeInSlices(ctx, endpoints, targets.filter((n) => fabric.bridges.has(n)));
+  }
+
+  /** The last forwarding context built, with the migrations (as JSON) it was built from. */
+  private lastContext?: { ctx: ForwardingContext; migrations: string };
+
+  /**
+   * The forwarding context of `fabric`. Building the paths (all pairs) is the costliest step at
+   * a thousand bridges, and they depend on the tunnels alone (which exist and are up), as does
+   * the flooding tree: a switch connecting changes its edge ports, as a rule not the tunnels.
+   * So while the tunnels, the migrations and the options stay the same, the last context's
+   * paths and tree are kept, with this fabric: a connect storm builds them once, not per sync.
+   */
+  private contextFor(fabric: Fabric, options: ForwardingOptions): ForwardingContext {
+    const migrations = JSON.stringify(this.migrations);
+    const last = this.lastContext;
+    if (last && last.migrations === migrations && sameOptions(last.ctx.options, options) && sameTunnels(last.ctx.fabric, fabric)) {
+      // Paths, tree, labels and label root depend on the bridges and tunnels alone.
+      const ctx: ForwardingContext = { ...last.ctx, fabric, bridges: [...fabric.bridges.keys()], demand: this.tracked.demand, departed: this.tracked.departed };
+      this.lastContext = { ctx, migrations };
+      return ctx;
+    }
+    const ctx = forwardingContext({ fabric, migrations: this.migrations, options, demand: this.tracked.demand, departed: this.tracked.departed });
+    this.lastContext = { ctx, migrations };
+    return ctx;
+  }
+
+  /**
+   * The full computation for `targets`, a slice of bridges at a time, yielding to the event loop
+   * between slices: at a thousand bridges it takes seconds, during which the other switches'
+   * keepalives and packet-ins must still be answered. A slice is the desired state of its bridges
+   * alone (the forwarding context is the whole fabric's) diffed against what they hold; the
+   * shared FlowCache keeps every slice's flows until the last one is done. The installed state
+   * of a switch that disconnects meanwhile is gone: it is skipped (its reconnect reconciles).
+   */
+  private async computeInSlices(ctx: ForwardingContext, endpoints: readonly Endpoint[], targets: readonly string[]): Promise<Map<string, SwitchDiff>> {
     const diffs = new Map<string, SwitchDiff>();
-    for (const node of targets) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, this.installed.get(node)!, OWN));
+    const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
+    this.flowCache.begin();
+    try {
+      let size = 1;
+      for (let i = 0; i < targets.length && !this.stopping;) {
+        const t0 = performance.now();
+        const slice = targets.slice(i, i + size);
+        i += slice.length;
+        const desired = desiredStateFor({ ...ctx, bridges: slice }, endpoints, this.flowCache);
+        for (const node of slice) {
+          const installed = this.installed.get(node);
+          if (installed) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, installed, OWN));
+        }
+        if (i >= targets.length) break;
+        // The next slice's size from this one's cost per bridge (bridges differ little within a topology).
+        const perBridge = Math.max((performance.now() - t0) / slice.length, 0.001);
+        size = budgetMs <= 0 ? 1 : Math.min(MAX_SLICE_BRIDGES, Math.max(1, Math.floor(budgetMs / perBridge)));
+        await yieldToEventLoop();
+      }
+    } finally {
+      this.flowCache.end();
+    }
     return diffs;
   }
 
@@ -1431,6 +1509,36 @@ export class Controller extends EventEmitter {
 }
 
 const DEFAULT_MAX_HANDSHAKING = 256;
+/** Work between two yields to the event loop during a full recomputation or a large send, in ms. */
+const DEFAULT_SLICE_MS = 20;
+const MAX_SLICE_BRIDGES = 4096;
+
+/** Lets timers and I/O (other switches' messages) run before going on. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The FlowCache of the state in force, filled slice by slice: the forwarding function ends each
+ * call with `finish()` (forget what that call did not use), which between slices would forget
+ * the other slices' flows; between `begin()` and `end()` that happens once, at the end.
+ */
+class SlicedFlowCache extends FlowCache {
+  private slicing = false;
+
+  begin(): void {
+    this.slicing = true;
+  }
+
+  end(): void {
+    this.slicing = false;
+    super.finish();
+  }
+
+  override finish(): void {
+    if (!this.slicing) super.finish();
+  }
+}
 const PROTOCOL_ERRORS_LOGGED = 5;
 
 function round3(ms: number): number {
@@ -1453,6 +1561,18 @@ function endpointOf(l: Location): Endpoint {
 function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
   if (!a || !b) return a === b;
   return a.mac === b.mac && a.ip === b.ip && a.at.bridge === b.at.bridge && a.at.ofport === b.at.ofport;
+}
+
+/** Same bridges (in the same order) with the same tunnels (port, peer, state): the same paths and flooding tree. */
+function sameTunnels(a: Fabric, b: Fabric): boolean {
+  if (a.bridges.size !== b.bridges.size) return false;
+  const other = b.bridges.values();
+  for (const x of a.bridges.values()) {
+    const y = other.next().value!;
+    if (x.name !== y.name || x.tunnels.length !== y.tunnels.length) return false;
+    if (x.tunnels.some((t, i) => t.ofport !== y.tunnels[i]!.ofport || t.peer !== y.tunnels[i]!.peer || t.up !== y.tunnels[i]!.up)) return false;
+  }
+  return true;
 }
 
 function sameOptions(a: ForwardingOptions, b: ForwardingOptions): boolean {
