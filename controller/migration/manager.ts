@@ -85,6 +85,12 @@ interface Hold {
   /** performance.now() at the freeze. */
   frozenAt: number;
   release?: Promise<void>;
+  /** Resolves once the replay's PACKET_OUTs are written (a commit need not wait for more). */
+  written?: Promise<void>;
+  replayWritten?: () => void;
+  /** Frames sent on behind the replay, still waiting for their barrier. */
+  forwarding?: Promise<void>;
+  flushQueued?: boolean;
 }
 
 /** An error the API turns into a status code; `path` is a JSON Pointer into the request body. */
@@ -246,9 +252,13 @@ export class MigrationManager {
       if (now === undefined) throw new MigrationError(409, `port "${m.to.port}" does not exist on ${m.to.node} yet: attach the container first (the migration stays prepared; commit again, or let its first frame commit it)`, undefined, m);
       m.to.ofport = now;
     }
-    if (this.holds.has(m.id)) {
-      // The held frames go first, in order: the flip would take the hold flow away.
-      await this.releaseHold(m);
+    const hold = this.holds.get(m.id);
+    if (hold) {
+      // The held frames go first, in order: the flip would take the hold flow away. Their
+      // PACKET_OUTs written is enough: the flip's flow_mods follow them on the connection and
+      // its sync queues behind the release's; late frames of the hold flow go out as they come.
+      void this.releaseHold(m);
+      await hold.written;
       m = this.requirePrepared(id, 'commit');
       if (m.to.ofport === null) throw new MigrationError(409, `port "${m.to.port}" went away on ${m.to.node} during the replay`);
     }
@@ -472,6 +482,10 @@ export class MigrationManager {
     for (const [id, h] of this.holds) {
       const m = this.migrations.get(id);
       if (!m || m.mac !== mac || m.to.node !== node || !m.freeze) continue;
+      if (h.phase === 'releasing') {
+        this.forwardHeld(m, h, frame);
+        return;
+      }
       if (h.phase === 'released') {
         // A packet-in that was in flight while the hold flow went away.
         m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
@@ -498,8 +512,12 @@ export class MigrationManager {
   private releaseHold(m: Migration): Promise<void> {
     const h = this.holds.get(m.id);
     if (!h || h.phase === 'released') return Promise.resolve();
+    h.written ??= new Promise<void>((resolve) => {
+      h.replayWritten = resolve;
+    });
     h.release ??= this.replay(m, h).catch((err: Error) => {
       h.phase = 'released';
+      h.replayWritten?.();
       this.mark(m, 'replay failed', err.message);
     });
     return h.release;
@@ -508,23 +526,49 @@ export class MigrationManager {
   private async replay(m: Migration, h: Hold): Promise<void> {
     h.phase = 'replaying';
     this.mark(m, 'replay started', `${h.queue.length} frames held`);
-    // The flows under the hold flow must lead to the new port before the hold flow goes.
-    await this.controller.requestSync(`port ${m.to.port} of ${m.container} appeared`, { towards: m.to.node });
-    // One pass, not "until the queue is empty": under a steady stream frames keep arriving
-    // during every barrier round trip, and the hold would last as long as the stream. The
-    // PACKET_OUTs are written before the release's flow_mods on the same connection, so the
-    // switch sends them first; what queues meanwhile goes out right after the release.
+    // At once, in one pass: a PACKET_OUT needs no flow, and the release's flow_mods below are
+    // written after these on the same connection, so the switch sends the held frames first.
+    // (Waiting for a sync first only kept the container's new port idle while its traffic,
+    // once it resumes, goes through the metered ingress miss until the commit.)
     const replayed = this.sendHeld(m, h, h.queue.take());
+    // From now on a frame the hold flow sends arrived after every replayed one: it goes out
+    // behind them at once (see onHeldFrame), never waiting for the release to finish.
     h.phase = 'releasing';
+    h.replayWritten?.();
     this.activate();
     await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node)]);
-    // Frames the hold flow sent before the barrier: nothing queues behind them any more.
-    while ((await this.sendHeld(m, h, h.queue.take())) > 0);
+    await h.forwarding;
     h.phase = 'released';
     this.firstAtNew(m, 'hold released, nothing was held: frames reach the new port directly');
     this.metrics?.heldFrames.observe(h.queue.held);
     this.mark(m, 'replayed', `${h.replayed} held frames replayed in arrival order, ${h.queue.dropped} dropped`);
     this.emit(m, 'migration-replayed');
+  }
+
+  /**
+   * A frame the hold flow sent after the replay was written: queued and sent on in the same
+   * turn of the event loop with any others that came with it (one batch, one barrier), in
+   * arrival order behind the replay.
+   */
+  private forwardHeld(m: Migration, h: Hold, frame: Uint8Array): void {
+    if (!h.queue.push(frame)) {
+      if (m.freeze) m.freeze.dropped = h.queue.dropped;
+      this.metrics?.holdDropped.inc();
+      return;
+    }
+    if (m.freeze) {
+      m.freeze.held++;
+      m.freeze.heldBytes += frame.length;
+    }
+    if (h.flushQueued) return;
+    h.flushQueued = true;
+    const previous = h.forwarding ?? Promise.resolve();
+    const sent = new Promise<void>((resolve) => setImmediate(() => {
+      h.flushQueued = false;
+      // Written now, synchronously, behind everything written before: the order holds.
+      void this.sendHeld(m, h, h.queue.take()).then(() => resolve(), () => resolve());
+    }));
+    h.forwarding = Promise.all([previous, sent]).then(() => {});
   }
 
   /** Sends frames to the new port in order, confirmed by a barrier; returns how many. */
