@@ -88,6 +88,9 @@ interface Hold {
   /** Resolves once the replay's PACKET_OUTs are written (a commit need not wait for more). */
   written?: Promise<void>;
   replayWritten?: () => void;
+  /** Resolves when a commit's flip begins (it removes the hold flow itself). */
+  flipStarted?: Promise<void>;
+  startFlip?: () => void;
   /** Frames sent on behind the replay, still waiting for their barrier. */
   forwarding?: Promise<void>;
   flushQueued?: boolean;
@@ -123,6 +126,12 @@ export interface MigrationOptions {
   keepFinished: number;
   /** Caps on the frames held during freezes. */
   hold: Partial<HoldLimits>;
+  /**
+   * After the replay, how long the hold flow stays (frames keep going out through the
+   * controller, in order) waiting for a commit whose flip removes it anyway, before a release
+   * of its own. 0: release at once.
+   */
+  releaseWaitMs: number;
 }
 
 export class MigrationManager {
@@ -141,7 +150,7 @@ export class MigrationManager {
   private readonly planning = new Map<string, Promise<void>>();
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
-    this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, ...options };
+    this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, releaseWaitMs: 100, ...options };
     this.log = controller.options.logger.child({ component: 'migration' });
     this.holdBudget = new HoldBudget(checkHoldLimits(this.options.hold));
     controller.heldFrameSink = (node, frame) => this.onHeldFrame(node, frame);
@@ -259,6 +268,7 @@ export class MigrationManager {
       // its sync queues behind the release's; late frames of the hold flow go out as they come.
       void this.releaseHold(m);
       await hold.written;
+      hold.startFlip?.();
       m = this.requirePrepared(id, 'commit');
       if (m.to.ofport === null) throw new MigrationError(409, `port "${m.to.port}" went away on ${m.to.node} during the replay`);
     }
@@ -489,6 +499,11 @@ export class MigrationManager {
       if (h.phase === 'released') {
         // A packet-in that was in flight while the hold flow went away.
         m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
+        if (h.flushQueued) {
+          // Behind frames still waiting for their batch: join it, never overtake it.
+          this.forwardHeld(m, h, frame);
+          return;
+        }
         m.freeze.held++;
         m.freeze.heldBytes += frame.length;
         if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') void this.sendHeld(m, h, [Buffer.from(frame)]);
@@ -515,6 +530,9 @@ export class MigrationManager {
     h.written ??= new Promise<void>((resolve) => {
       h.replayWritten = resolve;
     });
+    h.flipStarted ??= new Promise<void>((resolve) => {
+      h.startFlip = resolve;
+    });
     h.release ??= this.replay(m, h).catch((err: Error) => {
       h.phase = 'released';
       h.replayWritten?.();
@@ -536,7 +554,17 @@ export class MigrationManager {
     h.phase = 'releasing';
     h.replayWritten?.();
     this.activate();
-    await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node)]);
+    // The container resumes right after its port comes up, and its first frame (or the
+    // orchestrator) commits: the flip takes the hold flow away too. A release of our own would
+    // queue a second computation ahead of the flip's, and until the flip the container's own
+    // frames at the new port go through the metered ingress miss. So wait a moment for that
+    // commit; frames keep going out through us in order meanwhile.
+    const superseded = await Promise.race([
+      h.flipStarted!.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.releaseWaitMs).unref()),
+    ]);
+    if (superseded || m.state !== 'prepared') await replayed;
+    else await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node)]);
     await h.forwarding;
     h.phase = 'released';
     this.firstAtNew(m, 'hold released, nothing was held: frames reach the new port directly');
