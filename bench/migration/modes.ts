@@ -20,6 +20,7 @@ import { startOsKen } from './osken.js';
 import { startTestController } from './testcontroller.js';
 import { freePort, monotonicMs, sleep, type Child } from '../../testbed/workload/processes.js';
 import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
+import { counterDelta, readCounters, type Counters } from './counters.js';
 import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
 export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
@@ -88,6 +89,8 @@ export interface RunResult {
   commitRaced: boolean;
   /** vino: the migration's freeze record (held / replayed / dropped frames). */
   freeze: MigrationView['freeze'] | null;
+  /** Kernel and switch counters that moved during the run (bench/migration/counters.ts). */
+  counters: Counters;
 }
 
 interface Mode {
@@ -316,6 +319,8 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
       (err as Error).message += ` (flows, MAC tables and neighbour caches: ${file})`;
       throw err;
     }
+    const ports = { [s.home]: s.overlay.where(s.container).portName, [s.away]: s.overlay.where(s.container).portName };
+    const before = await readCounters(s.overlay, s.container, ports);
     const observeFrom = monotonicMs();
     await sleep(s.preMs);
     const outcome = await mode.migrate(s);
@@ -324,11 +329,12 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
     const back = await client.waitFor((hb) => hb.httpOkAt !== null && hb.httpOkAt > resumeAt && hb.udpEchoSentAt !== null && hb.udpEchoSentAt >= resumeAt, Math.max(0, left));
     if (back) await sleep(s.holdMs);
     const record = await client.stop();
+    const drops = counterDelta(before, await readCounters(s.overlay, s.container, ports));
     const figures = analyzeRun(record, { freezeAt: outcome.emu.freezeAt, resumeAt }, { observeFrom });
     // The run's milestones beside the client record (--keep copies both out).
     // wallMinusMonotonicMs maps the controller's timeline (wall-clock ISO times) onto the probes' clock.
     writeFileSync(s.overlay.file(`run-${key}-${run}.json`), JSON.stringify({
-      observeFrom, wallMinusMonotonicMs: Date.now() - monotonicMs(), emu: outcome.emu, migration: outcome.migration ?? null, commitCall: outcome.commitCall ?? null, figures,
+      observeFrom, wallMinusMonotonicMs: Date.now() - monotonicMs(), emu: outcome.emu, migration: outcome.migration ?? null, commitCall: outcome.commitCall ?? null, figures, counters: drops,
     }, null, 2));
     return {
       mode: key, run, figures, emu: outcome.emu,
@@ -337,6 +343,7 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
       committedBy: outcome.migration?.committedBy ?? null,
       commitRaced: outcome.commitRaced ?? false,
       freeze: outcome.migration?.freeze ?? null,
+      counters: drops,
     };
   } finally {
     client.kill();

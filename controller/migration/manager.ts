@@ -85,6 +85,15 @@ interface Hold {
   /** performance.now() at the freeze. */
   frozenAt: number;
   release?: Promise<void>;
+  /** Resolves once the replay's PACKET_OUTs are written (a commit need not wait for more). */
+  written?: Promise<void>;
+  replayWritten?: () => void;
+  /** Resolves when a commit's flip begins (it removes the hold flow itself). */
+  flipStarted?: Promise<void>;
+  startFlip?: () => void;
+  /** Frames sent on behind the replay, still waiting for their barrier. */
+  forwarding?: Promise<void>;
+  flushQueued?: boolean;
 }
 
 /** An error the API turns into a status code; `path` is a JSON Pointer into the request body. */
@@ -117,6 +126,12 @@ export interface MigrationOptions {
   keepFinished: number;
   /** Caps on the frames held during freezes. */
   hold: Partial<HoldLimits>;
+  /**
+   * After the replay, how long the hold flow stays (frames keep going out through the
+   * controller, in order) waiting for a commit whose flip removes it anyway, before a release
+   * of its own. 0: release at once.
+   */
+  releaseWaitMs: number;
 }
 
 export class MigrationManager {
@@ -135,7 +150,7 @@ export class MigrationManager {
   private readonly planning = new Map<string, Promise<void>>();
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
-    this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, ...options };
+    this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, releaseWaitMs: 100, ...options };
     this.log = controller.options.logger.child({ component: 'migration' });
     this.holdBudget = new HoldBudget(checkHoldLimits(this.options.hold));
     controller.heldFrameSink = (node, frame) => this.onHeldFrame(node, frame);
@@ -246,9 +261,14 @@ export class MigrationManager {
       if (now === undefined) throw new MigrationError(409, `port "${m.to.port}" does not exist on ${m.to.node} yet: attach the container first (the migration stays prepared; commit again, or let its first frame commit it)`, undefined, m);
       m.to.ofport = now;
     }
-    if (this.holds.has(m.id)) {
-      // The held frames go first, in order: the flip would take the hold flow away.
-      await this.releaseHold(m);
+    const hold = this.holds.get(m.id);
+    if (hold) {
+      // The held frames go first, in order: the flip would take the hold flow away. Their
+      // PACKET_OUTs written is enough: the flip's flow_mods follow them on the connection and
+      // its sync queues behind the release's; late frames of the hold flow go out as they come.
+      void this.releaseHold(m);
+      await hold.written;
+      hold.startFlip?.();
       m = this.requirePrepared(id, 'commit');
       if (m.to.ofport === null) throw new MigrationError(409, `port "${m.to.port}" went away on ${m.to.node} during the replay`);
     }
@@ -472,9 +492,18 @@ export class MigrationManager {
     for (const [id, h] of this.holds) {
       const m = this.migrations.get(id);
       if (!m || m.mac !== mac || m.to.node !== node || !m.freeze) continue;
+      if (h.phase === 'releasing') {
+        this.forwardHeld(m, h, frame);
+        return;
+      }
       if (h.phase === 'released') {
         // A packet-in that was in flight while the hold flow went away.
         m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
+        if (h.flushQueued) {
+          // Behind frames still waiting for their batch: join it, never overtake it.
+          this.forwardHeld(m, h, frame);
+          return;
+        }
         m.freeze.held++;
         m.freeze.heldBytes += frame.length;
         if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') void this.sendHeld(m, h, [Buffer.from(frame)]);
@@ -498,8 +527,15 @@ export class MigrationManager {
   private releaseHold(m: Migration): Promise<void> {
     const h = this.holds.get(m.id);
     if (!h || h.phase === 'released') return Promise.resolve();
+    h.written ??= new Promise<void>((resolve) => {
+      h.replayWritten = resolve;
+    });
+    h.flipStarted ??= new Promise<void>((resolve) => {
+      h.startFlip = resolve;
+    });
     h.release ??= this.replay(m, h).catch((err: Error) => {
       h.phase = 'released';
+      h.replayWritten?.();
       this.mark(m, 'replay failed', err.message);
     });
     return h.release;
@@ -508,23 +544,59 @@ export class MigrationManager {
   private async replay(m: Migration, h: Hold): Promise<void> {
     h.phase = 'replaying';
     this.mark(m, 'replay started', `${h.queue.length} frames held`);
-    // The flows under the hold flow must lead to the new port before the hold flow goes.
-    await this.controller.requestSync(`port ${m.to.port} of ${m.container} appeared`, { towards: m.to.node });
-    // One pass, not "until the queue is empty": under a steady stream frames keep arriving
-    // during every barrier round trip, and the hold would last as long as the stream. The
-    // PACKET_OUTs are written before the release's flow_mods on the same connection, so the
-    // switch sends them first; what queues meanwhile goes out right after the release.
+    // At once, in one pass: a PACKET_OUT needs no flow, and the release's flow_mods below are
+    // written after these on the same connection, so the switch sends the held frames first.
+    // (Waiting for a sync first only kept the container's new port idle while its traffic,
+    // once it resumes, goes through the metered ingress miss until the commit.)
     const replayed = this.sendHeld(m, h, h.queue.take());
+    // From now on a frame the hold flow sends arrived after every replayed one: it goes out
+    // behind them at once (see onHeldFrame), never waiting for the release to finish.
     h.phase = 'releasing';
+    h.replayWritten?.();
     this.activate();
-    await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node)]);
-    // Frames the hold flow sent before the barrier: nothing queues behind them any more.
-    while ((await this.sendHeld(m, h, h.queue.take())) > 0);
+    // The container resumes right after its port comes up, and its first frame (or the
+    // orchestrator) commits: the flip takes the hold flow away too. A release of our own would
+    // queue a second computation ahead of the flip's, and until the flip the container's own
+    // frames at the new port go through the metered ingress miss. So wait a moment for that
+    // commit; frames keep going out through us in order meanwhile.
+    const superseded = await Promise.race([
+      h.flipStarted!.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.releaseWaitMs).unref()),
+    ]);
+    if (superseded || m.state !== 'prepared') await replayed;
+    else await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node)]);
+    await h.forwarding;
     h.phase = 'released';
     this.firstAtNew(m, 'hold released, nothing was held: frames reach the new port directly');
     this.metrics?.heldFrames.observe(h.queue.held);
     this.mark(m, 'replayed', `${h.replayed} held frames replayed in arrival order, ${h.queue.dropped} dropped`);
     this.emit(m, 'migration-replayed');
+  }
+
+  /**
+   * A frame the hold flow sent after the replay was written: queued and sent on in the same
+   * turn of the event loop with any others that came with it (one batch, one barrier), in
+   * arrival order behind the replay.
+   */
+  private forwardHeld(m: Migration, h: Hold, frame: Uint8Array): void {
+    if (!h.queue.push(frame)) {
+      if (m.freeze) m.freeze.dropped = h.queue.dropped;
+      this.metrics?.holdDropped.inc();
+      return;
+    }
+    if (m.freeze) {
+      m.freeze.held++;
+      m.freeze.heldBytes += frame.length;
+    }
+    if (h.flushQueued) return;
+    h.flushQueued = true;
+    const previous = h.forwarding ?? Promise.resolve();
+    const sent = new Promise<void>((resolve) => setImmediate(() => {
+      h.flushQueued = false;
+      // Written now, synchronously, behind everything written before: the order holds.
+      void this.sendHeld(m, h, h.queue.take()).then(() => resolve(), () => resolve());
+    }));
+    h.forwarding = Promise.all([previous, sent]).then(() => {});
   }
 
   /** Sends frames to the new port in order, confirmed by a barrier; returns how many. */

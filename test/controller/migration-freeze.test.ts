@@ -134,6 +134,32 @@ t.test('a commit during the hold waits for the replay; the old port going away f
   t.same(replays(sw.received, 902).map((o) => o.data.readUInt32BE(14)), [...Array(10).keys()]);
 });
 
+t.test('frames the hold flow sends after the replay go out at once behind it; a commit right after the port appears takes the hold flow away with its flip', async (t) => {
+  const { w, mover, home, target } = await setup(t);
+  const m = await (await post(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-fast' } })).json() as View;
+  t.equal((await post(w, `/api/v1/migrations/${m.id}/freeze`)).status, 200);
+  const sw = w.switches.get(target)!;
+  const mac = home.mac;
+  for (let i = 0; i < 5; i++) sw.packetIn(100, numbered(mac, i), HOLD_COOKIE(mac), 1);
+  await until('held', () => get(w, m.id), (v) => v.freeze!.held === 5);
+  sw.addPort(fakePort(904, 'c-fast'));
+  await until('replay started', () => get(w, m.id), (v) => v.timeline.some((e) => e.event === 'replay started'));
+  // Still through the controller (the hold flow is there until a release or a flip): sent on
+  // as they come, behind the replay, whether or not the release has happened yet.
+  for (let i = 5; i < 12; i++) sw.packetIn(100, numbered(mac, i), HOLD_COOKIE(mac), 1);
+  await until('sent on', () => replays(sw.received, 904).length, (n) => n === 12);
+  t.same(replays(sw.received, 904).map((o) => o.data.readUInt32BE(14)), [...Array(12).keys()], 'once each, in arrival order');
+  const c = await post(w, `/api/v1/migrations/${m.id}/commit`);
+  t.equal(c.status, 200);
+  const done = await c.json() as View;
+  t.equal(done.state, 'committed');
+  t.equal(done.freeze!.replayed, 12);
+  t.equal(done.freeze!.dropped, 0);
+  t.equal(holdFlows(w, target).length, 0, 'no hold flow after the commit');
+  const events = done.timeline.map((e) => e.event);
+  t.ok(events.indexOf('replay started') < events.indexOf('committed'), 'the replay began before the flip');
+});
+
 t.test('abort discards what is held; freeze of an unknown or finished migration: 404/409', async (t) => {
   const { w, mover, home, target, peers } = await setup(t);
   t.equal((await post(w, '/api/v1/migrations/nope/freeze')).status, 404);
