@@ -108,14 +108,8 @@ export function levelsTowards(bridges: Iterable<string>, distance: (from: string
  * (`distance` undefined) go first; removals last.
  *
  * @param distance new-path hop count from `bridge` to the destination of `flow`, or undefined.
- * @param fallbackDistance new-path hop count from `bridge` to where its fallback flow leads
- *   (the label root), if it has one: a removal waits for the fallback's own stage.
  */
-export function stageDiffsByDistance(
-  diffs: ReadonlyMap<string, SwitchDiff>,
-  distance: (bridge: string, flow: FlowSpec) => number | undefined,
-  fallbackDistance: (bridge: string) => number | undefined = () => undefined,
-): TransitionStage[] {
+export function stageDiffsByDistance(diffs: ReadonlyMap<string, SwitchDiff>, distance: (bridge: string, flow: FlowSpec) => number | undefined): TransitionStage[] {
   const first: TransitionStage = { label: 'groups and ingress', changes: new Map() };
   const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
   const byDistance: TransitionStage[] = [];
@@ -132,25 +126,7 @@ export function stageDiffsByDistance(
       if (!part) stage.changes.set(name, (part = emptyDiff()));
       part.flowsToAdd.push(f);
     }
-    // A removed flow towards a destination that is still reachable hands its frames to a
-    // lower-priority flow (a label's own flow giving way to the default towards the label root):
-    // that is a change of next hop, ordered like an addition. Removed with the cleanup, every
-    // switch would fall back at once, and two neighbours could send a label to each other.
-    const last = { ...emptyDiff(), flowsToDelete: [] as FlowSpec[], groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
-    // The fallback itself changes in the stage of its own destination: not before that.
-    const fallbackHops = fallbackDistance(name) ?? 0;
-    for (const f of d.flowsToDelete) {
-      const own = distance(name, f);
-      const hops = own === undefined ? undefined : Math.max(own, fallbackHops);
-      if (hops === undefined) {
-        last.flowsToDelete.push(f);
-        continue;
-      }
-      const stage = (byDistance[hops] ??= { label: `distance ${hops}`, changes: new Map() });
-      let part = stage.changes.get(name);
-      if (!part) stage.changes.set(name, (part = emptyDiff()));
-      part.flowsToDelete.push(f);
-    }
+    const last = { ...emptyDiff(), flowsToDelete: d.flowsToDelete, groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
     if (!isEmptyDiff(head)) first.changes.set(name, head);
     if (!isEmptyDiff(last)) cleanup.changes.set(name, last);
   }

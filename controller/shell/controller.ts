@@ -974,7 +974,7 @@ export class Controller extends EventEmitter {
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const diffs = await this.planDiffs();
     if (this.stopping) return;
-    const stages = opts.byDistance ? stageDiffsByDistance(diffs, (bridge, flow) => this.hopsToDestination(bridge, flow), (bridge) => this.hopsToLabelRoot(bridge)) : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
+    const stages = opts.byDistance ? stageDiffsByDistance(diffs, (bridge, flow) => this.hopsToDestination(bridge, flow)) : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
     if (stages.length === 0) return;
     this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
     await this.applyStages(stages, reason);
@@ -1297,11 +1297,6 @@ export class Controller extends EventEmitter {
   }
 
   /** New-path hops from `bridge` to the bridge of the MAC a flow forwards to (eth_dst), if it has one. */
-  private hopsToLabelRoot(bridge: string): number | undefined {
-    const ctx = this.basis?.ctx;
-    return ctx?.labelRoot === undefined ? undefined : ctx.paths.distance(bridge, ctx.labelRoot);
-  }
-
   private hopsToDestination(bridge: string, flow: FlowSpec): number | undefined {
     const ctx = this.basis?.ctx;
     const labelled = ctx && labelDestination(ctx, flow);
