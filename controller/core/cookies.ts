@@ -45,6 +45,11 @@ export const RuleKind = {
   LABEL_LOCAL_MISS: 17,
   /** Table 3: the metered copy to the controller of a frame already forwarded. */
   TO_CONTROLLER: 18,
+  /**
+   * Table 0, at a migration's new port: the container's frames, with an unmetered copy to the
+   * controller (its first frame commits the migration).
+   */
+  MIGRATION_ARRIVAL: 19,
 } as const;
 export type RuleKindName = keyof typeof RuleKind;
 

@@ -445,6 +445,7 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     const newPort = to!.ofport;
     const both = newPort === undefined ? [output(ep.at.ofport)] : [output(ep.at.ofport), output(newPort)];
     put(at, flowOn(at, local, [applyActions(both)], `same/${newPort}`, cache));
+    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(at, mac, newPort, cache));
     put(at, flowOn(at, deliverHome, [applyActions([POP, ...both])], `same/${newPort}`, cache));
     if (hold) {
       put(at, flowOn(at, rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
@@ -462,6 +463,7 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     const back = ctx.paths.nextHop(n, at);
     const newLocal: Action[] = back === undefined ? [PUSH, setVid(toLabel)] : [PUSH, setVid(homeLabel), output(back), setVid(toLabel)];
     put(n, flowOn(n, local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
+    if (to!.ofport !== undefined) put(n, arrivalFlow(n, mac, to!.ofport, cache));
     const copyMatch = [vlanIs(toLabel), dstMatch];
     if (to!.ofport !== undefined) put(n, flowOn(n, rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(ctx, to!.ofport), to!.ofport, cache));
     if (hold) put(n, flowOn(n, rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, '', cache));
@@ -539,6 +541,17 @@ export function labelDestination(ctx: ForwardingContext, flow: FlowSpec): string
     if (f.field === 'vlan_vid' && f.mask !== undefined) return ctx.labelRoot;
   }
   return undefined;
+}
+
+/**
+ * A migrating container's frames at its new port. Left to the ingress miss they would pass its
+ * meter, which drops whole frames, not just the controller's copy: after a resume the container
+ * and the echoes of its replayed backlog exceed it at once. Unmetered instead; the copies last
+ * from the first frame (which commits the migration) until the flip replaces this flow.
+ */
+function arrivalFlow(bridge: string, mac: string, ofport: number, cache: FlowCache | undefined): FlowSpec {
+  const r = rule(RuleKind.MIGRATION_ARRIVAL, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE, [{ field: 'in_port', value: ofport }, { field: 'eth_src', value: mac }]);
+  return flowOn(bridge, r, ARRIVAL_INSTRUCTIONS, ofport, cache);
 }
 
 /** A rule: what its flows on every bridge share. */
@@ -622,6 +635,7 @@ const POP: Action = { type: 'POP_VLAN' };
 // Shared by every flow that has them: flows are never modified once built.
 const FLOOD: Instruction[] = [applyActions([{ type: 'GROUP', groupId: FLOOD_GROUP }])];
 const GOTO_EDGE: Instruction[] = [{ type: 'GOTO_TABLE', tableId: EDGE_TABLE }];
+const ARRIVAL_INSTRUCTIONS: Instruction[] = [applyActions([toController()]), { type: 'GOTO_TABLE', tableId: EDGE_TABLE }];
 const GOTO_LABELS: Instruction[] = [gotoLabels()];
 // The whole frame, untagged, never a switch buffer: the controller replays it with PACKET_OUT.
 const HOLD_INSTRUCTIONS: Instruction[] = [applyActions([POP, toController()])];
