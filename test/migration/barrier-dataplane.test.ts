@@ -13,12 +13,10 @@
 // c1 is migrated to c1n's port and back, FLIPS times. For each flip, every datagram sent from the
 // mark (after the commit answer) to the end of the settle time must reach the new place and not
 // the old one.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import t from 'tap';
-import { dumpFlows } from '../../bench/migration/bridges.js';
+import { twoEdgeOverlay } from './two-edge-overlay.js';
 import { Overlay } from '../../testbed/workload/overlay.js';
 import { startVino, waitConnected, type VinoProcess } from '../../testbed/workload/vino.js';
 import { nodeArgv } from '../testbed/helpers.js';
@@ -27,41 +25,11 @@ const FLIPS = Number(process.env.VINO_BARRIER_FLIPS ?? 50);
 const SETTLE_MS = 150;
 const PORT = 9999;
 
-const topologyFile = path.join(t.testdir(), 'barrier-dp.json');
-writeFileSync(topologyFile, JSON.stringify({
-  name: 'barrier-dp',
-  overlay_subnet: '192.168.201.0/24',
-  nodes: {
-    sw1: { kind: 'switch', region: 'CORE' },
-    sw2: { kind: 'switch', region: 'EDGE' },
-    h1: { kind: 'host', region: 'CORE' },
-    h2: { kind: 'host', region: 'EDGE' },
-    h3: { kind: 'host', region: 'EDGE' },
-  },
-  links: [
-    { switch: 'sw1', peer: 'sw2' },
-    { switch: 'sw1', host: 'h1', overlay_ip: '192.168.201.11' },
-    { switch: 'sw2', host: 'h2', overlay_ip: '192.168.201.12' },
-    { switch: 'sw2', host: 'h3', overlay_ip: '192.168.201.13' },
-  ],
-  containers: {
-    c1: { mac: '02:00:00:00:01:01', ip: '192.168.201.101', host: 'h1' },
-    c2: { mac: '02:00:00:00:01:02', ip: '192.168.201.102', host: 'h3' },
-  },
-}, null, 2));
-
-const ov = await Overlay.create(topologyFile);
+const fixture = await twoEdgeOverlay(t, 'barrier-dp', 201, 1);
+const { ov, topologyFile } = fixture;
 let vino: VinoProcess | undefined;
-t.teardown(async () => {
-  if (!t.passing()) {
-    t.comment(`flow tables at the failure:\n${await dumpFlows(ov).catch((e: Error) => e.message)}`);
-    if (vino) t.comment(`controller log (${vino.child.logFile}):\n${vino.child.tail(40)}`);
-  }
-  await vino?.stop();
-  await ov.down();
-});
 
-vino = await startVino({
+vino = fixture.vino = await startVino({
   topologyFile, ofHost: ov.controllerHost, ofPort: ov.controllerPort, stateFile: ov.file('vino-state.json'),
   logFile: ov.file('vino.log'), expectSwitches: 0, logLevel: 'info',
 });

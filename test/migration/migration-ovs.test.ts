@@ -5,56 +5,23 @@
 //
 //   h1 ─ sw1 ─ sw2 ─ h2        c1 (the service) starts on h1 and migrates to h2 and back;
 //               └── h3         c2 (the client) stays on h3.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
-import { dumpFlows } from '../../bench/migration/bridges.js';
+import { twoEdgeOverlay } from './two-edge-overlay.js';
 import { emulateMigration } from '../../testbed/workload/emulate.js';
 import { Overlay } from '../../testbed/workload/overlay.js';
 import { ApiError, startVino, waitConnected, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 import { parseJson } from '../../src/json/index.js';
 
-const topologyFile = path.join(t.testdir(), 'mig-test.json');
-writeFileSync(topologyFile, JSON.stringify({
-  name: 'mig-test',
-  overlay_subnet: '192.168.200.0/24',
-  nodes: {
-    sw1: { kind: 'switch', region: 'CORE' },
-    sw2: { kind: 'switch', region: 'EDGE' },
-    h1: { kind: 'host', region: 'CORE' },
-    h2: { kind: 'host', region: 'EDGE' },
-    h3: { kind: 'host', region: 'EDGE' },
-  },
-  links: [
-    { switch: 'sw1', peer: 'sw2' },
-    { switch: 'sw1', host: 'h1', overlay_ip: '192.168.200.11' },
-    { switch: 'sw2', host: 'h2', overlay_ip: '192.168.200.12' },
-    { switch: 'sw2', host: 'h3', overlay_ip: '192.168.200.13' },
-  ],
-  containers: {
-    c1: { mac: '02:00:00:00:00:01', ip: '192.168.200.101', host: 'h1' },
-    c2: { mac: '02:00:00:00:00:02', ip: '192.168.200.102', host: 'h3' },
-  },
-}, null, 2));
-
-const ov = await Overlay.create(topologyFile);
+const fixture = await twoEdgeOverlay(t, 'mig-test', 200, 0);
+const { ov, topologyFile } = fixture;
 let vino: VinoProcess | undefined;
-t.teardown(async () => {
-  if (!t.passing()) {
-    // Evidence for whoever reads the failure: what every bridge holds, what the controller said.
-    t.comment(`flow tables at the failure:\n${await dumpFlows(ov).catch((e: Error) => e.message)}`);
-    if (vino) t.comment(`controller log (${vino.child.logFile}):\n${vino.child.tail(40)}`);
-  }
-  await vino?.stop();
-  await ov.down();
-});
 
 const stateFile = ov.file('vino-state.json');
 const start = () => startVino({
   topologyFile, ofHost: ov.controllerHost, ofPort: ov.controllerPort, stateFile,
   logFile: ov.file('vino.log'), expectSwitches: 0, logLevel: 'debug',
 });
-vino = await start();
+vino = fixture.vino = await start();
 await ov.provision();
 await waitConnected(vino, 5, 30_000);
 await ov.addContainers();
@@ -211,10 +178,10 @@ t.test('after the move the client reaches c1 at h2, with no announcement from c1
 t.test('a controller restart in the prepared state keeps the migration and the traffic', async (t) => {
   const m = await vino!.api.prepare('c1', { switch: 'h1', port: C1.port });
   await vino!.stop();
-  vino = undefined;
+  vino = fixture.vino = undefined;
   t.equal(await get('/controller-down'), answer('/controller-down'), 'traffic flows while no controller runs');
 
-  vino = await start();
+  vino = fixture.vino = await start();
   await waitConnected(vino, 5, 30_000);
   const restored = await vino.api.migration(m.id);
   t.equal(restored.state, 'prepared', 'the migration is still prepared');
