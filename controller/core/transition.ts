@@ -16,6 +16,7 @@
 import { COOKIE_OWNER_VALUE, RuleKind } from './cookies.js';
 import { diffSwitchState, emptyDiff, isEmptyDiff, type OwnIds, type SwitchDiff } from './diff.js';
 import type { FlowSpec, SwitchState } from './flows.js';
+import { labelDestination, type ForwardingContext } from './forwarding.js';
 
 export interface TransitionStage {
   label: string;
@@ -155,4 +156,27 @@ export function stageDiffsByDistance(
     if (!isEmptyDiff(last)) cleanup.changes.set(name, last);
   }
   return [first, ...byDistance.filter((s) => s !== undefined), cleanup].filter((s) => s.changes.size > 0);
+}
+
+/**
+ * The stages of a change of paths (a reload), as the controller sends them: `ctx` is the new
+ * forwarding context, `installed` what each switch holds before the change, `edgeOf` the bridge
+ * a MAC lives on.
+ */
+export function stageFabricChange(
+  diffs: ReadonlyMap<string, SwitchDiff>,
+  ctx: ForwardingContext,
+  installed: (bridge: string) => Iterable<FlowSpec> | undefined,
+  edgeOf: (mac: string) => string | undefined,
+): TransitionStage[] {
+  void installed;
+  const hops = (bridge: string, flow: FlowSpec): number | undefined => {
+    const labelled = labelDestination(ctx, flow);
+    if (labelled !== undefined) return ctx.paths.distance(bridge, labelled);
+    const dst = flow.match.fields.find((f) => f.field === 'eth_dst');
+    if (!dst || dst.field !== 'eth_dst' || typeof dst.value !== 'string') return undefined;
+    const at = edgeOf(dst.value);
+    return at === undefined ? undefined : ctx.paths.distance(bridge, at);
+  };
+  return stageDiffsByDistance(diffs, hops, (bridge) => (ctx.labelRoot === undefined ? undefined : ctx.paths.distance(bridge, ctx.labelRoot)));
 }
