@@ -562,6 +562,12 @@ function labelRule(label: number): Rule {
   return r;
 }
 
+/** Label `label`'s own flow with `instructions`: a path change pins a label to its old next hop with it (see stageFabricChange). */
+export function labelFlow(label: number, instructions: Instruction[]): FlowSpec {
+  const r = labelRule(label);
+  return { tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie };
+}
+
 /**
  * A rule's flow on `bridge`. `sig` carries whatever, besides the rule, the instructions depend
  * on (ports, options): equal cache key = equal flow.
