@@ -530,17 +530,6 @@ export function endpointFlowsOn(ctx: ForwardingContext, ep: Endpoint, bridge: st
   return endpointFlows(ctx, ep).get(bridge) ?? [];
 }
 
-/** The bridge a label flow leads to (LABEL: its label's bridge; LABEL_DEFAULT: the root), else undefined. */
-export function labelDestination(ctx: ForwardingContext, flow: FlowSpec): string | undefined {
-  if (flow.tableId !== LABEL_TABLE) return undefined;
-  if (flow.match.fields.length === 1) {
-    const f = flow.match.fields[0]!;
-    if (f.field === 'vlan_vid' && f.mask === undefined) return ctx.bridgeOfLabel.get(Number(f.value) & 0xfff);
-    if (f.field === 'vlan_vid' && f.mask !== undefined) return ctx.labelRoot;
-  }
-  return undefined;
-}
-
 /** A rule: what its flows on every bridge share. */
 interface Rule {
   kind: number;
