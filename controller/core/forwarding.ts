@@ -532,17 +532,6 @@ export function endpointFlowsOn(ctx: ForwardingContext, ep: Endpoint, bridge: st
   return endpointFlows(ctx, ep).get(bridge) ?? [];
 }
 
-/** The bridge a label flow leads to (LABEL: its label's bridge; LABEL_DEFAULT: the root), else undefined. */
-export function labelDestination(ctx: ForwardingContext, flow: FlowSpec): string | undefined {
-  if (flow.tableId !== LABEL_TABLE) return undefined;
-  if (flow.match.fields.length === 1) {
-    const f = flow.match.fields[0]!;
-    if (f.field === 'vlan_vid' && f.mask === undefined) return ctx.bridgeOfLabel.get(Number(f.value) & 0xfff);
-    if (f.field === 'vlan_vid' && f.mask !== undefined) return ctx.labelRoot;
-  }
-  return undefined;
-}
-
 /**
  * A migrating container's frames at its new port. Left to the ingress miss they would pass its
  * meter, which drops whole frames, not just the controller's copy: after a resume the container
@@ -573,6 +562,12 @@ function labelRule(label: number): Rule {
   let r = labelRules.get(label);
   if (!r) labelRules.set(label, (r = rule(RuleKind.LABEL, `label:${label}`, LABEL_TABLE, Priority.LABEL, [vlanIs(label)])));
   return r;
+}
+
+/** Label `label`'s own flow with `instructions`: a path change pins a label to its old next hop with it (see stageFabricChange). */
+export function labelFlow(label: number, instructions: Instruction[]): FlowSpec {
+  const r = labelRule(label);
+  return { tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie };
 }
 
 /**

@@ -13,9 +13,10 @@
  *                   new edge would arrive there twice);
  *   stage "cleanup": removals last, once nothing depends on them any more.
  */
-import { COOKIE_OWNER_VALUE, RuleKind } from './cookies.js';
+import { COOKIE_OWNER_VALUE, cookieKind, RuleKind } from './cookies.js';
 import { diffSwitchState, emptyDiff, isEmptyDiff, type OwnIds, type SwitchDiff } from './diff.js';
-import type { FlowSpec, SwitchState } from './flows.js';
+import { instructionsKey, type FlowSpec, type SwitchState } from './flows.js';
+import { LABEL_TABLE, labelFlow, type ForwardingContext } from './forwarding.js';
 
 export interface TransitionStage {
   label: string;
@@ -101,34 +102,109 @@ export function levelsTowards(bridges: Iterable<string>, distance: (from: string
 }
 
 /**
- * Orders a change of paths (a link removed or added while the old tunnels still carry traffic)
- * per destination: a flow towards a destination that is `d` hops away on the new paths goes in
- * stage `d`, so every switch turns to a next hop that already holds its final flow for that
- * destination (no loop, no black hole). Groups, meters and flows with no destination
- * (`distance` undefined) go first; removals last.
+ * Orders a change of paths (a reload: a region added, a link removed or added, while the old
+ * tunnels still carry traffic) so that every intermediate state delivers. What must hold is per
+ * label: a switch turns a label to its new next hop only once that next hop forwards the label
+ * on its new path, so the switch `d` hops from the label's edge on the new paths turns it in
+ * stage `d` (nearest first); until then it keeps the old next hop, whose tunnel is still there.
+ * Flows towards a MAC (ingress entries, local delivery) go the same way, by the hops to the
+ * MAC's edge.
  *
- * @param distance new-path hop count from `bridge` to the destination of `flow`, or undefined.
+ * The default flow serves every label with no flow of its own, whatever their distances: when
+ * its next hop changes (the label root moved, or the path to it), each label it served is first
+ * pinned to its old next hop by a flow of its own (stage "groups and ingress"), the default
+ * changes in stage 0, and each pin gives way in its label's stage, to the label's new flow or,
+ * removed, to the new default. A label's own flow removed otherwise (its next hop is now the
+ * default's) likewise goes in its label's stage. Groups, meters, flows with no destination and
+ * a label's local-miss drop go first; other removals last ("cleanup").
+ *
+ * @param ctx the new forwarding context (paths, labels, label root).
+ * @param installed what each switch holds before the change (its old default and own label flows).
+ * @param edgeOf the bridge a MAC lives on now.
  */
-export function stageDiffsByDistance(diffs: ReadonlyMap<string, SwitchDiff>, distance: (bridge: string, flow: FlowSpec) => number | undefined): TransitionStage[] {
+export function stageFabricChange(
+  diffs: ReadonlyMap<string, SwitchDiff>,
+  ctx: ForwardingContext,
+  installed: (bridge: string) => Iterable<FlowSpec> | undefined,
+  edgeOf: (mac: string) => string | undefined,
+): TransitionStage[] {
   const first: TransitionStage = { label: 'groups and ingress', changes: new Map() };
   const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
   const byDistance: TransitionStage[] = [];
   for (const [name, d] of diffs) {
     const head = { ...emptyDiff(), groupsToAdd: d.groupsToAdd, metersToAdd: d.metersToAdd, groupsToModify: d.groupsToModify, metersToModify: d.metersToModify };
-    for (const f of d.flowsToAdd) {
-      const hops = distance(name, f);
-      if (hops === undefined) {
-        head.flowsToAdd.push(f);
-        continue;
-      }
+    const last = { ...emptyDiff(), groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
+    const at = (hops: number): SwitchDiff => {
       const stage = (byDistance[hops] ??= { label: `distance ${hops}`, changes: new Map() });
       let part = stage.changes.get(name);
       if (!part) stage.changes.set(name, (part = emptyDiff()));
-      part.flowsToAdd.push(f);
+      return part;
+    };
+    const hopsToLabel = (label: number) => {
+      const dest = ctx.bridgeOfLabel.get(label);
+      return dest === undefined ? undefined : ctx.paths.distance(name, dest);
+    };
+    const labelAdds = new Map<number, FlowSpec>();
+    let defaultChanges = false;
+    for (const f of d.flowsToAdd) {
+      const kind = cookieKind(f.cookie);
+      if (kind === RuleKind.LABEL) labelAdds.set(labelOf(f), f);
+      else if (kind === RuleKind.LABEL_DEFAULT) {
+        defaultChanges = true;
+        at(0).flowsToAdd.push(f);
+      } else {
+        const mac = kind === RuleKind.LABEL_LOCAL_MISS ? undefined : macOf(f);
+        const edge = mac === undefined ? undefined : edgeOf(mac);
+        const hops = edge === undefined ? undefined : ctx.paths.distance(name, edge);
+        (hops === undefined ? head : at(hops)).flowsToAdd.push(f);
+      }
     }
-    const last = { ...emptyDiff(), flowsToDelete: d.flowsToDelete, groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
+    for (const f of d.flowsToDelete) {
+      const kind = cookieKind(f.cookie);
+      const hops = kind === RuleKind.LABEL ? hopsToLabel(labelOf(f)) : undefined;
+      if (kind === RuleKind.LABEL_DEFAULT) defaultChanges = true;
+      (hops === undefined ? last : at(hops)).flowsToDelete.push(f);
+    }
+    if (defaultChanges) {
+      const held = [...(installed(name) ?? [])].filter((f) => f.tableId === LABEL_TABLE);
+      const oldDefault = held.find((f) => cookieKind(f.cookie) === RuleKind.LABEL_DEFAULT);
+      const ownFlow = new Set(held.filter((f) => cookieKind(f.cookie) === RuleKind.LABEL).map(labelOf));
+      const ownLabel = ctx.labels.get(name);
+      for (const [label, dest] of oldDefault ? ctx.bridgeOfLabel : []) {
+        // Labels that carry frames (their edge has ports) and went by the old default.
+        const hops = ctx.paths.distance(name, dest);
+        if (label === ownLabel || ownFlow.has(label) || hops === undefined || !ctx.fabric.bridges.get(dest)?.edgePorts.length) continue;
+        const final = labelAdds.get(label);
+        if (final && instructionsKey(final.instructions) === instructionsKey(oldDefault!.instructions)) {
+          // Its own flow keeps the old next hop: it is the pin.
+          head.flowsToAdd.push(final);
+          labelAdds.delete(label);
+          continue;
+        }
+        const pin = labelFlow(label, oldDefault!.instructions);
+        head.flowsToAdd.push(pin);
+        // Replaced by its own flow in its stage (below), or removed there in favour of the new default.
+        if (!final) at(hops).flowsToDelete.push(pin);
+      }
+    }
+    for (const [label, f] of labelAdds) {
+      const hops = hopsToLabel(label);
+      (hops === undefined ? head : at(hops)).flowsToAdd.push(f);
+    }
     if (!isEmptyDiff(head)) first.changes.set(name, head);
     if (!isEmptyDiff(last)) cleanup.changes.set(name, last);
   }
   return [first, ...byDistance.filter((s) => s !== undefined), cleanup].filter((s) => s.changes.size > 0);
+}
+
+/** The label a label-table flow matches (its VLAN id). */
+function labelOf(f: FlowSpec): number {
+  const vid = f.match.fields.find((m) => m.field === 'vlan_vid');
+  return vid && vid.field === 'vlan_vid' ? Number(vid.value) & 0xfff : -1;
+}
+
+/** The destination MAC a flow matches, if it matches one. */
+function macOf(f: FlowSpec): string | undefined {
+  const dst = f.match.fields.find((m) => m.field === 'eth_dst');
+  return dst && dst.field === 'eth_dst' && typeof dst.value === 'string' && dst.mask === undefined ? dst.value : undefined;
 }

@@ -20,13 +20,13 @@ import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, isOurCookie, RuleKin
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
   BridgeMacs, defaultForwardingOptions, desiredStateFor, endpointChangeFlows, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
-  labelDestination, OWN_GROUP_IDS, withEntry, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
+  OWN_GROUP_IDS, withEntry, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
 import { flowKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
-import { levelsTowards, stageDiffs, stageDiffsByDistance, type TransitionStage } from '../core/transition.js';
+import { levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
 import {
   applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, type InstalledState, type SwitchDiff,
 } from '../core/diff.js';
@@ -974,7 +974,10 @@ export class Controller extends EventEmitter {
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const diffs = await this.planDiffs();
     if (this.stopping) return;
-    const stages = opts.byDistance ? stageDiffsByDistance(diffs, (bridge, flow) => this.hopsToDestination(bridge, flow)) : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
+    const ctx = this.basis?.ctx;
+    const stages = opts.byDistance && ctx
+      ? stageFabricChange(diffs, ctx, (node) => this.installed.get(node)?.flows.values(), (mac) => this.locations.byMac(mac)?.node)
+      : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
     if (stages.length === 0) return;
     this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
     await this.applyStages(stages, reason);
@@ -1294,17 +1297,6 @@ export class Controller extends EventEmitter {
     const located = new Map<string, Iterable<number>>();
     for (const [node, ports] of this.tracked.portUse) located.set(node, ports.keys());
     return fabricFromTopology(this.topology, reported, located);
-  }
-
-  /** New-path hops from `bridge` to the bridge of the MAC a flow forwards to (eth_dst), if it has one. */
-  private hopsToDestination(bridge: string, flow: FlowSpec): number | undefined {
-    const ctx = this.basis?.ctx;
-    const labelled = ctx && labelDestination(ctx, flow);
-    if (labelled !== undefined) return ctx!.paths.distance(bridge, labelled);
-    const dst = flow.match.fields.find((f) => f.field === 'eth_dst');
-    if (!dst || dst.field !== 'eth_dst' || typeof dst.value !== 'string') return undefined;
-    const at = this.locations.byMac(dst.value)?.node;
-    return at === undefined ? undefined : this.basis?.ctx.paths.distance(bridge, at);
   }
 
   /** Levels for ordering a change towards `target` (nearest first), over the current paths. */
