@@ -6,6 +6,7 @@ import type { ResolvedTopology } from '../../src/topology/types.js';
 import type { PortDesc } from '../../src/openflow/types/index.js';
 import { Port } from '../../src/openflow/constants.js';
 import type { Fabric, FabricBridge } from './fabric.js';
+import { defaultTunnelPortName } from '../../src/topology/derive.js';
 
 const OFPPC_PORT_DOWN = 1;
 const OFPPS_LINK_DOWN = 1;
@@ -23,6 +24,7 @@ export function fabricFromTopology(
   extraEdgePorts: ReadonlyMap<string, Iterable<number>> = new Map(),
 ): Fabric {
   const bridges = new Map<string, FabricBridge>();
+  const tunnelLike = new Set(Object.keys(topology.nodes).map(defaultTunnelPortName));
   for (const node of Object.values(topology.nodes)) {
     const reported = reportedPorts.get(node.name);
     const byName = reported === undefined ? undefined : portsByName(reported);
@@ -43,7 +45,13 @@ export function fabricFromTopology(
         if (seen !== undefined && seen.portNo <= Port.MAX) edge.add(seen.portNo);
       }
     }
-    for (const p of reported?.values() ?? []) if (!tunnelNames.has(p.name) && p.portNo <= Port.MAX && isUp(p)) edge.add(p.portNo);
+    // A port the topology does not list is a container's, except one named as vino names a
+    // tunnel to a node of the overlay: a link just added (seen before the topology switched) or
+    // just removed (not yet deprovisioned). As an edge port it would join the flood group and
+    // close a broadcast loop over the tree of the new tunnels.
+    for (const p of reported?.values() ?? []) {
+      if (!tunnelNames.has(p.name) && !tunnelLike.has(p.name) && p.portNo <= Port.MAX && isUp(p)) edge.add(p.portNo);
+    }
     for (const p of extraEdgePorts.get(node.name) ?? []) edge.add(p);
     bridges.set(node.name, {
       name: node.name,
