@@ -80,6 +80,20 @@ function resumeNow(pids: readonly number[]): number {
   return at;
 }
 
+/** Resumes a frozen service (every process must still be there) and announces it if asked. */
+async function resumeService(bed: Testbed, container: string, ip: string, pids: readonly number[], announce: boolean): Promise<{ resumeAt: number; announcedAt: number | null }> {
+  const resumeAt = resumeNow(pids);
+  const thawed = await bed.thaw(container);
+  const missing = pids.filter((p) => !thawed.includes(p));
+  if (missing.length > 0) throw new Error(`emulated migration: processes ${missing.join(', ')} of "${container}" vanished while frozen`);
+  let announcedAt: number | null = null;
+  if (announce) {
+    announcedAt = monotonicMs();
+    await sendGratuitousArp(bed, container, ip);
+  }
+  return { resumeAt, announcedAt };
+}
+
 /** Moves `container` to node `toNode` as a live migration would. */
 export async function emulateMigration(bed: Testbed, container: string, toNode: string, options: EmulateOptions = {}): Promise<EmulatedMigration> {
   const copyMs = options.copyMs ?? 200;
@@ -113,16 +127,8 @@ export async function emulateMigration(bed: Testbed, container: string, toNode: 
     if (neighbours.length > 0) await restoreNeighbours(bed, container, neighbours);
     const attachedAt = monotonicMs();
     await options.beforeResume?.();
-    const resumeAt = resumeNow(pids);
     resumed = true;
-    const thawed = await bed.thaw(container);
-    const missing = pids.filter((p) => !thawed.includes(p));
-    if (missing.length > 0) throw new Error(`emulated migration: processes ${missing.join(', ')} of "${container}" vanished while frozen`);
-    let announcedAt: number | null = null;
-    if (options.announce) {
-      announcedAt = monotonicMs();
-      await sendGratuitousArp(bed, container, c.ip);
-    }
+    const { resumeAt, announcedAt } = await resumeService(bed, container, c.ip, pids, options.announce === true);
     return {
       container,
       from: { node: c.node, portName: c.portName },
@@ -177,16 +183,8 @@ export async function emulateLinkFlipMigration(bed: Testbed, container: string, 
     if (options.keepNeighbours === false) await bed.execInContainer(container, ['ip', 'neigh', 'flush', 'dev', CONTAINER_IF]);
     const attachedAt = monotonicMs();
     await options.beforeResume?.();
-    const resumeAt = resumeNow(pids);
     resumed = true;
-    const thawed = await bed.thaw(container);
-    const missing = pids.filter((p) => !thawed.includes(p));
-    if (missing.length > 0) throw new Error(`emulated migration: processes ${missing.join(', ')} of "${container}" vanished while frozen`);
-    let announcedAt: number | null = null;
-    if (options.announce) {
-      announcedAt = monotonicMs();
-      await sendGratuitousArp(bed, container, c.ip);
-    }
+    const { resumeAt, announcedAt } = await resumeService(bed, container, c.ip, pids, options.announce === true);
     return {
       container,
       from: { node: c.node, portName: c.portName },
