@@ -461,7 +461,7 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     // New edge: its local senders copy to the old edge, then go through its own label's rules.
     const n = to!.bridge;
     const back = ctx.paths.nextHop(n, at);
-    const newLocal: Action[] = back === undefined ? [PUSH, setVid(toLabel)] : [PUSH, setVid(homeLabel), output(back), setVid(toLabel)];
+    const newLocal: Action[] = back === undefined ? [PUSH, setVid(toLabel)] : [PUSH, setVid(homeLabel), OLD_COPY, output(back), setVid(toLabel), NEW_COPY];
     put(n, flowOn(n, local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
     if (to!.ofport !== undefined) put(n, arrivalFlow(n, mac, to!.ofport, cache));
     const copyMatch = [vlanIs(toLabel), dstMatch];
@@ -481,8 +481,8 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     const actions: Action[] = [PUSH];
     const toOld = ctx.paths.nextHop(b, at);
     const toNew = ctx.paths.nextHop(b, to!.bridge);
-    if (toOld !== undefined) actions.push(setVid(homeLabel), output(toOld));
-    if (toNew !== undefined) actions.push(setVid(toLabel), output(toNew));
+    if (toOld !== undefined) actions.push(setVid(homeLabel), OLD_COPY, output(toOld));
+    if (toNew !== undefined) actions.push(setVid(toLabel), ...(toOld !== undefined ? [NEW_COPY] : []), output(toNew));
     put(b, ingressFlow(b, ingress, actions.length > 1 ? [applyActions(actions)] : [], `bicast/${homeLabel}/${toOld}/${toLabel}/${toNew}`, ctx, cache));
   }
 
@@ -498,6 +498,10 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     // to the ingress port otherwise). It goes with the entry above (no timeout of its own).
     const back = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 1, [{ field: 'in_port', value: hop }, vlanIs(label), dstMatch]);
     put(b, flowOn(b, back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], homeLabel, cache));
+    // A bicast copy for the old edge still in flight when the migration committed: its twin for
+    // the new edge was delivered there, so relabelling it would deliver the frame twice.
+    const staleCopy = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 2, [vlanIs(label), { field: 'vlan_pcp', value: OLD_COPY_PCP }, dstMatch]);
+    put(b, flowOn(b, staleCopy, [], '', cache));
   }
   return out;
 }
@@ -630,6 +634,13 @@ const POP: Action = { type: 'POP_VLAN' };
 // Shared by every flow that has them: flows are never modified once built.
 const FLOOD: Instruction[] = [applyActions([{ type: 'GROUP', groupId: FLOOD_GROUP }])];
 const GOTO_EDGE: Instruction[] = [{ type: 'GOTO_TABLE', tableId: EDGE_TABLE }];
+/**
+ * The priority bits of the label tag mark a migration's bicast copy for the old edge (pushed
+ * tags start at 0): once committed, the old edge drops such copies instead of relabelling them.
+ */
+const OLD_COPY_PCP = 1;
+const OLD_COPY: Action = { type: 'SET_FIELD', field: { field: 'vlan_pcp', value: OLD_COPY_PCP } };
+const NEW_COPY: Action = { type: 'SET_FIELD', field: { field: 'vlan_pcp', value: 0 } };
 const ARRIVAL_INSTRUCTIONS: Instruction[] = [applyActions([toController()]), { type: 'GOTO_TABLE', tableId: EDGE_TABLE }];
 const GOTO_LABELS: Instruction[] = [gotoLabels()];
 // The whole frame, untagged, never a switch buffer: the controller replays it with PACKET_OUT.

@@ -230,12 +230,14 @@ function runActions(sw: SimSwitch, actions: readonly Action[], input: Frame, inP
         break;
       }
       case 'PUSH_VLAN':
-        frame = { ...frame, vlan_vid: 0x1000, vlan_outer: frame.vlan_vid } as Frame;
+        // The new tag copies the priority of the tag it covers, else 0 (OpenFlow 1.3, push_vlan).
+        frame = { ...frame, vlan_vid: 0x1000, vlan_pcp: frame.vlan_vid === undefined ? 0 : (frame.vlan_pcp ?? 0), vlan_outer: frame.vlan_vid, vlan_outer_pcp: frame.vlan_pcp } as Frame;
         break;
       case 'POP_VLAN': {
-        const { vlan_vid: _drop, ...rest } = frame as Frame & { vlan_outer?: number };
+        const { vlan_vid: _drop, vlan_pcp: _pcp, ...rest } = frame as Frame & { vlan_outer?: number; vlan_outer_pcp?: number };
         const outer = (frame as { vlan_outer?: number }).vlan_outer;
-        frame = outer === undefined ? rest : { ...rest, vlan_vid: outer };
+        const outerPcp = (frame as { vlan_outer_pcp?: number }).vlan_outer_pcp;
+        frame = outer === undefined ? rest : { ...rest, vlan_vid: outer, ...(outerPcp === undefined ? {} : { vlan_pcp: outerPcp }) };
         break;
       }
       case 'SET_FIELD':

@@ -138,6 +138,25 @@ t.test('a MAC that moved: a stale ingress entry still delivers through the old e
   t.ok(after.get('c')!.flows.some((f) => cookieKind(f.cookie) === RuleKind.RELABEL && f.idleTimeout! > 0), 'the relabel entry expires when unused');
 });
 
+t.test('a bicast copy for the old edge still in flight at the commit is dropped there, not relabelled (no duplicate)', async (t) => {
+  const { fabric, net } = buildFabric(['a', 'b', 'c', 'd'], [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'd']]);
+  const x = ep('x', 1, 'a', 1);
+  const y = ep('y', 2, 'c', 2);
+  const to = { bridge: 'b', ofport: 3 };
+  const prepared = desired(fabric, [x, y], [{ name: y.name, mac: y.mac, from: y.at, to }]);
+  install(net, prepared);
+  const moved = { ...y, at: to };
+  const departed = new BridgeMacs();
+  departed.add('c', y.mac);
+  const committed = desired(fabric, [x, moved], [], { departed });
+  // a still bicasts (its entry not yet flipped); c already relabels what is labelled for it.
+  install(net, committed, prepared, ['b', 'c', 'd']);
+  const r = net.walk('a', 1, frame(x, moved));
+  t.notOk(r.looped);
+  t.same(r.delivered.map((d) => `${d.switch}:${d.port}`), ['b:3'], 'delivered once, at the new port: the old edge drops the copy meant for it');
+  // A stale (not bicasting) entry's frame is still relabelled: see the test above.
+});
+
 t.test('ARP requests from edge ports go to the controller, not across the overlay', async (t) => {
   const { fabric, net } = buildFabric(['a', 'b', 'c'], [['a', 'b'], ['b', 'c']], { a: [1, 2, 3], b: [], c: [1, 2, 3] });
   const x = ep('x', 1, 'a', 1);
