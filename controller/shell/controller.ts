@@ -445,7 +445,10 @@ export class Controller extends EventEmitter {
       this.inputsVersion++;
       this.followPorts(node, session);
       this.emit('event', { type: 'port-change', switch: node, reason: String(reason), port: portView(desc) });
-      this.requestSync(`port ${desc.name} ${String(reason).toLowerCase()} on ${node}`);
+      // A tunnel coming or going changes paths: staged per label like a reload, so that no
+      // switch turns a label towards a neighbour that does not forward it on its new path yet.
+      const tunnel = this.topology.nodes[node]?.bridge.ports.some((p) => p.kind === 'tunnel' && p.name === desc.name) === true;
+      void this.requestSync(`port ${desc.name} ${String(reason).toLowerCase()} on ${node}`, tunnel ? { byDistance: true } : {});
     });
     log.info({ remote: session.remote, ports: session.ports.size }, 'switch connected');
     this.emit('event', { type: 'switch-up', switch: node, dpid, remote: session.remote });
