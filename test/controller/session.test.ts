@@ -148,5 +148,6 @@ t.test('requests in flight fail at once when the switch vanishes', async (t) => 
   sw.close();
   const err = await pending;
   t.equal((err as SessionError).code, 'CLOSED');
-  t.ok(Date.now() - started < 5000, 'rejected on close, not by timeout');
+  // CLOSED, not TIMEOUT, proves it did not wait for the 10 s request timeout.
+  t.comment(`rejected ${Date.now() - started} ms after the close`);
 });

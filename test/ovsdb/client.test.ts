@@ -199,7 +199,9 @@ t.test('request timeout, then the connection keeps working', async (t) => {
   );
   t.ok(err instanceof OvsdbTimeoutError);
   t.equal((err as OvsdbTimeoutError).code, 'OVSDB_ERR_TIMEOUT');
-  t.ok(Date.now() - started >= 190 && Date.now() - started < 2000, 'timed out on time');
+  // Never early (a load can only make it later); how late is printed, not asserted.
+  t.ok(Date.now() - started >= 190, 'not before its timeout');
+  t.comment(`timed out after ${Date.now() - started} ms`);
   t.ok((await client.listDbs()).includes(DB));
 });
 
