@@ -48,9 +48,12 @@ t.test('losing etcd does not break forwarding; writes 503; catch-up when it retu
   await until('the learned location reached etcd', async () => {
     const s = await reader.load().catch(() => undefined);
     return s?.locations.some((l) => (l as { name: string }).name === learnedName) ?? false;
-  }, 15_000);
+    // The etcd client's reconnection backs off (gRPC): a generous bound, not a speed check.
+  }, 45_000).catch((err: Error) => {
+    throw new Error(`${err.message}; master: ${JSON.stringify(a.status())}`);
+  });
   t.equal(a.status().role, 'MASTER', 'the master kept its lead through the outage');
-  await until('the follower copy caught up', () => b.controller.locations.byMac(mac) !== undefined, 10_000);
+  await until('the follower copy caught up', () => b.controller.locations.byMac(mac) !== undefined, 45_000);
   const put2 = await fetch(`${apiOf(a)}/api/v1/containers/late`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mac: '02:00:00:00:bb:02', node: nodes[0], ofport: 78 }) });
   t.ok(put2.status < 300, `writes work again (${put2.status})`);
 });
