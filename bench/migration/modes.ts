@@ -215,9 +215,10 @@ function learningMode(garp: boolean): Mode {
   };
 }
 
-// ---- os-ken ------------------------------------------------------------------------------------
+// ---- os-ken and ovs-testcontroller (bench/migration/testcontroller.ts) --------------------------
 
-function osKenMode(): Mode {
+/** A peer controller as a process of its own, started afresh on a free port for every run. */
+function peerControllerMode(start: (s: Scenario, port: number) => Promise<Child>): Mode {
   let child: Child | null = null;
   let port = 0;
   return {
@@ -225,12 +226,12 @@ function osKenMode(): Mode {
       port = await freePort(s.overlay.controllerHost);
     },
     async reset(s) {
-      // A fresh os-ken and empty tables each run: what it learned about the old place goes.
+      // A fresh controller and empty tables each run: what it learned about the old place goes.
       await child?.stop();
       child = null;
       await placeContainer(s, s.home);
       await useController(s.overlay, `tcp:${s.overlay.controllerHost}:${port}`);
-      child = await startOsKen({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('os-ken.log') });
+      child = await start(s, port);
       await waitControllersConnected(s.overlay, 30_000);
       await flushNeighbours(s.overlay, [s.container, s.client]);
     },
@@ -244,33 +245,14 @@ function osKenMode(): Mode {
   };
 }
 
-// ---- ovs-testcontroller (bench/migration/testcontroller.ts) ----------------------------------
+function osKenMode(): Mode {
+  return peerControllerMode((s, port) => startOsKen({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('os-ken.log') }));
+}
 
 function testControllerMode(): Mode {
-  let child: Child | null = null;
-  let port = 0;
-  return {
-    async enter(s) {
-      port = await freePort(s.overlay.controllerHost);
-    },
-    async reset(s) {
-      // A fresh controller and empty tables each run: what it learned about the old place goes.
-      await child?.stop();
-      child = null;
-      await placeContainer(s, s.home);
-      await useController(s.overlay, `tcp:${s.overlay.controllerHost}:${port}`);
-      child = await startTestController({ host: s.overlay.controllerHost, port, logFile: s.overlay.file('ovs-testcontroller.log'), ctlFile: s.overlay.file('ovs-testcontroller.ctl') });
-      await waitControllersConnected(s.overlay, 30_000);
-      await flushNeighbours(s.overlay, [s.container, s.client]);
-    },
-    async migrate(s) {
-      return { emu: await emulate(s, {}) };
-    },
-    async leave() {
-      await child?.stop();
-      child = null;
-    },
-  };
+  return peerControllerMode((s, port) => startTestController({
+    host: s.overlay.controllerHost, port, logFile: s.overlay.file('ovs-testcontroller.log'), ctlFile: s.overlay.file('ovs-testcontroller.ctl'),
+  }));
 }
 
 // ---- control ------------------------------------------------------------------------------------
