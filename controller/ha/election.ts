@@ -65,6 +65,8 @@ export class Election extends EventEmitter {
   private watcher?: Watcher;
   private closed = false;
   private evaluating: Promise<void> = Promise.resolve();
+  /** Whether the last 'leader' event named this member. */
+  private announcedLeading = false;
 
   constructor(readonly client: Etcd3, readonly options: ElectionOptions) {
     super();
@@ -200,8 +202,13 @@ export class Election extends EventEmitter {
           const v = JSON.parse(kv.value.toString()) as { member: string; api: string | null };
           next = { member: v.member, api: v.api, key: kv.key.toString(), createRevision: kv.create_revision, generationId: BigInt(kv.create_revision) };
         }
-        if (next?.key === this.leader?.key) return;
+        // Also when only our own standing changed: the watch can report our new key before the
+        // put that created it returns (ownKey unset then), and that evaluation names us leader
+        // without knowing it is us; the one after must still say so.
+        const leading = next !== null && next.key === this.ownKey?.key;
+        if (next?.key === this.leader?.key && leading === this.announcedLeading) return;
         this.leader = next;
+        this.announcedLeading = leading;
         this.options.logger.info({ leader: next?.member ?? null, generationId: next?.generationId.toString() ?? null, me: this.isLeader }, 'leader changed');
         this.emit('leader', next);
       } catch (err) {
