@@ -128,10 +128,18 @@ function isMain(): boolean {
   }
 }
 
+const LEFTOVER_WAIT_MS = 3000;
+
 if (isMain()) {
   main(process.argv.slice(2)).then(
     (status) => {
       process.exitCode = status;
+      // The command is done: anything still holding the event loop (a socket or timer someone
+      // forgot) must not keep the process alive. Named on stderr, so it can be fixed.
+      setTimeout(() => {
+        process.stderr.write(`vino-controller: still running ${LEFTOVER_WAIT_MS} ms after the command ended (${process.getActiveResourcesInfo().join(', ')}): exiting\n`);
+        process.exit(status);
+      }, LEFTOVER_WAIT_MS).unref();
     },
     (e: unknown) => {
       process.stderr.write(`vino-controller: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

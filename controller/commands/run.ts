@@ -21,7 +21,9 @@ export const runCommand: Command = {
 
 Runs the OpenFlow 1.3 controller for the overlay described by FILE: switches connect to it
 (controller target tcp:HOST:6633 or :6653), it installs every flow proactively and keeps them
-in step with where containers are. Stopping it (SIGTERM, SIGINT) leaves the flows in place.
+in step with where containers are. Stopping it (SIGTERM, SIGINT) leaves the flows in place;
+a second signal exits at once (status 130), and a stop still waiting after 30 s gives up
+(status 1), logging what it waited for.
 
 Options:
   --topology FILE          topology file (JSON, see schema/topology.schema.json); required
@@ -287,12 +289,27 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     };
     process.on('SIGHUP', onHup);
     await new Promise<void>((resolve) => {
+      let stopping = false;
       const stop = (signal: string) => {
+        if (stopping) {
+          // A second Ctrl-C means "now": the flows stay on the switches either way.
+          app.logger.warn({ signal, waitingFor: app.controller.stopPhase }, 'second signal: exiting without waiting');
+          process.exit(EXIT_INTERRUPTED);
+        }
+        stopping = true;
         app.logger.info({ signal }, 'stopping: sessions closed, flows left in place');
-        process.off('SIGTERM', onTerm);
-        process.off('SIGINT', onInt);
         process.off('SIGHUP', onHup);
-        void app.stop().then(resolve, resolve);
+        // A shutdown that does not end says what it waits for, and is bounded.
+        const started = Date.now();
+        const watchdog = setInterval(() => {
+          const waitedMs = Date.now() - started;
+          if (waitedMs >= STOP_LIMIT_MS) {
+            app.logger.error({ waitedMs, waitingFor: app.controller.stopPhase, active: process.getActiveResourcesInfo() }, 'stop did not finish: exiting anyway (flows left in place)');
+            process.exit(EXIT_STOP_TIMEOUT);
+          }
+          app.logger.warn({ waitedMs, waitingFor: app.controller.stopPhase }, 'still stopping');
+        }, STOP_REPORT_MS);
+        void app.stop().finally(() => clearInterval(watchdog)).then(resolve, resolve);
       };
       const onTerm = () => stop('SIGTERM');
       const onInt = () => stop('SIGINT');
@@ -302,6 +319,13 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     return EXIT_OK;
   },
 };
+
+/** Exit status after a second SIGINT/SIGTERM (the shell's convention for an interrupt). */
+const EXIT_INTERRUPTED = 130;
+/** Exit status when stopping took longer than STOP_LIMIT_MS. */
+const EXIT_STOP_TIMEOUT = 1;
+const STOP_REPORT_MS = 5_000;
+const STOP_LIMIT_MS = 30_000;
 
 /** "65536", "64KiB", "1MiB" → bytes. */
 export function parseSize(text: string, what: string): number {

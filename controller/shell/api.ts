@@ -410,7 +410,13 @@ export async function listenApi(app: OpenAPIHono, controller: Controller, option
       controller.off('event', onEvent);
       for (const ws of clients) ws.terminate();
       wss.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // In-flight requests get a moment to finish; then their connections are cut, so a client
+      // that keeps one open cannot hold the shutdown.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), 1000);
+      await closed;
+      clearTimeout(cut);
     },
   };
 }

@@ -313,14 +313,21 @@ export class Controller extends EventEmitter {
   /** Closes sessions and listeners. Flows stay on the switches: traffic keeps flowing. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopPhase = 'closing sessions';
     clearInterval(this.auditTimer);
     clearTimeout(this.saveRetryTimer);
     this.saveRetryTimer = undefined;
     for (const s of this.servers) s.close();
     for (const s of [...this.sessions.values(), ...this.unknownSessions.values()]) s.close('controller shutting down');
+    this.stopPhase = 'waiting for the running sync to end';
     await this.syncChain.catch(() => {});
+    this.stopPhase = `saving the state (${this.store?.description ?? 'no store'})`;
     await this.saveState();
+    this.stopPhase = 'stopped';
   }
+
+  /** What stop() is waiting for (undefined before stop): a shutdown that hangs can say why. */
+  stopPhase: string | undefined;
 
   /** The topology in force (a reload replaces it). */
   get topology(): ResolvedTopology {
