@@ -177,7 +177,9 @@ t.test('the overlay walkthrough, in order', async (t) => {
       t.equal(started.api, 'http://127.0.0.1:8080');
     }
     child.kill('SIGINT');
-    t.equal(await exited, 0, 'Ctrl-C stops it cleanly');
+    const code = await exited;
+    // When it does not stop cleanly, its last lines say what the stop waited for.
+    t.equal(code, 0, code === 0 ? 'Ctrl-C stops it cleanly' : `Ctrl-C stops it cleanly; last lines:\n${out.trim().split('\n').slice(-4).join('\n')}\n${err}`);
   }
 
   const d = fresh(down[0]!);
