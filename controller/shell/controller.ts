@@ -986,27 +986,54 @@ export class Controller extends EventEmitter {
     await this.applyStages(stages, reason);
   }
 
-  /** Sends stage after stage, every switch of a stage at once, each stage once all its barriers are back. */
+  /**
+   * Sends stage after stage, every switch of a stage at once, each stage once every other
+   * switch confirmed the stages before it. A stage for one switch alone whose earlier stages
+   * are unconfirmed on that switch only (the old edge's flip, relabel and cleanup) goes at once
+   * behind that switch's barrier: the switch finishes the messages before a barrier before it
+   * starts on those after it, so the order holds without waiting for the reply. Resolves once
+   * every barrier is back; stage events come in stage order.
+   */
   private async applyStages(stages: TransitionStage[], reason: string): Promise<void> {
-    for (const stage of stages) {
-      if (this.stopping) return;
-      const started = performance.now();
-      const applied: string[] = [];
-      const failed: string[] = [];
-      const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
-      let sliceStarted = performance.now();
-      const sending: Promise<void>[] = [];
-      for (const [node, diff] of stage.changes) {
-        // Encoding a thousand switches' flows takes a while: yield between switches now and then.
-        if (sending.length > 0 && performance.now() - sliceStarted >= budgetMs) {
-          await yieldToEventLoop();
-          sliceStarted = performance.now();
+    // Per switch, the confirmation of the last part it was sent, until it is back.
+    const unconfirmed = new Map<string, Promise<void>>();
+    let announced = Promise.resolve();
+    try {
+      for (const stage of stages) {
+        const only = stage.changes.size === 1 ? stage.changes.keys().next().value : undefined;
+        const waitFor = [...unconfirmed].filter(([node]) => node !== only).map(([, confirmed]) => confirmed);
+        if (waitFor.length > 0) await Promise.all(waitFor);
+        if (this.stopping) break;
+        const started = performance.now();
+        const applied: string[] = [];
+        const failed: string[] = [];
+        const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
+        let sliceStarted = performance.now();
+        const sending: Promise<void>[] = [];
+        for (const [node, diff] of stage.changes) {
+          // Encoding a thousand switches' flows takes a while: yield between switches now and then.
+          if (sending.length > 0 && performance.now() - sliceStarted >= budgetMs) {
+            await yieldToEventLoop();
+            sliceStarted = performance.now();
+          }
+          const confirmed = this.applyTo(node, diff, stage.label, reason, applied, failed);
+          sending.push(confirmed);
+          unconfirmed.set(node, confirmed);
+          const settled = () => {
+            if (unconfirmed.get(node) === confirmed) unconfirmed.delete(node);
+          };
+          confirmed.then(settled, settled);
         }
-        sending.push(this.applyTo(node, diff, stage.label, reason, applied, failed));
+        announced = Promise.all([announced, ...sending]).then(() => {
+          this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
+        });
       }
-      await Promise.all(sending);
-      this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
+    } catch (err) {
+      // What was sent still settles; the failure reported is this one.
+      announced.catch(() => {});
+      throw err;
     }
+    await announced;
   }
 
   /** Sends one switch its part of a stage; resolves once its barrier is back (or it failed). */
