@@ -26,9 +26,9 @@ import { flowKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
-import { levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
+import { levelsAlongPaths, levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
 import {
-  applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, type InstalledState, type SwitchDiff,
+  applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, isEmptyDiff, type InstalledState, type SwitchDiff,
 } from '../core/diff.js';
 import { SessionError, SwitchSession, dpidText, type SessionOptions } from './session.js';
 import { CorruptStateFile, FileStateStore, type StateStore, type StoredState } from '../ha/store.js';
@@ -1112,7 +1112,14 @@ export class Controller extends EventEmitter {
       const installed = this.installed.get(node);
       if (s.state === 'ready' && installed) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, installed, OWN));
     }
-    const levels = this.sessions.get(towards)?.state === 'ready' ? levelsTowards(Object.keys(this.topology.nodes), (n) => ctx.paths.distance(n, towards)) : [];
+    // Only flows towards the mover change: a switch waits for the changed switches on its own
+    // path to the new location, not for every switch nearer to it.
+    const nextBridge = (from: string, to: string) => {
+      const port = ctx.paths.nextHop(from, to);
+      return port === undefined ? undefined : ctx.fabric.bridges.get(from)?.tunnels.find((t) => t.ofport === port)?.peer;
+    };
+    const changed = [...diffs].filter(([, d]) => !isEmptyDiff(d)).map(([node]) => node);
+    const levels = this.sessions.get(towards)?.state === 'ready' ? levelsAlongPaths(changed, towards, nextBridge) : [];
     return {
       name, from: { node: was.node, ofport: was.ofport }, to, towards, migrations: JSON.stringify(migrations), ctx,
       stages: stageDiffs(diffs, levels, this.unorderedLabel(towards)),
