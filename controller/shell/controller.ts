@@ -989,10 +989,10 @@ export class Controller extends EventEmitter {
   /**
    * Sends stage after stage, every switch of a stage at once, each stage once every other
    * switch confirmed the stages before it. A stage for one switch alone whose earlier stages
-   * are unconfirmed on that switch only (the old edge's flip, relabel and cleanup) goes at once
-   * behind that switch's barrier: the switch finishes the messages before a barrier before it
-   * starts on those after it, so the order holds without waiting for the reply. Resolves once
-   * every barrier is back; stage events come in stage order.
+   * are unconfirmed on that switch only (a reload's successive distances on one switch, say)
+   * goes at once behind that switch's barrier: the switch finishes the messages before a barrier
+   * before it starts on those after it, so the order holds without waiting for the reply.
+   * Resolves once every barrier is back; stage events come in stage order.
    */
   private async applyStages(stages: TransitionStage[], reason: string): Promise<void> {
     // Per switch, the confirmation of the last part it was sent, until it is back.
