@@ -24,7 +24,7 @@
  * with E's label and one with N's (bicast at the ingress, so no copy is ever copied again); N
  * delivers frames with its label to the new port (or holds them at the controller while
  * frozen). Commit: N delivers, the ingress entries push N's label, and last E relabels frames
- * still labelled for it (stage "relabel", after every ingress entry stopped the copy to E).
+ * still labelled for it (copies for E still in flight are dropped there: see transition.ts).
  *
  * A bridge's state is its base (tables, labels, group, meter) plus the flows of every endpoint,
  * each of which depends only on the context and that endpoint (its demand and departed

@@ -7,11 +7,14 @@
  *                   first: nothing sends tagged frames before every switch knows them;
  *   stages by level: the other additions/replacements, switches nearest the destination
  *                   first (downstream before upstream), so a switch only starts sending
- *                   towards a next hop that is already in its final state;
- *   stage "relabel": a container's old edge relabelling frames still labelled for it, after
- *                   every ingress entry stopped sending it a copy (a copy relabelled towards the
- *                   new edge would arrive there twice);
- *   stage "cleanup": removals last, once nothing depends on them any more.
+ *                   towards a next hop that is already in its final state. With them a
+ *                   container's old edge relabelling frames still labelled for it (towards the
+ *                   new edge, ready at its level), the more specific entries first: the drop of
+ *                   bicast copies meant for the old edge precedes the relabel, so a copy from an
+ *                   ingress entry not yet flipped is dropped, never relabelled to the new edge
+ *                   where its twin arrives; and the removal of a switch's flows that only frames
+ *                   from its own ports reach (a departed container's known source);
+ *   stage "cleanup": other removals last, once nothing depends on them any more.
  */
 import { COOKIE_OWNER_VALUE, cookieKind, RuleKind } from './cookies.js';
 import { diffSwitchState, emptyDiff, isEmptyDiff, type OwnIds, type SwitchDiff } from './diff.js';
@@ -50,6 +53,9 @@ const isCopy = (f: { cookie: bigint }) => f.cookie >= COPIES_FROM && f.cookie < 
 const RELABEL_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.RELABEL) << 40n);
 const RELABEL_TO = RELABEL_FROM + (1n << 40n);
 const isRelabel = (f: { cookie: bigint }) => f.cookie >= RELABEL_FROM && f.cookie < RELABEL_TO;
+const KNOWN_SOURCE_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.KNOWN_SOURCE) << 40n);
+const KNOWN_SOURCE_TO = KNOWN_SOURCE_FROM + (1n << 40n);
+const isKnownSource = (f: { cookie: bigint }) => f.cookie >= KNOWN_SOURCE_FROM && f.cookie < KNOWN_SOURCE_TO;
 
 /**
  * Orders each switch's diff into stages (see above); empty diffs and stages are left out.
@@ -58,18 +64,23 @@ const isRelabel = (f: { cookie: bigint }) => f.cookie >= RELABEL_FROM && f.cooki
  */
 export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: string[][], unorderedLabel = 'unordered'): TransitionStage[] {
   const copies: TransitionStage = { label: 'copies', changes: new Map() };
-  const relabel: TransitionStage = { label: 'relabel', changes: new Map() };
   const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
   const rest = new Map<string, SwitchDiff>();
   for (const [name, d] of diffs) {
     const first = { ...emptyDiff(), groupsToAdd: d.groupsToAdd, metersToAdd: d.metersToAdd };
     const middle = { ...emptyDiff(), groupsToModify: d.groupsToModify, metersToModify: d.metersToModify };
-    const late = emptyDiff();
-    for (const f of d.flowsToAdd) (isCopy(f) ? first : isRelabel(f) ? late : middle).flowsToAdd.push(f);
-    const last = { ...emptyDiff(), flowsToDelete: d.flowsToDelete, groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
+    const relabels: FlowSpec[] = [];
+    for (const f of d.flowsToAdd) {
+      if (isCopy(f)) first.flowsToAdd.push(f);
+      else if (isRelabel(f)) relabels.push(f);
+      else middle.flowsToAdd.push(f);
+    }
+    relabels.sort((a, b) => b.priority - a.priority);
+    for (const f of relabels) middle.flowsToAdd.push(f);
+    const last = { ...emptyDiff(), groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
+    for (const f of d.flowsToDelete) (isKnownSource(f) ? middle : last).flowsToDelete.push(f);
     if (!isEmptyDiff(first)) copies.changes.set(name, first);
     if (!isEmptyDiff(middle)) rest.set(name, middle);
-    if (!isEmptyDiff(late)) relabel.changes.set(name, late);
     if (!isEmptyDiff(last)) cleanup.changes.set(name, last);
   }
 
@@ -86,8 +97,52 @@ export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: strin
   });
   const unplaced: TransitionStage = { label: unorderedLabel, changes: new Map() };
   for (const [name, d] of rest) if (!placed.has(name)) unplaced.changes.set(name, d);
-  stages.push(unplaced, relabel, cleanup);
+  stages.push(unplaced, cleanup);
   return stages.filter((s) => s.changes.size > 0);
+}
+
+/**
+ * Bridges grouped for a change whose flows all lead towards `target` (a container's move, where
+ * only flows towards it change): a bridge waits only for the changed bridges on its own path to
+ * the target, each in its final state before it sends that way, not for every bridge nearer than
+ * it. A bridge's level is one more than that of the nearest changed bridge on its path (whose
+ * level covers the rest of the path: next hops form a tree towards the target), 0 with none
+ * (the target itself). Bridges with no path to the target are left out, as in levelsTowards.
+ * @param nextBridge the neighbour `from` forwards to on its way to `to` (Paths.nextHop's peer).
+ */
+export function levelsAlongPaths(changed: Iterable<string>, target: string, nextBridge: (from: string, to: string) => string | undefined): string[][] {
+  const isChanged = new Set(changed);
+  const levelOf = new Map<string, number | undefined>();
+  const level = (bridge: string): number | undefined => {
+    if (levelOf.has(bridge)) return levelOf.get(bridge);
+    levelOf.set(bridge, undefined);
+    let found: number | undefined;
+    // Next hops form a tree towards the target; the walk stops anyway if one ever came back.
+    for (let hop = bridge, walked = new Set([bridge]); ; ) {
+      if (hop === target) {
+        found = 0;
+        break;
+      }
+      const next = nextBridge(hop, target);
+      if (next === undefined || walked.has(next)) break;
+      walked.add(next);
+      if (isChanged.has(next)) {
+        const beyond = level(next);
+        found = beyond === undefined ? undefined : beyond + 1;
+        break;
+      }
+      hop = next;
+    }
+    levelOf.set(bridge, found);
+    return found;
+  };
+  const levels: string[][] = [];
+  for (const name of [...isChanged].sort()) {
+    const l = level(name);
+    if (l !== undefined) (levels[l] ??= []).push(name);
+  }
+  for (let i = 0; i < levels.length; i++) levels[i] ??= [];
+  return levels;
 }
 
 /** Bridges grouped by hop distance to `target`, nearest first (from Paths.distance). */

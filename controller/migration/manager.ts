@@ -286,9 +286,6 @@ export class MigrationManager {
     }
     if (change) this.controller.logLocationChange(change, `migration ${m.id} committed by ${by}`);
     this.activate();
-    // On disk before the first flow_mod: a controller killed mid-flip restarts knowing the commit
-    // began and finishes it (see restore), instead of reverting half-flipped switches.
-    await this.controller.saveState();
     const plan = this.plans.get(m.id);
     this.plans.delete(m.id);
     // A plan made before a freeze knew nothing of the hold flows: compute afresh then.
@@ -296,6 +293,14 @@ export class MigrationManager {
     const failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node, usable);
     m.flipLatencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.metrics?.flipLatency.observe(m.flipLatencyMs / 1000);
+    // The save is off the flip's path, not off the answer's: the commit is answered (and
+    // `committed`) only once the new location is stored. A crash before that leaves it
+    // `prepared` in the store (or `committing`, if another save caught the flip): a restart reads
+    // the switches back and reinstalls the prepared state, whose copies reach both the old and
+    // the new port, so no frame is lost whatever the switches held; the unanswered commit is
+    // retried by the orchestrator, or made by the container's next frame at its new port, as for
+    // a crash just before the commit arrived. `committing` is finished by the reconcile (restore).
+    await this.controller.saveState();
     if (failures.length > 0) {
       m.state = 'failed';
       m.error = `switches refused the flip: ${failures.join('; ')} (they will be re-read and reconciled)`;
@@ -728,11 +733,11 @@ export class MigrationManager {
       // Our own flip in progress outranks a stored copy of it.
       if (this.committing.has(raw.id)) continue;
       this.clearTimeout(raw.id);
-      // A commit interrupted by a restart is finished by the reconcile: the location was saved first.
+      // A commit interrupted by a restart is finished by the reconcile: its new location was stored with it.
       const m: Migration = { ...raw, state: raw.state === 'committing' ? 'committed' : raw.state, freeze: raw.freeze ?? null };
       this.migrations.set(m.id, m);
       this.created.set(m.id, Date.parse(m.createdAt));
-      if (raw.state === 'committing') this.mark(m, 'committed', 'the flip was interrupted by a controller restart: finished by the reconcile towards the new location, saved before the flip began');
+      if (raw.state === 'committing') this.mark(m, 'committed', 'the flip was interrupted by a controller restart: finished by the reconcile towards the new location, stored as committing');
       if (m.state === 'prepared') {
         if (why) this.mark(m, why);
         this.armTimeout(m);

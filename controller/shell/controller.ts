@@ -26,9 +26,9 @@ import { flowKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
-import { levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
+import { levelsAlongPaths, levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
 import {
-  applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, type InstalledState, type SwitchDiff,
+  applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, isEmptyDiff, type InstalledState, type SwitchDiff,
 } from '../core/diff.js';
 import { SessionError, SwitchSession, dpidText, type SessionOptions } from './session.js';
 import { CorruptStateFile, FileStateStore, type StateStore, type StoredState } from '../ha/store.js';
@@ -993,27 +993,54 @@ export class Controller extends EventEmitter {
     await this.applyStages(stages, reason);
   }
 
-  /** Sends stage after stage, every switch of a stage at once, each stage once all its barriers are back. */
+  /**
+   * Sends stage after stage, every switch of a stage at once, each stage once every other
+   * switch confirmed the stages before it. A stage for one switch alone whose earlier stages
+   * are unconfirmed on that switch only (a reload's successive distances on one switch, say)
+   * goes at once behind that switch's barrier: the switch finishes the messages before a barrier
+   * before it starts on those after it, so the order holds without waiting for the reply.
+   * Resolves once every barrier is back; stage events come in stage order.
+   */
   private async applyStages(stages: TransitionStage[], reason: string): Promise<void> {
-    for (const stage of stages) {
-      if (this.stopping) return;
-      const started = performance.now();
-      const applied: string[] = [];
-      const failed: string[] = [];
-      const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
-      let sliceStarted = performance.now();
-      const sending: Promise<void>[] = [];
-      for (const [node, diff] of stage.changes) {
-        // Encoding a thousand switches' flows takes a while: yield between switches now and then.
-        if (sending.length > 0 && performance.now() - sliceStarted >= budgetMs) {
-          await yieldToEventLoop();
-          sliceStarted = performance.now();
+    // Per switch, the confirmation of the last part it was sent, until it is back.
+    const unconfirmed = new Map<string, Promise<void>>();
+    let announced = Promise.resolve();
+    try {
+      for (const stage of stages) {
+        const only = stage.changes.size === 1 ? stage.changes.keys().next().value : undefined;
+        const waitFor = [...unconfirmed].filter(([node]) => node !== only).map(([, confirmed]) => confirmed);
+        if (waitFor.length > 0) await Promise.all(waitFor);
+        if (this.stopping) break;
+        const started = performance.now();
+        const applied: string[] = [];
+        const failed: string[] = [];
+        const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
+        let sliceStarted = performance.now();
+        const sending: Promise<void>[] = [];
+        for (const [node, diff] of stage.changes) {
+          // Encoding a thousand switches' flows takes a while: yield between switches now and then.
+          if (sending.length > 0 && performance.now() - sliceStarted >= budgetMs) {
+            await yieldToEventLoop();
+            sliceStarted = performance.now();
+          }
+          const confirmed = this.applyTo(node, diff, stage.label, reason, applied, failed);
+          sending.push(confirmed);
+          unconfirmed.set(node, confirmed);
+          const settled = () => {
+            if (unconfirmed.get(node) === confirmed) unconfirmed.delete(node);
+          };
+          confirmed.then(settled, settled);
         }
-        sending.push(this.applyTo(node, diff, stage.label, reason, applied, failed));
+        announced = Promise.all([announced, ...sending]).then(() => {
+          this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
+        });
       }
-      await Promise.all(sending);
-      this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
+    } catch (err) {
+      // What was sent still settles; the failure reported is this one.
+      announced.catch(() => {});
+      throw err;
     }
+    await announced;
   }
 
   /** Sends one switch its part of a stage; resolves once its barrier is back (or it failed). */
@@ -1092,7 +1119,14 @@ export class Controller extends EventEmitter {
       const installed = this.installed.get(node);
       if (s.state === 'ready' && installed) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, installed, OWN));
     }
-    const levels = this.sessions.get(towards)?.state === 'ready' ? levelsTowards(Object.keys(this.topology.nodes), (n) => ctx.paths.distance(n, towards)) : [];
+    // Only flows towards the mover change: a switch waits for the changed switches on its own
+    // path to the new location, not for every switch nearer to it.
+    const nextBridge = (from: string, to: string) => {
+      const port = ctx.paths.nextHop(from, to);
+      return port === undefined ? undefined : ctx.fabric.bridges.get(from)?.tunnels.find((t) => t.ofport === port)?.peer;
+    };
+    const changed = [...diffs].filter(([, d]) => !isEmptyDiff(d)).map(([node]) => node);
+    const levels = this.sessions.get(towards)?.state === 'ready' ? levelsAlongPaths(changed, towards, nextBridge) : [];
     return {
       name, from: { node: was.node, ofport: was.ofport }, to, towards, migrations: JSON.stringify(migrations), ctx,
       stages: stageDiffs(diffs, levels, this.unorderedLabel(towards)),

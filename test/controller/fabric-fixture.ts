@@ -88,6 +88,53 @@ export function applyStages(net: SimNetwork, stages: ReturnType<typeof planTrans
   }
 }
 
+/**
+ * Applies `stages` as the controller may see them land: within each stage every non-empty
+ * proper subset of its switches done (their barriers come back in any order), and each switch
+ * part-way through its batch with the stage's other switches not started or done; `after` is
+ * called at each such step (with what was done) and once the stage is complete.
+ */
+export function applyStagesStepwise(net: SimNetwork, stages: ReturnType<typeof planTransition>, after: (step: string) => void): void {
+  const send = (node: string, msgs: ReturnType<typeof diffToMessages>) => {
+    for (const msg of msgs) {
+      const err = net.switches.get(node)!.apply(msg);
+      if (err) throw new Error(`${node}: ${err}`);
+    }
+  };
+  for (const stage of stages) {
+    const base = new Map([...net.switches].map(([n, sw]) => [n, { flows: [...sw.flows], groups: new Map(sw.groups) }]));
+    const restore = () => {
+      for (const [n, saved] of base) {
+        const sw = net.switches.get(n)!;
+        sw.flows = [...saved.flows];
+        sw.groups = new Map(saved.groups);
+      }
+    };
+    const nodes = [...stage.changes.keys()].sort();
+    const msgs = new Map(nodes.map((n) => [n, diffToMessages(stage.changes.get(n)!)]));
+    for (let mask = 1; mask < (1 << nodes.length) - 1; mask++) {
+      const subset = nodes.filter((_, i) => mask & (1 << i));
+      restore();
+      for (const n of subset) send(n, msgs.get(n)!);
+      after(`${stage.label} with only ${subset.join(' ')} done`);
+    }
+    for (const n of nodes) {
+      const own = msgs.get(n)!;
+      for (let k = 1; k < own.length; k++) {
+        for (const othersDone of [false, true]) {
+          restore();
+          if (othersDone) for (const m of nodes) if (m !== n) send(m, msgs.get(m)!);
+          send(n, own.slice(0, k));
+          after(`${stage.label}: ${n} after ${k} of ${own.length} messages, others ${othersDone ? 'done' : 'not started'}`);
+        }
+      }
+    }
+    restore();
+    for (const n of nodes) send(n, msgs.get(n)!);
+    after(stage.label);
+  }
+}
+
 /** Small fabrics a migration is walked across: a line, two regions, a ring (a cycle), one bridge. */
 export const migrationTopologies: { name: string; bridges: string[]; links: [string, string][]; from: [string, number]; to: [string, number] }[] = [
   { name: 'line', bridges: ['a', 'b', 'c', 'd'], links: [['a', 'b'], ['b', 'c'], ['c', 'd']], from: ['a', 1], to: ['d', 2] },

@@ -1,20 +1,31 @@
 import t from 'tap';
-import { applyStages, buildFabric, desired, ep, frame, migrationTopologies, own } from './fabric-fixture.js';
+import { applyStages, applyStagesStepwise, buildFabric, desired, empty as noState, ep, frame, migrationTopologies, own } from './fabric-fixture.js';
 import { Paths } from '../../controller/core/fabric.js';
-import { levelsTowards, planTransition } from '../../controller/core/transition.js';
-import { diffToMessages } from '../../controller/core/diff.js';
+import { levelsAlongPaths, levelsTowards, planTransition } from '../../controller/core/transition.js';
+import { diffSwitchState, diffToMessages, isEmptyDiff } from '../../controller/core/diff.js';
 import type { SwitchState } from '../../controller/core/flows.js';
 import type { SimNetwork } from '../../src/openflow-sim/network.js';
 import { BridgeMacs, type MigrationInProgress } from '../../controller/core/forwarding.js';
 
-const topologies = migrationTopologies;
+const topologies: ((typeof migrationTopologies)[number] & { senders?: string[]; edgePorts?: Record<string, number[]> })[] = [
+  ...migrationTopologies,
+  // Containers on hosts only, behind switches with none: peers nearer the new host than the old
+  // host is, and one beside the mover on its old host.
+  {
+    name: 'hosts behind switches', bridges: ['s1', 's2', 's3', 'h1', 'h2', 'h3', 'h4'],
+    links: [['s1', 's2'], ['s1', 's3'], ['s2', 'h1'], ['s2', 'h2'], ['s3', 'h3'], ['s3', 'h4']],
+    from: ['h1', 1], to: ['h4', 2], senders: ['h1', 'h2', 'h3'], edgePorts: { s1: [], s2: [], s3: [] },
+  },
+];
 
-for (const topo of topologies) {
-  t.test(`migration on ${topo.name}: every intermediate state delivers, never loops`, async (t) => {
-    const { fabric, net } = buildFabric(topo.bridges, topo.links);
+// The flip's levels as the controller orders a prepared flip (along each switch's path to the
+// new location) and, for a flip computed on commit, by distance.
+for (const topo of topologies) for (const flipLevels of ['along paths', 'by distance'] as const) {
+  t.test(`migration on ${topo.name} (flip levels ${flipLevels}): every intermediate state delivers, never loops`, async (t) => {
+    const { fabric, net } = buildFabric(topo.bridges, topo.links, topo.edgePorts);
     const mover = ep('web', 1, topo.from[0], topo.from[1]);
-    // One sender on every bridge, on port 3 (never a port the mover uses in these cases).
-    const senders = topo.bridges.map((b, i) => ep(`s${i}`, 10 + i, b, 3));
+    // One sender on every bridge (or those named), on port 3 (never a port the mover uses in these cases).
+    const senders = (topo.senders ?? topo.bridges).map((b, i) => ep(`s${i}`, 10 + i, b, 3));
     const oldState = desired(fabric, [mover, ...senders]);
     const empty = new Map<string, SwitchState>();
     applyStages(net, planTransition(empty, oldState, [], own), () => {});
@@ -54,9 +65,21 @@ for (const topo of topologies) {
     const departed = new BridgeMacs();
     departed.add(topo.from[0], mover.mac);
     const final = desired(fabric, [moved, ...senders], [], { departed });
-    const flip = planTransition(prepared, final, levels, own);
+    const changed = [...fabric.bridges.keys()].filter((b) => !isEmptyDiff(diffSwitchState(final.get(b) ?? noState, prepared.get(b) ?? noState, own)));
+    const nextBridge = (from: string, to: string) => {
+      const port = paths.nextHop(from, to);
+      return fabric.bridges.get(from)!.tunnels.find((x) => x.ofport === port)?.peer;
+    };
+    const flipOrder = flipLevels === 'along paths' ? levelsAlongPaths(changed, topo.to[0], nextBridge) : levels;
+    const flip = planTransition(prepared, final, flipOrder, own);
+    if (topo.senders) {
+      const byDistance = planTransition(prepared, final, levels, own);
+      t.comment(`flip stages ${flip.map((s) => `${s.label}: ${[...s.changes.keys()].join(' ')}`).join(', ')}`);
+      if (flipLevels === 'along paths') t.ok(flip.length < byDistance.length, `fewer stages along paths (${flip.length}) than by distance (${byDistance.length})`);
+    }
     t.ok(flip.length >= 1, 'flip has stages');
-    applyStages(net, flip, (label) => check(`flip/${label}`, [newPort], [oldPort]));
+    // Each stage switch by switch and message by message: a stage's switches confirm in any order.
+    applyStagesStepwise(net, flip, (step) => check(`flip/${step}`, [newPort], [oldPort]));
     check('committed', [newPort]);
   });
 }

@@ -4,11 +4,16 @@
  * state file is what the last save wrote, the switches keep whatever tables they had. Here the
  * crash is reproduced exactly that way in the fake network (switch tables frozen at the crash,
  * the state file put back as it was on disk at that moment), then the controller restarts.
- * Checked: while it is down, frames from every peer neither loop nor vanish; after the restart
+ * The commit saves after the flip (and answers after the save): a crash mid-flip finds the
+ * migration `prepared` on disk, or `committing` when another save caught the flip (reproduced
+ * by a save of the state at the crash point). Checked: while it is down, frames from every peer
+ * neither loop nor vanish; after the restart frames reach the new port (a `prepared` restart
+ * reinstalls the copies to both ports, and the orchestrator's unanswered commit is retried);
  * the migration ends committed (its timeline says how) and frames reach only the new port.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
+import { FileStateStore } from '../../controller/ha/store.js';
 import { fakePort } from '../../src/openflow-sim/fake-switch.js';
 import { makeWorld, walkBetween, type World } from '../controller/world.js';
 
@@ -18,13 +23,19 @@ const api = (w: World, path: string, body?: unknown) =>
 interface MigrationView { id: string; state: string; timeline: { event: string; detail?: string }[] }
 
 // A mid-flip crash after each of the first switches' confirmations: every state a crash can leave.
-const cases = [
+const cases: { crashIn: 'prepared' | 'flipping' | 'flipped' | 'committed'; after: number; savedMidFlip?: boolean }[] = [
   { crashIn: 'prepared' as const, after: 0 },
-  ...[1, 2, 3, 4].map((after) => ({ crashIn: 'flipping' as const, after })),
+  ...[1, 2, 3, 4].flatMap((after) => [
+    { crashIn: 'flipping' as const, after },
+    { crashIn: 'flipping' as const, after, savedMidFlip: true },
+  ]),
+  // Every switch flipped, the commit's save not begun.
+  { crashIn: 'flipped' as const, after: 0 },
   { crashIn: 'committed' as const, after: 0 },
 ];
-for (const { crashIn, after: crashAfter } of cases) {
-  t.test(`controller killed -9 while the migration is ${crashIn}${crashIn === 'flipping' ? ` (after ${crashAfter} switch confirmation(s))` : ''}`, async (t) => {
+for (const { crashIn, after: crashAfter, savedMidFlip = false } of cases) {
+  const when = crashIn === 'flipping' ? ` (after ${crashAfter} switch confirmation(s)${savedMidFlip ? ', the state saved mid-flip' : ''})` : '';
+  t.test(`controller killed -9 while the migration is ${crashIn}${when}`, async (t) => {
     const w = await makeWorld('two-region.json');
     t.teardown(() => w.close());
     const names = Object.keys(w.topology.containers);
@@ -47,8 +58,11 @@ for (const { crashIn, after: crashAfter } of cases) {
 
     // The crash: what is on disk at that moment, switches frozen as they are.
     let onDisk = '';
+    let savedAtCrash: Promise<void> | undefined;
     const freeze = () => {
       onDisk = readFileSync(w.stateFile, 'utf8');
+      // Another save catching the flip: the state as it is at the crash point reached the disk.
+      if (savedMidFlip) savedAtCrash = new FileStateStore(`${w.stateFile}.mid-flip`).save({ locations: w.app.controller.locations.toJSON(), migrations: w.app.controller.extraState() as unknown[] });
       for (const sw of w.switches.values()) sw.close();
     };
     if (crashIn === 'prepared') {
@@ -70,13 +84,31 @@ for (const { crashIn, after: crashAfter } of cases) {
         return;
       }
       t.pass(`crashed in the middle of the flip, after ${crashAfter} confirmation(s)`);
+      if (savedAtCrash) {
+        await savedAtCrash;
+        onDisk = readFileSync(`${w.stateFile}.mid-flip`, 'utf8');
+      }
+    } else if (crashIn === 'flipped') {
+      // The commit's save is the first one after its flip (nothing else saves meanwhile).
+      const controller = w.app.controller;
+      const save = controller.saveState.bind(controller);
+      controller.saveState = () => {
+        if (onDisk === '') freeze();
+        return save();
+      };
+      const c = await api(w, `/api/v1/migrations/${m.id}/commit`, {});
+      t.comment(`commit in the crashed process answered ${c.status}`);
+      t.not(onDisk, '', 'crashed after the flip, before its save');
     } else {
       t.equal((await api(w, `/api/v1/migrations/${m.id}/commit`, {})).status, 200, 'committed');
       await onDiskState(w, m.id, 'committed');
       freeze();
     }
     const saved = JSON.parse(onDisk) as { migrations: MigrationView[] };
-    t.comment(`state on disk at the crash: migration ${saved.migrations.find((x) => x.id === m.id)?.state}`);
+    const savedState = saved.migrations.find((x) => x.id === m.id)?.state;
+    // Nothing else saves during this flip, and the commit's own save comes after it.
+    const expectedOnDisk = { prepared: 'prepared', flipping: savedMidFlip ? 'committing' : 'prepared', flipped: 'prepared', committed: 'committed' }[crashIn];
+    t.equal(savedState, expectedOnDisk, `state on disk at the crash: migration ${expectedOnDisk}`);
 
     // While the controller is down: no loop, no black hole, from every peer.
     for (const p of peers) {
@@ -85,6 +117,7 @@ for (const { crashIn, after: crashAfter } of cases) {
       t.notOk(r.looped, `down (${crashIn}): from ${p} no loop`);
       t.ok(at.some((x) => x === oldPort || x === newPort), `down (${crashIn}): from ${p} delivered at the old or new port (${at.join(' ')})`);
       t.ok(r.delivered.every((d) => d.frame.vlan_vid === undefined), `down (${crashIn}): from ${p} untagged at the edge`);
+      if (crashIn === 'flipped') t.same(at, [newPort], `down (flipped): from ${p} delivered once, at the new port only (every switch flipped)`);
     }
 
     await w.restartController(() => writeFileSync(w.stateFile, onDisk));
@@ -93,14 +126,21 @@ for (const { crashIn, after: crashAfter } of cases) {
     w.switches.get(target)!.addPort(fakePort(901, 'c-moved'));
     await w.waitSettled();
     let after = (await (await api(w, `/api/v1/migrations/${m.id}`)).json()) as MigrationView;
-    if (crashIn === 'prepared') {
+    if (savedState === 'prepared') {
       t.equal(after.state, 'prepared', 'restored as prepared');
       t.ok(after.timeline.some((e) => e.event === 'restored after a controller restart'), 'its timeline says it was restored');
+      // Whatever the switches held (some flipped), the prepared state is back: the new port gets every frame.
+      for (const p of peers) {
+        const r = walkBetween(w, p, mover);
+        t.notOk(r.looped, `restored prepared: from ${p} no loop`);
+        t.ok(r.delivered.some((d) => `${d.switch}:${d.port}` === newPort), `restored prepared: from ${p} delivered at the new port`);
+      }
+      // The orchestrator's commit was not answered (or never sent): it commits again.
       t.equal((await api(w, `/api/v1/migrations/${m.id}/commit`, {})).status, 200, 'the commit after the restart succeeds');
       after = (await (await api(w, `/api/v1/migrations/${m.id}`)).json()) as MigrationView;
     }
     t.equal(after.state, 'committed', 'the migration ends committed');
-    if (crashIn === 'flipping') {
+    if (savedState === 'committing') {
       t.ok(after.timeline.some((e) => e.event === 'committed' && /interrupted by a controller restart/.test(e.detail ?? '')), 'its timeline says the flip was finished after the restart');
     }
     await w.waitSettled();
