@@ -544,11 +544,30 @@ export class MigrationManager {
   private async replay(m: Migration, h: Hold): Promise<void> {
     h.phase = 'replaying';
     this.mark(m, 'replay started', `${h.queue.length} frames held`);
-    // At once, in one pass: a PACKET_OUT needs no flow, and the release's flow_mods below are
-    // written after these on the same connection, so the switch sends the held frames first.
-    // (Waiting for a sync first only kept the container's new port idle while its traffic,
-    // once it resumes, goes through the metered ingress miss until the commit.)
-    const replayed = this.sendHeld(m, h, h.queue.take());
+    // As soon as the port is up (a PACKET_OUT needs no flow; waiting for a sync first only kept
+    // the new port idle), in bursts: each burst's barrier reply before the next, so that the
+    // container's sockets get the backlog at the pace the switch hands it over rather than all at
+    // once (a UDP socket overflowed by a whole freeze drops the rest). What the hold flow sends
+    // meanwhile joins the queue behind. The last burst is only written: the release's flow_mods
+    // below (or the commit's) follow it on the same connection, so the switch sends it first.
+    const burst = this.holdBudget.limits.replayBurst || Infinity;
+    let replayed: Promise<number>;
+    for (;;) {
+      const frames = h.queue.take(burst);
+      replayed = this.sendHeld(m, h, frames);
+      if (h.queue.length === 0) break;
+      const n = await replayed;
+      if (h.phase !== 'replaying') {
+        // Aborted meanwhile: its queue was discarded.
+        h.replayWritten?.();
+        return;
+      }
+      if (n === 0) {
+        // Refused or the switch went away: the rest cannot go out in order either.
+        this.dropHeld(m, h, h.queue.discard(), true);
+        break;
+      }
+    }
     // From now on a frame the hold flow sends arrived after every replayed one: it goes out
     // behind them at once (see onHeldFrame), never waiting for the release to finish.
     h.phase = 'releasing';
