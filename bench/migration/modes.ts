@@ -4,6 +4,7 @@
  *   vino-commit    vino: the orchestrator prepares (POST /migrations) before the freeze,
  *                  attaches, resumes, then commits (POST /migrations/{id}/commit)
  *   vino-auto      vino: prepare only; the container's first frame at its new port commits
+ *   vino-burst     vino-commit with the held frames replayed all at once (--hold-replay-burst 0)
  *   learning       OVS learning switches (NORMAL), the container silent after the move
  *   learning-garp  learning switches, one gratuitous ARP from the container after the resume
  *   osken          os-ken (Ryu) reactive learning switch, simple_switch_13
@@ -23,13 +24,14 @@ import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
 import { counterDelta, readCounters, type Counters } from './counters.js';
 import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
-export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
-export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-auto', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
+export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-burst' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
+export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-burst', 'vino-auto', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
 
 export const MODE_LABELS: Record<ModeKey, string> = {
   'freeze-only': 'control: freeze + resume, no move',
   'vino-commit': 'vino, prepare + freeze + commit',
   'vino-nohold': 'vino, no hold (--hold-frames 0)',
+  'vino-burst': 'vino, replay at once (--hold-replay-burst 0)',
   'vino-auto': 'vino, prepare + auto-commit',
   learning: 'learning switches (OVS NORMAL)',
   'learning-garp': 'learning switches + gratuitous ARP',
@@ -180,13 +182,13 @@ function vinoMode(auto: boolean): Mode {
   };
 }
 
-/** vino as before the freeze step: nothing is held (every frame for the frozen container is dropped). */
-function noHoldMode(): Mode {
+/** vino-commit with other controller flags: as before the freeze step (nothing held), or without paced replay. */
+function restartedVinoMode(flags: string[]): Mode {
   const vino = vinoMode(false);
   return {
     async enter(s) {
       await vino.enter(s);
-      await s.restartVino(['--hold-frames', '0']);
+      await s.restartVino(flags);
     },
     reset: vino.reset,
     migrate: vino.migrate,
@@ -273,7 +275,8 @@ export function makeMode(key: ModeKey): Mode {
   switch (key) {
     case 'freeze-only': return freezeOnlyMode();
     case 'vino-commit': return vinoMode(false);
-    case 'vino-nohold': return noHoldMode();
+    case 'vino-nohold': return restartedVinoMode(['--hold-frames', '0']);
+    case 'vino-burst': return restartedVinoMode(['--hold-replay-burst', '0']);
     case 'vino-auto': return vinoMode(true);
     case 'learning': return learningMode(false);
     case 'learning-garp': return learningMode(true);
