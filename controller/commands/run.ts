@@ -65,7 +65,7 @@ Options:
   --hold-total-bytes N     bytes held over all migrations (default 67108864); beyond a cap frames
                            are dropped and counted (vino_migration_hold_dropped_frames_total)
   --hold-replay-burst N    held frames replayed per burst, each confirmed by a barrier before the
-                           next (default 32; 0: all at once)
+                           next (default 64; 0: all at once)
   --log-level LEVEL        trace, debug, info, warn, error (default info)
   --log-format FORMAT      pretty (readable lines) or json (one object a line, level names,
                            ISO times); default pretty when stdout is a terminal, else json

@@ -28,9 +28,9 @@ export const defaultHoldLimits: HoldLimits = {
   maxBytes: 16 * 1024 * 1024,
   maxTotalFrames: 131_072,
   maxTotalBytes: 64 * 1024 * 1024,
-  // Small datagrams cost a socket about 1 KiB each (skb truesize): 32 is a small part of
+  // Small datagrams cost a socket about 1 KiB each (skb truesize): 64 is a small part of
   // Linux's default 208 KiB receive buffer, whatever the service already had queued.
-  replayBurst: 32,
+  replayBurst: 64,
 };
 
 export function checkHoldLimits(limits: Partial<HoldLimits>): HoldLimits {

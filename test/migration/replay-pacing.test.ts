@@ -117,6 +117,33 @@ t.test('replay in bursts: the next burst only after the previous burst\'s barrie
   t.equal(((await c.json()) as View).state, 'committed');
 });
 
+t.test('only the freeze\'s backlog is paced: a stream that keeps coming does not keep the replay (and a commit) waiting', async (t) => {
+  const burst = 4;
+  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-stream');
+  let seq = 0;
+  for (; seq < 2 * burst; seq++) sw.packetIn(100, numbered(mac, seq), holdCookie(mac), 1);
+  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === seq);
+  const gate = gateReplayBarriers(sw, 908);
+  t.teardown(() => gate.stop());
+  sw.addPort(fakePort(908, 'c-stream'));
+  await until('first burst', () => gate.held.length, (n) => n === 1);
+  t.equal(seqs(sw.received, 908).length, burst);
+  for (const end = seq + burst; seq < end; seq++) sw.packetIn(100, numbered(mac, seq), holdCookie(mac), 1);
+  await until('queued', () => get(w, m.id), (v) => v.freeze!.held === seq);
+  gate.release();
+  // The rest of the backlog and what came during the first burst: the last paced burst.
+  await until('last burst', () => gate.held.length, (n) => n === 1);
+  t.equal(seqs(sw.received, 908).length, 3 * burst);
+  // The replay is over: what comes now goes out at once, without waiting for that barrier reply.
+  for (const end = seq + burst; seq < end; seq++) sw.packetIn(100, numbered(mac, seq), holdCookie(mac), 1);
+  await until('sent on as they come', () => seqs(sw.received, 908).length, (n) => n === seq);
+  const c = post(w, `/api/v1/migrations/${m.id}/commit`);
+  gate.stop();
+  const done = (await (await c).json()) as View;
+  t.equal(done.state, 'committed');
+  t.same(seqs(sw.received, 908), [...Array(seq).keys()], 'every frame once, in arrival order');
+});
+
 t.test('a commit during a paced replay waits for the whole backlog before its flip', async (t) => {
   const { w, m, mac, sw } = await frozenWorld(t, 4, 'c-pcommit');
   for (let i = 0; i < 18; i++) sw.packetIn(100, numbered(mac, i), holdCookie(mac), 1);
