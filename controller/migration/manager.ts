@@ -118,7 +118,17 @@ interface Hold {
   /** The frames the old edge reported delivering (whole frame as latin1 → how many), matched against the held ones. */
   taken: Map<string, number>;
   takenFrames: number;
+  /** Called on the first report (see freeze). */
+  onReport?: () => void;
 }
+
+/**
+ * How long the freeze waits, after the report step's barrier, for the old edge's first report:
+ * a barrier reply does not say the datapath's cached flows report yet (Open vSwitch revalidates
+ * them afterwards), and a frame delivered unreported while the new edge holds its twin would be
+ * delivered twice. No report within this time: no traffic for it, nothing to deliver twice.
+ */
+const FIRST_REPORT_WAIT_MS = 50;
 
 /** An error the API turns into a status code; `path` is a JSON Pointer into the request body. */
 export class MigrationError extends Error {
@@ -388,9 +398,19 @@ export class MigrationManager {
     if (otherBridge && by === 'api' && this.portUp(m.from.node, m.from.ofport)) {
       h.seal = 'report';
       this.activate();
+      const firstReport = new Promise<boolean>((resolve) => {
+        h.onReport = () => resolve(true);
+      });
       const failures = await this.syncCollectingFailures(m, `report frames of ${m.container} at its old port`, m.from.node);
-      if (failures.length > 0) this.mark(m, 'report refused', failures.join('; '));
-      else this.mark(m, 'reporting', `${m.from.node} reports the frames it still delivers to port ${m.from.port ?? m.from.ofport}`);
+      if (failures.length > 0) {
+        this.mark(m, 'report refused', failures.join('; '));
+      } else {
+        const confirmed = performance.now();
+        const seen = h.takenFrames > 0 || await Promise.race([firstReport, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FIRST_REPORT_WAIT_MS).unref())]);
+        const waited = Math.round(performance.now() - confirmed);
+        this.mark(m, 'reporting', `${m.from.node} reports the frames it still delivers to port ${m.from.port ?? m.from.ofport} (${seen ? `first report ${waited} ms after the barrier` : `no report within ${waited} ms`})`);
+      }
+      h.onReport = undefined;
     }
     if (otherBridge) h.seal = 'drop';
     this.activate();
@@ -452,12 +472,14 @@ export class MigrationManager {
     const active: MigrationInProgress[] = [];
     for (const m of this.migrations.values()) {
       if (m.state !== 'prepared' || m.id === except) continue;
-      const phase = this.holds.get(m.id)?.phase;
+      const h = this.holds.get(m.id);
+      // While the old edge only reports, nothing is held yet (see freeze).
+      const hold = (h?.phase === 'holding' || h?.phase === 'replaying') && h.seal !== 'report';
       active.push({
         name: m.container, mac: m.mac, from: { bridge: m.from.node, ofport: m.from.ofport },
         to: m.to.ofport === null ? { bridge: m.to.node } : { bridge: m.to.node, ofport: m.to.ofport },
-        ...(phase === 'holding' || phase === 'replaying' ? { hold: true } : {}),
-        ...(this.holds.get(m.id)?.seal ? { seal: this.holds.get(m.id)!.seal } : {}),
+        ...(hold ? { hold: true } : {}),
+        ...(h?.seal ? { seal: h.seal } : {}),
       });
     }
     return active;
@@ -546,17 +568,17 @@ export class MigrationManager {
         return;
       }
       if (h.phase === 'released') {
-        // A packet-in that was in flight while the hold flow went away.
+        // A packet-in that was in flight while the hold flow went away, or one the hold flow
+        // sent until the flip's last stage removed it: batched per turn of the event loop like
+        // those of the release (one barrier each batch, not each frame), in order.
         m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
-        if (h.flushQueued) {
-          // Behind frames still waiting for their batch: join it, never overtake it.
+        if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') {
           this.forwardHeld(m, h, frame);
-          return;
+        } else {
+          m.freeze.held++;
+          m.freeze.heldBytes += frame.length;
+          this.dropHeld(m, h, 1);
         }
-        m.freeze.held++;
-        m.freeze.heldBytes += frame.length;
-        if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') void this.sendHeld(m, h, [Buffer.from(frame)]);
-        else this.dropHeld(m, h, 1);
         return;
       }
       if (h.queue.push(frame)) {
@@ -714,6 +736,7 @@ export class MigrationManager {
     h.taken.set(key, (h.taken.get(key) ?? 0) + 1);
     h.takenFrames++;
     if (m.freeze) m.freeze.reportedAtOld = (m.freeze.reportedAtOld ?? 0) + 1;
+    h.onReport?.();
   }
 
   /** `frames` less those the old host took (each report cancels one equal held frame). */

@@ -10,7 +10,7 @@ import { EDGE_TABLE, LABEL_TABLE } from '../../controller/core/forwarding.js';
 import type { Message } from '../../src/openflow/types/index.js';
 
 interface View {
-  id: string; state: string; timeline: { event: string }[];
+  id: string; state: string; timeline: { event: string; detail?: string }[];
   freeze: null | { by: string; held: number; replayed: number; dropped: number; takenAtOld?: number; reportedAtOld?: number };
 }
 
@@ -62,6 +62,7 @@ t.test('freeze with the old port up: report, hold, seal, in that order; what the
   const frozen = (await fr.json()) as View;
   const events = frozen.timeline.map((e) => e.event);
   t.ok(events.indexOf('frozen') < events.indexOf('reporting') && events.indexOf('reporting') < events.indexOf('holding'), `timeline: ${events.join(', ')}`);
+  t.match(frozen.timeline.find((e) => e.event === 'reporting')!.detail, /no report within \d+ ms/, 'no traffic: the hold went in after the bounded wait for a report');
 
   const adds = (node: string) => mods.filter((x) => x.node === node && x.msg.command === 'ADD');
   const reportAt = mods.findIndex((x) => x.node === home.node && toController(x.msg));
@@ -98,6 +99,19 @@ t.test('freeze with the old port up: report, hold, seal, in that order; what the
   t.equal(c.status, 200);
   t.equal(((await c.json()) as View).state, 'committed');
   t.equal(w.tables.get(home.node)!.flows.filter((f) => cookieKind(f.cookie) === RuleKind.MIGRATION_HOLD).length, 0, 'the seal goes with the flip');
+});
+
+t.test('the hold goes in once the old edge\'s reports are seen (its datapath uses the report flow)', async (t) => {
+  const { w, mods, home, target } = await setup(t);
+  const m = await (await post(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port: 'c-seal3' } })).json() as View;
+  const answer = post(w, `/api/v1/migrations/${m.id}/freeze`);
+  await until('report flows', () => mods.filter((x) => x.node === home.node && toController(x.msg)).length, (n) => n === 2);
+  t.notOk(mods.some((x) => x.node === target), 'no hold flow before a report or the wait');
+  w.switches.get(home.node)!.packetIn(home.ofport, numbered(home.mac, 1), holdCookie(home.mac), LABEL_TABLE);
+  const frozen = (await (await answer).json()) as View;
+  t.match(frozen.timeline.find((e) => e.event === 'reporting')!.detail, /first report \d+ ms after the barrier/);
+  t.ok(mods.some((x) => x.node === target), 'then the hold flow');
+  t.match(frozen.freeze, { reportedAtOld: 1 });
 });
 
 t.test('implicit freeze (the old port went down): no report stage, the old edge is sealed with the hold', async (t) => {
