@@ -5,6 +5,7 @@
  *                  attaches, resumes, then commits (POST /migrations/{id}/commit)
  *   vino-auto      vino: prepare only; the container's first frame at its new port commits
  *   vino-burst     vino-commit with the held frames replayed all at once (--hold-replay-burst 0)
+ *   vino-wide      vino-commit with replay bursts of 256 frames (--hold-replay-burst 256)
  *   vino-cut-first vino-commit with the freeze step told after the old link is cut, not before
  *   learning       OVS learning switches (NORMAL), the container silent after the move
  *   learning-garp  learning switches, one gratuitous ARP from the container after the resume
@@ -25,14 +26,15 @@ import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
 import { counterDelta, readCounters, type Counters } from './counters.js';
 import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
-export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-burst' | 'vino-cut-first' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
-export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-burst', 'vino-cut-first', 'vino-auto', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
+export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-burst' | 'vino-wide' | 'vino-cut-first' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
+export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-burst', 'vino-wide', 'vino-cut-first', 'vino-auto', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
 
 export const MODE_LABELS: Record<ModeKey, string> = {
   'freeze-only': 'control: freeze + resume, no move',
   'vino-commit': 'vino, prepare + freeze + commit',
   'vino-nohold': 'vino, no hold (--hold-frames 0)',
   'vino-burst': 'vino, replay at once (--hold-replay-burst 0)',
+  'vino-wide': 'vino, replay bursts of 256 (--hold-replay-burst 256)',
   'vino-cut-first': 'vino, freeze told after the cut',
   'vino-auto': 'vino, prepare + auto-commit',
   learning: 'learning switches (OVS NORMAL)',
@@ -280,6 +282,7 @@ export function makeMode(key: ModeKey): Mode {
     case 'vino-commit': return vinoMode(false);
     case 'vino-nohold': return restartedVinoMode(['--hold-frames', '0']);
     case 'vino-burst': return restartedVinoMode(['--hold-replay-burst', '0']);
+    case 'vino-wide': return restartedVinoMode(['--hold-replay-burst', '256']);
     case 'vino-cut-first': return vinoMode(false, true);
     case 'vino-auto': return vinoMode(true);
     case 'learning': return learningMode(false);
