@@ -839,7 +839,10 @@ export class MigrationManager {
     this.metrics?.migrations.inc({ state: m.state });
     const h = this.holds.get(m.id);
     if (h) {
-      this.dropHeld(m, h, h.queue.discard(), true);
+      // Committed: frames still waiting for their batch (forwardHeld) belong at the new port,
+      // written now behind everything before them. Otherwise nobody is there to take them.
+      if (m.state === 'committed' && h.queue.length > 0) void this.sendHeld(m, h, h.queue.take());
+      else this.dropHeld(m, h, h.queue.discard(), true);
       this.holds.delete(m.id);
     }
     void this.controller.saveState();
