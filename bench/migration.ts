@@ -16,7 +16,8 @@
  * records and any diagnosis there before the teardown) --flush-neighbours (the container's ARP
  * cache is emptied by the move instead of carried over) --control-freeze-ms MS (default: the copy
  * time; how long the control mode, freeze + resume without a move, keeps the service stopped)
- * --emulation flip|veth (flip: the container has a bridge inside and a standby link prepared at
+ * --udp-rcvbuf BYTES (the service's UDP SO_RCVBUF; default the system's, 208 KiB on Linux: a whole
+ * freeze's datagrams replayed to it may not fit, see the socket overflows column) --emulation flip|veth (flip: the container has a bridge inside and a standby link prepared at
  * the new host before the run, the move is its old link down and the standby up, a few ms;
  * veth: the veth is re-created at the new host, 1-2 s) --verbose
  */
@@ -49,6 +50,7 @@ const { values } = parseArgs({
     keep: { type: 'string' },
     'flush-neighbours': { type: 'boolean', default: false },
     'control-freeze-ms': { type: 'string' },
+    'udp-rcvbuf': { type: 'string', default: '0' },
     emulation: { type: 'string', default: 'flip' },
     verbose: { type: 'boolean', short: 'v', default: false },
   },
@@ -128,7 +130,7 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
       await waitConnected(vino, Object.keys(overlay.topology.nodes).length, 60_000);
       await overlay.addContainers(['web'], { bridged: emulation === 'flip' });
       await overlay.addContainers(['client']);
-      await overlay.startServer('web', { http: 8080, udp: 7777 });
+      await overlay.startServer('web', { http: 8080, udp: 7777, udpRcvbuf: int('udp-rcvbuf', 0) });
       const s: Scenario = {
         overlay, container: 'web', home: 'h1', away: 'h3', client: 'client',
         copyMs, emulation, keepNeighbours: !values['flush-neighbours'], preMs, holdMs, windowMs, controlFreezeMs, vino,

@@ -4,6 +4,9 @@
  *   vino-commit    vino: the orchestrator prepares (POST /migrations) before the freeze,
  *                  attaches, resumes, then commits (POST /migrations/{id}/commit)
  *   vino-auto      vino: prepare only; the container's first frame at its new port commits
+ *   vino-burst     vino-commit with the held frames replayed all at once (--hold-replay-burst 0)
+ *   vino-wide      vino-commit with replay bursts of 256 frames (--hold-replay-burst 256)
+ *   vino-cut-first vino-commit with the freeze step told after the old link is cut, not before
  *   learning       OVS learning switches (NORMAL), the container silent after the move
  *   learning-garp  learning switches, one gratuitous ARP from the container after the resume
  *   osken          os-ken (Ryu) reactive learning switch, simple_switch_13
@@ -23,13 +26,16 @@ import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
 import { counterDelta, readCounters, type Counters } from './counters.js';
 import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
-export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
-export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-auto', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
+export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-burst' | 'vino-wide' | 'vino-cut-first' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
+export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-burst', 'vino-wide', 'vino-cut-first', 'vino-auto', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
 
 export const MODE_LABELS: Record<ModeKey, string> = {
   'freeze-only': 'control: freeze + resume, no move',
   'vino-commit': 'vino, prepare + freeze + commit',
   'vino-nohold': 'vino, no hold (--hold-frames 0)',
+  'vino-burst': 'vino, replay at once (--hold-replay-burst 0)',
+  'vino-wide': 'vino, replay bursts of 256 (--hold-replay-burst 256)',
+  'vino-cut-first': 'vino, freeze told after the cut',
   'vino-auto': 'vino, prepare + auto-commit',
   learning: 'learning switches (OVS NORMAL)',
   'learning-garp': 'learning switches + gratuitous ARP',
@@ -145,7 +151,8 @@ export async function vinoMove(s: Scenario, to: string): Promise<void> {
   if (migration.state !== 'committed') throw new Error(`moving ${s.container} to ${to}: migration ${m.id} ended ${migration.state}: ${migration.error ?? ''}`);
 }
 
-function vinoMode(auto: boolean): Mode {
+/** `cutFirst`: the freeze step is called once the old link is cut instead of before (the old contract's order). */
+function vinoMode(auto: boolean, cutFirst = false): Mode {
   return {
     async enter(s) {
       // The vino process kept running while other schemes had the bridges.
@@ -161,12 +168,12 @@ function vinoMode(auto: boolean): Mode {
       const api = s.vino.api;
       const port = s.overlay.where(s.container).portName;
       const prepared = await api.prepare(s.container, { switch: s.away, port });
-      // The freeze step once the old link is cut (the old port going away also freezes it).
-      const emu = await emulate(s, {
-        afterUnplug: async () => {
-          await api.freeze(prepared.id);
-        },
-      });
+      // The freeze step with the service stopped, answered before the old link is cut (the old
+      // port going down would freeze it too, but only once frames were lost at the cut).
+      const freeze = async () => {
+        await api.freeze(prepared.id);
+      };
+      const emu = await emulate(s, cutFirst ? { afterUnplug: freeze } : { beforeUnplug: freeze });
       if (!auto) {
         const at = monotonicMs();
         const { migration, raced } = await commitOrJoin(api, prepared.id);
@@ -180,13 +187,13 @@ function vinoMode(auto: boolean): Mode {
   };
 }
 
-/** vino as before the freeze step: nothing is held (every frame for the frozen container is dropped). */
-function noHoldMode(): Mode {
+/** vino-commit with other controller flags: as before the freeze step (nothing held), or without paced replay. */
+function restartedVinoMode(flags: string[]): Mode {
   const vino = vinoMode(false);
   return {
     async enter(s) {
       await vino.enter(s);
-      await s.restartVino(['--hold-frames', '0']);
+      await s.restartVino(flags);
     },
     reset: vino.reset,
     migrate: vino.migrate,
@@ -273,7 +280,10 @@ export function makeMode(key: ModeKey): Mode {
   switch (key) {
     case 'freeze-only': return freezeOnlyMode();
     case 'vino-commit': return vinoMode(false);
-    case 'vino-nohold': return noHoldMode();
+    case 'vino-nohold': return restartedVinoMode(['--hold-frames', '0']);
+    case 'vino-burst': return restartedVinoMode(['--hold-replay-burst', '0']);
+    case 'vino-wide': return restartedVinoMode(['--hold-replay-burst', '256']);
+    case 'vino-cut-first': return vinoMode(false, true);
     case 'vino-auto': return vinoMode(true);
     case 'learning': return learningMode(false);
     case 'learning-garp': return learningMode(true);

@@ -99,21 +99,25 @@ export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: numbe
       String(sum(runs.map((r) => r.figures.udp.duplicates))),
       held.every((f) => !f) ? '-' : `${sum(held.map((f) => f?.held ?? 0))} / ${sum(held.map((f) => f?.replayed ?? 0))} / ${sum(held.map((f) => f?.dropped ?? 0))}`,
       String(sum(runs.map((r) => meterDrops(r)))),
+      String(sum(runs.map((r) => rcvbufErrors(r)))),
     ]);
   }
   return [
     'Lossless: long-lived TCP connection (a request every 1 ms, Nagle off): stall = resume → its first echo after it,',
     `median (min – max), and the runs whose stall reached ${RTO_BOUND_MS} ms (waiting for a retransmission timeout); UDP`,
     'datagrams sent during the freeze and never echoed, duplicates echoed; vino: frames held / replayed / dropped;',
-    'frames the switches dropped at an OpenFlow meter (OVS coverage datapath_drop_meter, summed over the runs).',
+    'frames the switches dropped at an OpenFlow meter (OVS coverage datapath_drop_meter), datagrams the container\'s',
+    'UDP sockets had no room for (Udp RcvbufErrors in its namespace), both summed over the runs.',
     '',
-    table(['mode', 'TCP stall after resume', 'runs waiting for an RTO', 'UDP lost in the freeze', 'UDP duplicates', 'held / replayed / dropped', 'meter drops'], rows),
+    table(['mode', 'TCP stall after resume', 'runs waiting for an RTO', 'UDP lost in the freeze', 'UDP duplicates', 'held / replayed / dropped', 'meter drops', 'socket overflows'], rows),
   ].join('\n');
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 /** Frames the old and new host's switches dropped at a meter during the run. */
 const meterDrops = (r: RunResult) => sum(Object.entries(r.counters ?? {}).filter(([k]) => k.endsWith('.datapath_drop_meter')).map(([, v]) => v));
+/** Datagrams the migrating container's UDP sockets dropped for want of buffer room (counters.ts). */
+const rcvbufErrors = (r: RunResult) => sum(Object.entries(r.counters ?? {}).filter(([k]) => k.endsWith('.Udp.RcvbufErrors')).map(([, v]) => v));
 const fmtBase = (ms: number) => (Number.isFinite(ms) ? formatMs(ms) : '-');
 
 export function flipTable(flips: FlipResult[]): string {

@@ -66,6 +66,8 @@ Options:
   --hold-total-frames N    frames held over all migrations (default 131072)
   --hold-total-bytes N     bytes held over all migrations (default 67108864); beyond a cap frames
                            are dropped and counted (vino_migration_hold_dropped_frames_total)
+  --hold-replay-burst N    held frames replayed per burst, each confirmed by a barrier before the
+                           next (default 64; 0: all at once)
   --log-level LEVEL        trace, debug, info, warn, error (default info)
   --log-format FORMAT      pretty (readable lines) or json (one object a line, level names,
                            ISO times); default pretty when stdout is a terminal, else json
@@ -117,6 +119,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'hold-bytes': { type: 'string' },
         'hold-total-frames': { type: 'string' },
         'hold-total-bytes': { type: 'string' },
+        'hold-replay-burst': { type: 'string' },
         provider: { type: 'string' },
         'state-dir': { type: 'string' },
       },
@@ -218,7 +221,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     };
 
     const holdLimits: Partial<HoldLimits> = {};
-    for (const [flag, key] of [['hold-frames', 'maxFrames'], ['hold-bytes', 'maxBytes'], ['hold-total-frames', 'maxTotalFrames'], ['hold-total-bytes', 'maxTotalBytes']] as const) {
+    for (const [flag, key] of [['hold-frames', 'maxFrames'], ['hold-bytes', 'maxBytes'], ['hold-total-frames', 'maxTotalFrames'], ['hold-total-bytes', 'maxTotalBytes'], ['hold-replay-burst', 'replayBurst']] as const) {
       const text = values[flag];
       if (text === undefined) continue;
       const n = Number(text);

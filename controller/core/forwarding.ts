@@ -98,6 +98,13 @@ export interface MigrationInProgress {
    * of being dropped there. Cleared by the controller once the replay is done.
    */
   hold?: boolean;
+  /**
+   * The old edge during an explicit freeze, before the old host is cut off: 'report' still
+   * delivers the container's frames to its old port and sends each to the controller too (the
+   * frames the old host took: their twins held at the new edge are not replayed); 'drop' delivers
+   * them no more (the old host takes nothing from then on; their twins are held at the new edge).
+   */
+  seal?: 'report' | 'drop';
 }
 
 /** Which bridges hold an entry for a MAC (the demand set, the departed set). */
@@ -458,6 +465,18 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     if (hop !== undefined) actions.push(PUSH, setVid(toLabel), output(hop));
     put(at, flowOn(at, local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, cache));
     put(at, flowOn(at, deliverHome, popOutput(ctx, ep.at.ofport), ep.at.ofport, cache));
+    if (migration?.seal) {
+      // Above those two, with the hold flows' cookie kind: the controller tells a report from a
+      // held frame by the bridge it comes from. The copy towards the new edge stays.
+      const report = migration.seal === 'report';
+      const onward = actions.slice(1);
+      const sealLocal = rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]);
+      const sealLabelled = rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]);
+      // The report before the delivery: the controller gets the frame as it came, not as the
+      // port's send path may have padded it.
+      put(at, flowOn(at, sealLocal, [applyActions(report ? [toController(), output(ep.at.ofport), ...onward] : onward)], `seal/${migration.seal}/${ep.at.ofport}/${toLabel}/${hop}`, cache));
+      put(at, flowOn(at, sealLabelled, report ? [applyActions([POP, toController(), output(ep.at.ofport)])] : [], `seal/${migration.seal}/${ep.at.ofport}`, cache));
+    }
     // New edge: its local senders copy to the old edge, then go through its own label's rules.
     const n = to!.bridge;
     const back = ctx.paths.nextHop(n, at);

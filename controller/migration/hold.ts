@@ -13,6 +13,12 @@ export interface HoldLimits {
   maxTotalFrames: number;
   /** Bytes held over all migrations. */
   maxTotalBytes: number;
+  /**
+   * Frames per replay burst: each burst's PACKET_OUTs are confirmed by a barrier before the
+   * next goes, so a receiver gets the backlog at the pace the switch delivers it, not all at
+   * once into a socket buffer sized for steady traffic. 0: the whole backlog at once.
+   */
+  replayBurst: number;
 }
 
 // A 1 s freeze of a container receiving ~10k frames/s fits per migration; the totals bound
@@ -22,6 +28,9 @@ export const defaultHoldLimits: HoldLimits = {
   maxBytes: 16 * 1024 * 1024,
   maxTotalFrames: 131_072,
   maxTotalBytes: 64 * 1024 * 1024,
+  // Small datagrams cost a socket about 1 KiB each (skb truesize): 64 is a small part of
+  // Linux's default 208 KiB receive buffer, whatever the service already had queued.
+  replayBurst: 64,
 };
 
 export function checkHoldLimits(limits: Partial<HoldLimits>): HoldLimits {
@@ -40,8 +49,9 @@ export class HoldBudget {
 }
 
 export class HeldFrames {
-  /** Frames queued and not yet taken, oldest first. */
+  /** Frames queued, oldest first; those before `head` were taken already. */
   private frames: Buffer[] = [];
+  private head = 0;
   private queuedBytes = 0;
   /** Counters over the queue's life. */
   held = 0;
@@ -51,7 +61,7 @@ export class HeldFrames {
   constructor(private readonly budget: HoldBudget) {}
 
   get length(): number {
-    return this.frames.length;
+    return this.frames.length - this.head;
   }
 
   get bytes(): number {
@@ -77,13 +87,21 @@ export class HeldFrames {
     return true;
   }
 
-  /** Takes every queued frame, oldest first, and gives their room back. */
-  take(): Buffer[] {
-    const out = this.frames;
-    this.frames = [];
+  /** Takes the oldest `max` queued frames (all by default), oldest first, and gives their room back. */
+  take(max = Infinity): Buffer[] {
+    const end = Math.min(this.frames.length, this.head + max);
+    const out = this.head === 0 && end === this.frames.length ? this.frames : this.frames.slice(this.head, end);
+    let bytes = 0;
+    for (const f of out) bytes += f.length;
+    if (end === this.frames.length) {
+      this.frames = [];
+      this.head = 0;
+    } else {
+      this.head = end;
+    }
     this.budget.frames -= out.length;
-    this.budget.bytes -= this.queuedBytes;
-    this.queuedBytes = 0;
+    this.budget.bytes -= bytes;
+    this.queuedBytes -= bytes;
     return out;
   }
 

@@ -73,6 +73,25 @@ export interface FreezeRecord {
    * sent on at once (counted in `held` and `replayed` too).
    */
   afterRelease?: number;
+  /**
+   * Frames held at the new edge that the old host had taken: an explicit freeze first has the
+   * old edge report what it delivers, then seals it (delivers no more); a held frame equal to a
+   * reported one is not replayed.
+   */
+  takenAtOld?: number;
+  /** Frames the old edge reported delivering between the freeze's report and seal steps. */
+  reportedAtOld?: number;
+}
+
+/**
+ * A frame's identity for matching a report against a held frame: its bytes, less trailing
+ * zeros up to the Ethernet minimum of 60, which the old port's send path may have added to the
+ * reported copy (a 58-byte datagram held at the new edge came back 60 bytes long from the old).
+ */
+function frameKey(frame: Buffer): string {
+  let end = frame.length;
+  if (end <= 60) while (end > 14 && frame[end - 1] === 0) end--;
+  return frame.toString('latin1', 0, end);
 }
 
 /** A freeze's frames while the controller holds them (not persisted: frames do not outlive the process). */
@@ -94,7 +113,22 @@ interface Hold {
   /** Frames sent on behind the replay, still waiting for their barrier. */
   forwarding?: Promise<void>;
   flushQueued?: boolean;
+  /** The old edge: reporting what it delivers, or sealed (see MigrationInProgress.seal). */
+  seal?: 'report' | 'drop';
+  /** The frames the old edge reported delivering (whole frame as latin1 → how many), matched against the held ones. */
+  taken: Map<string, number>;
+  takenFrames: number;
+  /** Called on the first report (see freeze). */
+  onReport?: () => void;
 }
+
+/**
+ * How long the freeze waits, after the report step's barrier, for the old edge's first report:
+ * a barrier reply does not say the datapath's cached flows report yet (Open vSwitch revalidates
+ * them afterwards), and a frame delivered unreported while the new edge holds its twin would be
+ * delivered twice. No report within this time: no traffic for it, nothing to deliver twice.
+ */
+const FIRST_REPORT_WAIT_MS = 50;
 
 /** An error the API turns into a status code; `path` is a JSON Pointer into the request body. */
 export class MigrationError extends Error {
@@ -345,21 +379,50 @@ export class MigrationManager {
     if (!m) throw new MigrationError(404, `unknown migration "${id}"`);
     if (m.freeze) return m;
     if (m.state !== 'prepared') throw new MigrationError(409, `migration ${id} is ${m.state}, not prepared`);
-    m.freeze = { by, lastAtOld: new Date().toISOString(), firstAtNew: null, refractoryMs: null, held: 0, heldBytes: 0, replayed: 0, dropped: 0, afterRelease: 0 };
+    m.freeze = { by, lastAtOld: new Date().toISOString(), firstAtNew: null, refractoryMs: null, held: 0, heldBytes: 0, replayed: 0, dropped: 0, afterRelease: 0, takenAtOld: 0 };
     const frozenAt = performance.now();
     this.mark(m, 'frozen', by === 'api' ? 'the old host takes no more frames' : `old port ${by === 'old-port-gone' ? 'gone' : 'down'}: implicit freeze`);
+    const hold = (phase: Hold['phase']): Hold => ({ queue: new HeldFrames(this.holdBudget), phase, replayed: 0, frozenAt, taken: new Map(), takenFrames: 0 });
     // A port that exists with its link down (prepared ahead, the container's end not up yet)
     // would drop what reaches it: hold until it comes up, as for a port that does not exist.
     if (m.to.ofport !== null && this.portUp(m.to.node, m.to.ofport)) {
-      this.holds.set(m.id, { queue: new HeldFrames(this.holdBudget), phase: 'released', replayed: 0, frozenAt });
+      this.holds.set(m.id, hold('released'));
       this.firstAtNew(m, 'new port already present: frames reach it directly, nothing held');
-    } else {
-      this.holds.set(m.id, { queue: new HeldFrames(this.holdBudget), phase: 'holding', replayed: 0, frozenAt });
-      this.activate();
-      const failures = await this.syncCollectingFailures(m, `hold frames of ${m.container}`, m.to.node);
-      if (failures.length > 0) this.mark(m, 'hold refused', failures.join('; '));
-      else this.mark(m, 'holding', `frames for it at ${m.to.node} go to the controller until port ${m.to.port} ${m.to.ofport === null ? 'appears' : 'comes up'}`);
+      this.emit(m, 'migration-frozen');
+      return m;
     }
+    const h = hold('holding');
+    this.holds.set(m.id, h);
+    const otherBridge = m.from.node !== m.to.node;
+    // The old port still up: the old host takes frames until the orchestrator cuts it off, which
+    // it does once this call answers. Were the hold simply added, the frames between the hold
+    // flow and the cut would be taken there and replayed here; were the old edge sealed first,
+    // those between the seal and the hold flow would be lost. So the old edge first reports what
+    // it delivers, then the hold flow goes in, then the old edge is sealed: what it reported is
+    // not replayed.
+    if (otherBridge && by === 'api' && this.portUp(m.from.node, m.from.ofport)) {
+      h.seal = 'report';
+      this.activate();
+      const firstReport = new Promise<boolean>((resolve) => {
+        h.onReport = () => resolve(true);
+      });
+      const failures = await this.syncCollectingFailures(m, `report frames of ${m.container} at its old port`, m.from.node);
+      if (failures.length > 0) {
+        this.mark(m, 'report refused', failures.join('; '));
+      } else {
+        const confirmed = performance.now();
+        const seen = h.takenFrames > 0 || await Promise.race([firstReport, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FIRST_REPORT_WAIT_MS).unref())]);
+        const waited = Math.round(performance.now() - confirmed);
+        this.mark(m, 'reporting', `${m.from.node} reports the frames it still delivers to port ${m.from.port ?? m.from.ofport} (${seen ? `first report ${waited} ms after the barrier` : `no report within ${waited} ms`})`);
+      }
+      h.onReport = undefined;
+    }
+    if (otherBridge) h.seal = 'drop';
+    this.activate();
+    // Staged from the new edge outwards: the hold flow is confirmed before the old edge is sealed.
+    const failures = await this.syncCollectingFailures(m, `hold frames of ${m.container}`, m.to.node);
+    if (failures.length > 0) this.mark(m, 'hold refused', failures.join('; '));
+    else this.mark(m, 'holding', `frames for it at ${m.to.node} go to the controller until port ${m.to.port} ${m.to.ofport === null ? 'appears' : 'comes up'}${otherBridge ? `; ${m.from.node} delivers them no more` : ''}`);
     this.emit(m, 'migration-frozen');
     return m;
   }
@@ -414,11 +477,14 @@ export class MigrationManager {
     const active: MigrationInProgress[] = [];
     for (const m of this.migrations.values()) {
       if (m.state !== 'prepared' || m.id === except) continue;
-      const phase = this.holds.get(m.id)?.phase;
+      const h = this.holds.get(m.id);
+      // While the old edge only reports, nothing is held yet (see freeze).
+      const hold = (h?.phase === 'holding' || h?.phase === 'replaying') && h.seal !== 'report';
       active.push({
         name: m.container, mac: m.mac, from: { bridge: m.from.node, ofport: m.from.ofport },
         to: m.to.ofport === null ? { bridge: m.to.node } : { bridge: m.to.node, ofport: m.to.ofport },
-        ...(phase === 'holding' || phase === 'replaying' ? { hold: true } : {}),
+        ...(hold ? { hold: true } : {}),
+        ...(h?.seal ? { seal: h.seal } : {}),
       });
     }
     return active;
@@ -496,23 +562,28 @@ export class MigrationManager {
     const mac = frame.length >= 14 ? Buffer.from(frame.subarray(0, 6)).toString('hex').replace(/(..)(?!$)/g, '$1:') : '';
     for (const [id, h] of this.holds) {
       const m = this.migrations.get(id);
-      if (!m || m.mac !== mac || m.to.node !== node || !m.freeze) continue;
+      if (!m || m.mac !== mac || !m.freeze) continue;
+      if (m.from.node === node && m.to.node !== node) {
+        this.noteTaken(m, h, frame);
+        return;
+      }
+      if (m.to.node !== node) continue;
       if (h.phase === 'releasing') {
         this.forwardHeld(m, h, frame);
         return;
       }
       if (h.phase === 'released') {
-        // A packet-in that was in flight while the hold flow went away.
+        // A packet-in that was in flight while the hold flow went away, or one the hold flow
+        // sent until the flip's last stage removed it: batched per turn of the event loop like
+        // those of the release (one barrier each batch, not each frame), in order.
         m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
-        if (h.flushQueued) {
-          // Behind frames still waiting for their batch: join it, never overtake it.
+        if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') {
           this.forwardHeld(m, h, frame);
-          return;
+        } else {
+          m.freeze.held++;
+          m.freeze.heldBytes += frame.length;
+          this.dropHeld(m, h, 1);
         }
-        m.freeze.held++;
-        m.freeze.heldBytes += frame.length;
-        if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') void this.sendHeld(m, h, [Buffer.from(frame)]);
-        else this.dropHeld(m, h, 1);
         return;
       }
       if (h.queue.push(frame)) {
@@ -549,11 +620,35 @@ export class MigrationManager {
   private async replay(m: Migration, h: Hold): Promise<void> {
     h.phase = 'replaying';
     this.mark(m, 'replay started', `${h.queue.length} frames held`);
-    // At once, in one pass: a PACKET_OUT needs no flow, and the release's flow_mods below are
-    // written after these on the same connection, so the switch sends the held frames first.
-    // (Waiting for a sync first only kept the container's new port idle while its traffic,
-    // once it resumes, goes through the metered ingress miss until the commit.)
-    const replayed = this.sendHeld(m, h, h.queue.take());
+    // As soon as the port is up (a PACKET_OUT needs no flow; waiting for a sync first only kept
+    // the new port idle), in bursts: each burst's barrier reply before the next, so that the
+    // container's sockets get the backlog at the pace the switch hands it over rather than all at
+    // once (a UDP socket overflowed by a whole freeze drops the rest). What the hold flow sends
+    // meanwhile joins the queue behind. Only the backlog of the freeze is paced: the last burst
+    // takes what came meanwhile too, and later frames go out as they come (a stream faster than
+    // the pace would otherwise keep the replay, and the commit waiting for it, going forever).
+    // The last burst is only written: the release's flow_mods below (or the commit's) follow it
+    // on the same connection, so the switch sends it first.
+    const burst = this.holdBudget.limits.replayBurst || Infinity;
+    let backlog = h.queue.length;
+    let replayed: Promise<number>;
+    for (;;) {
+      const frames = h.queue.take(backlog > burst ? burst : Infinity);
+      backlog -= frames.length;
+      replayed = this.sendHeld(m, h, frames);
+      if (h.queue.length === 0) break;
+      const n = await replayed;
+      if (h.phase !== 'replaying') {
+        // Aborted meanwhile: its queue was discarded.
+        h.replayWritten?.();
+        return;
+      }
+      if (n < 0) {
+        // Refused or the switch went away: the rest cannot go out in order either.
+        this.dropHeld(m, h, h.queue.discard(), true);
+        break;
+      }
+    }
     // From now on a frame the hold flow sends arrived after every replayed one: it goes out
     // behind them at once (see onHeldFrame), never waiting for the release to finish.
     h.phase = 'releasing';
@@ -604,15 +699,19 @@ export class MigrationManager {
     h.forwarding = Promise.all([previous, sent]).then(() => {});
   }
 
-  /** Sends frames to the new port in order, confirmed by a barrier; returns how many. */
-  private async sendHeld(m: Migration, h: Hold, frames: Buffer[]): Promise<number> {
+  /**
+   * Sends frames to the new port in order, confirmed by a barrier; returns how many, or -1 when
+   * the switch could not take them (gone or refused: counted as dropped).
+   */
+  private async sendHeld(m: Migration, h: Hold, held: Buffer[]): Promise<number> {
     this.metrics?.heldBytesNow.set(this.holdBudget.bytes);
+    const frames = this.notTaken(m, h, held);
     if (frames.length === 0) return 0;
     const session = this.controller.sessions.get(m.to.node);
     const ofport = m.to.ofport;
     if (!session || session.state !== 'ready' || ofport === null) {
       this.dropHeld(m, h, frames.length);
-      return 0;
+      return -1;
     }
     this.firstAtNew(m, `replay of ${frames.length} held frames`);
     const outs: Message[] = frames.map((data) => ({
@@ -623,12 +722,44 @@ export class MigrationManager {
     } catch (err) {
       this.dropHeld(m, h, frames.length);
       this.mark(m, 'replay refused', (err as Error).message);
-      return 0;
+      return -1;
     }
     h.replayed += frames.length;
     if (m.freeze) m.freeze.replayed = h.replayed;
     this.metrics?.replayedFrames.inc(frames.length);
     return frames.length;
+  }
+
+  /**
+   * A frame the old edge reported delivering (seal 'report'), kept to be matched, within the
+   * per-migration frame cap. Also after the seal: a report the datapath's cache made from the
+   * removed report flow was a real delivery too.
+   */
+  private noteTaken(m: Migration, h: Hold, frame: Uint8Array): void {
+    if (h.takenFrames >= this.holdBudget.limits.maxFrames) return;
+    const key = frameKey(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+    h.taken.set(key, (h.taken.get(key) ?? 0) + 1);
+    h.takenFrames++;
+    if (m.freeze) m.freeze.reportedAtOld = (m.freeze.reportedAtOld ?? 0) + 1;
+    h.onReport?.();
+  }
+
+  /** `frames` less those the old host took (each report cancels one equal held frame). */
+  private notTaken(m: Migration, h: Hold, frames: Buffer[]): Buffer[] {
+    if (h.taken.size === 0) return frames;
+    const out: Buffer[] = [];
+    for (const f of frames) {
+      const key = frameKey(f);
+      const n = h.taken.get(key);
+      if (n === undefined) {
+        out.push(f);
+        continue;
+      }
+      if (n === 1) h.taken.delete(key);
+      else h.taken.set(key, n - 1);
+      if (m.freeze) m.freeze.takenAtOld = (m.freeze.takenAtOld ?? 0) + 1;
+    }
+    return out;
   }
 
   /** `n` frames lost; `counted`: the queue counted them already (discard). */
@@ -713,7 +844,10 @@ export class MigrationManager {
     this.metrics?.migrations.inc({ state: m.state });
     const h = this.holds.get(m.id);
     if (h) {
-      this.dropHeld(m, h, h.queue.discard(), true);
+      // Committed: frames still waiting for their batch (forwardHeld) belong at the new port,
+      // written now behind everything before them. Otherwise nobody is there to take them.
+      if (m.state === 'committed' && h.queue.length > 0) void this.sendHeld(m, h, h.queue.take());
+      else this.dropHeld(m, h, h.queue.discard(), true);
       this.holds.delete(m.id);
     }
     void this.controller.saveState();

@@ -36,6 +36,24 @@ t.test('total caps are shared by every migration', async (t) => {
   t.equal(budget.frames, 3);
 });
 
+t.test('take(max): the oldest frames first, room given back per frame taken, pushes after a partial take go behind', async (t) => {
+  const budget = new HoldBudget(checkHoldLimits({ maxFrames: 6, maxBytes: 1e6 }));
+  const q = new HeldFrames(budget);
+  for (let i = 0; i < 6; i++) q.push(frame(i, 10 + i));
+  t.same(seqs(q.take(4)), [0, 1, 2, 3]);
+  t.equal(q.length, 2);
+  t.equal(q.bytes, 14 + 15);
+  t.equal(budget.frames, 2);
+  t.equal(budget.bytes, 14 + 15);
+  t.ok([6, 7, 8, 9].every((i) => q.push(frame(i))), 'the room of the frames taken is free again (frame cap 6)');
+  t.notOk(q.push(frame(10)), 'and no more than that');
+  t.same(seqs(q.take(3)), [4, 5, 6]);
+  t.same(seqs(q.take(10)), [7, 8, 9], 'max beyond the queue: what is left');
+  t.equal(q.length, 0);
+  t.equal(budget.bytes, 0);
+  t.same(q.take(2), []);
+});
+
 t.test('frames are copied: the receive buffer may be reused', async (t) => {
   const q = new HeldFrames(new HoldBudget(checkHoldLimits({})));
   const buf = frame(7);

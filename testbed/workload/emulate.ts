@@ -2,7 +2,9 @@
  * The emulated live migration of a testbed container (a namespace whose processes are the
  * service, with a veth into its host's bridge):
  *
- *   freeze   SIGSTOP every process of the container (what a checkpoint does first);
+ *   freeze   SIGSTOP every process of the container (what a checkpoint does first); then
+ *            `beforeUnplug` (a controller's freeze step: once it answers, the old host takes
+ *            no more frames, so the unplug loses none);
  *   unplug   remove its port from the old host's bridge (the old copy is gone);
  *   copy     wait the copy time (memory transfer; default 200 ms);
  *   attach   a new veth into the new host's bridge, same MAC and IP, same namespace, so the
@@ -38,7 +40,12 @@ export interface EmulateOptions {
   ofport?: number;
   /** Carry the neighbour cache over (default true). */
   keepNeighbours?: boolean;
-  /** Runs once the old port is gone (the old host takes no more frames: a controller's freeze step). */
+  /**
+   * Runs with the processes stopped, before the old link is cut: the orchestrator's freeze step
+   * (prepare → freeze → move → commit), which answers once the old host takes no more frames.
+   */
+  beforeUnplug?: () => Promise<void>;
+  /** Runs once the old port is gone (a freeze step told only after the cut, as by the old port going down). */
   afterUnplug?: () => Promise<void>;
   /** Runs after the attach and before the resume (a controller could be told here). */
   beforeResume?: () => Promise<void>;
@@ -113,6 +120,7 @@ export async function emulateMigration(bed: Testbed, container: string, toNode: 
   try {
     if (pids.length === 0) throw new Error(`emulated migration: container "${container}" runs no process to freeze`);
     const neighbours = (options.keepNeighbours ?? true) ? await readNeighbours(bed, container) : [];
+    await options.beforeUnplug?.();
     // The port leaves the old bridge now; testbed.moveContainer then deletes the veth itself.
     await from.exec(['ovs-vsctl', `--db=${from.ovsdbTarget}`, '--timeout=10', '--if-exists', 'del-port', c.bridge, c.portName]);
     const unpluggedAt = monotonicMs();
@@ -146,7 +154,7 @@ export async function emulateMigration(bed: Testbed, container: string, toNode: 
  * link into `toNode`'s bridge was prepared beforehand (testbed.prepareStandby; done here, before
  * the freeze, if it was not):
  *
- *   freeze   SIGSTOP every process of the container;
+ *   freeze   SIGSTOP every process of the container; then `beforeUnplug` (the freeze step);
  *   unplug   its leg in use goes down: the old port stays on the old bridge without carrier
  *            (the switch reports it down: a controller sees the old port go down);
  *   copy     the copy time;
@@ -175,6 +183,7 @@ export async function emulateLinkFlipMigration(bed: Testbed, container: string, 
   let resumed = false;
   try {
     if (pids.length === 0) throw new Error(`emulated migration: container "${container}" runs no process to freeze`);
+    await options.beforeUnplug?.();
     const unpluggedAt = await bed.cutLink(container);
     await options.afterUnplug?.();
     await sleep(Math.max(0, copyMs - (monotonicMs() - unpluggedAt)));

@@ -7,6 +7,10 @@
  *     connections that must survive the move.
  *
  *   node probe-server.js [--name NAME] [--http-port 8080] [--udp-port 7777] [--tcp-port 7778]
+ *        [--udp-rcvbuf BYTES]
+ *
+ * --udp-rcvbuf sets the UDP socket's SO_RCVBUF (the kernel caps it at net.core.rmem_max and
+ * doubles it for its bookkeeping); 0, the default, keeps the system's (net.core.rmem_default).
  *
  * Prints one JSON line `{"ready":true,"pid":N,...}` once both listen; exits on SIGTERM/SIGINT.
  * It sends nothing on its own: after a move the network hears from it only in answer to
@@ -23,6 +27,7 @@ const { values } = parseArgs({
     'http-port': { type: 'string', default: '8080' },
     'udp-port': { type: 'string', default: '7777' },
     'tcp-port': { type: 'string', default: '7778' },
+    'udp-rcvbuf': { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -40,6 +45,11 @@ const name = values.name!;
 const httpPort = port(values['http-port']!, '--http-port');
 const udpPort = port(values['udp-port']!, '--udp-port');
 const tcpPort = port(values['tcp-port']!, '--tcp-port');
+const udpRcvbuf = Number(values['udp-rcvbuf']);
+if (!Number.isSafeInteger(udpRcvbuf) || udpRcvbuf < 0) {
+  process.stderr.write(`probe-server: --udp-rcvbuf: expected a number of bytes >= 0, got "${values['udp-rcvbuf']}"\n`);
+  process.exit(2);
+}
 let served = 0;
 let echoed = 0;
 
@@ -53,7 +63,7 @@ const http = createServer((req, res) => {
 http.keepAliveTimeout = 0;
 http.on('clientError', (_err, socket) => socket.destroy());
 
-const udp = createSocket('udp4');
+const udp = createSocket({ type: 'udp4', ...(udpRcvbuf > 0 ? { recvBufferSize: udpRcvbuf } : {}) });
 udp.on('message', (msg, rinfo) => {
   echoed++;
   udp.send(msg, rinfo.port, rinfo.address);
@@ -84,7 +94,7 @@ await Promise.all([
   process.exit(1);
 });
 
-process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, name, httpPort, udpPort, tcpPort })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, name, httpPort, udpPort, tcpPort, udpRcvbuf: udp.getRecvBufferSize() })}\n`);
 
 const stop = () => {
   process.stderr.write(`probe-server ${name}: ${served} HTTP requests served, ${echoed} datagrams echoed\n`);

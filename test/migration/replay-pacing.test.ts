@@ -1,0 +1,171 @@
+// The replay of a freeze's held frames goes out in bursts (replayBurst), each burst's barrier
+// reply before the next: a receiver gets the backlog at the pace the switch delivers it. The new
+// edge's barrier replies are withheld here, so a controller that did not wait would have sent
+// everything before the first reply.
+import t from 'tap';
+import { makeWorld, type World } from '../controller/world.js';
+import { fakePort, type FakeSwitch } from '../../src/openflow-sim/fake-switch.js';
+import { RuleKind, cookieKind, ruleCookie } from '../../controller/core/cookies.js';
+import type { Message } from '../../src/openflow/types/index.js';
+
+interface View {
+  id: string; state: string; timeline: { event: string }[];
+  freeze: null | { held: number; replayed: number; dropped: number };
+}
+
+const post = (w: World, path: string, body: unknown = {}) => fetch(`${w.apiUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const get = async (w: World, id: string) => (await (await fetch(`${w.apiUrl}/api/v1/migrations/${id}`)).json()) as View;
+
+async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean): Promise<T> {
+  let v = await probe();
+  for (let i = 0; i < 500 && !ok(v); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    v = await probe();
+  }
+  if (!ok(v)) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A frame for `mac` whose payload carries its sequence number (bytes 14..17). */
+function numbered(mac: string, seq: number): Buffer {
+  const f = Buffer.alloc(64);
+  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(f, 0);
+  Buffer.from('020000000099', 'hex').copy(f, 6);
+  f.writeUInt16BE(0x88b5, 12);
+  f.writeUInt32BE(seq, 14);
+  return f;
+}
+
+const holdCookie = (mac: string) => ruleCookie(RuleKind.MIGRATION_HOLD, `hold:${mac}`);
+const isReplay = (m: Message, ofport: number) => m.type === 'PACKET_OUT' && m.actions.length === 1 && m.actions[0]!.type === 'OUTPUT' && (m.actions[0] as { port: number }).port === ofport;
+const seqs = (msgs: Message[], ofport: number) => msgs.filter((m) => isReplay(m, ofport)).map((m) => (m as Extract<Message, { type: 'PACKET_OUT' }>).data.readUInt32BE(14));
+
+/**
+ * Barrier replies of `sw` for the barriers that close a burst of PACKET_OUTs to `ofport` are kept
+ * back (answered by `release`); every other barrier is answered at once.
+ */
+function gateReplayBarriers(sw: FakeSwitch, ofport: number) {
+  // The fake switch answers barriers itself unless told not to (as in session.test.ts).
+  (sw as unknown as { options: { answerBarrier: boolean } }).options.answerBarrier = false;
+  const held: number[] = [];
+  let previous: Message | undefined;
+  const onMessage = (m: Message) => {
+    if (m.type === 'BARRIER_REQUEST') {
+      if (previous && isReplay(previous, ofport)) held.push(m.xid);
+      else sw.write({ type: 'BARRIER_REPLY', xid: m.xid });
+    }
+    previous = m;
+  };
+  sw.on('message', onMessage);
+  return {
+    held,
+    release(): void {
+      const xid = held.shift();
+      if (xid !== undefined) sw.write({ type: 'BARRIER_REPLY', xid });
+    },
+    stop(): void {
+      sw.off('message', onMessage);
+      (sw as unknown as { options: { answerBarrier: boolean } }).options.answerBarrier = true;
+      while (held.length > 0) this.release();
+    },
+  };
+}
+
+async function frozenWorld(t: { teardown: (fn: () => unknown) => void }, replayBurst: number, port: string) {
+  // packetInRate 0: the session's PACKET_IN rate limit (tested on its own) stays out of the count.
+  const w = await makeWorld('two-region.json', { holdLimits: { replayBurst }, session: { packetInRate: 0 } });
+  t.teardown(() => w.close());
+  const home = w.app.controller.locations.get('web')!;
+  const target = 'h3';
+  const m = await (await post(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port } })).json() as View;
+  if ((await post(w, `/api/v1/migrations/${m.id}/freeze`)).status !== 200) throw new Error('freeze refused');
+  return { w, m, mac: home.mac, sw: w.switches.get(target)! };
+}
+
+t.test('replay in bursts: the next burst only after the previous burst\'s barrier reply; frames arriving meanwhile go behind', async (t) => {
+  const burst = 8;
+  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-paced');
+  const held = 3 * burst + 5;
+  for (let i = 0; i < held; i++) sw.packetIn(100, numbered(mac, i), holdCookie(mac), 1);
+  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === held);
+
+  const gate = gateReplayBarriers(sw, 905);
+  t.teardown(() => gate.stop());
+  sw.addPort(fakePort(905, 'c-paced'));
+  await until('first burst', () => gate.held.length, (n) => n === 1);
+  // Arrive during the replay: they must come out after every held frame.
+  const late = 3;
+  for (let i = held; i < held + late; i++) sw.packetIn(100, numbered(mac, i), holdCookie(mac), 1);
+  await until('late frames queued', () => get(w, m.id), (v) => v.freeze!.held === held + late);
+  t.same(seqs(sw.received, 905), [...Array(burst).keys()], 'only the first burst went out before its barrier reply');
+
+  // Each released barrier lets exactly one more burst out.
+  for (let b = 1; seqs(sw.received, 905).length < held + late; b++) {
+    const before = seqs(sw.received, 905).length;
+    gate.release();
+    await until(`burst ${b + 1}`, () => seqs(sw.received, 905).length, (n) => n > before);
+    // A burst is written in one go: give the event loop a moment to show it does not go on alone.
+    await new Promise((r) => setTimeout(r, 30));
+    t.ok(seqs(sw.received, 905).length - before <= burst, `burst ${b + 1}: at most ${burst} frames after one barrier reply`);
+  }
+  gate.stop();
+  t.same(seqs(sw.received, 905), [...Array(held + late).keys()], 'every frame once, in arrival order, the late ones last');
+  const done = await until('replayed', () => get(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  t.match(done.freeze, { held: held + late, replayed: held + late, dropped: 0 });
+  const c = await post(w, `/api/v1/migrations/${m.id}/commit`);
+  t.equal(c.status, 200);
+  t.equal(((await c.json()) as View).state, 'committed');
+});
+
+t.test('only the freeze\'s backlog is paced: a stream that keeps coming does not keep the replay (and a commit) waiting', async (t) => {
+  const burst = 4;
+  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-stream');
+  let seq = 0;
+  for (; seq < 2 * burst; seq++) sw.packetIn(100, numbered(mac, seq), holdCookie(mac), 1);
+  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === seq);
+  const gate = gateReplayBarriers(sw, 908);
+  t.teardown(() => gate.stop());
+  sw.addPort(fakePort(908, 'c-stream'));
+  await until('first burst', () => gate.held.length, (n) => n === 1);
+  t.equal(seqs(sw.received, 908).length, burst);
+  for (const end = seq + burst; seq < end; seq++) sw.packetIn(100, numbered(mac, seq), holdCookie(mac), 1);
+  await until('queued', () => get(w, m.id), (v) => v.freeze!.held === seq);
+  gate.release();
+  // The rest of the backlog and what came during the first burst: the last paced burst.
+  await until('last burst', () => gate.held.length, (n) => n === 1);
+  t.equal(seqs(sw.received, 908).length, 3 * burst);
+  // The replay is over: what comes now goes out at once, without waiting for that barrier reply.
+  for (const end = seq + burst; seq < end; seq++) sw.packetIn(100, numbered(mac, seq), holdCookie(mac), 1);
+  await until('sent on as they come', () => seqs(sw.received, 908).length, (n) => n === seq);
+  const c = post(w, `/api/v1/migrations/${m.id}/commit`);
+  gate.stop();
+  const done = (await (await c).json()) as View;
+  t.equal(done.state, 'committed');
+  t.same(seqs(sw.received, 908), [...Array(seq).keys()], 'every frame once, in arrival order');
+});
+
+t.test('a commit during a paced replay waits for the whole backlog before its flip', async (t) => {
+  const { w, m, mac, sw } = await frozenWorld(t, 4, 'c-pcommit');
+  for (let i = 0; i < 18; i++) sw.packetIn(100, numbered(mac, i), holdCookie(mac), 1);
+  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === 18);
+  sw.addPort(fakePort(906, 'c-pcommit'));
+  const c = await post(w, `/api/v1/migrations/${m.id}/commit`);
+  t.equal(c.status, 200);
+  const done = (await c.json()) as View;
+  t.equal(done.state, 'committed');
+  t.same(seqs(sw.received, 906), [...Array(18).keys()], 'in order');
+  const lastOut = sw.received.map((x) => isReplay(x, 906)).lastIndexOf(true);
+  const holdGone = sw.received.findIndex((x) => x.type === 'FLOW_MOD' && (x.command === 'DELETE' || x.command === 'DELETE_STRICT') && cookieKind(x.cookie) === RuleKind.MIGRATION_HOLD);
+  t.ok(holdGone > lastOut, 'the hold flow goes only after the last replayed frame');
+});
+
+t.test('replayBurst 0: the whole backlog in one batch', async (t) => {
+  const { w, m, mac, sw } = await frozenWorld(t, 0, 'c-burst');
+  for (let i = 0; i < 40; i++) sw.packetIn(100, numbered(mac, i), holdCookie(mac), 1);
+  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === 40);
+  const gate = gateReplayBarriers(sw, 907);
+  t.teardown(() => gate.stop());
+  sw.addPort(fakePort(907, 'c-burst'));
+  await until('the batch', () => gate.held.length, (n) => n === 1);
+  t.same(seqs(sw.received, 907), [...Array(40).keys()], 'all 40 before any barrier reply');
+});
