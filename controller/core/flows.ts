@@ -44,7 +44,9 @@ export interface SwitchState {
 export function flowKey(flow: { tableId: number; priority: number; match: Match }): string {
   const memo = flowKeys.get(flow.match);
   if (memo && memo.tableId === flow.tableId && memo.priority === flow.priority) return memo.key;
-  const key = `${flow.tableId}/${flow.priority}/${matchKey(flow.match)}`;
+  // join builds one flat string; a template literal leaves a tree of cons strings (several
+  // times the size), and these keys live as long as the flows.
+  const key = [flow.tableId, flow.priority, matchKey(flow.match)].join('/');
   flowKeys.set(flow.match, { tableId: flow.tableId, priority: flow.priority, key });
   return key;
 }

@@ -202,35 +202,62 @@ export interface ForwardingInput {
 /**
  * Keeps the FlowSpec objects of the last full computation, keyed by what determines them, so
  * that a recomputation after one change returns the very same objects for every unchanged flow:
- * the diff then recognises them by identity instead of comparing their text. Entries not
- * produced by the latest computation are dropped.
+ * the diff then recognises them by identity instead of comparing their text. A flow is keyed by
+ * its rule (kind, subject, table, priority), its signature and idle timeout, not by its bridge:
+ * equal keys are equal flows, so the bridges that hold the same flow (the ingress entries of a
+ * MAC, a label's flow through the same port) share one object. Entries not produced by the
+ * latest computation are dropped.
  */
 export class FlowCache {
-  private readonly flows = new Map<string, { flow: FlowSpec; computation: number }>();
+  // By subject (a MAC, a label, a tunnel's peer): its few flows as flat runs of
+  // (flow, kind, signature, computation). No key string per flow: at 100k containers the
+  // strings alone outweighed the flows.
+  private readonly bySubject = new Map<string, unknown[]>();
   private computation = 0;
+  private count = 0;
 
   get size(): number {
-    return this.flows.size;
+    return this.count;
   }
 
   /** @internal */
-  take(key: string, make: () => FlowSpec): FlowSpec {
-    const entry = this.flows.get(key);
-    if (!entry) {
-      const flow = make();
-      this.flows.set(key, { flow, computation: this.computation });
-      return flow;
+  take(r: Rule, sig: string | number, idleTimeout: number | undefined, make: () => FlowSpec): FlowSpec {
+    let runs = this.bySubject.get(r.subject);
+    if (runs) {
+      for (let i = 0; i < runs.length; i += CACHE_STRIDE) {
+        const f = runs[i] as FlowSpec;
+        if (runs[i + 1] === r.kind && runs[i + 2] === sig && f.tableId === r.tableId && f.priority === r.priority && f.idleTimeout === idleTimeout) {
+          runs[i + 3] = this.computation;
+          return f;
+        }
+      }
+    } else {
+      this.bySubject.set(r.subject, (runs = []));
     }
-    entry.computation = this.computation;
-    return entry.flow;
+    const flow = make();
+    runs.push(flow, r.kind, sig, this.computation);
+    this.count++;
+    return flow;
   }
 
   /** @internal Ends a computation: what it did not use is forgotten. */
   finish(): void {
-    for (const [key, entry] of this.flows) if (entry.computation !== this.computation) this.flows.delete(key);
+    for (const [subject, runs] of this.bySubject) {
+      let kept = 0;
+      for (let i = 0; i < runs.length; i += CACHE_STRIDE) {
+        if (runs[i + 3] !== this.computation) continue;
+        for (let j = 0; j < CACHE_STRIDE; j++) runs[kept + j] = runs[i + j];
+        kept += CACHE_STRIDE;
+      }
+      this.count -= (runs.length - kept) / CACHE_STRIDE;
+      if (kept === 0) this.bySubject.delete(subject);
+      else runs.length = kept;
+    }
     this.computation++;
   }
 }
+
+const CACHE_STRIDE = 4;
 
 /** What the flows depend on besides the endpoints: built once per fabric and migration state. */
 export interface ForwardingContext {
@@ -347,7 +374,7 @@ export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endp
 
 /** Flows of a bridge that no endpoint determines: tunnel ingress, misses, flooding, labels. */
 export function bridgeFlows(ctx: ForwardingContext, bridge: FabricBridge, cache?: FlowCache): FlowSpec[] {
-  const on = (r: Rule, instructions: Instruction[], sig: string | number = '') => flowOn(bridge.name, r, instructions, sig, cache);
+  const on = (r: Rule, instructions: Instruction[], sig: string | number = '') => flowOn(r, instructions, sig, cache);
   const edge = bridge.edgePorts.length > 0;
   const own = ctx.labels.get(bridge.name)!;
   const flows: FlowSpec[] = [];
@@ -430,51 +457,54 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
   const toLabel = to && ctx.labels.get(to.bridge);
   const hold = migration?.hold === true;
   const dstMatch: OxmField = { field: 'eth_dst', value: mac };
-  const local = rule(RuleKind.UNICAST, mac, EDGE_TABLE, Priority.UNICAST, [dstMatch]);
+  // Local delivery and ingress entries have the same table, priority and match (on different
+  // bridges): one match object, so one canonical key for both.
+  const toMac: Match = { fields: [dstMatch] };
+  const local = ruleMatching(RuleKind.UNICAST, mac, EDGE_TABLE, Priority.UNICAST, toMac);
   const deliverHome = rule(RuleKind.DELIVER, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(homeLabel), dstMatch]);
 
   // Its edge.
-  put(at, flowOn(at, rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
+  put(at, flowOn(rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
     [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, cache));
   if (!migration || toLabel === undefined) {
-    put(at, flowOn(at, local, outputTo(ctx, ep.at.ofport), ep.at.ofport, cache));
-    put(at, flowOn(at, deliverHome, popOutput(ctx, ep.at.ofport), ep.at.ofport, cache));
+    put(at, flowOn(local, outputTo(ctx, ep.at.ofport), ep.at.ofport, cache));
+    put(at, flowOn(deliverHome, popOutput(ctx, ep.at.ofport), `${homeLabel}/${ep.at.ofport}`, cache));
   } else if (to!.bridge === at) {
     // Moving to another port of the same bridge: both ports get every frame; held frames go to
     // the controller instead of the new port (two hold flows: local and labelled senders).
     const newPort = to!.ofport;
     const both = newPort === undefined ? [output(ep.at.ofport)] : [output(ep.at.ofport), output(newPort)];
-    put(at, flowOn(at, local, [applyActions(both)], `same/${newPort}`, cache));
-    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(at, mac, newPort, cache));
-    put(at, flowOn(at, deliverHome, [applyActions([POP, ...both])], `same/${newPort}`, cache));
+    put(at, flowOn(local, [applyActions(both)], `same/${ep.at.ofport}/${newPort}`, cache));
+    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(mac, newPort, cache));
+    put(at, flowOn(deliverHome, [applyActions([POP, ...both])], `same/${homeLabel}/${ep.at.ofport}/${newPort}`, cache));
     if (hold) {
-      put(at, flowOn(at, rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
-      put(at, flowOn(at, rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]), [applyActions([POP, toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
+      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
+      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]), [applyActions([POP, toController(), output(ep.at.ofport)])], `${homeLabel}/${ep.at.ofport}`, cache));
     }
   } else {
     // Old edge: local senders' frames to the old port and, labelled for the new edge, towards it.
     const hop = ctx.paths.nextHop(at, to!.bridge);
     const actions: Action[] = [output(ep.at.ofport)];
     if (hop !== undefined) actions.push(PUSH, setVid(toLabel), output(hop));
-    put(at, flowOn(at, local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, cache));
-    put(at, flowOn(at, deliverHome, popOutput(ctx, ep.at.ofport), ep.at.ofport, cache));
+    put(at, flowOn(local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, cache));
+    put(at, flowOn(deliverHome, popOutput(ctx, ep.at.ofport), `${homeLabel}/${ep.at.ofport}`, cache));
     // New edge: its local senders copy to the old edge, then go through its own label's rules.
     const n = to!.bridge;
     const back = ctx.paths.nextHop(n, at);
     const newLocal: Action[] = back === undefined ? [PUSH, setVid(toLabel)] : [PUSH, setVid(homeLabel), OLD_COPY, output(back), setVid(toLabel), NEW_COPY];
-    put(n, flowOn(n, local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
-    if (to!.ofport !== undefined) put(n, arrivalFlow(n, mac, to!.ofport, cache));
+    put(n, flowOn(local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
+    if (to!.ofport !== undefined) put(n, arrivalFlow(mac, to!.ofport, cache));
     const copyMatch = [vlanIs(toLabel), dstMatch];
-    if (to!.ofport !== undefined) put(n, flowOn(n, rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(ctx, to!.ofport), to!.ofport, cache));
-    if (hold) put(n, flowOn(n, rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, '', cache));
+    if (to!.ofport !== undefined) put(n, flowOn(rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(ctx, to!.ofport), `${toLabel}/${to!.ofport}`, cache));
+    if (hold) put(n, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, toLabel, cache));
   }
 
   // Ingress entries where its MAC is in demand (its own edges have their local flow instead).
-  const ingress = rule(RuleKind.INGRESS_ENTRY, mac, EDGE_TABLE, Priority.UNICAST, [dstMatch]);
+  const ingress = ruleMatching(RuleKind.INGRESS_ENTRY, mac, EDGE_TABLE, Priority.UNICAST, toMac);
   for (const b of ctx.demand.bridgesOf(mac) ?? []) {
     if (b === at || b === to?.bridge || !ctx.labels.has(b)) continue;
     if (toLabel === undefined || to!.bridge === at) {
-      put(b, ingressFlow(b, ingress, pushLabel(ctx, homeLabel), homeLabel, ctx, cache));
+      put(b, ingressFlow(ingress, pushLabel(ctx, homeLabel), homeLabel, ctx, cache));
       continue;
     }
     // Bicast at the ingress: one copy labelled for each edge, each delivered once there.
@@ -483,7 +513,7 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     const toNew = ctx.paths.nextHop(b, to!.bridge);
     if (toOld !== undefined) actions.push(setVid(homeLabel), OLD_COPY, output(toOld));
     if (toNew !== undefined) actions.push(setVid(toLabel), ...(toOld !== undefined ? [NEW_COPY] : []), output(toNew));
-    put(b, ingressFlow(b, ingress, actions.length > 1 ? [applyActions(actions)] : [], `bicast/${homeLabel}/${toOld}/${toLabel}/${toNew}`, ctx, cache));
+    put(b, ingressFlow(ingress, actions.length > 1 ? [applyActions(actions)] : [], `bicast/${homeLabel}/${toOld}/${toLabel}/${toNew}`, ctx, cache));
   }
 
   // Relabel entries where it was before: frames still labelled for there go on to its edge.
@@ -493,21 +523,21 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     const hop = ctx.paths.nextHop(b, at);
     if (hop === undefined) continue;
     const r = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(label), dstMatch]);
-    put(b, flowOn(b, r, [applyActions([setVid(homeLabel), output(hop)])], `${homeLabel}/${hop}`, cache, ctx.options.relabelIdleTimeoutS));
+    put(b, flowOn(r, [applyActions([setVid(homeLabel), output(hop)])], `${label}/${homeLabel}/${hop}`, cache, ctx.options.relabelIdleTimeoutS));
     // A frame that came in through that very port must leave by IN_PORT (a switch never outputs
     // to the ingress port otherwise). It goes with the entry above (no timeout of its own).
     const back = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 1, [{ field: 'in_port', value: hop }, vlanIs(label), dstMatch]);
-    put(b, flowOn(b, back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], homeLabel, cache));
+    put(b, flowOn(back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], `${label}/${hop}/${homeLabel}`, cache));
     // A bicast copy for the old edge still in flight when the migration committed: its twin for
     // the new edge was delivered there, so relabelling it would deliver the frame twice.
     const staleCopy = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 2, [vlanIs(label), { field: 'vlan_pcp', value: OLD_COPY_PCP }, dstMatch]);
-    put(b, flowOn(b, staleCopy, [], '', cache));
+    put(b, flowOn(staleCopy, [], label, cache));
   }
   return out;
 }
 
-function ingressFlow(bridge: string, r: Rule, instructions: Instruction[], sig: string | number, ctx: ForwardingContext, cache: FlowCache | undefined): FlowSpec {
-  return flowOn(bridge, r, instructions, sig, cache, ctx.options.ingressIdleTimeoutS);
+function ingressFlow(r: Rule, instructions: Instruction[], sig: string | number, ctx: ForwardingContext, cache: FlowCache | undefined): FlowSpec {
+  return flowOn(r, instructions, sig, cache, ctx.options.ingressIdleTimeoutS);
 }
 
 /** An endpoint as the flows were last computed for it and as it is now (absent: not there). */
@@ -542,9 +572,9 @@ export function endpointFlowsOn(ctx: ForwardingContext, ep: Endpoint, bridge: st
  * and the echoes of its replayed backlog exceed it at once. Unmetered instead; the copies last
  * from the first frame (which commits the migration) until the flip replaces this flow.
  */
-function arrivalFlow(bridge: string, mac: string, ofport: number, cache: FlowCache | undefined): FlowSpec {
+function arrivalFlow(mac: string, ofport: number, cache: FlowCache | undefined): FlowSpec {
   const r = rule(RuleKind.MIGRATION_ARRIVAL, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE, [{ field: 'in_port', value: ofport }, { field: 'eth_src', value: mac }]);
-  return flowOn(bridge, r, ARRIVAL_INSTRUCTIONS, ofport, cache);
+  return flowOn(r, ARRIVAL_INSTRUCTIONS, ofport, cache);
 }
 
 /** A rule: what its flows on every bridge share. */
@@ -558,7 +588,11 @@ interface Rule {
 }
 
 function rule(kind: number, subject: string, tableId: number, priority: number, fields: OxmField[]): Rule {
-  return { kind, subject, tableId, priority, match: { fields }, cookie: ruleCookie(kind, subject) };
+  return ruleMatching(kind, subject, tableId, priority, { fields });
+}
+
+function ruleMatching(kind: number, subject: string, tableId: number, priority: number, match: Match): Rule {
+  return { kind, subject, tableId, priority, match, cookie: ruleCookie(kind, subject) };
 }
 
 const labelRules = new Map<number, Rule>();
@@ -575,14 +609,14 @@ export function labelFlow(label: number, instructions: Instruction[]): FlowSpec 
 }
 
 /**
- * A rule's flow on `bridge`. `sig` carries whatever, besides the rule, the instructions depend
- * on (ports, options): equal cache key = equal flow.
+ * A rule's flow. `sig` carries whatever, besides the rule, its match and instructions depend on
+ * (ports, labels): equal cache key = equal flow, on whichever bridge (the cache shares it).
  */
-function flowOn(bridge: string, r: Rule, instructions: Instruction[], sig: string | number, cache: FlowCache | undefined, idleTimeout?: number): FlowSpec {
+function flowOn(r: Rule, instructions: Instruction[], sig: string | number, cache: FlowCache | undefined, idleTimeout?: number): FlowSpec {
   const make = (): FlowSpec => idleTimeout === undefined
     ? { tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie }
     : { tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie, idleTimeout, notifyRemoval: true };
-  return cache ? cache.take(`${bridge}|${r.kind}|${r.subject}|${r.tableId}|${r.priority}|${sig}|${idleTimeout ?? ''}`, make) : make();
+  return cache ? cache.take(r, sig, idleTimeout, make) : make();
 }
 
 function vlanIs(label: number): OxmField {
