@@ -227,7 +227,7 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   const newPort = FIRST_CONTAINER_PORT + located.get(target)!.length;
   const migration: MigrationInProgress = { name: mover.name, mac: mover.mac, from: mover.at, to: { bridge: target, ofport: newPort } };
   const fabricMoved = withEdgePort(fabric, target, newPort);
-  emit({ moverEntries: demand.bridgesOf(mover.mac)?.size ?? 0 });
+  emit({ moverEntries: demand.countOf(mover.mac) });
 
   // Prepare as the shell does it (a change of the migrations: full recomputation).
   t = now();

@@ -111,7 +111,9 @@ export interface BridgesByMac {
  * frames for M). MACs are lower-case.
  */
 export class BridgeMacs implements BridgesByMac {
-  private readonly byMac = new Map<string, Set<string>>();
+  // A MAC's bridges in insertion order: an array while few (a Set costs about twice as much,
+  // and a container's talkers sit on a handful of hosts), a Set past SMALL_SET.
+  private readonly byMac = new Map<string, string[] | Set<string>>();
   private count = 0;
 
   get size(): number {
@@ -120,55 +122,83 @@ export class BridgeMacs implements BridgesByMac {
 
   add(bridge: string, mac: string): boolean {
     const key = mac.toLowerCase();
-    let set = this.byMac.get(key);
-    if (!set) this.byMac.set(key, (set = new Set()));
-    if (set.has(bridge)) return false;
-    set.add(bridge);
+    const bridges = this.byMac.get(key);
+    if (!bridges) {
+      this.byMac.set(key, [bridge]);
+    } else if (Array.isArray(bridges)) {
+      if (bridges.includes(bridge)) return false;
+      // concat allocates exactly the new length (push leaves room for a dozen more).
+      this.byMac.set(key, bridges.length < SMALL_SET ? bridges.concat(bridge) : new Set([...bridges, bridge]));
+    } else {
+      if (bridges.has(bridge)) return false;
+      bridges.add(bridge);
+    }
     this.count++;
     return true;
   }
 
   delete(bridge: string, mac: string): boolean {
     const key = mac.toLowerCase();
-    const set = this.byMac.get(key);
-    if (!set?.delete(bridge)) return false;
-    if (set.size === 0) this.byMac.delete(key);
+    const bridges = this.byMac.get(key);
+    if (!bridges) return false;
+    if (Array.isArray(bridges)) {
+      const i = bridges.indexOf(bridge);
+      if (i < 0) return false;
+      if (bridges.length === 1) this.byMac.delete(key);
+      else this.byMac.set(key, bridges.slice(0, i).concat(bridges.slice(i + 1)));
+    } else {
+      if (!bridges.delete(bridge)) return false;
+      if (bridges.size === 0) this.byMac.delete(key);
+    }
     this.count--;
     return true;
   }
 
   has(bridge: string, mac: string): boolean {
-    return this.byMac.get(mac.toLowerCase())?.has(bridge) ?? false;
+    const bridges = this.byMac.get(mac.toLowerCase());
+    return bridges === undefined ? false : Array.isArray(bridges) ? bridges.includes(bridge) : bridges.has(bridge);
   }
 
-  bridgesOf(mac: string): ReadonlySet<string> | undefined {
+  bridgesOf(mac: string): Iterable<string> | undefined {
     return this.byMac.get(mac.toLowerCase());
+  }
+
+  /** How many bridges hold an entry for `mac`. */
+  countOf(mac: string): number {
+    const bridges = this.byMac.get(mac.toLowerCase());
+    return bridges === undefined ? 0 : sizeOf(bridges);
   }
 
   /** Forgets a MAC everywhere; returns the bridges that had it. */
   deleteMac(mac: string): string[] {
     const key = mac.toLowerCase();
-    const set = this.byMac.get(key);
-    if (!set) return [];
+    const bridges = this.byMac.get(key);
+    if (!bridges) return [];
     this.byMac.delete(key);
-    this.count -= set.size;
-    return [...set];
+    this.count -= sizeOf(bridges);
+    return [...bridges];
   }
 
   /** Forgets every entry on bridges `keep` rejects (a bridge removed by a reload). */
   retainBridges(keep: (bridge: string) => boolean): void {
-    for (const [mac, set] of this.byMac) {
-      for (const b of set) if (!keep(b)) {
-        set.delete(b);
-        this.count--;
-      }
-      if (set.size === 0) this.byMac.delete(mac);
+    for (const [mac, bridges] of this.byMac) {
+      const kept = [...bridges].filter(keep);
+      if (kept.length === sizeOf(bridges)) continue;
+      this.count -= sizeOf(bridges) - kept.length;
+      if (kept.length === 0) this.byMac.delete(mac);
+      else this.byMac.set(mac, kept.length <= SMALL_SET ? kept : new Set(kept));
     }
   }
 
   *entries(): IterableIterator<[bridge: string, mac: string]> {
-    for (const [mac, set] of this.byMac) for (const b of set) yield [b, mac];
+    for (const [mac, bridges] of this.byMac) for (const b of bridges) yield [b, mac];
   }
+}
+
+const SMALL_SET = 16;
+
+function sizeOf(bridges: string[] | Set<string>): number {
+  return Array.isArray(bridges) ? bridges.length : bridges.size;
 }
 
 /** `base` plus one more (bridge, MAC): a move computed ahead sees its own entry without copying the set. */
@@ -210,8 +240,8 @@ export interface ForwardingInput {
  */
 export class FlowCache {
   // By subject (a MAC, a label, a tunnel's peer): its few flows as flat runs of
-  // (flow, kind, signature, computation). No key string per flow: at 100k containers the
-  // strings alone outweighed the flows.
+  // (flow, signature, computation); the flow's cookie tells the rule kind. No key string per
+  // flow: at 100k containers the strings alone outweighed the flows.
   private readonly bySubject = new Map<string, unknown[]>();
   private computation = 0;
   private count = 0;
@@ -226,8 +256,8 @@ export class FlowCache {
     if (runs) {
       for (let i = 0; i < runs.length; i += CACHE_STRIDE) {
         const f = runs[i] as FlowSpec;
-        if (runs[i + 1] === r.kind && runs[i + 2] === sig && f.tableId === r.tableId && f.priority === r.priority && f.idleTimeout === idleTimeout) {
-          runs[i + 3] = this.computation;
+        if (runs[i + 1] === sig && f.cookie === r.cookie && f.tableId === r.tableId && f.priority === r.priority && f.idleTimeout === idleTimeout) {
+          runs[i + 2] = this.computation;
           return f;
         }
       }
@@ -235,7 +265,7 @@ export class FlowCache {
       this.bySubject.set(r.subject, (runs = []));
     }
     const flow = make();
-    runs.push(flow, r.kind, sig, this.computation);
+    runs.push(flow, sig, this.computation);
     this.count++;
     return flow;
   }
@@ -245,19 +275,20 @@ export class FlowCache {
     for (const [subject, runs] of this.bySubject) {
       let kept = 0;
       for (let i = 0; i < runs.length; i += CACHE_STRIDE) {
-        if (runs[i + 3] !== this.computation) continue;
+        if (runs[i + 2] !== this.computation) continue;
         for (let j = 0; j < CACHE_STRIDE; j++) runs[kept + j] = runs[i + j];
         kept += CACHE_STRIDE;
       }
       this.count -= (runs.length - kept) / CACHE_STRIDE;
+      // A copy of exactly the kept length: arrays grown by push keep room for a dozen more.
       if (kept === 0) this.bySubject.delete(subject);
-      else runs.length = kept;
+      else this.bySubject.set(subject, runs.slice(0, kept));
     }
     this.computation++;
   }
 }
 
-const CACHE_STRIDE = 4;
+const CACHE_STRIDE = 3;
 
 /** What the flows depend on besides the endpoints: built once per fabric and migration state. */
 export interface ForwardingContext {
@@ -465,7 +496,7 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
 
   // Its edge.
   put(at, flowOn(rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
-    [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, cache));
+    [inPort(ep.at.ofport), { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, cache));
   if (!migration || toLabel === undefined) {
     put(at, flowOn(local, outputTo(ctx, ep.at.ofport), ep.at.ofport, cache));
     put(at, flowOn(deliverHome, popOutput(ctx, ep.at.ofport), `${homeLabel}/${ep.at.ofport}`, cache));
@@ -619,8 +650,22 @@ function flowOn(r: Rule, instructions: Instruction[], sig: string | number, cach
   return cache ? cache.take(r, sig, idleTimeout, make) : make();
 }
 
+// Match fields are immutable like the rest of a flow: one object per label and per port,
+// shared by every match that has it (a label's several hundred thousand deliveries at 100k
+// containers).
+const vlanFields = new Map<number, OxmField>();
+const inPortFields = new Map<number, OxmField>();
+
 function vlanIs(label: number): OxmField {
-  return { field: 'vlan_vid', value: OFPVID_PRESENT | label };
+  let f = vlanFields.get(label);
+  if (!f) vlanFields.set(label, (f = { field: 'vlan_vid', value: OFPVID_PRESENT | label }));
+  return f;
+}
+
+function inPort(port: number): OxmField {
+  let f = inPortFields.get(port);
+  if (!f) inPortFields.set(port, (f = { field: 'in_port', value: port }));
+  return f;
 }
 
 function outputTo(ctx: ForwardingContext, port: number): Instruction[] {
