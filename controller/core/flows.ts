@@ -61,17 +61,14 @@ const valueKeys = new WeakMap<object, string>();
 
 /** Whether `key` starts with "tableId/priority/". */
 function keyIsFor(key: string, tableId: number, priority: number): boolean {
-  const afterTable = numberThenSlash(key, 0, tableId);
-  return afterTable > 0 && numberThenSlash(key, afterTable, priority) > 0;
+  const id = tableId * 0x10000 + priority;
+  let prefix = prefixes.get(id);
+  if (prefix === undefined) prefixes.set(id, (prefix = `${tableId}/${priority}/`));
+  return key.startsWith(prefix);
 }
 
-/** The index after "n/" if `key` has it at `at`, else -1. */
-function numberThenSlash(key: string, at: number, n: number): number {
-  let value = 0;
-  let i = at;
-  for (let c = key.charCodeAt(i); c >= 48 && c <= 57; c = key.charCodeAt(++i)) value = value * 10 + (c - 48);
-  return i > at && value === n && key.charCodeAt(i) === 47 ? i + 1 : -1;
-}
+// Tables are 0..255 and priorities 0..65535: at most a few dozen pairs in use.
+const prefixes = new Map<number, string>();
 
 export function matchKey(match: Match): string {
   const parts = match.fields.map((f) => {

@@ -127,8 +127,7 @@ export class BridgeMacs implements BridgesByMac {
       this.byMac.set(key, [bridge]);
     } else if (Array.isArray(bridges)) {
       if (bridges.includes(bridge)) return false;
-      // concat allocates exactly the new length (push leaves room for a dozen more).
-      this.byMac.set(key, bridges.length < SMALL_SET ? bridges.concat(bridge) : new Set([...bridges, bridge]));
+      this.byMac.set(key, bridges.length < SMALL_SET ? withOneMore(bridges, bridge) : new Set([...bridges, bridge]));
     } else {
       if (bridges.has(bridge)) return false;
       bridges.add(bridge);
@@ -196,6 +195,14 @@ export class BridgeMacs implements BridgesByMac {
 }
 
 const SMALL_SET = 16;
+
+/** A copy of `list` plus `item`, of exactly that length (push would leave room for a dozen more). */
+function withOneMore(list: readonly string[], item: string): string[] {
+  const out = new Array<string>(list.length + 1);
+  for (let i = 0; i < list.length; i++) out[i] = list[i]!;
+  out[list.length] = item;
+  return out;
+}
 
 function sizeOf(bridges: string[] | Set<string>): number {
   return Array.isArray(bridges) ? bridges.length : bridges.size;
@@ -390,8 +397,9 @@ export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endp
     const t = tables.get(bridge);
     if (t) for (const f of flows) t[f.tableId]!.push(f);
   };
+  const placeOne = (bridge: string, f: FlowSpec) => tables.get(bridge)?.[f.tableId]!.push(f);
   for (const name of ctx.bridges) place(name, bridgeFlows(ctx, ctx.fabric.bridges.get(name)!, cache));
-  for (const ep of endpoints) for (const [bridge, flows] of endpointFlows(ctx, ep, cache)) place(bridge, flows);
+  for (const ep of endpoints) putEndpointFlows(ctx, ep, cache, placeOne);
   const out = new Map<string, SwitchState>();
   const meters = bridgeMeters(ctx);
   for (const name of ctx.bridges) {
@@ -473,16 +481,21 @@ export function bridgeMeters(ctx: ForwardingContext): MeterSpec[] {
  * (and hold). Only the bridges listed get anything: O(its entries), not O(bridges).
  */
 export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: FlowCache): Map<string, FlowSpec[]> {
-  const mac = ep.mac.toLowerCase();
   const out = new Map<string, FlowSpec[]>();
-  const at = ep.at.bridge;
-  const homeLabel = ctx.labels.get(at);
-  if (homeLabel === undefined) return out;
-  const put = (bridge: string, f: FlowSpec) => {
+  putEndpointFlows(ctx, ep, cache, (bridge, f) => {
     const list = out.get(bridge);
     if (list) list.push(f);
     else out.set(bridge, [f]);
-  };
+  });
+  return out;
+}
+
+/** endpointFlows handing each flow to `put` (a full computation places them at once, without a map per endpoint). */
+function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache | undefined, put: (bridge: string, f: FlowSpec) => void): void {
+  const mac = ep.mac.toLowerCase();
+  const at = ep.at.bridge;
+  const homeLabel = ctx.labels.get(at);
+  if (homeLabel === undefined) return;
   const migration = ctx.migrations.get(mac);
   const to = migration?.to;
   const toLabel = to && ctx.labels.get(to.bridge);
@@ -532,10 +545,13 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
 
   // Ingress entries where its MAC is in demand (its own edges have their local flow instead).
   const ingress = ruleMatching(RuleKind.INGRESS_ENTRY, mac, EDGE_TABLE, Priority.UNICAST, toMac);
+  let plainEntry: FlowSpec | undefined;
   for (const b of ctx.demand.bridgesOf(mac) ?? []) {
     if (b === at || b === to?.bridge || !ctx.labels.has(b)) continue;
     if (toLabel === undefined || to!.bridge === at) {
-      put(b, ingressFlow(ingress, pushLabel(ctx, homeLabel), homeLabel, ctx, cache));
+      // The same flow on every bridge that demands the MAC: one object for all.
+      plainEntry ??= ingressFlow(ingress, pushLabel(ctx, homeLabel), homeLabel, ctx, cache);
+      put(b, plainEntry);
       continue;
     }
     // Bicast at the ingress: one copy labelled for each edge, each delivered once there.
@@ -564,7 +580,6 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     const staleCopy = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 2, [vlanIs(label), { field: 'vlan_pcp', value: OLD_COPY_PCP }, dstMatch]);
     put(b, flowOn(staleCopy, [], label, cache));
   }
-  return out;
 }
 
 function ingressFlow(r: Rule, instructions: Instruction[], sig: string | number, ctx: ForwardingContext, cache: FlowCache | undefined): FlowSpec {
