@@ -16,10 +16,14 @@
  * - a migration from the first host to the farthest one: prepare (full recomputation, as the
  *   shell does for a change of the migrations) and commit, its flow_mods, bytes and switches
  *   next to the old↔new path length and the mover's ingress entries; the commit's compute +
- *   diff + encode time through the endpoint path and as a full recomputation;
+ *   diff + encode time through the endpoint path (median and slowest of 21 runs) and as a full
+ *   recomputation;
  * - learning one new container, and one new ingress entry (the endpoint-only path of the shell);
- * - RSS after everything the controller holds (locations, desired state, installed indexes,
- *   flow cache) minus RSS before the containers, per container;
+ * - memory per container: the RSS (and the V8 heap) of what the controller keeps after start-up
+ *   (location table, demand and departed sets, the forwarding context, every switch's installed
+ *   index, the flow cache; not the desired states and diffs of the start-up, which it drops)
+ *   minus the same in a child with 0 containers (same topology: the per-bridge tables do not
+ *   count), divided by the containers. No emulated switch runs in the process;
  * - a sampled walk of frames through simulated switches loaded with the committed tables:
  *   every frame delivered once at its destination port, none looped (skipped when the tables
  *   are too big for the simulator's linear lookup).
@@ -36,6 +40,7 @@ import { BridgeMacs, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpoi
 import { applyDiff, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, type InstalledState, type SwitchDiff } from '../controller/core/diff.js';
 import type { Endpoint, Fabric } from '../controller/core/fabric.js';
 import { flowKey, type SwitchState } from '../controller/core/flows.js';
+import { LocationTable } from '../controller/core/locations.js';
 import { encodeMessage } from '../src/openflow/encode/index.js';
 import { SimNetwork } from '../src/openflow-sim/network.js';
 import { Prng } from './lib/prng.js';
@@ -47,6 +52,7 @@ const FIRST_CONTAINER_PORT = 4096;
 const WALK_MAX_FLOWS_PER_SWITCH = 30_000;
 const WALK_SAMPLES = 300;
 const WALK_MISS_SAMPLES = 10;
+const COMMIT_REPEATS = 21;
 
 interface SizeResult {
   shape: string;
@@ -70,7 +76,9 @@ interface SizeResult {
   commitFlowMods?: number;
   commitBytes?: number;
   commitSwitches?: number;
+  /** Median and slowest of COMMIT_REPEATS timed runs (after one untimed). */
   commitEndpointMs?: number;
+  commitEndpointMaxMs?: number;
   commitEndpointFlowMods?: number;
   commitEndpointSwitches?: number;
   contextMs?: number;
@@ -82,7 +90,13 @@ interface SizeResult {
   learnMs?: number;
   learnFlowMods?: number;
   rssMiB?: number;
+  /** The retained RSS and heap (used + external) after start-up, for this size and for 0 containers. */
+  keptRss?: number;
+  keptHeap?: number;
+  baseRss?: number;
+  baseHeap?: number;
   bytesPerContainer?: number;
+  heapPerContainer?: number;
   walk?: string;
   skipped?: string;
 }
@@ -95,7 +109,14 @@ function now(): number {
 }
 
 function gc(): void {
+  // Twice: the first full GC can leave garbage that only a finalised weak table releases.
   (globalThis as { gc?: () => void }).gc?.();
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+function heapInUse(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
 }
 
 function emit(partial: Partial<SizeResult>): void {
@@ -143,19 +164,24 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   const names = Object.keys(topology.nodes);
   const hosts = names.filter((n) => topology.nodes[n]!.kind === 'host');
   emit({ switches: names.length - hosts.length });
-  gc();
-  const rssBefore = process.memoryUsage().rss;
 
-  // Containers as the location table holds them: a port per container on its host.
-  const endpoints: Endpoint[] = [];
+  // Containers as the controller records them (its location table: the long-lived copy), a port
+  // per container on its host; the endpoint list is made from it per computation, as the shell does.
+  const locations = new LocationTable();
   const located = new Map<string, number[]>(hosts.map((h) => [h, []]));
   for (const [name, c] of Object.entries(file.containers ?? {})) {
     const ports = located.get(c.host)!;
     const ofport = FIRST_CONTAINER_PORT + ports.length;
     ports.push(ofport);
-    endpoints.push({ name, mac: c.mac, ip: c.ip, at: { bridge: c.host, ofport } });
+    locations.set({ name, mac: c.mac, ip: c.ip, node: c.host, ofport, source: 'api', since: 0 });
   }
   const fabric = fabricFromTopology(topology, new Map(), located);
+  // In the file's order (the location table lists by name): the same demand and mover as ever.
+  const listEndpoints = (): Endpoint[] => Object.keys(file.containers ?? {}).map((name) => {
+    const l = locations.get(name)!;
+    return { name, mac: l.mac, ip: l.ip!, at: { bridge: l.node, ofport: l.ofport } };
+  });
+  let endpoints = listEndpoints();
   const demand = demandOf(endpoints, peers);
   const departed = new BridgeMacs();
   emit({ ingressEntries: demand.size });
@@ -163,7 +189,7 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   let t = now();
   const cache = new FlowCache();
   const ctx = forwardingContext({ fabric, demand, departed });
-  const desired = desiredStateFor(ctx, endpoints, cache);
+  let desired: Map<string, SwitchState> | undefined = desiredStateFor(ctx, endpoints, cache);
   const startupComputeMs = now() - t;
   let flowsMax = 0;
   let flowsTotal = 0;
@@ -190,13 +216,22 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   }
   emit({ startupEncodeMs: now() - t, startupFlowMods, startupBytes });
 
+  // What the controller keeps once started: the start-up's desired states, diffs and endpoint
+  // list were temporaries.
+  desired = undefined;
+  endpoints = [];
+  gc();
+  emit({ keptRss: process.memoryUsage().rss, keptHeap: heapInUse() });
+  if (containers === 0) return;
+  endpoints = listEndpoints();
+
   // A migration of the first container to the farthest host.
   const mover = endpoints[0]!;
   const target = hosts.reduce((best, h) => ((ctx.paths.distance(h, mover.at.bridge) ?? -1) > (ctx.paths.distance(best, mover.at.bridge) ?? -1) ? h : best), hosts[0]!);
   const newPort = FIRST_CONTAINER_PORT + located.get(target)!.length;
   const migration: MigrationInProgress = { name: mover.name, mac: mover.mac, from: mover.at, to: { bridge: target, ofport: newPort } };
   const fabricMoved = withEdgePort(fabric, target, newPort);
-  emit({ moverEntries: demand.bridgesOf(mover.mac)?.size ?? 0 });
+  emit({ moverEntries: [...(demand.bridgesOf(mover.mac) ?? [])].length });
 
   // Prepare as the shell does it (a change of the migrations: full recomputation).
   t = now();
@@ -219,15 +254,27 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   t = now();
   const ctxCommitted = forwardingContext({ fabric: fabricMoved, demand, departed });
   const ctxSetup = now() - t;
-  t = now();
-  const change = endpointChangeFlows({ ...ctxPrepared, demand, departed }, [{ before: mover }]);
-  const changeAfter = endpointChangeFlows(ctxCommitted, [{ after: moved }]);
-  const endpointDiffs: SwitchDiff[] = [];
-  for (const b of new Set([...change.keys(), ...changeAfter.keys()])) {
-    endpointDiffs.push(diffFlowChange(change.get(b)?.before ?? [], changeAfter.get(b)?.after ?? [], installed.get(b)!));
+  // Pure and cheap (a few dozen flows): timed over COMMIT_REPEATS runs with the same inputs, the
+  // median and the slowest reported. One run alone was anything from 2 to 11 ms on the same code,
+  // depending on where a GC step of the 300+ MB heap fell.
+  const commitOnce = () => {
+    const change = endpointChangeFlows({ ...ctxPrepared, demand, departed }, [{ before: mover }]);
+    const changeAfter = endpointChangeFlows(ctxCommitted, [{ after: moved }]);
+    const endpointDiffs: SwitchDiff[] = [];
+    for (const b of new Set([...change.keys(), ...changeAfter.keys()])) {
+      endpointDiffs.push(diffFlowChange(change.get(b)?.before ?? [], changeAfter.get(b)?.after ?? [], installed.get(b)!));
+    }
+    return diffCost(endpointDiffs);
+  };
+  const commitTimes: number[] = [];
+  let endpointCommitCost = commitOnce();
+  for (let i = 0; i < COMMIT_REPEATS; i++) {
+    t = now();
+    endpointCommitCost = commitOnce();
+    commitTimes.push(now() - t);
   }
-  const endpointCommitCost = diffCost(endpointDiffs);
-  emit({ commitEndpointMs: now() - t, commitEndpointFlowMods: endpointCommitCost.flowMods, commitEndpointSwitches: endpointCommitCost.switches, contextMs: ctxSetup });
+  commitTimes.sort((x, y) => x - y);
+  emit({ commitEndpointMs: commitTimes[commitTimes.length >> 1], commitEndpointMaxMs: commitTimes[commitTimes.length - 1], commitEndpointFlowMods: endpointCommitCost.flowMods, commitEndpointSwitches: endpointCommitCost.switches, contextMs: ctxSetup });
 
   // The same commit as a full recomputation (what the shell's prepareMove computes ahead).
   t = now();
@@ -252,8 +299,7 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   emit({ entryMs: now() - t, entryFlowMods: entryCost.flowMods });
 
   gc();
-  const rss = process.memoryUsage().rss;
-  emit({ rssMiB: rss / 2 ** 20, bytesPerContainer: containers > 0 ? (rss - rssBefore) / containers : 0 });
+  emit({ rssMiB: process.memoryUsage().rss / 2 ** 20 });
 
   emit({ walk: sampledWalk(committed, topology.links, after, demand, flowsMax) });
 
@@ -368,7 +414,7 @@ function exponent(a: number | undefined, b: number | undefined, n1: number, n2: 
 function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'containers'): void {
   console.log(`\n${title}`);
   const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode)', 'start-up flow_mods', 'flows/switch max', 'mean', 'transit max',
-    'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path)', 'its flow_mods (switches)', 'prepare flow_mods', 'prepare ms', 'learn ms', 'entry ms', 'RSS MiB', 'B/container',
+    'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path, median / max of 21)', 'its flow_mods (switches)', 'prepare flow_mods', 'prepare ms', 'learn ms', 'entry ms', 'RSS MiB', 'B/container (RSS)', 'heap B/container',
     `exp start-up`, 'exp flows max', 'exp commit flow_mods', 'exp commit ms', 'exp B/ctr'];
   console.log(`| ${head.join(' | ')} |`);
   console.log(`|${head.map(() => '---').join('|')}|`);
@@ -378,9 +424,9 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const pStartup = p && p.startupComputeMs !== undefined && p.startupEncodeMs !== undefined ? p.startupComputeMs + p.startupEncodeMs : undefined;
     const exp = (f: (x: SizeResult) => number | undefined, sp?: number, sr?: number) => (p ? exponent(sp ?? f(p), sr ?? f(r), p[key], r[key]) : '–');
     const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), fmt(startup), fmt(r.startupFlowMods), fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
-      fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), fmt(r.commitEndpointMs, 2),
+      fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), `${fmt(r.commitEndpointMs, 2)} / ${fmt(r.commitEndpointMaxMs, 2)}`,
       `${fmt(r.commitEndpointFlowMods)} (${fmt(r.commitEndpointSwitches)})`,
-      fmt(r.prepareFlowMods), fmt(r.prepareMs, 1), fmt(r.learnMs, 2), fmt(r.entryMs, 2), fmt(r.rssMiB), fmt(r.bytesPerContainer),
+      fmt(r.prepareFlowMods), fmt(r.prepareMs, 1), fmt(r.learnMs, 2), fmt(r.entryMs, 2), fmt(r.rssMiB), fmt(r.bytesPerContainer), fmt(r.heapPerContainer),
       exp(() => undefined, pStartup, startup), exp((x) => x.flowsMax), exp((x) => x.commitFlowMods), exp((x) => x.commitMs), exp((x) => x.bytesPerContainer)];
     console.log(`| ${cells.join(' | ')} |`);
     const notes = [r.skipped, r.walk && `walk ${r.walk}`,
@@ -404,6 +450,14 @@ async function main(): Promise<void> {
   for (const s of shapes) if (s !== 'tree' && s !== 'ring') throw new Error(`--shapes: "${s}" is not tree or ring`);
   console.log(`bench:scale  load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}  timeout ${timeoutSec} s/size, heap ${heapMiB} MiB, ${peers} peers per container (ingress entries)`);
   const all: SizeResult[] = [];
+  // The controller with 0 containers on the same topology: what it keeps that is not per container.
+  const baselines = new Map<string, SizeResult>();
+  const baseline = async (shape: string, bridges: number): Promise<SizeResult> => {
+    const key = `${shape}/${bridges}`;
+    let b = baselines.get(key);
+    if (!b) baselines.set(key, (b = await runChild(shape, bridges, 0, peers, timeoutSec, heapMiB)));
+    return b;
+  };
   for (const shape of shapes) {
     for (const containers of counts) {
       const rows: SizeResult[] = [];
@@ -411,6 +465,12 @@ async function main(): Promise<void> {
         // A size larger than one that was skipped (in bridges or containers) is skipped unrun.
         const smaller = all.find((x) => x.shape === shape && x.skipped && x.bridges <= bridges && x.containers <= containers);
         const r = smaller ? { shape, bridges, containers, skipped: `skipped: ${smaller.bridges}/${smaller.containers} was (${smaller.skipped})` } : await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB);
+        if (r.keptRss !== undefined && r.keptHeap !== undefined) {
+          const base = await baseline(shape, bridges);
+          if (base.keptRss !== undefined && base.keptHeap !== undefined) {
+            Object.assign(r, { baseRss: base.keptRss, baseHeap: base.keptHeap, bytesPerContainer: (r.keptRss - base.keptRss) / containers, heapPerContainer: (r.keptHeap - base.keptHeap) / containers });
+          }
+        }
         rows.push(r);
         all.push(r);
         process.stderr.write(`  ${shape} ${bridges} bridges ${containers} containers: ${r.skipped ?? 'done'}\n`);

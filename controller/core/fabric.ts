@@ -54,7 +54,11 @@ export class Paths {
   private readonly dist = new Map<string, Map<string, number>>();
 
   constructor(readonly fabric: Fabric) {
-    for (const target of sortedNames(fabric)) this.computeTreeTowards(target);
+    // Who points at each bridge, once: every BFS below visits every bridge (1,000 BFS of 1,000
+    // bridges each, which rebuilt and sorted these lists a million times, took seconds).
+    const reverse = new Map<string, { bridge: string; tunnel: FabricTunnel }[]>();
+    for (const name of fabric.bridges.keys()) reverse.set(name, reverseTunnels(fabric, name));
+    for (const target of sortedNames(fabric)) this.computeTreeTowards(target, reverse);
   }
 
   /** Tunnel port on `from` that leads towards `to` (undefined if same bridge or unreachable). */
@@ -76,7 +80,7 @@ export class Paths {
   }
 
   /** BFS from the target outwards; each bridge's next hop is the neighbour it was reached from. */
-  private computeTreeTowards(target: string): void {
+  private computeTreeTowards(target: string, reverse: ReadonlyMap<string, { bridge: string; tunnel: FabricTunnel }[]>): void {
     const next = new Map<string, number>();
     const dist = new Map<string, number>([[target, 0]]);
     let frontier = [target];
@@ -84,7 +88,7 @@ export class Paths {
       const following: string[] = [];
       for (const name of frontier) {
         const d = dist.get(name)!;
-        for (const { bridge, tunnel } of reverseTunnels(this.fabric, name)) {
+        for (const { bridge, tunnel } of reverse.get(name) ?? []) {
           if (dist.has(bridge)) continue;
           dist.set(bridge, d + 1);
           next.set(bridge, tunnel.ofport);

@@ -43,17 +43,32 @@ export interface SwitchState {
  */
 export function flowKey(flow: { tableId: number; priority: number; match: Match }): string {
   const memo = flowKeys.get(flow.match);
-  if (memo && memo.tableId === flow.tableId && memo.priority === flow.priority) return memo.key;
-  const key = `${flow.tableId}/${flow.priority}/${matchKey(flow.match)}`;
-  flowKeys.set(flow.match, { tableId: flow.tableId, priority: flow.priority, key });
+  if (memo !== undefined && keyIsFor(memo, flow.tableId, flow.priority)) return memo;
+  // join builds one flat string; a template literal leaves a tree of cons strings (several
+  // times the size), and these keys live as long as the flows.
+  const key = [flow.tableId, flow.priority, matchKey(flow.match)].join('/');
+  flowKeys.set(flow.match, key);
   return key;
 }
 
 // Keys are computed once per match object: flows and their matches are immutable once built,
 // and the forwarding code shares one match among a rule's flows on every bridge (and its cache
 // hands out the same flows again), so most of a diff is map lookups with one string per key.
-const flowKeys = new WeakMap<Match, { tableId: number; priority: number; key: string }>();
+// The memo is the key itself (no record around it: one per flow at 100k containers); a match
+// used in another table or priority than its memo's is recognised by the key's prefix.
+const flowKeys = new WeakMap<Match, string>();
 const valueKeys = new WeakMap<object, string>();
+
+/** Whether `key` starts with "tableId/priority/". */
+function keyIsFor(key: string, tableId: number, priority: number): boolean {
+  const id = tableId * 0x10000 + priority;
+  let prefix = prefixes.get(id);
+  if (prefix === undefined) prefixes.set(id, (prefix = `${tableId}/${priority}/`));
+  return key.startsWith(prefix);
+}
+
+// Tables are 0..255 and priorities 0..65535: at most a few dozen pairs in use.
+const prefixes = new Map<number, string>();
 
 export function matchKey(match: Match): string {
   const parts = match.fields.map((f) => {

@@ -118,7 +118,9 @@ export interface BridgesByMac {
  * frames for M). MACs are lower-case.
  */
 export class BridgeMacs implements BridgesByMac {
-  private readonly byMac = new Map<string, Set<string>>();
+  // A MAC's bridges in insertion order: an array while few (a Set costs about twice as much,
+  // and a container's talkers sit on a handful of hosts), a Set past SMALL_SET.
+  private readonly byMac = new Map<string, string[] | Set<string>>();
   private count = 0;
 
   get size(): number {
@@ -127,55 +129,90 @@ export class BridgeMacs implements BridgesByMac {
 
   add(bridge: string, mac: string): boolean {
     const key = mac.toLowerCase();
-    let set = this.byMac.get(key);
-    if (!set) this.byMac.set(key, (set = new Set()));
-    if (set.has(bridge)) return false;
-    set.add(bridge);
+    const bridges = this.byMac.get(key);
+    if (!bridges) {
+      this.byMac.set(key, [bridge]);
+    } else if (Array.isArray(bridges)) {
+      if (bridges.includes(bridge)) return false;
+      this.byMac.set(key, bridges.length < SMALL_SET ? withOneMore(bridges, bridge) : new Set([...bridges, bridge]));
+    } else {
+      if (bridges.has(bridge)) return false;
+      bridges.add(bridge);
+    }
     this.count++;
     return true;
   }
 
   delete(bridge: string, mac: string): boolean {
     const key = mac.toLowerCase();
-    const set = this.byMac.get(key);
-    if (!set?.delete(bridge)) return false;
-    if (set.size === 0) this.byMac.delete(key);
+    const bridges = this.byMac.get(key);
+    if (!bridges) return false;
+    if (Array.isArray(bridges)) {
+      const i = bridges.indexOf(bridge);
+      if (i < 0) return false;
+      if (bridges.length === 1) this.byMac.delete(key);
+      else this.byMac.set(key, bridges.slice(0, i).concat(bridges.slice(i + 1)));
+    } else {
+      if (!bridges.delete(bridge)) return false;
+      if (bridges.size === 0) this.byMac.delete(key);
+    }
     this.count--;
     return true;
   }
 
   has(bridge: string, mac: string): boolean {
-    return this.byMac.get(mac.toLowerCase())?.has(bridge) ?? false;
+    const bridges = this.byMac.get(mac.toLowerCase());
+    return bridges === undefined ? false : Array.isArray(bridges) ? bridges.includes(bridge) : bridges.has(bridge);
   }
 
-  bridgesOf(mac: string): ReadonlySet<string> | undefined {
+  bridgesOf(mac: string): Iterable<string> | undefined {
     return this.byMac.get(mac.toLowerCase());
+  }
+
+  /** How many bridges hold an entry for `mac`. */
+  countOf(mac: string): number {
+    const bridges = this.byMac.get(mac.toLowerCase());
+    return bridges === undefined ? 0 : sizeOf(bridges);
   }
 
   /** Forgets a MAC everywhere; returns the bridges that had it. */
   deleteMac(mac: string): string[] {
     const key = mac.toLowerCase();
-    const set = this.byMac.get(key);
-    if (!set) return [];
+    const bridges = this.byMac.get(key);
+    if (!bridges) return [];
     this.byMac.delete(key);
-    this.count -= set.size;
-    return [...set];
+    this.count -= sizeOf(bridges);
+    return [...bridges];
   }
 
   /** Forgets every entry on bridges `keep` rejects (a bridge removed by a reload). */
   retainBridges(keep: (bridge: string) => boolean): void {
-    for (const [mac, set] of this.byMac) {
-      for (const b of set) if (!keep(b)) {
-        set.delete(b);
-        this.count--;
-      }
-      if (set.size === 0) this.byMac.delete(mac);
+    for (const [mac, bridges] of this.byMac) {
+      const kept = [...bridges].filter(keep);
+      if (kept.length === sizeOf(bridges)) continue;
+      this.count -= sizeOf(bridges) - kept.length;
+      if (kept.length === 0) this.byMac.delete(mac);
+      else this.byMac.set(mac, kept.length <= SMALL_SET ? kept : new Set(kept));
     }
   }
 
   *entries(): IterableIterator<[bridge: string, mac: string]> {
-    for (const [mac, set] of this.byMac) for (const b of set) yield [b, mac];
+    for (const [mac, bridges] of this.byMac) for (const b of bridges) yield [b, mac];
   }
+}
+
+const SMALL_SET = 16;
+
+/** A copy of `list` plus `item`, of exactly that length (push would leave room for a dozen more). */
+function withOneMore(list: readonly string[], item: string): string[] {
+  const out = new Array<string>(list.length + 1);
+  for (let i = 0; i < list.length; i++) out[i] = list[i]!;
+  out[list.length] = item;
+  return out;
+}
+
+function sizeOf(bridges: string[] | Set<string>): number {
+  return Array.isArray(bridges) ? bridges.length : bridges.size;
 }
 
 /** `base` plus one more (bridge, MAC): a move computed ahead sees its own entry without copying the set. */
@@ -209,35 +246,63 @@ export interface ForwardingInput {
 /**
  * Keeps the FlowSpec objects of the last full computation, keyed by what determines them, so
  * that a recomputation after one change returns the very same objects for every unchanged flow:
- * the diff then recognises them by identity instead of comparing their text. Entries not
- * produced by the latest computation are dropped.
+ * the diff then recognises them by identity instead of comparing their text. A flow is keyed by
+ * its rule (kind, subject, table, priority), its signature and idle timeout, not by its bridge:
+ * equal keys are equal flows, so the bridges that hold the same flow (the ingress entries of a
+ * MAC, a label's flow through the same port) share one object. Entries not produced by the
+ * latest computation are dropped.
  */
 export class FlowCache {
-  private readonly flows = new Map<string, { flow: FlowSpec; computation: number }>();
+  // By subject (a MAC, a label, a tunnel's peer): its few flows as flat runs of
+  // (flow, signature, computation); the flow's cookie tells the rule kind. No key string per
+  // flow: at 100k containers the strings alone outweighed the flows.
+  private readonly bySubject = new Map<string, unknown[]>();
   private computation = 0;
+  private count = 0;
 
   get size(): number {
-    return this.flows.size;
+    return this.count;
   }
 
   /** @internal */
-  take(key: string, make: () => FlowSpec): FlowSpec {
-    const entry = this.flows.get(key);
-    if (!entry) {
-      const flow = make();
-      this.flows.set(key, { flow, computation: this.computation });
-      return flow;
+  take(r: Rule, sig: string | number, idleTimeout: number | undefined, make: () => FlowSpec): FlowSpec {
+    let runs = this.bySubject.get(r.subject);
+    if (runs) {
+      for (let i = 0; i < runs.length; i += CACHE_STRIDE) {
+        const f = runs[i] as FlowSpec;
+        if (runs[i + 1] === sig && f.cookie === r.cookie && f.tableId === r.tableId && f.priority === r.priority && f.idleTimeout === idleTimeout) {
+          runs[i + 2] = this.computation;
+          return f;
+        }
+      }
+    } else {
+      this.bySubject.set(r.subject, (runs = []));
     }
-    entry.computation = this.computation;
-    return entry.flow;
+    const flow = make();
+    runs.push(flow, sig, this.computation);
+    this.count++;
+    return flow;
   }
 
   /** @internal Ends a computation: what it did not use is forgotten. */
   finish(): void {
-    for (const [key, entry] of this.flows) if (entry.computation !== this.computation) this.flows.delete(key);
+    for (const [subject, runs] of this.bySubject) {
+      let kept = 0;
+      for (let i = 0; i < runs.length; i += CACHE_STRIDE) {
+        if (runs[i + 2] !== this.computation) continue;
+        for (let j = 0; j < CACHE_STRIDE; j++) runs[kept + j] = runs[i + j];
+        kept += CACHE_STRIDE;
+      }
+      this.count -= (runs.length - kept) / CACHE_STRIDE;
+      // A copy of exactly the kept length: arrays grown by push keep room for a dozen more.
+      if (kept === 0) this.bySubject.delete(subject);
+      else this.bySubject.set(subject, runs.slice(0, kept));
+    }
     this.computation++;
   }
 }
+
+const CACHE_STRIDE = 3;
 
 /** What the flows depend on besides the endpoints: built once per fabric and migration state. */
 export interface ForwardingContext {
@@ -339,8 +404,9 @@ export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endp
     const t = tables.get(bridge);
     if (t) for (const f of flows) t[f.tableId]!.push(f);
   };
+  const placeOne = (bridge: string, f: FlowSpec) => tables.get(bridge)?.[f.tableId]!.push(f);
   for (const name of ctx.bridges) place(name, bridgeFlows(ctx, ctx.fabric.bridges.get(name)!, cache));
-  for (const ep of endpoints) for (const [bridge, flows] of endpointFlows(ctx, ep, cache)) place(bridge, flows);
+  for (const ep of endpoints) putEndpointFlows(ctx, ep, cache, placeOne);
   const out = new Map<string, SwitchState>();
   const meters = bridgeMeters(ctx);
   for (const name of ctx.bridges) {
@@ -354,7 +420,7 @@ export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endp
 
 /** Flows of a bridge that no endpoint determines: tunnel ingress, misses, flooding, labels. */
 export function bridgeFlows(ctx: ForwardingContext, bridge: FabricBridge, cache?: FlowCache): FlowSpec[] {
-  const on = (r: Rule, instructions: Instruction[], sig: string | number = '') => flowOn(bridge.name, r, instructions, sig, cache);
+  const on = (r: Rule, instructions: Instruction[], sig: string | number = '') => flowOn(r, instructions, sig, cache);
   const edge = bridge.edgePorts.length > 0;
   const own = ctx.labels.get(bridge.name)!;
   const flows: FlowSpec[] = [];
@@ -422,49 +488,57 @@ export function bridgeMeters(ctx: ForwardingContext): MeterSpec[] {
  * (and hold). Only the bridges listed get anything: O(its entries), not O(bridges).
  */
 export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: FlowCache): Map<string, FlowSpec[]> {
-  const mac = ep.mac.toLowerCase();
   const out = new Map<string, FlowSpec[]>();
-  const at = ep.at.bridge;
-  const homeLabel = ctx.labels.get(at);
-  if (homeLabel === undefined) return out;
-  const put = (bridge: string, f: FlowSpec) => {
+  putEndpointFlows(ctx, ep, cache, (bridge, f) => {
     const list = out.get(bridge);
     if (list) list.push(f);
     else out.set(bridge, [f]);
-  };
+  });
+  return out;
+}
+
+/** endpointFlows handing each flow to `put` (a full computation places them at once, without a map per endpoint). */
+function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache | undefined, put: (bridge: string, f: FlowSpec) => void): void {
+  const mac = ep.mac.toLowerCase();
+  const at = ep.at.bridge;
+  const homeLabel = ctx.labels.get(at);
+  if (homeLabel === undefined) return;
   const migration = ctx.migrations.get(mac);
   const to = migration?.to;
   const toLabel = to && ctx.labels.get(to.bridge);
   const hold = migration?.hold === true;
   const dstMatch: OxmField = { field: 'eth_dst', value: mac };
-  const local = rule(RuleKind.UNICAST, mac, EDGE_TABLE, Priority.UNICAST, [dstMatch]);
+  // Local delivery and ingress entries have the same table, priority and match (on different
+  // bridges): one match object, so one canonical key for both.
+  const toMac: Match = { fields: [dstMatch] };
+  const local = ruleMatching(RuleKind.UNICAST, mac, EDGE_TABLE, Priority.UNICAST, toMac);
   const deliverHome = rule(RuleKind.DELIVER, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(homeLabel), dstMatch]);
 
   // Its edge.
-  put(at, flowOn(at, rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
-    [{ field: 'in_port', value: ep.at.ofport }, { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, cache));
+  put(at, flowOn(rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
+    [inPort(ep.at.ofport), { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, cache));
   if (!migration || toLabel === undefined) {
-    put(at, flowOn(at, local, outputTo(ctx, ep.at.ofport), ep.at.ofport, cache));
-    put(at, flowOn(at, deliverHome, popOutput(ctx, ep.at.ofport), ep.at.ofport, cache));
+    put(at, flowOn(local, outputTo(ctx, ep.at.ofport), ep.at.ofport, cache));
+    put(at, flowOn(deliverHome, popOutput(ctx, ep.at.ofport), `${homeLabel}/${ep.at.ofport}`, cache));
   } else if (to!.bridge === at) {
     // Moving to another port of the same bridge: both ports get every frame; held frames go to
     // the controller instead of the new port (two hold flows: local and labelled senders).
     const newPort = to!.ofport;
     const both = newPort === undefined ? [output(ep.at.ofport)] : [output(ep.at.ofport), output(newPort)];
-    put(at, flowOn(at, local, [applyActions(both)], `same/${newPort}`, cache));
-    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(at, mac, newPort, cache));
-    put(at, flowOn(at, deliverHome, [applyActions([POP, ...both])], `same/${newPort}`, cache));
+    put(at, flowOn(local, [applyActions(both)], `same/${ep.at.ofport}/${newPort}`, cache));
+    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(mac, newPort, cache));
+    put(at, flowOn(deliverHome, [applyActions([POP, ...both])], `same/${homeLabel}/${ep.at.ofport}/${newPort}`, cache));
     if (hold) {
-      put(at, flowOn(at, rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
-      put(at, flowOn(at, rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]), [applyActions([POP, toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
+      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
+      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]), [applyActions([POP, toController(), output(ep.at.ofport)])], `${homeLabel}/${ep.at.ofport}`, cache));
     }
   } else {
     // Old edge: local senders' frames to the old port and, labelled for the new edge, towards it.
     const hop = ctx.paths.nextHop(at, to!.bridge);
     const actions: Action[] = [output(ep.at.ofport)];
     if (hop !== undefined) actions.push(PUSH, setVid(toLabel), output(hop));
-    put(at, flowOn(at, local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, cache));
-    put(at, flowOn(at, deliverHome, popOutput(ctx, ep.at.ofport), ep.at.ofport, cache));
+    put(at, flowOn(local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, cache));
+    put(at, flowOn(deliverHome, popOutput(ctx, ep.at.ofport), `${homeLabel}/${ep.at.ofport}`, cache));
     if (migration?.seal) {
       // Above those two, with the hold flows' cookie kind: the controller tells a report from a
       // held frame by the bridge it comes from. The copy towards the new edge stays.
@@ -474,26 +548,29 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
       const sealLabelled = rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]);
       // The report before the delivery: the controller gets the frame as it came, not as the
       // port's send path may have padded it.
-      put(at, flowOn(at, sealLocal, [applyActions(report ? [toController(), output(ep.at.ofport), ...onward] : onward)], `seal/${migration.seal}/${ep.at.ofport}/${toLabel}/${hop}`, cache));
-      put(at, flowOn(at, sealLabelled, report ? [applyActions([POP, toController(), output(ep.at.ofport)])] : [], `seal/${migration.seal}/${ep.at.ofport}`, cache));
+      put(at, flowOn(sealLocal, [applyActions(report ? [toController(), output(ep.at.ofport), ...onward] : onward)], `seal/${migration.seal}/${ep.at.ofport}/${toLabel}/${hop}`, cache));
+      put(at, flowOn(sealLabelled, report ? [applyActions([POP, toController(), output(ep.at.ofport)])] : [], `seal/${migration.seal}/${homeLabel}/${ep.at.ofport}`, cache));
     }
     // New edge: its local senders copy to the old edge, then go through its own label's rules.
     const n = to!.bridge;
     const back = ctx.paths.nextHop(n, at);
     const newLocal: Action[] = back === undefined ? [PUSH, setVid(toLabel)] : [PUSH, setVid(homeLabel), OLD_COPY, output(back), setVid(toLabel), NEW_COPY];
-    put(n, flowOn(n, local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
-    if (to!.ofport !== undefined) put(n, arrivalFlow(n, mac, to!.ofport, cache));
+    put(n, flowOn(local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
+    if (to!.ofport !== undefined) put(n, arrivalFlow(mac, to!.ofport, cache));
     const copyMatch = [vlanIs(toLabel), dstMatch];
-    if (to!.ofport !== undefined) put(n, flowOn(n, rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(ctx, to!.ofport), to!.ofport, cache));
-    if (hold) put(n, flowOn(n, rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, '', cache));
+    if (to!.ofport !== undefined) put(n, flowOn(rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(ctx, to!.ofport), `${toLabel}/${to!.ofport}`, cache));
+    if (hold) put(n, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, toLabel, cache));
   }
 
   // Ingress entries where its MAC is in demand (its own edges have their local flow instead).
-  const ingress = rule(RuleKind.INGRESS_ENTRY, mac, EDGE_TABLE, Priority.UNICAST, [dstMatch]);
+  const ingress = ruleMatching(RuleKind.INGRESS_ENTRY, mac, EDGE_TABLE, Priority.UNICAST, toMac);
+  let plainEntry: FlowSpec | undefined;
   for (const b of ctx.demand.bridgesOf(mac) ?? []) {
     if (b === at || b === to?.bridge || !ctx.labels.has(b)) continue;
     if (toLabel === undefined || to!.bridge === at) {
-      put(b, ingressFlow(b, ingress, pushLabel(ctx, homeLabel), homeLabel, ctx, cache));
+      // The same flow on every bridge that demands the MAC: one object for all.
+      plainEntry ??= ingressFlow(ingress, pushLabel(ctx, homeLabel), homeLabel, ctx, cache);
+      put(b, plainEntry);
       continue;
     }
     // Bicast at the ingress: one copy labelled for each edge, each delivered once there.
@@ -502,7 +579,7 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     const toNew = ctx.paths.nextHop(b, to!.bridge);
     if (toOld !== undefined) actions.push(setVid(homeLabel), OLD_COPY, output(toOld));
     if (toNew !== undefined) actions.push(setVid(toLabel), ...(toOld !== undefined ? [NEW_COPY] : []), output(toNew));
-    put(b, ingressFlow(b, ingress, actions.length > 1 ? [applyActions(actions)] : [], `bicast/${homeLabel}/${toOld}/${toLabel}/${toNew}`, ctx, cache));
+    put(b, ingressFlow(ingress, actions.length > 1 ? [applyActions(actions)] : [], `bicast/${homeLabel}/${toOld}/${toLabel}/${toNew}`, ctx, cache));
   }
 
   // Relabel entries where it was before: frames still labelled for there go on to its edge.
@@ -512,21 +589,20 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     const hop = ctx.paths.nextHop(b, at);
     if (hop === undefined) continue;
     const r = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(label), dstMatch]);
-    put(b, flowOn(b, r, [applyActions([setVid(homeLabel), output(hop)])], `${homeLabel}/${hop}`, cache, ctx.options.relabelIdleTimeoutS));
+    put(b, flowOn(r, [applyActions([setVid(homeLabel), output(hop)])], `${label}/${homeLabel}/${hop}`, cache, ctx.options.relabelIdleTimeoutS));
     // A frame that came in through that very port must leave by IN_PORT (a switch never outputs
     // to the ingress port otherwise). It goes with the entry above (no timeout of its own).
     const back = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 1, [{ field: 'in_port', value: hop }, vlanIs(label), dstMatch]);
-    put(b, flowOn(b, back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], homeLabel, cache));
+    put(b, flowOn(back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], `${label}/${hop}/${homeLabel}`, cache));
     // A bicast copy for the old edge still in flight when the migration committed: its twin for
     // the new edge was delivered there, so relabelling it would deliver the frame twice.
     const staleCopy = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 2, [vlanIs(label), { field: 'vlan_pcp', value: OLD_COPY_PCP }, dstMatch]);
-    put(b, flowOn(b, staleCopy, [], '', cache));
+    put(b, flowOn(staleCopy, [], label, cache));
   }
-  return out;
 }
 
-function ingressFlow(bridge: string, r: Rule, instructions: Instruction[], sig: string | number, ctx: ForwardingContext, cache: FlowCache | undefined): FlowSpec {
-  return flowOn(bridge, r, instructions, sig, cache, ctx.options.ingressIdleTimeoutS);
+function ingressFlow(r: Rule, instructions: Instruction[], sig: string | number, ctx: ForwardingContext, cache: FlowCache | undefined): FlowSpec {
+  return flowOn(r, instructions, sig, cache, ctx.options.ingressIdleTimeoutS);
 }
 
 /** An endpoint as the flows were last computed for it and as it is now (absent: not there). */
@@ -561,9 +637,9 @@ export function endpointFlowsOn(ctx: ForwardingContext, ep: Endpoint, bridge: st
  * and the echoes of its replayed backlog exceed it at once. Unmetered instead; the copies last
  * from the first frame (which commits the migration) until the flip replaces this flow.
  */
-function arrivalFlow(bridge: string, mac: string, ofport: number, cache: FlowCache | undefined): FlowSpec {
+function arrivalFlow(mac: string, ofport: number, cache: FlowCache | undefined): FlowSpec {
   const r = rule(RuleKind.MIGRATION_ARRIVAL, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE, [{ field: 'in_port', value: ofport }, { field: 'eth_src', value: mac }]);
-  return flowOn(bridge, r, ARRIVAL_INSTRUCTIONS, ofport, cache);
+  return flowOn(r, ARRIVAL_INSTRUCTIONS, ofport, cache);
 }
 
 /** A rule: what its flows on every bridge share. */
@@ -577,7 +653,11 @@ interface Rule {
 }
 
 function rule(kind: number, subject: string, tableId: number, priority: number, fields: OxmField[]): Rule {
-  return { kind, subject, tableId, priority, match: { fields }, cookie: ruleCookie(kind, subject) };
+  return ruleMatching(kind, subject, tableId, priority, { fields });
+}
+
+function ruleMatching(kind: number, subject: string, tableId: number, priority: number, match: Match): Rule {
+  return { kind, subject, tableId, priority, match, cookie: ruleCookie(kind, subject) };
 }
 
 const labelRules = new Map<number, Rule>();
@@ -594,18 +674,32 @@ export function labelFlow(label: number, instructions: Instruction[]): FlowSpec 
 }
 
 /**
- * A rule's flow on `bridge`. `sig` carries whatever, besides the rule, the instructions depend
- * on (ports, options): equal cache key = equal flow.
+ * A rule's flow. `sig` carries whatever, besides the rule, its match and instructions depend on
+ * (ports, labels): equal cache key = equal flow, on whichever bridge (the cache shares it).
  */
-function flowOn(bridge: string, r: Rule, instructions: Instruction[], sig: string | number, cache: FlowCache | undefined, idleTimeout?: number): FlowSpec {
+function flowOn(r: Rule, instructions: Instruction[], sig: string | number, cache: FlowCache | undefined, idleTimeout?: number): FlowSpec {
   const make = (): FlowSpec => idleTimeout === undefined
     ? { tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie }
     : { tableId: r.tableId, priority: r.priority, match: r.match, instructions, cookie: r.cookie, idleTimeout, notifyRemoval: true };
-  return cache ? cache.take(`${bridge}|${r.kind}|${r.subject}|${r.tableId}|${r.priority}|${sig}|${idleTimeout ?? ''}`, make) : make();
+  return cache ? cache.take(r, sig, idleTimeout, make) : make();
 }
 
+// Match fields are immutable like the rest of a flow: one object per label and per port,
+// shared by every match that has it (a label's several hundred thousand deliveries at 100k
+// containers).
+const vlanFields = new Map<number, OxmField>();
+const inPortFields = new Map<number, OxmField>();
+
 function vlanIs(label: number): OxmField {
-  return { field: 'vlan_vid', value: OFPVID_PRESENT | label };
+  let f = vlanFields.get(label);
+  if (!f) vlanFields.set(label, (f = { field: 'vlan_vid', value: OFPVID_PRESENT | label }));
+  return f;
+}
+
+function inPort(port: number): OxmField {
+  let f = inPortFields.get(port);
+  if (!f) inPortFields.set(port, (f = { field: 'in_port', value: port }));
+  return f;
 }
 
 function outputTo(ctx: ForwardingContext, port: number): Instruction[] {
