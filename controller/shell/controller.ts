@@ -764,6 +764,8 @@ export class Controller extends EventEmitter {
 
   /** The one log line of a location change, whoever made it (traffic, the API, a migration). */
   logLocationChange(change: LocationChange, why: string): void {
+    // Learning at packet-in rates: no text built for a line nobody will see.
+    if (!this.log.isLevelEnabled('info')) return;
     const l = change.location;
     const at = (x: { node: string; ofport: number; port?: string }) => `${x.node}:${x.port ?? x.ofport}`;
     const from = change.kind === 'moved' ? at(change.from) : change.kind === 'removed' ? at(l) : null;
