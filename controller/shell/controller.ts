@@ -734,10 +734,10 @@ export class Controller extends EventEmitter {
     const name = known?.name ?? `mac-${mac.replace(/:/g, '')}`;
     const ipOwner = ip ? this.locations.byIp(ip) : undefined;
     const useIp = ip && ip !== '0.0.0.0' && (!ipOwner || ipOwner.name === name) ? ip : known?.ip;
-    const change = this.locations.set({
-      name, mac, node, ofport, source: known ? known.source : 'learned',
-      ...(useIp ? { ip: useIp } : {}), ...(portName ? { port: portName } : {}),
-    });
+    const entry: Omit<Location, 'since'> = { name, mac, node, ofport, source: known ? known.source : 'learned' };
+    if (useIp) entry.ip = useIp;
+    if (portName) entry.port = portName;
+    const change = this.locations.set(entry);
     if (change) this.announce(change, known ? 'host move detected from traffic' : 'learned from traffic');
   }
 
