@@ -228,6 +228,11 @@ interface Basis {
   ctx: ForwardingContext;
 }
 
+/** Changes sent and not confirmed yet: `confirmed` resolves once their barriers are back. */
+interface Unconfirmed {
+  confirmed: Promise<void>;
+}
+
 /** A sync waiting for its turn; requests that arrive meanwhile join it. */
 interface QueuedSync {
   reasons: string[];
@@ -997,16 +1002,18 @@ export class Controller extends EventEmitter {
       if (this.queuedSync === entry) this.queuedSync = undefined;
       if (!entry.pipelined) await previousConfirmed;
       const reasons = entry.reasons.join('; ') + (entry.moreReasons > 0 ? ` and ${entry.moreReasons} more` : '');
-      return {
-        confirmed: await this.syncOnce(reasons, {
-          reconcile: [...entry.reconcile], byDistance: entry.byDistance, ...(entry.towards ? { towards: entry.towards } : {}),
-          ...(entry.pipelined ? { previousConfirmed } : {}),
-        }),
-      };
+      return this.syncOnce(reasons, {
+        reconcile: [...entry.reconcile], byDistance: entry.byDistance, ...(entry.towards ? { towards: entry.towards } : {}),
+        ...(entry.pipelined ? { previousConfirmed } : {}),
+      });
     });
-    entry.run = turn.then((t) => t.confirmed);
+    // Resolves as requestSync always did: once this change and every earlier one are confirmed.
+    entry.run = turn.then(async (t) => {
+      await previousConfirmed;
+      await t?.confirmed;
+    });
     this.queuedSync = entry;
-    this.chainConfirmed = Promise.all([previousConfirmed, entry.run]).then(() => {}, () => {});
+    this.chainConfirmed = Promise.all([previousConfirmed, entry.run.catch(() => {})]).then(() => {});
     this.chainSent = turn.then(() => {}, () => {});
     return entry.run;
   }
@@ -1023,7 +1030,7 @@ export class Controller extends EventEmitter {
     await this.syncOnce(reason, opts);
   }
 
-  private async syncOnce(reason: string, opts: { reconcile: string[]; towards?: string; byDistance?: boolean; previousConfirmed?: Promise<void> }): Promise<Promise<void> | undefined> {
+  private async syncOnce(reason: string, opts: { reconcile: string[]; towards?: string; byDistance?: boolean; previousConfirmed?: Promise<void> }): Promise<Unconfirmed | undefined> {
     if (this.stopping) return undefined;
     if (!this.inCharge) {
       // A slave sends nothing; it reads back again when it becomes master.
@@ -1058,7 +1065,7 @@ export class Controller extends EventEmitter {
    * pipelined sync diffs against it); resolves once every barrier is back. A switch that refuses
    * is re-read (applyTo), as after any failed change.
    */
-  private async sendUnconfirmed(stage: TransitionStage, reason: string): Promise<Promise<void>> {
+  private async sendUnconfirmed(stage: TransitionStage, reason: string): Promise<Unconfirmed> {
     const started = performance.now();
     const applied: string[] = [];
     const failed: string[] = [];
@@ -1072,9 +1079,12 @@ export class Controller extends EventEmitter {
       }
       sending.push(this.applyTo(node, diff, stage.label, reason, applied, failed, true));
     }
-    return Promise.all(sending).then(() => {
-      this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
-    });
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return {
+      confirmed: Promise.all(sending).then(() => {
+        this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
+      }),
+    };
   }
 
   /** Sends stage after stage, every switch of a stage at once, each stage once all its barriers are back. */
