@@ -997,8 +997,12 @@ export class Controller extends EventEmitter {
     // still awaiting their barriers, which the switch applies first anyway (same connection).
     // Its promise, and everything queued after it on syncChain, still waits for its barriers.
     // Any other change waits until every earlier one is confirmed, as before.
+    // A pipelined one starts at the end of this event-loop turn, not at the next microtask: the
+    // packet-ins read from every switch meanwhile join it (one sync and one write per switch
+    // for all of them, instead of a sync each).
     const previousConfirmed = this.chainConfirmed;
-    const turn = this.chainSent.then(async () => {
+    const lane = pipelinable ? this.chainSent.then(() => new Promise<void>((resolve) => setImmediate(resolve))) : this.chainSent;
+    const turn = lane.then(async () => {
       if (this.queuedSync === entry) this.queuedSync = undefined;
       if (!entry.pipelined) await previousConfirmed;
       const reasons = entry.reasons.join('; ') + (entry.moreReasons > 0 ? ` and ${entry.moreReasons} more` : '');
