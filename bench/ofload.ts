@@ -53,7 +53,9 @@ const HELP = `Usage: npm run bench:ofload [-- OPTIONS]
   --seconds S         measured time per measurement, warm-up excluded (default 10)
   --warmup S          warm-up before each measurement (default 2)
   --rounds N          rounds; each figure is the median over rounds (default 3)
-  --controllers LIST  vino,ovs-testcontroller,os-ken (default all three)
+  --controllers LIST  vino,ovs-testcontroller,os-ken (default all three), and vino-base with --vino-base
+  --vino-base DIR     another checkout of this repository, built (DIR/dist): its controller is measured as
+                      "vino-base" in the same run (before/after comparisons on a busy machine)
   --modes LIST        throughput,latency (default both)
   --stall S           give up when nothing is answered for S seconds (default 10)
   --cpu-prof DIR      run vino under node --cpu-prof, profiles into DIR, print their top costs
@@ -61,7 +63,7 @@ const HELP = `Usage: npm run bench:ofload [-- OPTIONS]
   -v, --verbose       print the phases of each measurement with their times
 `;
 
-const CONTROLLERS = ['vino', 'ovs-testcontroller', 'os-ken'] as const;
+const CONTROLLERS = ['vino', 'ovs-testcontroller', 'os-ken', 'vino-base'] as const;
 type ControllerName = (typeof CONTROLLERS)[number];
 type Mode = 'throughput' | 'latency';
 
@@ -110,7 +112,8 @@ function opts() {
       seconds: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       rounds: { type: 'string', default: '3' },
-      controllers: { type: 'string', default: CONTROLLERS.join(',') },
+      controllers: { type: 'string', default: 'vino,ovs-testcontroller,os-ken' },
+      'vino-base': { type: 'string' },
       modes: { type: 'string', default: 'throughput,latency' },
       stall: { type: 'string', default: '10' },
       'cpu-prof': { type: 'string' },
@@ -151,6 +154,7 @@ function opts() {
     modes: list<Mode>('modes', ['throughput', 'latency']),
     stall: num('stall', 1),
     cpuProf: values['cpu-prof'],
+    vinoBase: values['vino-base'],
     keep: values.keep!,
     verbose: values.verbose!,
   };
@@ -170,23 +174,25 @@ function ringTopology(n: number): { file: unknown; resolved: ResolvedTopology } 
   return { file, resolved: resolveTopology(file) };
 }
 
-/** How to run vino: its CLI once `vino-controller --topology` runs the controller, else our launcher. */
-function vinoCommand(): { argv: string[]; via: string } {
-  const cli = join(ROOT, 'dist/controller/cli.js');
+/** How to run vino (of the checkout at `root`): its CLI once `vino-controller --topology` runs the controller, else our launcher. */
+function vinoCommand(root = ROOT): { argv: string[]; via: string } {
+  const cli = join(root, 'dist/controller/cli.js');
   const probe = spawnSync(process.execPath, [cli, '--topology', join(tmpdir(), 'vino-bench-no-such-file.json'), '--api-listen', 'off'], { encoding: 'utf8', timeout: 30_000 });
   if (probe.status === 2 && /unknown option/.test(probe.stderr)) {
-    return { argv: [join(ROOT, 'dist/bench/lib/vino-launcher.js')], via: 'dist/bench/lib/vino-launcher.js (startApp; the CLI has no default command yet)' };
+    return { argv: [join(root, 'dist/bench/lib/vino-launcher.js')], via: join(root, 'dist/bench/lib/vino-launcher.js (startApp; the CLI has no default command yet)') };
   }
-  return { argv: [cli, '--api-listen', 'off'], via: 'dist/controller/cli.js' };
+  return { argv: [cli, '--api-listen', 'off'], via: join(root, 'dist/controller/cli.js') };
 }
 
 class Bench {
   private readonly dir = mkdtempSync(join(tmpdir(), 'vino-ofload-'));
   private readonly topologyFile = join(this.dir, 'topology.json');
   private readonly vino = vinoCommand();
+  private readonly vinoBase: { argv: string[]; via: string } | undefined;
   private profiles: string[] = [];
 
   constructor(readonly o: Options, readonly topology: ResolvedTopology, file: unknown) {
+    this.vinoBase = o.vinoBase ? vinoCommand(o.vinoBase) : undefined;
     writeFileSync(this.topologyFile, JSON.stringify(file, null, 2));
     if (!o.keep) atExit(() => rmSync(this.dir, { recursive: true, force: true }));
   }
@@ -197,7 +203,8 @@ class Bench {
     return [
       `machine: ${describeMachine()}`,
       `topology: ${sw.length} switches in a ring (${tunnels} VXLAN links), ${this.o.edgePorts} edge ports per switch (ofport 10..${9 + this.o.edgePorts}); file ${this.topologyFile}${this.o.keep ? '' : ' (removed at exit; --keep keeps it)'}`,
-      `vino:   node ${this.vino.via} --topology FILE --of-listen 127.0.0.1:PORT --log-level warn`,
+      `vino:   node ${this.vino.via} --topology FILE --of-listen 127.0.0.1:PORT --log-level warn --audit-interval 0`,
+      ...(this.vinoBase ? [`vino-base: node ${this.vinoBase.via} (same flags)`] : []),
       `os-ken: ${SYSTEM_PYTHON} ${OSKEN_MANAGER} --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port PORT bench/baselines/simple_switch_13.py (OpenFlow 1.3)`,
       `ovs-testcontroller: ${OVS_TESTCONTROLLER} -O OpenFlow13 --wildcards ptcp:PORT:127.0.0.1 (C learning switch; flows on in_port, eth_src, eth_dst; OpenFlow 1.3)`,
       `each measurement: fresh controller process, handshake + anchor hosts, ${this.o.warmup} s warm-up, ${this.o.seconds} s measured; ${this.o.rounds} round(s), medians reported`,
@@ -216,7 +223,11 @@ class Bench {
     }
     const prof = this.o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', this.o.cpuProf, '--cpu-prof-name', `${tag}.cpuprofile`] : [];
     if (this.o.cpuProf) this.profiles.push(join(this.o.cpuProf, `${tag}.cpuprofile`));
-    return startChild([process.execPath, ...prof, ...this.vino.argv, '--topology', this.topologyFile, '--of-listen', `127.0.0.1:${port}`, '--log-level', 'warn'], log);
+    const vino = name === 'vino-base' ? this.vinoBase! : this.vino;
+    // No periodic audit: it reads every switch back, and the emulated switches keep no flows, so
+    // each audit would reinstall every flow learned so far (300k after 10 s) inside the measured
+    // time; with real switches it costs a read-back and a full diff, not a packet-in cost either.
+    return startChild([process.execPath, ...prof, ...vino.argv, '--topology', this.topologyFile, '--of-listen', `127.0.0.1:${port}`, '--log-level', 'warn', '--audit-interval', '0'], log);
   }
 
   async measure(name: ControllerName, mode: Mode, round: number): Promise<Result> {
@@ -346,6 +357,9 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('e
 
 async function main(): Promise<void> {
   const o = opts();
+  if (o.controllers.includes('vino-base') && !(o.vinoBase && existsSync(join(o.vinoBase, 'dist/controller/cli.js')))) {
+    throw new Error('--controllers vino-base needs --vino-base DIR, a built checkout (DIR/dist/controller/cli.js)');
+  }
   if (o.controllers.includes('os-ken') && (!existsSync(OSKEN_MANAGER) || !existsSync(SYSTEM_PYTHON))) {
     throw new Error(`the os-ken baseline needs Debian's os-ken (${OSKEN_MANAGER} run by ${SYSTEM_PYTHON}): apt-get install python3-os-ken, or leave os-ken out of --controllers`);
   }

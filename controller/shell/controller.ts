@@ -228,6 +228,23 @@ interface Basis {
   ctx: ForwardingContext;
 }
 
+/** Changes sent and not confirmed yet: `confirmed` resolves once their barriers are back. */
+interface Unconfirmed {
+  confirmed: Promise<void>;
+}
+
+/** A sync waiting for its turn; requests that arrive meanwhile join it. */
+interface QueuedSync {
+  reasons: string[];
+  moreReasons: number;
+  reconcile: Set<string>;
+  towards: string | undefined;
+  byDistance: boolean;
+  /** Without ordering: may go out before the previous changes are confirmed (see requestSync). */
+  pipelined: boolean;
+  run: Promise<void>;
+}
+
 export class Controller extends EventEmitter {
   readonly locations: LocationTable;
   /** Sessions of topology nodes, by node name. */
@@ -247,7 +264,23 @@ export class Controller extends EventEmitter {
   refusedConnections = 0;
   private readonly flowCache = new SlicedFlowCache();
   private readonly log: Logger;
-  private syncChain: Promise<void> = Promise.resolve();
+  /**
+   * The sync lane. `chainConfirmed` resolves once every change queued so far is sent and
+   * confirmed by its barriers; `chainSent` once every change queued so far is sent. Only a
+   * pipelined sync (see requestSync) waits on `chainSent`; everything else (flips, reloads,
+   * reconciles, prepared moves) waits on `syncChain`, which is `chainConfirmed`: it reads the
+   * installed state only once every earlier change is confirmed. Setting `syncChain` sets both.
+   */
+  private chainConfirmed: Promise<void> = Promise.resolve();
+  private chainSent: Promise<void> = Promise.resolve();
+  private get syncChain(): Promise<void> {
+    return this.chainConfirmed;
+  }
+
+  private set syncChain(p: Promise<void>) {
+    this.chainConfirmed = p;
+    this.chainSent = p;
+  }
   private stopping = false;
   private activeMigrations: readonly MigrationInProgress[] = [];
   /**
@@ -713,10 +746,10 @@ export class Controller extends EventEmitter {
     const name = known?.name ?? `mac-${mac.replace(/:/g, '')}`;
     const ipOwner = ip ? this.locations.byIp(ip) : undefined;
     const useIp = ip && ip !== '0.0.0.0' && (!ipOwner || ipOwner.name === name) ? ip : known?.ip;
-    const change = this.locations.set({
-      name, mac, node, ofport, source: known ? known.source : 'learned',
-      ...(useIp ? { ip: useIp } : {}), ...(portName ? { port: portName } : {}),
-    });
+    const entry: Omit<Location, 'since'> = { name, mac, node, ofport, source: known ? known.source : 'learned' };
+    if (useIp) entry.ip = useIp;
+    if (portName) entry.port = portName;
+    const change = this.locations.set(entry);
     if (change) this.announce(change, known ? 'host move detected from traffic' : 'learned from traffic');
   }
 
@@ -743,6 +776,8 @@ export class Controller extends EventEmitter {
 
   /** The one log line of a location change, whoever made it (traffic, the API, a migration). */
   logLocationChange(change: LocationChange, why: string): void {
+    // Learning at packet-in rates: no text built for a line nobody will see.
+    if (!this.log.isLevelEnabled('info')) return;
     const l = change.location;
     const at = (x: { node: string; ofport: number; port?: string }) => `${x.node}:${x.port ?? x.ofport}`;
     const from = change.kind === 'moved' ? at(change.from) : change.kind === 'removed' ? at(l) : null;
@@ -952,6 +987,7 @@ export class Controller extends EventEmitter {
     }
     // Requests that arrive while one is waiting to run join it (same ordering target only):
     // a burst of packet-ins costs one recomputation, not one each.
+    const pipelinable = opts.reconcile === undefined && opts.towards === undefined && opts.byDistance !== true;
     const q = this.queuedSync;
     if (q && (q.towards === opts.towards || opts.towards === undefined || q.towards === undefined)) {
       if (q.reasons.length < 3) q.reasons.push(reason);
@@ -959,38 +995,107 @@ export class Controller extends EventEmitter {
       if (opts.reconcile) q.reconcile.add(opts.reconcile);
       q.towards ??= opts.towards;
       q.byDistance ||= opts.byDistance === true;
+      q.pipelined &&= pipelinable;
       return q.run;
     }
-    const entry = { reasons: [reason], moreReasons: 0, reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, byDistance: opts.byDistance === true, run: Promise.resolve() };
-    entry.run = this.syncChain.then(() => {
+    const entry: QueuedSync = { reasons: [reason], moreReasons: 0, reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, byDistance: opts.byDistance === true, pipelined: pipelinable, run: Promise.resolve() };
+    // A change without ordering (a learned MAC, an ingress entry on demand) goes out as soon as
+    // the previous change is sent, not confirmed: its flows concern other MACs than the batches
+    // still awaiting their barriers, which the switch applies first anyway (same connection).
+    // Its promise, and everything queued after it on syncChain, still waits for its barriers.
+    // Any other change waits until every earlier one is confirmed, as before.
+    // A pipelined one starts at the end of this event-loop turn, not at the next microtask: the
+    // packet-ins read from every switch meanwhile join it (one sync and one write per switch
+    // for all of them, instead of a sync each).
+    const previousConfirmed = this.chainConfirmed;
+    const lane = pipelinable ? this.chainSent.then(() => new Promise<void>((resolve) => setImmediate(resolve))) : this.chainSent;
+    const turn = lane.then(async () => {
       if (this.queuedSync === entry) this.queuedSync = undefined;
+      if (!entry.pipelined) await previousConfirmed;
       const reasons = entry.reasons.join('; ') + (entry.moreReasons > 0 ? ` and ${entry.moreReasons} more` : '');
-      return this.sync(reasons, { reconcile: [...entry.reconcile], byDistance: entry.byDistance, ...(entry.towards ? { towards: entry.towards } : {}) });
+      return this.syncOnce(reasons, {
+        reconcile: [...entry.reconcile], byDistance: entry.byDistance, ...(entry.towards ? { towards: entry.towards } : {}),
+        ...(entry.pipelined ? { previousConfirmed } : {}),
+      });
+    });
+    // Resolves as requestSync always did: once this change and every earlier one are confirmed.
+    entry.run = turn.then(async (t) => {
+      await previousConfirmed;
+      await t?.confirmed;
     });
     this.queuedSync = entry;
-    this.syncChain = entry.run.catch(() => {});
+    this.chainConfirmed = Promise.all([previousConfirmed, entry.run.catch(() => {})]).then(() => {});
+    this.chainSent = turn.then(() => {}, () => {});
     return entry.run;
   }
 
-  private queuedSync?: { reasons: string[]; moreReasons: number; reconcile: Set<string>; towards: string | undefined; byDistance: boolean; run: Promise<void> };
+  private queuedSync?: QueuedSync;
 
+  /**
+   * One sync (`sync`: resolves once confirmed). With `previousConfirmed` it is pipelined: it may start before the changes sent
+   * before it are confirmed, as long as it only recomputes changed endpoints against the model
+   * of what the switches hold (which pipelined batches update when sent); a single unordered
+   * stage is then sent without waiting, and the barriers' confirmation is returned.
+   */
   private async sync(reason: string, opts: { reconcile: string[]; towards?: string; byDistance?: boolean }): Promise<void> {
-    if (this.stopping) return;
+    await this.syncOnce(reason, opts);
+  }
+
+  private async syncOnce(reason: string, opts: { reconcile: string[]; towards?: string; byDistance?: boolean; previousConfirmed?: Promise<void> }): Promise<Unconfirmed | undefined> {
+    if (this.stopping) return undefined;
     if (!this.inCharge) {
       // A slave sends nothing; it reads back again when it becomes master.
       for (const node of opts.reconcile) this.installed.delete(node);
-      return;
+      return undefined;
     }
+    // A full computation diffs against everything installed: only confirmed state.
+    if (opts.previousConfirmed && !this.endpointOnlyNext()) await opts.previousConfirmed;
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const diffs = await this.planDiffs();
-    if (this.stopping) return;
+    if (this.stopping) return undefined;
     const ctx = this.basis?.ctx;
     const stages = opts.byDistance && ctx
       ? stageFabricChange(diffs, ctx, (node) => this.installed.get(node)?.flows.values(), (mac) => this.locations.byMac(mac)?.node)
       : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
-    if (stages.length === 0) return;
+    if (stages.length === 0) return undefined;
     this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
+    if (opts.previousConfirmed && stages.length === 1 && stages[0]!.label === this.unorderedLabel(undefined)) return this.sendUnconfirmed(stages[0]!, reason);
     await this.applyStages(stages, reason);
+    return undefined;
+  }
+
+  /** Whether the next planDiffs takes the endpoint-only path (planDiffs' own test, without its side effects). */
+  private endpointOnlyNext(): boolean {
+    const basis = this.basis;
+    return basis !== undefined && basis.version === this.inputsVersion && !this.tracked.portSetChanged
+      && sameOptions(basis.ctx.options, { ...defaultForwardingOptions, ...this.options.forwarding });
+  }
+
+  /**
+   * Sends one stage to its switches, each switch's model updated as it is sent (the next
+   * pipelined sync diffs against it); resolves once every barrier is back. A switch that refuses
+   * is re-read (applyTo), as after any failed change.
+   */
+  private async sendUnconfirmed(stage: TransitionStage, reason: string): Promise<Unconfirmed> {
+    const started = performance.now();
+    const applied: string[] = [];
+    const failed: string[] = [];
+    const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
+    let sliceStarted = performance.now();
+    const sending: Promise<void>[] = [];
+    for (const [node, diff] of stage.changes) {
+      if (sending.length > 0 && performance.now() - sliceStarted >= budgetMs) {
+        await yieldToEventLoop();
+        sliceStarted = performance.now();
+      }
+      sending.push(this.applyTo(node, diff, stage.label, reason, applied, failed, true));
+    }
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return {
+      confirmed: Promise.all(sending).then(() => {
+        this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
+      }),
+    };
   }
 
   /**
@@ -1044,7 +1149,7 @@ export class Controller extends EventEmitter {
   }
 
   /** Sends one switch its part of a stage; resolves once its barrier is back (or it failed). */
-  private async applyTo(node: string, diff: SwitchDiff, stage: string, reason: string, applied: string[], failed: string[]): Promise<void> {
+  private async applyTo(node: string, diff: SwitchDiff, stage: string, reason: string, applied: string[], failed: string[], modelWhenSent = false): Promise<void> {
     const session = this.sessions.get(node);
     if (!session || session.state !== 'ready') {
       this.emit('event', { type: 'flows-skipped', switch: node, stage, reason: 'switch not connected' });
@@ -1053,10 +1158,16 @@ export class Controller extends EventEmitter {
     const installed = this.installed.get(node);
     const msgs = diffToMessages(diff);
     try {
-      const result = await session.applyBatch(msgs);
+      const batch = session.applyBatch(msgs);
+      // A pipelined batch is in the model from now on (a refusal re-reads the switch, below).
+      if (modelWhenSent && installed) {
+        applyDiff(installed, diff);
+        this.installedGeneration++;
+      }
+      const result = await batch;
       this.options.metrics?.batchApplied(msgs.length, result.elapsedMs);
       // Unless it was forgotten or re-read meanwhile, the model now holds what was confirmed.
-      if (installed && this.installed.get(node) === installed) applyDiff(installed, diff);
+      if (!modelWhenSent && installed && this.installed.get(node) === installed) applyDiff(installed, diff);
       this.installedGeneration++;
       applied.push(node);
       this.emit('event', { type: 'flows-applied', switch: node, stage, flowMods: msgs.length, elapsedMs: Math.round(result.elapsedMs * 1000) / 1000 });

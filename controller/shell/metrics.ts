@@ -51,9 +51,13 @@ export class Metrics {
   sessionReady(): void { this.sessions.inc(); }
   sessionGone(): void { this.sessions.dec(); }
   messageIn(type: string): void {
-    this.messagesIn.inc({ type });
+    // One child per type, found once: inc({ type }) hashes its labels on every message.
+    let child = this.messagesInByType.get(type);
+    if (!child) this.messagesInByType.set(type, (child = this.messagesIn.labels(type)));
+    child.inc();
     if (type === 'PACKET_IN') this.packetIns.inc();
   }
+  private readonly messagesInByType = new Map<string, { inc(): void }>();
   proxyArp(): void { this.proxyArps.inc(); }
   batchApplied(messages: number, elapsedMs: number): void {
     this.batches.inc();
@@ -61,7 +65,12 @@ export class Metrics {
     this.barrierRtt.observe(elapsedMs / 1000);
   }
   error(kind: string): void { this.errors.inc({ kind }); }
-  locationChange(kind: string): void { this.locationChanges.inc({ kind }); }
+  locationChange(kind: string): void {
+    let child = this.locationChangesByKind.get(kind);
+    if (!child) this.locationChangesByKind.set(kind, (child = this.locationChanges.labels(kind)));
+    child.inc();
+  }
+  private readonly locationChangesByKind = new Map<string, { inc(): void }>();
 
   text(): Promise<string> {
     return this.registry.metrics();

@@ -84,9 +84,21 @@ interface Pending {
   request: Message;
   /** For multipart requests: the reply bodies received so far. */
   parts?: MultipartReplyBody[];
-  /** For batches: xids of the batch's messages, and errors that referenced them. */
-  batch?: { xids: Map<number, Message>; errors: SwitchErrorReport[]; started: number };
+  /** For batches: the batch's messages, and errors that referenced them. */
+  batch?: Batch;
 }
+
+/** Messages sent with consecutive xids from `firstXid`, confirmed by the barrier `barrierXid`. */
+interface Batch {
+  firstXid: number;
+  msgs: Message[];
+  barrierXid: number;
+  errors: SwitchErrorReport[];
+  started: number;
+}
+
+/** The last xid before they wrap to 1 (0 is "none yet" to send()). */
+const XID_LAST = 0xfffffff0;
 
 export type SessionState = 'handshake' | 'ready' | 'closed';
 
@@ -185,21 +197,24 @@ export class SwitchSession extends EventEmitter {
   applyBatch(msgs: Message[], timeoutMs = this.options.requestTimeoutMs): Promise<BatchResult> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      const xids = new Map<number, Message>();
+      // The members get consecutive xids (one synchronous run of allocXid): the batch is a range,
+      // not a map entry per message, which thousands of learned MACs per sync would cost.
+      let firstXid = 0;
       for (const m of msgs) {
         m.xid = 0;
-        xids.set(this.send(m), m);
+        const x = this.send(m);
+        if (firstXid === 0) firstXid = x;
       }
       const barrier: Message = { type: 'BARRIER_REQUEST', xid: 0 };
       const xid = this.send(barrier);
-      const batch = { xids, errors: [] as SwitchErrorReport[], started };
-      for (const x of xids.keys()) this.batchOf.set(x, xid);
+      const batch: Batch = { firstXid, msgs, barrierXid: xid, errors: [], started };
+      if (msgs.length > 0) this.batches.add(batch);
       this.track(xid, {
         request: barrier,
         batch,
         timer: this.timer(xid, timeoutMs, `barrier after ${msgs.length} messages`),
         resolve: () => {
-          for (const x of xids.keys()) this.batchOf.delete(x);
+          this.batches.delete(batch);
           if (batch.errors.length > 0) {
             reject(new SessionError(`${batch.errors.length} of ${msgs.length} messages refused by ${this.name}: ${batch.errors.map((e) => e.text).join('; ')}`, 'SWITCH_ERROR', batch.errors));
           } else {
@@ -207,7 +222,7 @@ export class SwitchSession extends EventEmitter {
           }
         },
         reject: (e) => {
-          for (const x of xids.keys()) this.batchOf.delete(x);
+          this.batches.delete(batch);
           reject(e);
         },
       });
@@ -241,7 +256,7 @@ export class SwitchSession extends EventEmitter {
       p.reject(new SessionError(`${p.request.type} (xid ${xid}) to ${this.name} failed: ${reason}`, 'CLOSED'));
     }
     this.pending.clear();
-    this.batchOf.clear();
+    this.batches.clear();
     if (this.writer.pos > 0 && !this.socket.destroyed) this.flush(true);
     this.socket.end();
     this.socket.destroySoon?.();
@@ -251,12 +266,22 @@ export class SwitchSession extends EventEmitter {
 
   // ---------------------------------------------------------------------------------------
 
-  /** xid of a batch member → xid of the batch's barrier. */
-  private readonly batchOf = new Map<number, number>();
+  /** Batches whose barrier reply has not come yet (a few at a time). */
+  private readonly batches = new Set<Batch>();
+
+  /** The batch that sent xid `xid`, and which of its messages that was. */
+  private batchMember(xid: number): { batch: Batch; request: Message } | undefined {
+    for (const batch of this.batches) {
+      // xids run 1..XID_LAST and wrap to 1.
+      const index = xid >= batch.firstXid ? xid - batch.firstXid : xid + XID_LAST - batch.firstXid;
+      if (index < batch.msgs.length) return { batch, request: batch.msgs[index]! };
+    }
+    return undefined;
+  }
 
   private allocXid(): number {
     const xid = this.nextXid;
-    this.nextXid = this.nextXid >= 0xfffffff0 ? 1 : this.nextXid + 1;
+    this.nextXid = this.nextXid >= XID_LAST ? 1 : this.nextXid + 1;
     return xid;
   }
 
@@ -467,14 +492,11 @@ export class SwitchSession extends EventEmitter {
     const text = 'experimenter' in msg
       ? `experimenter error 0x${msg.experimenter.toString(16)}/${msg.expType}`
       : `${errorTypeName(msg.errorType)}/${errorCodeName(msg.errorType, msg.code)}`;
-    const barrierXid = this.batchOf.get(msg.xid);
-    if (barrierXid !== undefined) {
-      const batch = this.pending.get(barrierXid)?.batch;
-      if (batch) {
-        const request = batch.xids.get(msg.xid);
-        batch.errors.push({ xid: msg.xid, request, errorType: msg.errorType, code, text: `${request?.type ?? 'message'} xid ${msg.xid}: ${text}` });
-        return;
-      }
+    const member = this.batchMember(msg.xid);
+    if (member) {
+      const { batch, request } = member;
+      batch.errors.push({ xid: msg.xid, request, errorType: msg.errorType, code, text: `${request.type} xid ${msg.xid}: ${text}` });
+      return;
     }
     const p = this.pending.get(msg.xid);
     if (p) {

@@ -131,6 +131,18 @@ t.test('barrier-confirmed batch; a dropped barrier times out; refused messages a
   t.equal((refused as SessionError).switchErrors.length, 1);
   t.match((refused as SessionError).message, /FLOW_MOD_FAILED\/TABLE_FULL/);
   t.equal(((refused as SessionError).switchErrors[0]!.request as { priority: number }).priority, 13, 'the refused flow_mod is named');
+  // Batches are told apart by xid ranges: one that wraps past the last xid still names its member,
+  // and two batches in flight each get only their own refusals.
+  (s as unknown as { nextXid: number }).nextXid = 0xfffffff0 - 1;
+  const [wrapped, next] = await Promise.all([
+    s.applyBatch([flowMod(30), flowMod(31), flowMod(13), flowMod(32)]).catch((e: unknown) => e),
+    s.applyBatch([flowMod(40), flowMod(13)]).catch((e: unknown) => e),
+  ]);
+  t.equal((wrapped as SessionError).switchErrors.length, 1, 'one refusal in the wrapped batch');
+  t.equal((wrapped as SessionError).switchErrors[0]!.xid, 1, 'its xid wrapped to 1');
+  t.equal(((wrapped as SessionError).switchErrors[0]!.request as { priority: number }).priority, 13, 'the refused flow_mod past the wrap is named');
+  t.equal((next as SessionError).switchErrors.length, 1, 'the next batch has its own refusal');
+  t.equal((next as SessionError).switchErrors[0]!.xid, 5, 'at its own xid');
   (sw as unknown as { options: { answerBarrier: boolean } }).options.answerBarrier = false;
   const timedOut = await s.applyBatch([flowMod(20)]).catch((e: unknown) => e);
   t.equal((timedOut as SessionError).code, 'TIMEOUT');
