@@ -1077,25 +1077,34 @@ export class Controller extends EventEmitter {
    * is re-read (applyTo), as after any failed change.
    */
   private async sendUnconfirmed(stage: TransitionStage, reason: string): Promise<Unconfirmed> {
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return { confirmed: (await this.sendStage(stage, reason, true)).confirmed };
+  }
+
+  /**
+   * Sends every switch its part of one stage (yielding between switches past the slice budget:
+   * encoding a thousand switches' flows takes a while). `confirmed` settles once every barrier
+   * is back and `after` settled, after the stage's event (so events keep the stages' order);
+   * `perSwitch` holds each switch's own confirmation.
+   */
+  private async sendStage(stage: TransitionStage, reason: string, modelWhenSent = false, after: Promise<void> = Promise.resolve()): Promise<{ confirmed: Promise<void>; perSwitch: Map<string, Promise<void>> }> {
     const started = performance.now();
     const applied: string[] = [];
     const failed: string[] = [];
     const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
     let sliceStarted = performance.now();
-    const sending: Promise<void>[] = [];
+    const perSwitch = new Map<string, Promise<void>>();
     for (const [node, diff] of stage.changes) {
-      if (sending.length > 0 && performance.now() - sliceStarted >= budgetMs) {
+      if (perSwitch.size > 0 && performance.now() - sliceStarted >= budgetMs) {
         await yieldToEventLoop();
         sliceStarted = performance.now();
       }
-      sending.push(this.applyTo(node, diff, stage.label, reason, applied, failed, true));
+      perSwitch.set(node, this.applyTo(node, diff, stage.label, reason, applied, failed, modelWhenSent));
     }
-    // Wrapped: an async function returning the promise itself would wait for it.
-    return {
-      confirmed: Promise.all(sending).then(() => {
-        this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
-      }),
-    };
+    const confirmed = Promise.all([after, ...perSwitch.values()]).then(() => {
+      this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
+    });
+    return { confirmed, perSwitch };
   }
 
   /**
@@ -1116,29 +1125,15 @@ export class Controller extends EventEmitter {
         const waitFor = [...unconfirmed].filter(([node]) => node !== only).map(([, confirmed]) => confirmed);
         if (waitFor.length > 0) await Promise.all(waitFor);
         if (this.stopping) break;
-        const started = performance.now();
-        const applied: string[] = [];
-        const failed: string[] = [];
-        const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
-        let sliceStarted = performance.now();
-        const sending: Promise<void>[] = [];
-        for (const [node, diff] of stage.changes) {
-          // Encoding a thousand switches' flows takes a while: yield between switches now and then.
-          if (sending.length > 0 && performance.now() - sliceStarted >= budgetMs) {
-            await yieldToEventLoop();
-            sliceStarted = performance.now();
-          }
-          const confirmed = this.applyTo(node, diff, stage.label, reason, applied, failed);
-          sending.push(confirmed);
+        const sent = await this.sendStage(stage, reason, false, announced);
+        for (const [node, confirmed] of sent.perSwitch) {
           unconfirmed.set(node, confirmed);
           const settled = () => {
             if (unconfirmed.get(node) === confirmed) unconfirmed.delete(node);
           };
           confirmed.then(settled, settled);
         }
-        announced = Promise.all([announced, ...sending]).then(() => {
-          this.emit('event', { type: 'flows-stage-applied', stage: stage.label, reason, switches: applied.sort(), failed: failed.sort(), elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 });
-        });
+        announced = sent.confirmed;
       }
     } catch (err) {
       // What was sent still settles; the failure reported is this one.

@@ -5,7 +5,7 @@
  * ARP requests for IPs the controller does not know are flooded by PACKET_OUT.
  */
 import t from 'tap';
-import { makeWorld, walkBetween } from './world.js';
+import { ipv4Frame, makeWorld, walkBetween } from './world.js';
 import { RuleKind, cookieKind, ruleCookie } from '../../controller/core/cookies.js';
 import { CONTROLLER_TABLE } from '../../controller/core/forwarding.js';
 import type { Message } from '../../src/openflow/types/index.js';
@@ -13,15 +13,6 @@ import type { Message } from '../../src/openflow/types/index.js';
 async function until(what: string, ok: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!ok()) throw new Error(`timed out waiting for ${what}`);
-}
-
-function ipv4Frame(dst: string, src: string): Buffer {
-  const f = Buffer.alloc(60);
-  Buffer.from(dst.replace(/:/g, ''), 'hex').copy(f, 0);
-  Buffer.from(src.replace(/:/g, ''), 'hex').copy(f, 6);
-  f.writeUInt16BE(0x0800, 12);
-  f[14] = 0x45;
-  return f;
 }
 
 function arpRequest(srcMac: string, srcIp: string, targetIp: string): Buffer {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { makeWorld, walkBetween, type World } from './world.js';
+import { getMigration, makeWorld, numberedFrame, postJson, untilValue, walkBetween, type World } from './world.js';
 import { fakePort } from '../../src/openflow-sim/fake-switch.js';
 import { RuleKind, cookieKind, ruleCookie } from '../../controller/core/cookies.js';
 import type { Message } from '../../src/openflow/types/index.js';
@@ -20,29 +20,7 @@ async function setup(t: { teardown: (fn: () => unknown) => void }, holdLimits?: 
   return { w, mover, home, target: 'h3', peers: ['db', 'client'] };
 }
 
-const post = (w: World, path: string, body: unknown = {}) => fetch(`${w.apiUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const get = async (w: World, id: string) => (await (await fetch(`${w.apiUrl}/api/v1/migrations/${id}`)).json()) as View;
 const holdFlows = (w: World, node: string) => w.tables.get(node)!.flows.filter((f) => cookieKind(f.cookie) === RuleKind.MIGRATION_HOLD);
-
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean): Promise<T> {
-  let v = await probe();
-  for (let i = 0; i < 500 && !ok(v); i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    v = await probe();
-  }
-  if (!ok(v)) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** A frame for `mac` whose payload carries its sequence number (bytes 14..17). */
-function numbered(mac: string, seq: number, size = 64): Buffer {
-  const f = Buffer.alloc(size);
-  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(f, 0);
-  Buffer.from('020000000099', 'hex').copy(f, 6);
-  f.writeUInt16BE(0x88b5, 12);
-  f.writeUInt32BE(seq, 14);
-  return f;
-}
 
 const HOLD_COOKIE = (mac: string) => ruleCookie(RuleKind.MIGRATION_HOLD, `hold:${mac}`);
 const replays = (msgs: Message[], ofport: number) => msgs.filter((m): m is Extract<Message, { type: 'PACKET_OUT' }> => m.type === 'PACKET_OUT'
@@ -52,10 +30,10 @@ t.test('freeze holds the frames at the new edge; the port appears: replayed in a
   const { w, mover, home, target, peers } = await setup(t);
   const events: string[] = [];
   w.app.controller.on('event', (e: { type: string }) => events.push(e.type));
-  const m = await (await post(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-held' } })).json() as View;
+  const m = await (await postJson(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-held' } })).json() as View;
   t.equal(holdFlows(w, target).length, 0, 'no hold flow before the freeze');
 
-  const fr = await post(w, `/api/v1/migrations/${m.id}/freeze`);
+  const fr = await postJson(w, `/api/v1/migrations/${m.id}/freeze`);
   t.equal(fr.status, 200);
   const frozen = await fr.json() as View;
   t.match(frozen.freeze, { by: 'api', held: 0, replayed: 0, dropped: 0, firstAtNew: null });
@@ -66,21 +44,21 @@ t.test('freeze holds the frames at the new edge; the port appears: replayed in a
     const r = walkBetween(w, p, mover);
     t.same(r.toController.filter((d) => d.frame.eth_dst === home.mac).map((d) => d.switch), [target], `${p}: its frame for ${mover} is held at ${target}`);
   }
-  t.equal((await post(w, `/api/v1/migrations/${m.id}/freeze`)).status, 200, 'a second freeze returns the first');
+  t.equal((await postJson(w, `/api/v1/migrations/${m.id}/freeze`)).status, 200, 'a second freeze returns the first');
 
   // The held frames as the hold flow sends them (forwarding table, whole frame).
   const sw = w.switches.get(target)!;
   const mac = home.mac;
   const first = 40;
-  for (let i = 0; i < first; i++) sw.packetIn(100, numbered(mac, i), HOLD_COOKIE(mac), 1);
-  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === first);
+  for (let i = 0; i < first; i++) sw.packetIn(100, numberedFrame(mac, i), HOLD_COOKIE(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === first);
   t.equal(replays(sw.received, 901).length, 0, 'nothing replayed before the port exists');
 
   // The port appears; frames keep arriving meanwhile and must come out behind the first ones.
   sw.addPort(fakePort(901, 'c-held'));
   const more = 25;
-  for (let i = first; i < first + more; i++) sw.packetIn(100, numbered(mac, i), HOLD_COOKIE(mac), 1);
-  const done = await until('replayed', () => get(w, m.id), (v) => v.freeze!.replayed === first + more && v.timeline.some((e) => e.event === 'replayed'));
+  for (let i = first; i < first + more; i++) sw.packetIn(100, numberedFrame(mac, i), HOLD_COOKIE(mac), 1);
+  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.freeze!.replayed === first + more && v.timeline.some((e) => e.event === 'replayed'));
   const outs = replays(sw.received, 901);
   t.same(outs.map((o) => o.data.readUInt32BE(14)), [...Array(first + more).keys()], 'replayed once each, in arrival order');
   t.ok(outs.every((o) => o.bufferId === 0xffffffff && o.data.length === 64), 'whole frames, no switch buffer');
@@ -95,12 +73,12 @@ t.test('freeze holds the frames at the new edge; the port appears: replayed in a
 
   // A frame the hold flow sends after its removal was confirmed (a datapath cache not yet
   // revalidated): sent on at once, behind the replay, and counted.
-  sw.packetIn(100, numbered(mac, 999), HOLD_COOKIE(mac), 1);
-  const late = await until('late frame', () => get(w, m.id), (v) => v.freeze!.replayed === first + more + 1);
+  sw.packetIn(100, numberedFrame(mac, 999), HOLD_COOKIE(mac), 1);
+  const late = await untilValue('late frame', () => getMigration<View>(w, m.id), (v) => v.freeze!.replayed === first + more + 1);
   t.equal((late.freeze as { afterRelease?: number }).afterRelease, 1, 'counted as after the release');
   t.equal(replays(sw.received, 901).at(-1)!.data.readUInt32BE(14), 999, 'after everything held');
 
-  const c = await post(w, `/api/v1/migrations/${m.id}/commit`);
+  const c = await postJson(w, `/api/v1/migrations/${m.id}/commit`);
   t.equal(c.status, 200);
   const committed = await c.json() as View;
   t.equal(committed.state, 'committed');
@@ -117,17 +95,17 @@ t.test('freeze holds the frames at the new edge; the port appears: replayed in a
 
 t.test('a commit during the hold waits for the replay; the old port going away freezes by itself', async (t) => {
   const { w, mover, home, target } = await setup(t);
-  const m = await (await post(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-imp' } })).json() as View;
+  const m = await (await postJson(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-imp' } })).json() as View;
   w.switches.get(home.node)!.removePort(home.ofport);
-  const v = await until('implicit freeze', () => get(w, m.id), (x) => x.freeze !== null && x.timeline.some((e) => e.event === 'holding'));
+  const v = await untilValue('implicit freeze', () => getMigration<View>(w, m.id), (x) => x.freeze !== null && x.timeline.some((e) => e.event === 'holding'));
   t.equal(v.freeze!.by, 'old-port-gone');
   await w.app.controller.requestSync('test');
   t.equal(holdFlows(w, target).length, 1, 'hold flow installed');
   const sw = w.switches.get(target)!;
-  for (let i = 0; i < 10; i++) sw.packetIn(100, numbered(home.mac, i), HOLD_COOKIE(home.mac), 1);
-  await until('held', () => get(w, m.id), (x) => x.freeze!.held === 10);
+  for (let i = 0; i < 10; i++) sw.packetIn(100, numberedFrame(home.mac, i), HOLD_COOKIE(home.mac), 1);
+  await untilValue('held', () => getMigration<View>(w, m.id), (x) => x.freeze!.held === 10);
   sw.addPort(fakePort(902, 'c-imp'));
-  const c = await post(w, `/api/v1/migrations/${m.id}/commit`);
+  const c = await postJson(w, `/api/v1/migrations/${m.id}/commit`);
   t.equal(c.status, 200);
   const done = await c.json() as View;
   t.equal(done.state, 'committed');
@@ -137,20 +115,20 @@ t.test('a commit during the hold waits for the replay; the old port going away f
 
 t.test('frames the hold flow sends after the replay go out at once behind it; a commit right after the port appears takes the hold flow away with its flip', async (t) => {
   const { w, mover, home, target } = await setup(t);
-  const m = await (await post(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-fast' } })).json() as View;
-  t.equal((await post(w, `/api/v1/migrations/${m.id}/freeze`)).status, 200);
+  const m = await (await postJson(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-fast' } })).json() as View;
+  t.equal((await postJson(w, `/api/v1/migrations/${m.id}/freeze`)).status, 200);
   const sw = w.switches.get(target)!;
   const mac = home.mac;
-  for (let i = 0; i < 5; i++) sw.packetIn(100, numbered(mac, i), HOLD_COOKIE(mac), 1);
-  await until('held', () => get(w, m.id), (v) => v.freeze!.held === 5);
+  for (let i = 0; i < 5; i++) sw.packetIn(100, numberedFrame(mac, i), HOLD_COOKIE(mac), 1);
+  await untilValue('held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === 5);
   sw.addPort(fakePort(904, 'c-fast'));
-  await until('replay started', () => get(w, m.id), (v) => v.timeline.some((e) => e.event === 'replay started'));
+  await untilValue('replay started', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replay started'));
   // Still through the controller (the hold flow is there until a release or a flip): sent on
   // as they come, behind the replay, whether or not the release has happened yet.
-  for (let i = 5; i < 12; i++) sw.packetIn(100, numbered(mac, i), HOLD_COOKIE(mac), 1);
-  await until('sent on', () => replays(sw.received, 904).length, (n) => n === 12);
+  for (let i = 5; i < 12; i++) sw.packetIn(100, numberedFrame(mac, i), HOLD_COOKIE(mac), 1);
+  await untilValue('sent on', () => replays(sw.received, 904).length, (n) => n === 12);
   t.same(replays(sw.received, 904).map((o) => o.data.readUInt32BE(14)), [...Array(12).keys()], 'once each, in arrival order');
-  const c = await post(w, `/api/v1/migrations/${m.id}/commit`);
+  const c = await postJson(w, `/api/v1/migrations/${m.id}/commit`);
   t.equal(c.status, 200);
   const done = await c.json() as View;
   t.equal(done.state, 'committed');
@@ -163,28 +141,28 @@ t.test('frames the hold flow sends after the replay go out at once behind it; a 
 
 t.test('abort discards what is held; freeze of an unknown or finished migration: 404/409', async (t) => {
   const { w, mover, home, target, peers } = await setup(t);
-  t.equal((await post(w, '/api/v1/migrations/nope/freeze')).status, 404);
-  const m = await (await post(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-ab' } })).json() as View;
-  await post(w, `/api/v1/migrations/${m.id}/freeze`);
+  t.equal((await postJson(w, '/api/v1/migrations/nope/freeze')).status, 404);
+  const m = await (await postJson(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-ab' } })).json() as View;
+  await postJson(w, `/api/v1/migrations/${m.id}/freeze`);
   const sw = w.switches.get(target)!;
-  for (let i = 0; i < 7; i++) sw.packetIn(100, numbered(home.mac, i), HOLD_COOKIE(home.mac), 1);
-  await until('held', () => get(w, m.id), (x) => x.freeze!.held === 7);
-  const ab = await (await post(w, `/api/v1/migrations/${m.id}/abort`)).json() as View;
+  for (let i = 0; i < 7; i++) sw.packetIn(100, numberedFrame(home.mac, i), HOLD_COOKIE(home.mac), 1);
+  await untilValue('held', () => getMigration<View>(w, m.id), (x) => x.freeze!.held === 7);
+  const ab = await (await postJson(w, `/api/v1/migrations/${m.id}/abort`)).json() as View;
   t.equal(ab.state, 'aborted');
   t.match(ab.freeze, { held: 7, replayed: 0, dropped: 7 });
   t.equal(holdFlows(w, target).length, 0, 'hold flow gone');
   for (const p of peers) t.same(walkBetween(w, p, mover).delivered.map((d) => `${d.switch}:${d.port}`), [`${home.node}:${home.ofport}`]);
-  t.equal((await post(w, `/api/v1/migrations/${m.id}/freeze`)).status, 200, 'freeze of a frozen (even finished) migration returns it');
-  const m2 = await (await post(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-ab2' } })).json() as View;
-  await post(w, `/api/v1/migrations/${m2.id}/abort`);
-  t.equal((await post(w, `/api/v1/migrations/${m2.id}/freeze`)).status, 409, 'freeze after abort: 409');
+  t.equal((await postJson(w, `/api/v1/migrations/${m.id}/freeze`)).status, 200, 'freeze of a frozen (even finished) migration returns it');
+  const m2 = await (await postJson(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-ab2' } })).json() as View;
+  await postJson(w, `/api/v1/migrations/${m2.id}/abort`);
+  t.equal((await postJson(w, `/api/v1/migrations/${m2.id}/freeze`)).status, 409, 'freeze after abort: 409');
 });
 
 t.test('a flood towards a frozen container stays within the caps, is dropped in order, and other switches are served', async (t) => {
   const caps = { maxFrames: 100, maxBytes: 100 * 200, maxTotalFrames: 1000, maxTotalBytes: 1 << 20 };
   const { w, mover, home, target } = await setup(t, caps);
-  const m = await (await post(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-fl' } })).json() as View;
-  await post(w, `/api/v1/migrations/${m.id}/freeze`);
+  const m = await (await postJson(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-fl' } })).json() as View;
+  await postJson(w, `/api/v1/migrations/${m.id}/freeze`);
   const sw = w.switches.get(target)!;
   const other = w.switches.get('h4')!;
   const otherBefore = other.received.length;
@@ -192,7 +170,7 @@ t.test('a flood towards a frozen container stays within the caps, is dropped in 
   const budget = (w.app.migrations as unknown as { holdBudget: { frames: number; bytes: number } }).holdBudget;
   let peak = 0;
   const watch = setInterval(() => { peak = Math.max(peak, budget.bytes); }, 1);
-  for (let i = 0; i < flood; i++) sw.packetIn(100, numbered(home.mac, i, 150), HOLD_COOKIE(home.mac), 1);
+  for (let i = 0; i < flood; i++) sw.packetIn(100, numberedFrame(home.mac, i, 150), HOLD_COOKIE(home.mac), 1);
   // Meanwhile a new MAC appears at another switch: the controller learns it and installs its flows.
   const newcomer = Buffer.alloc(60);
   Buffer.from('ffffffffffff', 'hex').copy(newcomer, 0);
@@ -201,14 +179,14 @@ t.test('a flood towards a frozen container stays within the caps, is dropped in 
   // At an unplanned port: a container (a host's own internal port is never learned).
   other.packetIn(951, newcomer);
   await other.waitFor((x) => x.type === 'FLOW_MOD' && JSON.stringify(x.match, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).includes('02:00:00:00:aa:01'));
-  const v = await until('flood counted', () => get(w, m.id), (x) => x.freeze!.held + x.freeze!.dropped === flood);
+  const v = await untilValue('flood counted', () => getMigration<View>(w, m.id), (x) => x.freeze!.held + x.freeze!.dropped === flood);
   clearInterval(watch);
   t.equal(v.freeze!.held, 100, 'held up to the per-migration frame cap');
   t.equal(v.freeze!.dropped, flood - 100, 'the rest dropped and counted');
   t.ok(budget.frames <= caps.maxFrames && peak <= caps.maxBytes, `held bytes never above the cap (peak ${peak})`);
   t.notOk(other.received.slice(otherBefore).some((x) => x.type === 'PACKET_OUT'), 'nothing of the flood reaches another switch');
   sw.addPort(fakePort(903, 'c-fl'));
-  await until('replayed', () => get(w, m.id), (x) => x.timeline.some((e) => e.event === 'replayed'));
+  await untilValue('replayed', () => getMigration<View>(w, m.id), (x) => x.timeline.some((e) => e.event === 'replayed'));
   t.same(replays(sw.received, 903).map((o) => o.data.readUInt32BE(14)), [...Array(100).keys()], 'what is replayed is the first 100, in order');
   const metrics = await (await fetch(`${w.apiUrl}/metrics`)).text();
   t.match(metrics, new RegExp(`vino_migration_hold_dropped_frames_total ${flood - 100}\\b`));

@@ -4,17 +4,8 @@
  * earlier change is confirmed, and an ordered change (a container moved) is sent only then.
  */
 import t from 'tap';
-import { makeWorld } from './world.js';
+import { ipv4Frame, makeWorld } from './world.js';
 import type { Message } from '../../src/openflow/types/index.js';
-
-function ipv4Frame(dst: string, src: string): Buffer {
-  const f = Buffer.alloc(60);
-  Buffer.from(dst.replace(/:/g, ''), 'hex').copy(f, 0);
-  Buffer.from(src.replace(/:/g, ''), 'hex').copy(f, 6);
-  f.writeUInt16BE(0x0800, 12);
-  f[14] = 0x45;
-  return f;
-}
 
 /** A FLOW_MOD adding a flow that matches `mac` as source or destination. */
 const addsFor = (mac: string) => (m: Message) =>

@@ -158,3 +158,41 @@ export function walkBetween(world: World, src: string, dst: string) {
   const b = world.app.controller.locations.get(dst)!;
   return world.net.walk(a.node, a.ofport, { eth_src: a.mac, eth_dst: b.mac, eth_type: 0x0800, ipv4_src: a.ip ?? '0.0.0.0', ipv4_dst: b.ip ?? '0.0.0.0' });
 }
+
+/** POST to the world's API with a JSON body. */
+export const postJson = (w: World, path: string, body: unknown = {}) =>
+  fetch(`${w.apiUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/** A migration as GET /api/v1/migrations/{id} shows it (typed by the caller: the fields it reads). */
+export const getMigration = async <V>(w: World, id: string) => (await (await fetch(`${w.apiUrl}/api/v1/migrations/${id}`)).json()) as V;
+
+/** Probes every 10 ms until `ok` holds (5 s at most); the last value, or an error naming it. */
+export async function untilValue<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean): Promise<T> {
+  let v = await probe();
+  for (let i = 0; i < 500 && !ok(v); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    v = await probe();
+  }
+  if (!ok(v)) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A 60-byte IPv4 frame from `src` to `dst` (MACs), its header zeroed but for the version. */
+export function ipv4Frame(dst: string, src: string): Buffer {
+  const f = Buffer.alloc(60);
+  Buffer.from(dst.replace(/:/g, ''), 'hex').copy(f, 0);
+  Buffer.from(src.replace(/:/g, ''), 'hex').copy(f, 6);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45;
+  return f;
+}
+
+/** A frame for `mac` whose payload carries its sequence number (bytes 14..17). */
+export function numberedFrame(mac: string, seq: number, size = 64): Buffer {
+  const f = Buffer.alloc(size);
+  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(f, 0);
+  Buffer.from('020000000099', 'hex').copy(f, 6);
+  f.writeUInt16BE(0x88b5, 12);
+  f.writeUInt32BE(seq, 14);
+  return f;
+}

@@ -3,7 +3,7 @@
 // edge's barrier replies are withheld here, so a controller that did not wait would have sent
 // everything before the first reply.
 import t from 'tap';
-import { makeWorld, type World } from '../controller/world.js';
+import { getMigration, makeWorld, numberedFrame, postJson, untilValue, type World } from '../controller/world.js';
 import { fakePort, type FakeSwitch } from '../../src/openflow-sim/fake-switch.js';
 import { RuleKind, cookieKind, ruleCookie } from '../../controller/core/cookies.js';
 import type { Message } from '../../src/openflow/types/index.js';
@@ -11,29 +11,6 @@ import type { Message } from '../../src/openflow/types/index.js';
 interface View {
   id: string; state: string; timeline: { event: string }[];
   freeze: null | { held: number; replayed: number; dropped: number };
-}
-
-const post = (w: World, path: string, body: unknown = {}) => fetch(`${w.apiUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const get = async (w: World, id: string) => (await (await fetch(`${w.apiUrl}/api/v1/migrations/${id}`)).json()) as View;
-
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean): Promise<T> {
-  let v = await probe();
-  for (let i = 0; i < 500 && !ok(v); i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    v = await probe();
-  }
-  if (!ok(v)) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** A frame for `mac` whose payload carries its sequence number (bytes 14..17). */
-function numbered(mac: string, seq: number): Buffer {
-  const f = Buffer.alloc(64);
-  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(f, 0);
-  Buffer.from('020000000099', 'hex').copy(f, 6);
-  f.writeUInt16BE(0x88b5, 12);
-  f.writeUInt32BE(seq, 14);
-  return f;
 }
 
 const holdCookie = (mac: string) => ruleCookie(RuleKind.MIGRATION_HOLD, `hold:${mac}`);
@@ -77,8 +54,8 @@ async function frozenWorld(t: { teardown: (fn: () => unknown) => void }, replayB
   t.teardown(() => w.close());
   const home = w.app.controller.locations.get('web')!;
   const target = 'h3';
-  const m = await (await post(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port } })).json() as View;
-  if ((await post(w, `/api/v1/migrations/${m.id}/freeze`)).status !== 200) throw new Error('freeze refused');
+  const m = await (await postJson(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port } })).json() as View;
+  if ((await postJson(w, `/api/v1/migrations/${m.id}/freeze`)).status !== 200) throw new Error('freeze refused');
   return { w, m, mac: home.mac, sw: w.switches.get(target)! };
 }
 
@@ -86,33 +63,33 @@ t.test('replay in bursts: the next burst only after the previous burst\'s barrie
   const burst = 8;
   const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-paced');
   const held = 3 * burst + 5;
-  for (let i = 0; i < held; i++) sw.packetIn(100, numbered(mac, i), holdCookie(mac), 1);
-  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === held);
+  for (let i = 0; i < held; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === held);
 
   const gate = gateReplayBarriers(sw, 905);
   t.teardown(() => gate.stop());
   sw.addPort(fakePort(905, 'c-paced'));
-  await until('first burst', () => gate.held.length, (n) => n === 1);
+  await untilValue('first burst', () => gate.held.length, (n) => n === 1);
   // Arrive during the replay: they must come out after every held frame.
   const late = 3;
-  for (let i = held; i < held + late; i++) sw.packetIn(100, numbered(mac, i), holdCookie(mac), 1);
-  await until('late frames queued', () => get(w, m.id), (v) => v.freeze!.held === held + late);
+  for (let i = held; i < held + late; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+  await untilValue('late frames queued', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === held + late);
   t.same(seqs(sw.received, 905), [...Array(burst).keys()], 'only the first burst went out before its barrier reply');
 
   // Each released barrier lets exactly one more burst out.
   for (let b = 1; seqs(sw.received, 905).length < held + late; b++) {
     const before = seqs(sw.received, 905).length;
     gate.release();
-    await until(`burst ${b + 1}`, () => seqs(sw.received, 905).length, (n) => n > before);
+    await untilValue(`burst ${b + 1}`, () => seqs(sw.received, 905).length, (n) => n > before);
     // A burst is written in one go: give the event loop a moment to show it does not go on alone.
     await new Promise((r) => setTimeout(r, 30));
     t.ok(seqs(sw.received, 905).length - before <= burst, `burst ${b + 1}: at most ${burst} frames after one barrier reply`);
   }
   gate.stop();
   t.same(seqs(sw.received, 905), [...Array(held + late).keys()], 'every frame once, in arrival order, the late ones last');
-  const done = await until('replayed', () => get(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
   t.match(done.freeze, { held: held + late, replayed: held + late, dropped: 0 });
-  const c = await post(w, `/api/v1/migrations/${m.id}/commit`);
+  const c = await postJson(w, `/api/v1/migrations/${m.id}/commit`);
   t.equal(c.status, 200);
   t.equal(((await c.json()) as View).state, 'committed');
 });
@@ -121,23 +98,23 @@ t.test('only the freeze\'s backlog is paced: a stream that keeps coming does not
   const burst = 4;
   const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-stream');
   let seq = 0;
-  for (; seq < 2 * burst; seq++) sw.packetIn(100, numbered(mac, seq), holdCookie(mac), 1);
-  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === seq);
+  for (; seq < 2 * burst; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
   const gate = gateReplayBarriers(sw, 908);
   t.teardown(() => gate.stop());
   sw.addPort(fakePort(908, 'c-stream'));
-  await until('first burst', () => gate.held.length, (n) => n === 1);
+  await untilValue('first burst', () => gate.held.length, (n) => n === 1);
   t.equal(seqs(sw.received, 908).length, burst);
-  for (const end = seq + burst; seq < end; seq++) sw.packetIn(100, numbered(mac, seq), holdCookie(mac), 1);
-  await until('queued', () => get(w, m.id), (v) => v.freeze!.held === seq);
+  for (const end = seq + burst; seq < end; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  await untilValue('queued', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
   gate.release();
   // The rest of the backlog and what came during the first burst: the last paced burst.
-  await until('last burst', () => gate.held.length, (n) => n === 1);
+  await untilValue('last burst', () => gate.held.length, (n) => n === 1);
   t.equal(seqs(sw.received, 908).length, 3 * burst);
   // The replay is over: what comes now goes out at once, without waiting for that barrier reply.
-  for (const end = seq + burst; seq < end; seq++) sw.packetIn(100, numbered(mac, seq), holdCookie(mac), 1);
-  await until('sent on as they come', () => seqs(sw.received, 908).length, (n) => n === seq);
-  const c = post(w, `/api/v1/migrations/${m.id}/commit`);
+  for (const end = seq + burst; seq < end; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  await untilValue('sent on as they come', () => seqs(sw.received, 908).length, (n) => n === seq);
+  const c = postJson(w, `/api/v1/migrations/${m.id}/commit`);
   gate.stop();
   const done = (await (await c).json()) as View;
   t.equal(done.state, 'committed');
@@ -146,10 +123,10 @@ t.test('only the freeze\'s backlog is paced: a stream that keeps coming does not
 
 t.test('a commit during a paced replay waits for the whole backlog before its flip', async (t) => {
   const { w, m, mac, sw } = await frozenWorld(t, 4, 'c-pcommit');
-  for (let i = 0; i < 18; i++) sw.packetIn(100, numbered(mac, i), holdCookie(mac), 1);
-  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === 18);
+  for (let i = 0; i < 18; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === 18);
   sw.addPort(fakePort(906, 'c-pcommit'));
-  const c = await post(w, `/api/v1/migrations/${m.id}/commit`);
+  const c = await postJson(w, `/api/v1/migrations/${m.id}/commit`);
   t.equal(c.status, 200);
   const done = (await c.json()) as View;
   t.equal(done.state, 'committed');
@@ -161,11 +138,11 @@ t.test('a commit during a paced replay waits for the whole backlog before its fl
 
 t.test('replayBurst 0: the whole backlog in one batch', async (t) => {
   const { w, m, mac, sw } = await frozenWorld(t, 0, 'c-burst');
-  for (let i = 0; i < 40; i++) sw.packetIn(100, numbered(mac, i), holdCookie(mac), 1);
-  await until('frames held', () => get(w, m.id), (v) => v.freeze!.held === 40);
+  for (let i = 0; i < 40; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === 40);
   const gate = gateReplayBarriers(sw, 907);
   t.teardown(() => gate.stop());
   sw.addPort(fakePort(907, 'c-burst'));
-  await until('the batch', () => gate.held.length, (n) => n === 1);
+  await untilValue('the batch', () => gate.held.length, (n) => n === 1);
   t.same(seqs(sw.received, 907), [...Array(40).keys()], 'all 40 before any barrier reply');
 });

@@ -3,7 +3,7 @@
 // edge is sealed, in that order, each barrier-confirmed; held frames the old edge reported are not
 // replayed. Fake switches (the walk of every intermediate state is seal-walk.test.ts).
 import t from 'tap';
-import { makeWorld, type World } from '../controller/world.js';
+import { getMigration, makeWorld, numberedFrame, postJson, untilValue, type World } from '../controller/world.js';
 import { fakePort } from '../../src/openflow-sim/fake-switch.js';
 import { RuleKind, cookieKind, ruleCookie } from '../../controller/core/cookies.js';
 import { EDGE_TABLE, LABEL_TABLE } from '../../controller/core/forwarding.js';
@@ -12,28 +12,6 @@ import type { Message } from '../../src/openflow/types/index.js';
 interface View {
   id: string; state: string; timeline: { event: string; detail?: string }[];
   freeze: null | { by: string; held: number; replayed: number; dropped: number; takenAtOld?: number; reportedAtOld?: number };
-}
-
-const post = (w: World, path: string, body: unknown = {}) => fetch(`${w.apiUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const get = async (w: World, id: string) => (await (await fetch(`${w.apiUrl}/api/v1/migrations/${id}`)).json()) as View;
-
-async function until<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean): Promise<T> {
-  let v = await probe();
-  for (let i = 0; i < 500 && !ok(v); i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    v = await probe();
-  }
-  if (!ok(v)) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-  return v;
-}
-
-function numbered(mac: string, seq: number): Buffer {
-  const f = Buffer.alloc(64);
-  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(f, 0);
-  Buffer.from('020000000099', 'hex').copy(f, 6);
-  f.writeUInt16BE(0x88b5, 12);
-  f.writeUInt32BE(seq, 14);
-  return f;
 }
 
 const holdCookie = (mac: string) => ruleCookie(RuleKind.MIGRATION_HOLD, `hold:${mac}`);
@@ -55,9 +33,9 @@ async function setup(t: { teardown: (fn: () => unknown) => void }) {
 
 t.test('freeze with the old port up: report, hold, seal, in that order; what the old edge reported is not replayed', async (t) => {
   const { w, mods, home, target } = await setup(t);
-  const m = await (await post(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port: 'c-seal' } })).json() as View;
+  const m = await (await postJson(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port: 'c-seal' } })).json() as View;
   t.equal(mods.length, 0, 'no hold or seal flow before the freeze');
-  const fr = await post(w, `/api/v1/migrations/${m.id}/freeze`);
+  const fr = await postJson(w, `/api/v1/migrations/${m.id}/freeze`);
   t.equal(fr.status, 200);
   const frozen = (await fr.json()) as View;
   const events = frozen.timeline.map((e) => e.event);
@@ -83,19 +61,19 @@ t.test('freeze with the old port up: report, hold, seal, in that order; what the
   const mac = home.mac;
   const oldSw = w.switches.get(home.node)!;
   const newSw = w.switches.get(target)!;
-  for (let i = 0; i < 5; i++) oldSw.packetIn(home.ofport, numbered(mac, i), holdCookie(mac), LABEL_TABLE);
-  for (let i = 0; i < 10; i++) newSw.packetIn(100, numbered(mac, i), holdCookie(mac), LABEL_TABLE);
+  for (let i = 0; i < 5; i++) oldSw.packetIn(home.ofport, numberedFrame(mac, i), holdCookie(mac), LABEL_TABLE);
+  for (let i = 0; i < 10; i++) newSw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), LABEL_TABLE);
   // A 58-byte frame reported padded to the Ethernet minimum (60) is the same frame.
-  const short = numbered(mac, 100).subarray(0, 58);
+  const short = numberedFrame(mac, 100).subarray(0, 58);
   oldSw.packetIn(home.ofport, Buffer.concat([short, Buffer.alloc(2)]), holdCookie(mac), LABEL_TABLE);
   newSw.packetIn(100, short, holdCookie(mac), LABEL_TABLE);
-  await until('held', () => get(w, m.id), (v) => v.freeze!.held === 11);
+  await untilValue('held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === 11);
   newSw.addPort(fakePort(909, 'c-seal'));
-  const done = await until('replayed', () => get(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
   const outs = newSw.received.filter((x): x is Extract<Message, { type: 'PACKET_OUT' }> => x.type === 'PACKET_OUT' && JSON.stringify(x.actions).includes('"port":909'));
   t.same(outs.map((o) => o.data.readUInt32BE(14)), [5, 6, 7, 8, 9], 'only the frames the old host did not take, in order');
   t.match(done.freeze, { held: 11, replayed: 5, dropped: 0, takenAtOld: 6, reportedAtOld: 6 });
-  const c = await post(w, `/api/v1/migrations/${m.id}/commit`);
+  const c = await postJson(w, `/api/v1/migrations/${m.id}/commit`);
   t.equal(c.status, 200);
   t.equal(((await c.json()) as View).state, 'committed');
   t.equal(w.tables.get(home.node)!.flows.filter((f) => cookieKind(f.cookie) === RuleKind.MIGRATION_HOLD).length, 0, 'the seal goes with the flip');
@@ -103,11 +81,11 @@ t.test('freeze with the old port up: report, hold, seal, in that order; what the
 
 t.test('the hold goes in once the old edge\'s reports are seen (its datapath uses the report flow)', async (t) => {
   const { w, mods, home, target } = await setup(t);
-  const m = await (await post(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port: 'c-seal3' } })).json() as View;
-  const answer = post(w, `/api/v1/migrations/${m.id}/freeze`);
-  await until('report flows', () => mods.filter((x) => x.node === home.node && toController(x.msg)).length, (n) => n === 2);
+  const m = await (await postJson(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port: 'c-seal3' } })).json() as View;
+  const answer = postJson(w, `/api/v1/migrations/${m.id}/freeze`);
+  await untilValue('report flows', () => mods.filter((x) => x.node === home.node && toController(x.msg)).length, (n) => n === 2);
   t.notOk(mods.some((x) => x.node === target), 'no hold flow before a report or the wait');
-  w.switches.get(home.node)!.packetIn(home.ofport, numbered(home.mac, 1), holdCookie(home.mac), LABEL_TABLE);
+  w.switches.get(home.node)!.packetIn(home.ofport, numberedFrame(home.mac, 1), holdCookie(home.mac), LABEL_TABLE);
   const frozen = (await (await answer).json()) as View;
   t.match(frozen.timeline.find((e) => e.event === 'reporting')!.detail, /first report \d+ ms after the barrier/);
   t.ok(mods.some((x) => x.node === target), 'then the hold flow');
@@ -116,14 +94,14 @@ t.test('the hold goes in once the old edge\'s reports are seen (its datapath use
 
 t.test('implicit freeze (the old port went down): no report stage, the old edge is sealed with the hold', async (t) => {
   const { w, mods, home, target } = await setup(t);
-  const m = await (await post(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port: 'c-seal2' } })).json() as View;
+  const m = await (await postJson(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port: 'c-seal2' } })).json() as View;
   w.switches.get(home.node)!.removePort(home.ofport);
-  const v = await until('implicit freeze', () => get(w, m.id), (x) => x.timeline.some((e) => e.event === 'holding'));
+  const v = await untilValue('implicit freeze', () => getMigration<View>(w, m.id), (x) => x.timeline.some((e) => e.event === 'holding'));
   t.equal(v.freeze!.by, 'old-port-gone');
   t.notOk(v.timeline.some((e) => e.event === 'reporting'), 'no report stage');
   t.notOk(mods.some((x) => x.node === home.node && toController(x.msg)), 'the old edge never reports');
   t.ok(mods.some((x) => x.node === home.node), 'the old edge is sealed');
-  const ab = await post(w, `/api/v1/migrations/${m.id}/abort`);
+  const ab = await postJson(w, `/api/v1/migrations/${m.id}/abort`);
   t.equal(((await ab.json()) as View).state, 'aborted');
   t.equal(w.tables.get(home.node)!.flows.filter((f) => cookieKind(f.cookie) === RuleKind.MIGRATION_HOLD).length, 0, 'abort removes the seal');
 });
