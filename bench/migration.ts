@@ -130,7 +130,7 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
       await waitConnected(vino, Object.keys(overlay.topology.nodes).length, 60_000);
       await overlay.addContainers(['web'], { bridged: emulation === 'flip' });
       await overlay.addContainers(['client']);
-      await overlay.startServer('web', { http: 8080, udp: 7777, udpRcvbuf: int('udp-rcvbuf', 0) });
+      await overlay.startServer('web', { http: 8080, udp: 7777, udpRcvbuf: int('udp-rcvbuf', 0), duplicateLog: overlay.file('server-duplicates.jsonl') });
       const s: Scenario = {
         overlay, container: 'web', home: 'h1', away: 'h3', client: 'client',
         copyMs, emulation, keepNeighbours: !values['flush-neighbours'], preMs, holdMs, windowMs, controlFreezeMs, vino,

@@ -28,7 +28,11 @@ export interface ClientRecord {
   timeoutMs: number;
   udpIntervalMs: number;
   http: { sent: number[]; done: (number | null)[]; ok: number[]; err: string[] };
-  udp: { sent: number[]; recv: (number | null)[]; duplicates: number; foreign: number; sendErrors: number };
+  /**
+   * duplicateAt: [sequence number, arrival time] of every echo received again (absent in older
+   * records); session: the stream's random id, as the server's --duplicate-log names it.
+   */
+  udp: { session?: number; sent: number[]; recv: (number | null)[]; duplicates: number; duplicateAt?: [number, number][]; foreign: number; sendErrors: number };
   /** The long-lived TCP stream (absent in records of older clients). */
   tcp?: { intervalMs: number; sent: number[]; recv: (number | null)[]; errors: string[]; timeouts: number | null };
 }
