@@ -130,10 +130,11 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
       await waitConnected(vino, Object.keys(overlay.topology.nodes).length, 60_000);
       await overlay.addContainers(['web'], { bridged: emulation === 'flip' });
       await overlay.addContainers(['client']);
-      await overlay.startServer('web', { http: 8080, udp: 7777, udpRcvbuf: int('udp-rcvbuf', 0) });
+      const duplicateLog = overlay.file('server-duplicates.jsonl');
+      await overlay.startServer('web', { http: 8080, udp: 7777, udpRcvbuf: int('udp-rcvbuf', 0), duplicateLog });
       const s: Scenario = {
         overlay, container: 'web', home: 'h1', away: 'h3', client: 'client',
-        copyMs, emulation, keepNeighbours: !values['flush-neighbours'], preMs, holdMs, windowMs, controlFreezeMs, vino,
+        duplicateLog, copyMs, emulation, keepNeighbours: !values['flush-neighbours'], preMs, holdMs, windowMs, controlFreezeMs, vino,
         async restartVino(extraArgs) {
           await s.vino.stop();
           s.vino = current = await startWith(extraArgs, Object.keys(overlay.topology.nodes).length);

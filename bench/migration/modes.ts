@@ -14,7 +14,7 @@
  *   freeze-only    control: the same freeze and resume without a move (vino forwarding); the
  *                  service's own cost of being stopped, the floor under every scheme
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { diagnose, flushMacTables, flushNeighbours, useController, useLearningSwitches, waitControllersConnected } from './bridges.js';
 import { ProbeClient } from '../../testbed/workload/client.js';
 import { emulateFreezeOnly, emulateLinkFlipMigration, emulateMigration, type EmulatedMigration, type EmulateOptions } from '../../testbed/workload/emulate.js';
@@ -69,6 +69,8 @@ export interface Scenario {
   controlFreezeMs: number;
   /** The vino controller (started before provisioning, so the bridges find it at once). */
   vino: VinoProcess;
+  /** Where the service logs the datagrams it received twice (probe-server --duplicate-log), if it does. */
+  duplicateLog?: string;
   /** Restarts the controller with these extra options (same state file, same switches). */
   restartVino(extraArgs: string[]): Promise<void>;
 }
@@ -322,7 +324,7 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
     if (back) await sleep(s.holdMs);
     const record = await client.stop();
     const drops = counterDelta(before, await readCounters(s.overlay, s.container, ports));
-    const figures = analyzeRun(record, { freezeAt: outcome.emu.freezeAt, resumeAt }, { observeFrom });
+    const figures = analyzeRun(record, { freezeAt: outcome.emu.freezeAt, resumeAt }, { observeFrom, ...serverDuplicates(s, record.udp.session) });
     // The run's milestones beside the client record (--keep copies both out).
     // wallMinusMonotonicMs maps the controller's timeline (wall-clock ISO times) onto the probes' clock.
     writeFileSync(s.overlay.file(`run-${key}-${run}.json`), JSON.stringify({
@@ -340,6 +342,25 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
   } finally {
     client.kill();
   }
+}
+
+/** The datagrams of the client's session the server received twice (its --duplicate-log, when it keeps one). */
+function serverDuplicates(s: Scenario, session: number | undefined): { serverDuplicates?: number[] } {
+  if (!s.duplicateLog || session === undefined) return {};
+  let text = '';
+  try {
+    text = readFileSync(s.duplicateLog, 'utf8');
+  } catch (e) {
+    // No duplicate yet in any run: the server has not created the file.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const seqs: number[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const d = JSON.parse(line) as { session: number; seq: number };
+    if (d.session === session) seqs.push(d.seq);
+  }
+  return { serverDuplicates: seqs };
 }
 
 /** Every run of one mode; `onRun` sees each result as it comes. */

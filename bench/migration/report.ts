@@ -96,7 +96,7 @@ export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: numbe
       tcp.every((x) => x === null) ? '-' : formatSummary(summarize(tcp.map((x) => x?.stallMs ?? null)), windowMs),
       tcp.every((x) => x === null) ? '-' : `${stalls.filter((x) => x === null || x >= RTO_BOUND_MS).length}/${runs.length}`,
       `${sum(runs.map((r) => r.figures.udp.lostDuringFreeze))} (max ${Math.max(...runs.map((r) => r.figures.udp.lostDuringFreeze))})`,
-      String(sum(runs.map((r) => r.figures.udp.duplicates))),
+      duplicatesCell(runs),
       held.every((f) => !f) ? '-' : `${sum(held.map((f) => f?.held ?? 0))} / ${sum(held.map((f) => f?.replayed ?? 0))} / ${sum(held.map((f) => f?.dropped ?? 0))}`,
       String(sum(runs.map((r) => meterDrops(r)))),
       String(sum(runs.map((r) => rcvbufErrors(r)))),
@@ -105,7 +105,8 @@ export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: numbe
   return [
     'Lossless: long-lived TCP connection (a request every 1 ms, Nagle off): stall = resume → its first echo after it,',
     `median (min – max), and the runs whose stall reached ${RTO_BOUND_MS} ms (waiting for a retransmission timeout); UDP`,
-    'datagrams sent during the freeze and never echoed, duplicates echoed; vino: frames held / replayed / dropped;',
+    'datagrams sent during the freeze and never echoed, duplicates echoed (of them: received twice by the server, sent',
+    'before the freeze); vino: frames held / replayed / dropped;',
     'frames the switches dropped at an OpenFlow meter (OVS coverage datapath_drop_meter), datagrams the container\'s',
     'UDP sockets had no room for (Udp RcvbufErrors in its namespace), both summed over the runs.',
     '',
@@ -194,3 +195,12 @@ export const PAPER_REFERENCE =
   'Reference (the ViNO paper, SAVI testbed, real VMs): about 15 s of downtime with learning switches and about 9 s with\n' +
   'a Ryu controller; ViNO itself "near zero". Their migration is a real checkpoint/restore; ours freezes the processes and\n' +
   'moves the network interface, which is what the network sees of a migration.';
+
+/** Duplicate echoes summed over the runs and, when recorded, how many the server received twice and how many were sent before the freeze. */
+function duplicatesCell(runs: readonly RunResult[]): string {
+  const u = runs.map((r) => r.figures.udp);
+  const total = sum(u.map((x) => x.duplicates));
+  if (total === 0) return '0';
+  const part = (xs: (number | null | undefined)[]) => (xs.some((x) => x === null || x === undefined) ? '?' : String(sum(xs as number[])));
+  return `${total} (server ${part(u.map((x) => x.duplicatedAtServer))}, before freeze ${part(u.map((x) => x.duplicatesBeforeFreeze))})`;
+}

@@ -4,7 +4,10 @@
  * each stage and waits for every switch's barrier reply before the next one.
  *
  *   stage "copies": flows for tagged migration copies, and new groups/meters, everywhere
- *                   first: nothing sends tagged frames before every switch knows them;
+ *                   first: nothing sends tagged frames before every switch knows them; with
+ *                   them the removal of the same container's relabel entries on that switch
+ *                   (it migrates back to where it departed from), which would send the copies
+ *                   back to the old edge;
  *   stages by level: the other additions/replacements, switches nearest the destination
  *                   first (downstream before upstream), so a switch only starts sending
  *                   towards a next hop that is already in its final state. With them a
@@ -57,6 +60,11 @@ const KNOWN_SOURCE_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.KNOWN_SOURCE) <<
 const KNOWN_SOURCE_TO = KNOWN_SOURCE_FROM + (1n << 40n);
 const isKnownSource = (f: { cookie: bigint }) => f.cookie >= KNOWN_SOURCE_FROM && f.cookie < KNOWN_SOURCE_TO;
 
+function destinationMac(f: FlowSpec): unknown {
+  const dst = f.match.fields.find((m) => m.field === 'eth_dst');
+  return dst && 'value' in dst ? dst.value : undefined;
+}
+
 /**
  * Orders each switch's diff into stages (see above); empty diffs and stages are left out.
  * Switches in no level get `unorderedLabel`: no target was given, or its switch is not
@@ -78,7 +86,16 @@ export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: strin
     relabels.sort((a, b) => b.priority - a.priority);
     for (const f of relabels) middle.flowsToAdd.push(f);
     const last = { ...emptyDiff(), groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
-    for (const f of d.flowsToDelete) (isKnownSource(f) ? middle : last).flowsToDelete.push(f);
+    const copiedMacs = first.flowsToAdd.length > 0 ? new Set(first.flowsToAdd.map(destinationMac)) : undefined;
+    for (const f of d.flowsToDelete) {
+      if (isKnownSource(f)) middle.flowsToDelete.push(f);
+      // A container's relabel entries on the bridge it now migrates back to go with its copies'
+      // flow there: left until the cleanup, the more specific ones (arriving by the port towards
+      // its old edge) would send the bicast's copy for this edge back to the old edge, which
+      // delivers the frame a second time.
+      else if (copiedMacs && isRelabel(f) && copiedMacs.has(destinationMac(f))) first.flowsToDelete.push(f);
+      else last.flowsToDelete.push(f);
+    }
     if (!isEmptyDiff(first)) copies.changes.set(name, first);
     if (!isEmptyDiff(middle)) rest.set(name, middle);
     if (!isEmptyDiff(last)) cleanup.changes.set(name, last);

@@ -104,6 +104,20 @@ t.test('observeFrom leaves the warm-up out', async (t) => {
   t.equal(f.http.total, 271);
 });
 
+t.test('duplicates: those of datagrams sent before the freeze and those the server received twice', async (t) => {
+  const rec = record({ end: 3000, httpRtt: 3, httpFails: (s) => s >= 1000 && s < 1520, udpRtt: 2, lost: () => false });
+  // Two echoes of datagrams sent before the freeze came twice, one of a datagram sent during it.
+  rec.udp.duplicateAt = [[900, 905], [901, 930], [1200, 1510]];
+  rec.udp.duplicates = 3;
+  const f = analyzeRun(rec, window, { serverDuplicates: [900, 901] });
+  t.equal(f.udp.duplicates, 3);
+  t.equal(f.udp.duplicatesBeforeFreeze, 2, 'sent before the freeze');
+  t.equal(f.udp.duplicatedAtServer, 2, 'received twice by the server');
+  const older = analyzeRun({ ...rec, udp: { ...rec.udp, duplicateAt: undefined } }, window);
+  t.equal(older.udp.duplicatesBeforeFreeze, null, 'not recorded by an older client');
+  t.equal(older.udp.duplicatedAtServer, null, 'no server log');
+});
+
 t.test('inconsistent input is refused', async (t) => {
   const rec = record({ end: 100, httpRtt: 3, httpFails: () => false, udpRtt: 2, lost: () => false });
   t.throws(() => analyzeRun(rec, { freezeAt: 50, resumeAt: 40 }), /before freeze/);

@@ -169,9 +169,10 @@ export class Overlay {
    * Returns the child (`ip netns exec` replaced by node, so the pid is the server's).
    * `udpRcvbuf`: its UDP socket's SO_RCVBUF in bytes (default: the system's).
    */
-  async startServer(container: string, ports: { http: number; udp: number; udpRcvbuf?: number }): Promise<ChildProcess> {
+  async startServer(container: string, ports: { http: number; udp: number; udpRcvbuf?: number; duplicateLog?: string }): Promise<ChildProcess> {
     const argv = [process.execPath, probeProgram('probe-server'), '--name', container, '--http-port', String(ports.http), '--udp-port', String(ports.udp)];
     if (ports.udpRcvbuf) argv.push('--udp-rcvbuf', String(ports.udpRcvbuf));
+    if (ports.duplicateLog) argv.push('--duplicate-log', ports.duplicateLog);
     const child = track(this.bed.spawnInContainer(container, argv, { env: childEnv() }));
     await waitForLine(child, (l) => l.includes('"ready":true'), 15_000, `probe server in ${container}`);
     return child;

@@ -131,7 +131,7 @@ function probe(): void {
 
 const MAGIC = 0x56494e4f; // "VINO"
 const session = randomBytes(4).readUInt32BE(0);
-const udp = { sent: [] as number[], recv: [] as number[], duplicates: 0, foreign: 0, sendErrors: 0 };
+const udp = { sent: [] as number[], recv: [] as number[], duplicates: 0, duplicateAt: [] as [number, number][], foreign: 0, sendErrors: 0 };
 let udpEchoSentAt: number | null = null;
 let udpEchoAt: number | null = null;
 const sock = createSocket('udp4');
@@ -148,6 +148,7 @@ sock.on('message', (msg) => {
   }
   if (!Number.isNaN(udp.recv[seq]!)) {
     udp.duplicates++;
+    udp.duplicateAt.push([seq, r3(t)]);
     return;
   }
   udp.recv[seq] = r3(t);
@@ -283,7 +284,7 @@ async function stop(): Promise<void> {
     timeoutMs,
     udpIntervalMs,
     http,
-    udp: { sent: udp.sent, recv: udp.recv.map((x) => (Number.isNaN(x) ? null : x)), duplicates: udp.duplicates, foreign: udp.foreign, sendErrors: udp.sendErrors },
+    udp: { session, sent: udp.sent, recv: udp.recv.map((x) => (Number.isNaN(x) ? null : x)), duplicates: udp.duplicates, duplicateAt: udp.duplicateAt, foreign: udp.foreign, sendErrors: udp.sendErrors },
     tcp: {
       intervalMs: tcpIntervalMs, sent: tcp.sent, recv: tcp.recv.map((x) => (Number.isNaN(x) ? null : x)), errors: tcp.errors,
       timeouts: timeoutsAtStart === null || timeoutsAtEnd === null ? null : timeoutsAtEnd - timeoutsAtStart,

@@ -7,7 +7,11 @@
  *     connections that must survive the move.
  *
  *   node probe-server.js [--name NAME] [--http-port 8080] [--udp-port 7777] [--tcp-port 7778]
- *        [--udp-rcvbuf BYTES]
+ *        [--udp-rcvbuf BYTES] [--duplicate-log FILE]
+ *
+ * --duplicate-log appends a JSON line {"session","seq","t"} (t: CLOCK_MONOTONIC ms) for every
+ * probe-client datagram received a second time: a duplicate the network delivered, told apart
+ * from an echo the network duplicated on the way back.
  *
  * --udp-rcvbuf sets the UDP socket's SO_RCVBUF (the kernel caps it at net.core.rmem_max and
  * doubles it for its bookkeeping); 0, the default, keeps the system's (net.core.rmem_default).
@@ -18,6 +22,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
+import { appendFileSync } from 'node:fs';
 import { createServer as createTcpServer } from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -28,6 +33,7 @@ const { values } = parseArgs({
     'udp-port': { type: 'string', default: '7777' },
     'tcp-port': { type: 'string', default: '7778' },
     'udp-rcvbuf': { type: 'string', default: '0' },
+    'duplicate-log': { type: 'string' },
   },
   strict: true,
 });
@@ -63,9 +69,28 @@ const http = createServer((req, res) => {
 http.keepAliveTimeout = 0;
 http.on('clientError', (_err, socket) => socket.destroy());
 
+const duplicateLog = values['duplicate-log'];
+// probe-client's datagrams: "VINO" magic, session, sequence number (see probe-client.ts).
+const PROBE_MAGIC = 0x56494e4f;
+const seenBySession = new Map<number, Set<number>>();
+function noteDuplicate(msg: Buffer): void {
+  if (duplicateLog === undefined || msg.length < 12 || msg.readUInt32BE(0) !== PROBE_MAGIC) return;
+  const session = msg.readUInt32BE(4);
+  const seq = msg.readUInt32BE(8);
+  let seen = seenBySession.get(session);
+  if (!seen) seenBySession.set(session, (seen = new Set()));
+  if (!seen.has(seq)) {
+    seen.add(seq);
+    return;
+  }
+  const t = Math.round(Number(process.hrtime.bigint()) / 1e3) / 1e3;
+  appendFileSync(duplicateLog, `${JSON.stringify({ session, seq, t })}\n`);
+}
+
 const udp = createSocket({ type: 'udp4', ...(udpRcvbuf > 0 ? { recvBufferSize: udpRcvbuf } : {}) });
 udp.on('message', (msg, rinfo) => {
   echoed++;
+  noteDuplicate(msg);
   udp.send(msg, rinfo.port, rinfo.address);
 });
 // An echo to a client that went away (ICMP unreachable) must not stop the server.

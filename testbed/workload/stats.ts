@@ -28,7 +28,11 @@ export interface ClientRecord {
   timeoutMs: number;
   udpIntervalMs: number;
   http: { sent: number[]; done: (number | null)[]; ok: number[]; err: string[] };
-  udp: { sent: number[]; recv: (number | null)[]; duplicates: number; foreign: number; sendErrors: number };
+  /**
+   * duplicateAt: [sequence number, arrival time] of every echo received again (absent in older
+   * records); session: the stream's random id, as the server's --duplicate-log names it.
+   */
+  udp: { session?: number; sent: number[]; recv: (number | null)[]; duplicates: number; duplicateAt?: [number, number][]; foreign: number; sendErrors: number };
   /** The long-lived TCP stream (absent in records of older clients). */
   tcp?: { intervalMs: number; sent: number[]; recv: (number | null)[]; errors: string[]; timeouts: number | null };
 }
@@ -58,7 +62,12 @@ export interface RunFigures {
   baseline: { httpMs: number | null; udpRttMs: number | null };
   http: StreamFigures;
   /** lostDuringFreeze: sent from the freeze (less the guard) to the resume and never echoed. */
-  udp: StreamFigures & { duplicates: number; lostDuringFreeze: number };
+  /**
+   * duplicatesBeforeFreeze: of the duplicates, echoes of datagrams sent before the freeze (the
+   * hold's replay cannot have made those); duplicatedAtServer: datagrams the server received
+   * twice (the network delivered them twice, not the way back). Null: not recorded.
+   */
+  udp: StreamFigures & { duplicates: number; duplicatesBeforeFreeze: number | null; duplicatedAtServer: number | null; lostDuringFreeze: number };
   /**
    * The long-lived TCP connection: stall = resume → the first echo received after it (what the
    * connection waited beyond the freeze; a retransmission timeout shows as hundreds of ms);
@@ -78,6 +87,8 @@ export interface AnalyzeOptions {
    * the service answer steadily). Default: everything counts.
    */
   observeFrom?: number;
+  /** Sequence numbers of this stream the server received more than once (probe-server --duplicate-log). */
+  serverDuplicates?: readonly number[];
 }
 
 export function analyzeRun(rec: ClientRecord, w: FreezeWindow, options: AnalyzeOptions = {}): RunFigures {
@@ -166,6 +177,8 @@ export function analyzeRun(rec: ClientRecord, w: FreezeWindow, options: AnalyzeO
     total: u.sent.length,
     good: echoed,
     duplicates: rec.udp.duplicates,
+    duplicatesBeforeFreeze: rec.udp.duplicateAt ? rec.udp.duplicateAt.filter(([seq]) => (rec.udp.sent[seq] ?? Infinity) < w.freezeAt).length : null,
+    duplicatedAtServer: options.serverDuplicates ? options.serverDuplicates.length : null,
     lostDuringFreeze: uDuring,
   };
 
