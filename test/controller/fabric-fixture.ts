@@ -2,12 +2,12 @@
  * Builds matching pairs of (Fabric for the pure forwarding code, SimNetwork to walk frames
  * through) from a compact description: bridges and the tunnels between them.
  */
-import type { Endpoint, Fabric, FabricBridge } from '../../controller/core/fabric.js';
+import { Paths, type Endpoint, type Fabric, type FabricBridge } from '../../controller/core/fabric.js';
 import { BridgeMacs, computeDesiredState, type MigrationInProgress } from '../../controller/core/forwarding.js';
 import { diffSwitchState, diffToMessages } from '../../controller/core/diff.js';
 import type { SwitchState } from '../../controller/core/flows.js';
 import { SimNetwork } from '../../src/openflow-sim/network.js';
-import type { planTransition } from '../../controller/core/transition.js';
+import { levelsTowards, planTransition } from '../../controller/core/transition.js';
 
 /** Tunnel ports are numbered from 100 in the order links are listed; edge ports from 1. */
 export function buildFabric(bridges: string[], links: [string, string][], edgePorts: Record<string, number[]> = {}): { fabric: Fabric; net: SimNetwork } {
@@ -142,3 +142,22 @@ export const migrationTopologies: { name: string; bridges: string[]; links: [str
   { name: 'ring', bridges: ['a', 'b', 'c', 'd', 'e'], links: [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'a']], from: ['a', 1], to: ['c', 2] },
   { name: 'same bridge', bridges: ['a', 'b'], links: [['a', 'b']], from: ['a', 1], to: ['a', 2] },
 ];
+
+/** Levels towards `towards` by hop distance, nearest first (as the shell orders a flip). */
+export const levelsFor = (fabric: Fabric, towards: string) => levelsTowards(fabric.bridges.keys(), (b) => new Paths(fabric).distance(b, towards));
+
+/**
+ * Plans the change from `before` to `after` and applies it message by message, calling `check`
+ * after each with `stage/switch#message`.
+ */
+export function walkTransition(net: SimNetwork, before: Map<string, SwitchState>, after: Map<string, SwitchState>, lv: string[][], check: (label: string) => void): void {
+  for (const stage of planTransition(before, after, lv, own)) {
+    for (const [name, d] of stage.changes) {
+      for (const [i, msg] of diffToMessages(d).entries()) {
+        const err = net.switches.get(name)!.apply(msg);
+        if (err) throw new Error(`${name}: ${err}`);
+        check(`${stage.label}/${name}#${i}`);
+      }
+    }
+  }
+}

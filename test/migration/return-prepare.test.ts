@@ -6,27 +6,9 @@
 // winning over its copy delivery, the new edge's copy would go back to the old edge and be
 // delivered there a second time (issue 17: the UDP duplicates of bench:migration before the freeze).
 import t from 'tap';
-import { buildFabric, desired, ep, frame, migrationTopologies, own } from '../controller/fabric-fixture.js';
-import { Paths, type Fabric } from '../../controller/core/fabric.js';
-import { levelsTowards, planTransition } from '../../controller/core/transition.js';
-import { diffToMessages } from '../../controller/core/diff.js';
+import { buildFabric, desired, ep, frame, levelsFor, migrationTopologies, walkTransition } from '../controller/fabric-fixture.js';
 import { BridgeMacs, type MigrationInProgress } from '../../controller/core/forwarding.js';
 import type { SwitchState } from '../../controller/core/flows.js';
-import type { SimNetwork } from '../../src/openflow-sim/network.js';
-
-const levels = (fabric: Fabric, towards: string) => levelsTowards(fabric.bridges.keys(), (b) => new Paths(fabric).distance(b, towards));
-
-function walkChange(net: SimNetwork, before: Map<string, SwitchState>, after: Map<string, SwitchState>, lv: string[][], check: (label: string) => void): void {
-  for (const stage of planTransition(before, after, lv, own)) {
-    for (const [name, d] of stage.changes) {
-      for (const [i, msg] of diffToMessages(d).entries()) {
-        const err = net.switches.get(name)!.apply(msg);
-        if (err) throw new Error(`${name}: ${err}`);
-        check(`${stage.label}/${name}#${i}`);
-      }
-    }
-  }
-}
 
 for (const topo of migrationTopologies.filter((x) => x.from[0] !== x.to[0])) {
   t.test(`back to a bridge it departed from, on ${topo.name}: prepared, the old port gets each frame once`, async (t) => {
@@ -42,7 +24,7 @@ for (const topo of migrationTopologies.filter((x) => x.from[0] !== x.to[0])) {
     const settled = desired(fabric, all, [], { departed });
     const relabelsAtNew = settled.get(newEdge)!.flows.filter((f) => f.match.fields.some((m) => m.field === 'eth_dst' && m.value === mover.mac) && f.tableId === 2);
     t.ok(relabelsAtNew.length >= 2, `the new edge holds the departure's relabel entries (${relabelsAtNew.length})`);
-    walkChange(net, new Map(), settled, [], () => {});
+    walkTransition(net, new Map(), settled, [], () => {});
 
     let checks = 0;
     const once = (label: string) => {
@@ -57,7 +39,7 @@ for (const topo of migrationTopologies.filter((x) => x.from[0] !== x.to[0])) {
     once('settled');
     const base: MigrationInProgress = { name: 'web', mac: mover.mac, from: mover.at, to: { bridge: newEdge, ofport: newPort } };
     const prepared = desired(fabric, all, [base], { departed });
-    walkChange(net, settled, prepared, levels(fabric, newEdge), (l) => once(`prepare/${l}`));
+    walkTransition(net, settled, prepared, levelsFor(fabric, newEdge), (l) => once(`prepare/${l}`));
     once('prepared');
     // Once prepared every sender's frame also reaches the new port (its copy), once.
     for (const s of senders) {

@@ -4,28 +4,10 @@
 // for the mover must end exactly once: taken at the old port, or held at the new edge and not
 // reported by the old one (the controller replays a held frame unless the old edge reported it).
 import t from 'tap';
-import { buildFabric, desired, ep, frame, migrationTopologies, own } from '../controller/fabric-fixture.js';
-import { Paths, type Fabric } from '../../controller/core/fabric.js';
-import { levelsTowards, planTransition } from '../../controller/core/transition.js';
-import { diffToMessages } from '../../controller/core/diff.js';
+import { buildFabric, desired, ep, frame, levelsFor, migrationTopologies, own, walkTransition } from '../controller/fabric-fixture.js';
+import { planTransition } from '../../controller/core/transition.js';
 import type { MigrationInProgress } from '../../controller/core/forwarding.js';
 import type { SwitchState } from '../../controller/core/flows.js';
-import type { SimNetwork } from '../../src/openflow-sim/network.js';
-
-const levels = (fabric: Fabric, towards: string) => levelsTowards(fabric.bridges.keys(), (b) => new Paths(fabric).distance(b, towards));
-
-/** Applies the change from `before` to `after` message by message, calling `check` after each. */
-function walkChange(net: SimNetwork, before: Map<string, SwitchState>, after: Map<string, SwitchState>, lv: string[][], check: (label: string) => void): void {
-  for (const stage of planTransition(before, after, lv, own)) {
-    for (const [name, d] of stage.changes) {
-      for (const [i, msg] of diffToMessages(d).entries()) {
-        const err = net.switches.get(name)!.apply(msg);
-        if (err) throw new Error(`${name}: ${err}`);
-        check(`${stage.label}/${name}#${i}`);
-      }
-    }
-  }
-}
 
 for (const topo of migrationTopologies.filter((x) => x.from[0] !== x.to[0])) {
   t.test(`seal on ${topo.name}: every frame taken at the old port or held (and not reported), once`, async (t) => {
@@ -57,15 +39,15 @@ for (const topo of migrationTopologies.filter((x) => x.from[0] !== x.to[0])) {
     };
 
     const prepared = desired(fabric, all, [base]);
-    walkChange(net, new Map(), prepared, [], () => {});
+    walkTransition(net, new Map(), prepared, [], () => {});
     once('prepared', { taken: true });
     const reporting = desired(fabric, all, [{ ...base, seal: 'report' }]);
-    const reportStages = planTransition(prepared, reporting, levels(fabric, oldEdge), own);
+    const reportStages = planTransition(prepared, reporting, levelsFor(fabric, oldEdge), own);
     t.same([...new Set(reportStages.flatMap((s) => [...s.changes.keys()]))], [oldEdge], 'the report touches the old edge only');
-    walkChange(net, prepared, reporting, levels(fabric, oldEdge), (l) => once(`report/${l}`));
+    walkTransition(net, prepared, reporting, levelsFor(fabric, oldEdge), (l) => once(`report/${l}`));
     once('reporting', { taken: true });
     const sealed = desired(fabric, all, [{ ...base, hold: true, seal: 'drop' }]);
-    walkChange(net, reporting, sealed, levels(fabric, newEdge), (l) => once(`hold+seal/${l}`));
+    walkTransition(net, reporting, sealed, levelsFor(fabric, newEdge), (l) => once(`hold+seal/${l}`));
     once('sealed', { taken: false });
     t.ok(checks > senders.length * 4, `walked ${checks} sender states`);
   });
@@ -78,7 +60,7 @@ t.test('sealed, the old edge still sends its local senders\' frames towards the 
   const local = ep('nb', 5, topo.from[0], 3);
   const base: MigrationInProgress = { name: 'web', mac: mover.mac, from: mover.at, to: { bridge: topo.to[0] } };
   const state = desired(fabric, [mover, local], [{ ...base, hold: true, seal: 'drop' }]);
-  walkChange(net, new Map(), state, [], () => {});
+  walkTransition(net, new Map(), state, [], () => {});
   const r = net.walk(local.at.bridge, local.at.ofport, frame(local, mover));
   t.same(r.delivered, [], 'not delivered at the old port');
   t.same(r.toController.filter((d) => d.frame.eth_dst === mover.mac).map((d) => d.switch), [topo.to[0]], 'held at the new edge');
