@@ -76,7 +76,10 @@ t.test('faults of real OVS on the testbed', { timeout: 400_000 }, async (t) => {
     const mark = events.length;
     await ov.ofctl(victim, 'del-flows');
     const deleted = Date.now();
-    t.equal(await ourFlows(victim), 0, 'no flow left');
+    // Not asserted empty: the audit (or a FLOW_REMOVED of an ingress entry the deletion reported)
+    // may restore flows before the dump below runs (13 of 14 were back in one CI run). The
+    // flows-applied event after the mark is what shows the controller put them back.
+    t.comment(`right after del-flows: ${await ourFlows(victim)} of our flows on ${victim}`);
     const applied = await until(`flows re-applied to ${victim}`, () => events.slice(mark).find((e) => e.type === 'flows-applied' && e.switch === victim));
     await until('ping to resume', pingOnce, 30_000);
     t.equal(await ourFlows(victim), flowsBefore, `all ${flowsBefore} flows restored`);
