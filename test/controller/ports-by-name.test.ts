@@ -6,7 +6,7 @@ import t from 'tap';
 import { fakePort } from '../../src/openflow-sim/fake-switch.js';
 import { loadTopology } from '../../src/topology/load.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
-import { makeWorld, walkBetween, type Renumber } from './world.js';
+import { cutPort, makeWorld, type Renumber, walkBetween } from './world.js';
 import { join } from 'node:path';
 import { repoRoot } from '../util/paths.js';
 
@@ -53,10 +53,7 @@ t.test('a tunnel port and a container port recreated under other numbers while r
   const link = topology.links.find((l) => l.a.node === 'sw1' && l.b.node === 'sw2')!;
   const sw1 = w.switches.get('sw1')!;
   // The tunnel on sw1 towards sw2 is deleted and re-added as 3333.
-  sw1.removePort(link.a.ofport);
-  w.net.unlink('sw1', link.a.ofport);
-  for (let i = 0; i < 200 && w.app.controller.sessions.get('sw1')!.ports.has(link.a.ofport); i++) await new Promise((r) => setTimeout(r, 10));
-  await w.waitSettled();
+  await cutPort(w, 'sw1', link.a.ofport);
   t.notOk(walkBetween(w, 'web', 'client').delivered.some((d) => d.switch === 'h4'), 'with the only path gone, nothing reaches h4');
   sw1.addPort(fakePort(3333, link.a.port));
   w.net.link('sw1', 3333, 'sw2', link.b.ofport);

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { fakePort } from '../../src/openflow-sim/fake-switch.js';
 import { loadTopology } from '../../src/topology/load.js';
-import { makeWorld, walkBetween } from './world.js';
+import { cutPort, makeWorld, walkBetween } from './world.js';
 import { join } from 'node:path';
 import { repoRoot } from '../util/paths.js';
 
@@ -24,10 +24,7 @@ t.test('a ring tunnel lost and restored: staged by distance, traffic reroutes an
 
   const link = topology.links.find((l) => l.a.node === 'sw1' && l.b.node === 'sw2')!;
   const sw1 = w.switches.get('sw1')!;
-  sw1.removePort(link.a.ofport);
-  w.net.unlink('sw1', link.a.ofport);
-  for (let i = 0; i < 200 && w.app.controller.sessions.get('sw1')!.ports.has(link.a.ofport); i++) await new Promise((r) => setTimeout(r, 10));
-  await w.waitSettled();
+  await cutPort(w, 'sw1', link.a.ofport);
   t.ok(stages.some((s) => /^distance \d+$/.test(s)), `the tunnel's loss was staged by distance (${stages.join(', ')})`);
   t.same(path('web', 'client'), [`h4:${client.ofport}`], 'web → client around the ring');
   t.same(path('client', 'web'), [`h1:${web.ofport}`], 'and back');

@@ -196,3 +196,15 @@ export function numberedFrame(mac: string, seq: number, size = 64): Buffer {
   f.writeUInt32BE(seq, 14);
   return f;
 }
+
+/**
+ * A tunnel port vanishes from `node` (deleted by hand, say): gone from the fake switch
+ * (PORT_STATUS DELETE) and from the simulated wiring; resolves once the controller has seen it
+ * and settled.
+ */
+export async function cutPort(w: World, node: string, ofport: number): Promise<void> {
+  w.switches.get(node)!.removePort(ofport);
+  w.net.unlink(node, ofport);
+  for (let i = 0; i < 200 && w.app.controller.sessions.get(node)!.ports.has(ofport); i++) await new Promise((r) => setTimeout(r, 10));
+  await w.waitSettled();
+}
