@@ -1067,8 +1067,12 @@ export class Controller extends EventEmitter {
   /** Whether the next planDiffs takes the endpoint-only path (planDiffs' own test, without its side effects). */
   private endpointOnlyNext(): boolean {
     const basis = this.basis;
-    return basis !== undefined && basis.version === this.inputsVersion && !this.tracked.portSetChanged
-      && sameOptions(basis.ctx.options, { ...defaultForwardingOptions, ...this.options.forwarding });
+    return basis !== undefined && this.basisCurrent(basis, { ...defaultForwardingOptions, ...this.options.forwarding }) && !this.tracked.portSetChanged;
+  }
+
+  /** The last full computation still stands for every input but the endpoints (and edge ports, checked apart). */
+  private basisCurrent(basis: NonNullable<typeof this.basis>, options: ForwardingOptions): boolean {
+    return basis.version === this.inputsVersion && sameOptions(basis.ctx.options, options);
   }
 
   /**
@@ -1293,7 +1297,7 @@ export class Controller extends EventEmitter {
     for (const [node, s] of this.sessions) if (s.state === 'ready' && this.installed.has(node)) targets.push(node);
     const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
     const basis = this.basis;
-    if (basis && basis.version === this.inputsVersion && sameOptions(basis.ctx.options, options) && !this.edgePortsChanged(basis.ctx.fabric)) {
+    if (basis && this.basisCurrent(basis, options) && !this.edgePortsChanged(basis.ctx.fabric)) {
       this.syncCounts.endpoints++;
       return this.endpointDiffs(basis, targets);
     }
