@@ -135,7 +135,7 @@ async function main(): Promise<void> {
         const prepared = await master.api.prepare(mover, { switch: away, port: at.portName });
         for (let i = 0; i < 200 && (await follower.api.migration(prepared.id).catch(() => undefined))?.state !== 'prepared'; i++) await sleep(20);
         const f = await failover(c2, moverIp, async (next) => {
-          const emu = await emulateMigration(ov.bed, mover, away, { copyMs, afterUnplug: async () => { await next.api.freeze(prepared.id); } });
+          const emu = await emulateMigration(ov.bed, mover, away, { copyMs, beforeUnplug: async () => { await next.api.freeze(prepared.id); } });
           const { migration } = await commitOrJoin(next.api, prepared.id);
           if (migration.state !== 'committed') throw new Error(`migration ${prepared.id} of ${mover} to ${emu.to.node} ended ${migration.state} on the new master: ${migration.error ?? ''}`);
         });

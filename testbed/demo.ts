@@ -184,8 +184,9 @@ async function main(): Promise<void> {
   say(`  prepared in ${formatMs(monotonicMs() - prepareAt)}: frames for web now go to h1 and, as soon as its port appears, to h3`);
   const emu = await emulateMigration(ov.bed, CONTAINER, TO, {
     copyMs,
-    // The freeze step: the old host takes no more frames; what reaches h3 meanwhile is held.
-    afterUnplug: async () => {
+    // The freeze step, in the contract's order: web is stopped, its port still up; once the
+    // freeze answers, the old host takes no more frames and what reaches h3 meanwhile is held.
+    beforeUnplug: async () => {
       events.push({ at: monotonicMs(), who: 'orchestrator', what: `POST /api/v1/migrations/${prepared.id.slice(0, 8)}…/freeze` });
       await vino!.api.freeze(prepared.id);
     },
