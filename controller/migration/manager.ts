@@ -107,9 +107,14 @@ interface Hold {
   /** Resolves once the replay's PACKET_OUTs are written (a commit need not wait for more). */
   written?: Promise<void>;
   replayWritten?: () => void;
-  /** Resolves when a commit's flip begins (it removes the hold flow itself). */
-  flipStarted?: Promise<void>;
-  startFlip?: () => void;
+  /**
+   * A commit is waiting for the replay: its flip removes the hold flow itself (no release of
+   * our own), and the container has resumed (its first frame, or the orchestrator's commit after
+   * the resume), so the rest of the backlog goes at once instead of paced.
+   */
+  commitWaiting?: Promise<'commit'>;
+  commitCame?: () => void;
+  commitPending?: boolean;
   /** Frames sent on behind the replay, still waiting for their barrier. */
   forwarding?: Promise<void>;
   flushQueued?: boolean;
@@ -160,12 +165,6 @@ export interface MigrationOptions {
   keepFinished: number;
   /** Caps on the frames held during freezes. */
   hold: Partial<HoldLimits>;
-  /**
-   * After the replay, how long the hold flow stays (frames keep going out through the
-   * controller, in order) waiting for a commit whose flip removes it anyway, before a release
-   * of its own. 0: release at once.
-   */
-  releaseWaitMs: number;
 }
 
 export class MigrationManager {
@@ -184,7 +183,7 @@ export class MigrationManager {
   private readonly planning = new Map<string, Promise<void>>();
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
-    this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, releaseWaitMs: 100, ...options };
+    this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, ...options };
     this.log = controller.options.logger.child({ component: 'migration' });
     this.holdBudget = new HoldBudget(checkHoldLimits(this.options.hold));
     controller.heldFrameSink = (node, frame) => this.onHeldFrame(node, frame);
@@ -298,11 +297,13 @@ export class MigrationManager {
     const hold = this.holds.get(m.id);
     if (hold) {
       // The held frames go first, in order: the flip would take the hold flow away. Their
-      // PACKET_OUTs written is enough: the flip's flow_mods follow them on the connection and
-      // its sync queues behind the release's; late frames of the hold flow go out as they come.
+      // PACKET_OUTs written is enough: the flip's flow_mods follow them on the connection (a
+      // release already under way goes first: the flip's sync queues behind it); late frames of
+      // the hold flow go out as they come.
       void this.releaseHold(m);
+      hold.commitPending = true;
+      hold.commitCame?.();
       await hold.written;
-      hold.startFlip?.();
       m = this.requirePrepared(id, 'commit');
       if (m.to.ofport === null) throw new MigrationError(409, `port "${m.to.port}" went away on ${m.to.node} during the replay`);
     }
@@ -606,8 +607,8 @@ export class MigrationManager {
     h.written ??= new Promise<void>((resolve) => {
       h.replayWritten = resolve;
     });
-    h.flipStarted ??= new Promise<void>((resolve) => {
-      h.startFlip = resolve;
+    h.commitWaiting ??= new Promise<'commit'>((resolve) => {
+      h.commitCame = () => resolve('commit');
     });
     h.release ??= this.replay(m, h).catch((err: Error) => {
       h.phase = 'released';
@@ -623,27 +624,29 @@ export class MigrationManager {
     // As soon as the port is up (a PACKET_OUT needs no flow; waiting for a sync first only kept
     // the new port idle), in bursts: each burst's barrier reply before the next, so that the
     // container's sockets get the backlog at the pace the switch hands it over rather than all at
-    // once (a UDP socket overflowed by a whole freeze drops the rest). What the hold flow sends
-    // meanwhile joins the queue behind. Only the backlog of the freeze is paced: the last burst
-    // takes what came meanwhile too, and later frames go out as they come (a stream faster than
-    // the pace would otherwise keep the replay, and the commit waiting for it, going forever).
+    // once (the container may not have resumed yet, and a UDP socket overflowed by a whole freeze
+    // drops the rest). What the hold flow sends meanwhile joins the queue behind. Only the backlog
+    // of the freeze is paced: the last burst takes what came meanwhile too, and later frames go
+    // out as they come (a stream faster than the pace would otherwise keep the replay going
+    // forever). A commit ends the pacing: the container runs (its first frame, or the commit the
+    // orchestrator makes after the resume), and its flip waits for the backlog.
     // The last burst is only written: the release's flow_mods below (or the commit's) follow it
     // on the same connection, so the switch sends it first.
     const burst = this.holdBudget.limits.replayBurst || Infinity;
     let backlog = h.queue.length;
     let replayed: Promise<number>;
     for (;;) {
-      const frames = h.queue.take(backlog > burst ? burst : Infinity);
+      const frames = h.queue.take(backlog > burst && !h.commitPending ? burst : Infinity);
       backlog -= frames.length;
       replayed = this.sendHeld(m, h, frames);
       if (h.queue.length === 0) break;
-      const n = await replayed;
+      const n = await Promise.race([replayed, h.commitWaiting!]);
       if (h.phase !== 'replaying') {
         // Aborted meanwhile: its queue was discarded.
         h.replayWritten?.();
         return;
       }
-      if (n < 0) {
+      if (n !== 'commit' && n < 0) {
         // Refused or the switch went away: the rest cannot go out in order either.
         this.dropHeld(m, h, h.queue.discard(), true);
         break;
@@ -654,22 +657,17 @@ export class MigrationManager {
     h.phase = 'releasing';
     h.replayWritten?.();
     this.activate();
-    // The container resumes right after its port comes up, and its first frame (or the
-    // orchestrator) commits: the flip takes the hold flow away too. A release of our own would
-    // queue a second computation ahead of the flip's, and until the flip the container's own
-    // frames at the new port go through the metered ingress miss. So wait a moment for that
-    // commit; frames keep going out through us in order meanwhile.
-    const superseded = await Promise.race([
-      h.flipStarted!.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.releaseWaitMs).unref()),
-    ]);
-    if (superseded || m.state !== 'prepared') await replayed;
+    // The backlog is out: from now on the network delivers at the new port without us, before
+    // and whether or not a commit follows. The release turns the hold flow into the copy flow's
+    // local delivery (the old edge stays sealed); a commit already waiting does the same with
+    // its flip, whose first stage is the new edge.
+    if (h.commitPending || m.state !== 'prepared') await replayed;
     else await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node)]);
     await h.forwarding;
     h.phase = 'released';
     this.firstAtNew(m, 'hold released, nothing was held: frames reach the new port directly');
     this.metrics?.heldFrames.observe(h.queue.held);
-    this.mark(m, 'replayed', `${h.replayed} held frames replayed in arrival order, ${h.queue.dropped} dropped`);
+    this.mark(m, 'replayed', `${h.replayed} held frames replayed in arrival order, ${h.queue.dropped} dropped${h.commitPending ? '; the hold flow goes with the flip' : '; hold flow released'}`);
     this.emit(m, 'migration-replayed');
   }
 
