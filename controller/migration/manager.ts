@@ -115,6 +115,11 @@ interface Hold {
   commitWaiting?: Promise<'commit'>;
   commitCame?: () => void;
   commitPending?: boolean;
+  /** Resolves once that commit's flip has the new edge's stage confirmed (the hold flow gone), or ended. */
+  flipAtNewEdge?: Promise<void>;
+  flipReachedNewEdge?: () => void;
+  /** The hold flow's removal is barrier-confirmed: what it still sends was in flight (afterRelease). */
+  holdFlowGone?: boolean;
   /** Frames sent on behind the replay, still waiting for their barrier. */
   forwarding?: Promise<void>;
   flushQueued?: boolean;
@@ -325,7 +330,16 @@ export class MigrationManager {
     this.plans.delete(m.id);
     // A plan made before a freeze knew nothing of the hold flows: compute afresh then.
     const usable = plan && !m.freeze && plan.to.node === m.to.node && plan.to.ofport === m.to.ofport ? plan : undefined;
-    const failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node, usable);
+    let failures: string[];
+    try {
+      // The stage that includes the new edge takes the hold flow away (see replay).
+      const atNewEdge = (switches: string[]) => {
+        if (switches.includes(m.to.node)) hold?.flipReachedNewEdge?.();
+      };
+      failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node, usable, atNewEdge);
+    } finally {
+      hold?.flipReachedNewEdge?.();
+    }
     m.flipLatencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.metrics?.flipLatency.observe(m.flipLatencyMs / 1000);
     // The save is off the flip's path, not off the answer's: the commit is answered (and
@@ -492,12 +506,13 @@ export class MigrationManager {
   }
 
   /** One sync for a stage of `m`; logs each flip stage and notes the switches that got nothing because they are not connected. */
-  private async syncCollectingFailures(m: Migration, reason: string, towards: string, plan?: PreparedMove): Promise<string[]> {
+  private async syncCollectingFailures(m: Migration, reason: string, towards: string, plan?: PreparedMove, onStage?: (switches: string[]) => void): Promise<string[]> {
     const failures: string[] = [];
     const onEvent = (e: ControllerEvent) => {
       if (e.type === 'flows-failed') failures.push(`${String(e.switch)}: ${String(e.error)}`);
       else if (e.type === 'flows-stage-applied') {
         const ev = e as unknown as { stage: string; switches: string[]; failed: string[]; elapsedMs: number };
+        onStage?.(ev.switches);
         this.log.info(this.fields(m, { stage: ev.stage, switches: ev.switches, failed: ev.failed, elapsedMs: ev.elapsedMs }),
           `migration of ${m.container} (${m.state}): stage ${ev.stage} confirmed by ${ev.switches.length} switch(es)${ev.failed.length ? `, refused by ${ev.failed.join(', ')}` : ''}`);
       }
@@ -570,6 +585,7 @@ export class MigrationManager {
       }
       if (m.to.node !== node) continue;
       if (h.phase === 'releasing') {
+        if (h.holdFlowGone) m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
         this.forwardHeld(m, h, frame);
         return;
       }
@@ -609,6 +625,9 @@ export class MigrationManager {
     });
     h.commitWaiting ??= new Promise<'commit'>((resolve) => {
       h.commitCame = () => resolve('commit');
+    });
+    h.flipAtNewEdge ??= new Promise<void>((resolve) => {
+      h.flipReachedNewEdge = resolve;
     });
     h.release ??= this.replay(m, h).catch((err: Error) => {
       h.phase = 'released';
@@ -661,8 +680,15 @@ export class MigrationManager {
     // and whether or not a commit follows. The release turns the hold flow into the copy flow's
     // local delivery (the old edge stays sealed); a commit already waiting does the same with
     // its flip, whose first stage is the new edge.
-    if (h.commitPending || m.state !== 'prepared') await replayed;
-    else await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node)]);
+    // Until then frames the hold flow sends go out behind the replay as they come; those it
+    // sends after are counted (afterRelease): in flight while it went, each may arrive behind a
+    // frame the switch delivered directly (reordered by at most the packet-ins in flight).
+    const gone = () => {
+      h.holdFlowGone = true;
+    };
+    if (h.commitPending) await Promise.all([replayed, h.flipAtNewEdge!.then(gone)]);
+    else if (m.state !== 'prepared') await replayed;
+    else await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node).then(gone)]);
     await h.forwarding;
     h.phase = 'released';
     this.firstAtNew(m, 'hold released, nothing was held: frames reach the new port directly');

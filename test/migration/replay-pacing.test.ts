@@ -164,18 +164,24 @@ for (const by of ['api', 'first-frame'] as const) {
     // No barrier reply was let through (gate.release is never called): only the end of the
     // pacing lets the rest out (paced, this waits in vain).
     await untilValue('the rest of the backlog', () => seqs(sw.received, ofport).length, (n) => n === held);
+    // What the hold flow still sends (before the flip's stage at the new edge, or in flight
+    // then): sent on behind the backlog.
+    const more = 2;
+    for (let i = held; i < held + more; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+    await untilValue('sent on behind', () => seqs(sw.received, ofport).length, (n) => n === held + more);
     gate.stop();
     const done = by === 'api'
       ? (await (await commit!).json()) as View
       : await untilValue('committed', () => getMigration<View>(w, m.id), (v) => v.state === 'committed');
     t.equal(done.state, 'committed');
-    t.same(seqs(sw.received, ofport), [...Array(held).keys()], 'every frame once, in arrival order');
-    const lastOut = sw.received.map((x) => isReplay(x, ofport)).lastIndexOf(true);
+    t.same(seqs(sw.received, ofport), [...Array(held + more).keys()], 'every frame once, in arrival order');
+    const lastOut = sw.received.findIndex((x) => isReplay(x, ofport) && (x as Extract<Message, { type: 'PACKET_OUT' }>).data.readUInt32BE(14) === held - 1);
     const holdGone = sw.received.map((x, i) => (x.type === 'FLOW_MOD' && (x.command === 'DELETE' || x.command === 'DELETE_STRICT') && cookieKind(x.cookie) === RuleKind.MIGRATION_HOLD ? i : -1)).filter((i) => i >= 0);
     t.equal(holdGone.length, 1, 'the hold flow removed once: by the flip, no release of its own');
-    t.ok(holdGone[0]! > lastOut, 'after the last replayed frame');
+    t.ok(holdGone[0]! > lastOut, 'after the last frame of the backlog');
     const replayed = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
     t.match(replayed.timeline.find((e) => e.event === 'replayed'), { detail: /goes with the flip/ });
+    t.match(replayed.freeze, { held: held + more, replayed: held + more, dropped: 0 });
   });
 }
 
