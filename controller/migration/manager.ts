@@ -107,13 +107,7 @@ interface Hold {
   /** Resolves once the replay's PACKET_OUTs are written (a commit need not wait for more). */
   written?: Promise<void>;
   replayWritten?: () => void;
-  /**
-   * A commit is waiting for the replay: its flip removes the hold flow itself (no release of
-   * our own), and the container has resumed (its first frame, or the orchestrator's commit after
-   * the resume), so the rest of the backlog goes at once instead of paced.
-   */
-  commitWaiting?: Promise<'commit'>;
-  commitCame?: () => void;
+  /** A commit is waiting for the replay: its flip removes the hold flow itself (no release of our own). */
   commitPending?: boolean;
   /** Resolves once that commit's flip has the new edge's stage confirmed (the hold flow gone), or ended. */
   flipAtNewEdge?: Promise<void>;
@@ -307,7 +301,6 @@ export class MigrationManager {
       // the hold flow go out as they come.
       void this.releaseHold(m);
       hold.commitPending = true;
-      hold.commitCame?.();
       await hold.written;
       m = this.requirePrepared(id, 'commit');
       if (m.to.ofport === null) throw new MigrationError(409, `port "${m.to.port}" went away on ${m.to.node} during the replay`);
@@ -623,9 +616,6 @@ export class MigrationManager {
     h.written ??= new Promise<void>((resolve) => {
       h.replayWritten = resolve;
     });
-    h.commitWaiting ??= new Promise<'commit'>((resolve) => {
-      h.commitCame = () => resolve('commit');
-    });
     h.flipAtNewEdge ??= new Promise<void>((resolve) => {
       h.flipReachedNewEdge = resolve;
     });
@@ -643,29 +633,29 @@ export class MigrationManager {
     // As soon as the port is up (a PACKET_OUT needs no flow; waiting for a sync first only kept
     // the new port idle), in bursts: each burst's barrier reply before the next, so that the
     // container's sockets get the backlog at the pace the switch hands it over rather than all at
-    // once (the container may not have resumed yet, and a UDP socket overflowed by a whole freeze
-    // drops the rest). What the hold flow sends meanwhile joins the queue behind. Only the backlog
-    // of the freeze is paced: the last burst takes what came meanwhile too, and later frames go
-    // out as they come (a stream faster than the pace would otherwise keep the replay going
-    // forever). A commit ends the pacing: the container runs (its first frame, or the commit the
-    // orchestrator makes after the resume), and its flip waits for the backlog.
+    // once (a UDP socket overflowed by a whole freeze drops the rest). Also once a commit waits
+    // for it: the container runs then, but a backlog written at once still overflowed its socket
+    // (RcvbufErrors 395–503 per 3 runs against 0–22 paced). What the hold flow sends meanwhile
+    // joins the queue behind. Only the backlog of the freeze is paced: the last burst takes what
+    // came meanwhile too, and later frames go out as they come (a stream faster than the pace
+    // would otherwise keep the replay, and the commit waiting for it, going forever).
     // The last burst is only written: the release's flow_mods below (or the commit's) follow it
     // on the same connection, so the switch sends it first.
     const burst = this.holdBudget.limits.replayBurst || Infinity;
     let backlog = h.queue.length;
     let replayed: Promise<number>;
     for (;;) {
-      const frames = h.queue.take(backlog > burst && !h.commitPending ? burst : Infinity);
+      const frames = h.queue.take(backlog > burst ? burst : Infinity);
       backlog -= frames.length;
       replayed = this.sendHeld(m, h, frames);
       if (h.queue.length === 0) break;
-      const n = await Promise.race([replayed, h.commitWaiting!]);
+      const n = await replayed;
       if (h.phase !== 'replaying') {
         // Aborted meanwhile: its queue was discarded.
         h.replayWritten?.();
         return;
       }
-      if (n !== 'commit' && n < 0) {
+      if (n < 0) {
         // Refused or the switch went away: the rest cannot go out in order either.
         this.dropHeld(m, h, h.queue.discard(), true);
         break;
