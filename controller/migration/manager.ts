@@ -107,9 +107,13 @@ interface Hold {
   /** Resolves once the replay's PACKET_OUTs are written (a commit need not wait for more). */
   written?: Promise<void>;
   replayWritten?: () => void;
-  /** Resolves when a commit's flip begins (it removes the hold flow itself). */
-  flipStarted?: Promise<void>;
-  startFlip?: () => void;
+  /** A commit is waiting for the replay: its flip removes the hold flow itself (no release of our own). */
+  commitPending?: boolean;
+  /** Resolves once that commit's flip has the new edge's stage confirmed (the hold flow gone), or ended. */
+  flipAtNewEdge?: Promise<void>;
+  flipReachedNewEdge?: () => void;
+  /** The hold flow's removal is barrier-confirmed: what it still sends was in flight (afterRelease). */
+  holdFlowGone?: boolean;
   /** Frames sent on behind the replay, still waiting for their barrier. */
   forwarding?: Promise<void>;
   flushQueued?: boolean;
@@ -160,12 +164,6 @@ export interface MigrationOptions {
   keepFinished: number;
   /** Caps on the frames held during freezes. */
   hold: Partial<HoldLimits>;
-  /**
-   * After the replay, how long the hold flow stays (frames keep going out through the
-   * controller, in order) waiting for a commit whose flip removes it anyway, before a release
-   * of its own. 0: release at once.
-   */
-  releaseWaitMs: number;
 }
 
 export class MigrationManager {
@@ -184,7 +182,7 @@ export class MigrationManager {
   private readonly planning = new Map<string, Promise<void>>();
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
-    this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, releaseWaitMs: 100, ...options };
+    this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, ...options };
     this.log = controller.options.logger.child({ component: 'migration' });
     this.holdBudget = new HoldBudget(checkHoldLimits(this.options.hold));
     controller.heldFrameSink = (node, frame) => this.onHeldFrame(node, frame);
@@ -298,11 +296,12 @@ export class MigrationManager {
     const hold = this.holds.get(m.id);
     if (hold) {
       // The held frames go first, in order: the flip would take the hold flow away. Their
-      // PACKET_OUTs written is enough: the flip's flow_mods follow them on the connection and
-      // its sync queues behind the release's; late frames of the hold flow go out as they come.
+      // PACKET_OUTs written is enough: the flip's flow_mods follow them on the connection (a
+      // release already under way goes first: the flip's sync queues behind it); late frames of
+      // the hold flow go out as they come.
       void this.releaseHold(m);
+      hold.commitPending = true;
       await hold.written;
-      hold.startFlip?.();
       m = this.requirePrepared(id, 'commit');
       if (m.to.ofport === null) throw new MigrationError(409, `port "${m.to.port}" went away on ${m.to.node} during the replay`);
     }
@@ -324,7 +323,16 @@ export class MigrationManager {
     this.plans.delete(m.id);
     // A plan made before a freeze knew nothing of the hold flows: compute afresh then.
     const usable = plan && !m.freeze && plan.to.node === m.to.node && plan.to.ofport === m.to.ofport ? plan : undefined;
-    const failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node, usable);
+    let failures: string[];
+    try {
+      // The stage that includes the new edge takes the hold flow away (see replay).
+      const atNewEdge = (switches: string[]) => {
+        if (switches.includes(m.to.node)) hold?.flipReachedNewEdge?.();
+      };
+      failures = await this.syncCollectingFailures(m, `commit migration of ${m.container}`, m.to.node, usable, atNewEdge);
+    } finally {
+      hold?.flipReachedNewEdge?.();
+    }
     m.flipLatencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.metrics?.flipLatency.observe(m.flipLatencyMs / 1000);
     // The save is off the flip's path, not off the answer's: the commit is answered (and
@@ -491,12 +499,13 @@ export class MigrationManager {
   }
 
   /** One sync for a stage of `m`; logs each flip stage and notes the switches that got nothing because they are not connected. */
-  private async syncCollectingFailures(m: Migration, reason: string, towards: string, plan?: PreparedMove): Promise<string[]> {
+  private async syncCollectingFailures(m: Migration, reason: string, towards: string, plan?: PreparedMove, onStage?: (switches: string[]) => void): Promise<string[]> {
     const failures: string[] = [];
     const onEvent = (e: ControllerEvent) => {
       if (e.type === 'flows-failed') failures.push(`${String(e.switch)}: ${String(e.error)}`);
       else if (e.type === 'flows-stage-applied') {
         const ev = e as unknown as { stage: string; switches: string[]; failed: string[]; elapsedMs: number };
+        onStage?.(ev.switches);
         this.log.info(this.fields(m, { stage: ev.stage, switches: ev.switches, failed: ev.failed, elapsedMs: ev.elapsedMs }),
           `migration of ${m.container} (${m.state}): stage ${ev.stage} confirmed by ${ev.switches.length} switch(es)${ev.failed.length ? `, refused by ${ev.failed.join(', ')}` : ''}`);
       }
@@ -569,6 +578,7 @@ export class MigrationManager {
       }
       if (m.to.node !== node) continue;
       if (h.phase === 'releasing') {
+        if (h.holdFlowGone) m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
         this.forwardHeld(m, h, frame);
         return;
       }
@@ -606,8 +616,8 @@ export class MigrationManager {
     h.written ??= new Promise<void>((resolve) => {
       h.replayWritten = resolve;
     });
-    h.flipStarted ??= new Promise<void>((resolve) => {
-      h.startFlip = resolve;
+    h.flipAtNewEdge ??= new Promise<void>((resolve) => {
+      h.flipReachedNewEdge = resolve;
     });
     h.release ??= this.replay(m, h).catch((err: Error) => {
       h.phase = 'released';
@@ -623,10 +633,12 @@ export class MigrationManager {
     // As soon as the port is up (a PACKET_OUT needs no flow; waiting for a sync first only kept
     // the new port idle), in bursts: each burst's barrier reply before the next, so that the
     // container's sockets get the backlog at the pace the switch hands it over rather than all at
-    // once (a UDP socket overflowed by a whole freeze drops the rest). What the hold flow sends
-    // meanwhile joins the queue behind. Only the backlog of the freeze is paced: the last burst
-    // takes what came meanwhile too, and later frames go out as they come (a stream faster than
-    // the pace would otherwise keep the replay, and the commit waiting for it, going forever).
+    // once (a UDP socket overflowed by a whole freeze drops the rest). Also once a commit waits
+    // for it: the container runs then, but the rest of a backlog written at once overflowed its
+    // socket more often than paced (bench: 7-32% of held frames vs 0-11%). What the hold flow
+    // sends meanwhile joins the queue behind. Only the backlog of the freeze is paced: the last
+    // burst takes what came meanwhile too, and later frames go out as they come (a stream faster
+    // than the pace would otherwise keep the replay, and the commit waiting for it, going forever).
     // The last burst is only written: the release's flow_mods below (or the commit's) follow it
     // on the same connection, so the switch sends it first.
     const burst = this.holdBudget.limits.replayBurst || Infinity;
@@ -654,22 +666,24 @@ export class MigrationManager {
     h.phase = 'releasing';
     h.replayWritten?.();
     this.activate();
-    // The container resumes right after its port comes up, and its first frame (or the
-    // orchestrator) commits: the flip takes the hold flow away too. A release of our own would
-    // queue a second computation ahead of the flip's, and until the flip the container's own
-    // frames at the new port go through the metered ingress miss. So wait a moment for that
-    // commit; frames keep going out through us in order meanwhile.
-    const superseded = await Promise.race([
-      h.flipStarted!.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.releaseWaitMs).unref()),
-    ]);
-    if (superseded || m.state !== 'prepared') await replayed;
-    else await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node)]);
+    // The backlog is out: from now on the network delivers at the new port without us, before
+    // and whether or not a commit follows. The release turns the hold flow into the copy flow's
+    // local delivery (the old edge stays sealed); a commit already waiting does the same with
+    // its flip, whose first stage is the new edge.
+    // Until then frames the hold flow sends go out behind the replay as they come; those it
+    // sends after are counted (afterRelease): in flight while it went, each may arrive behind a
+    // frame the switch delivered directly (reordered by at most the packet-ins in flight).
+    const gone = () => {
+      h.holdFlowGone = true;
+    };
+    if (h.commitPending) await Promise.all([replayed, h.flipAtNewEdge!.then(gone)]);
+    else if (m.state !== 'prepared') await replayed;
+    else await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node).then(gone)]);
     await h.forwarding;
     h.phase = 'released';
     this.firstAtNew(m, 'hold released, nothing was held: frames reach the new port directly');
     this.metrics?.heldFrames.observe(h.queue.held);
-    this.mark(m, 'replayed', `${h.replayed} held frames replayed in arrival order, ${h.queue.dropped} dropped`);
+    this.mark(m, 'replayed', `${h.replayed} held frames replayed in arrival order, ${h.queue.dropped} dropped${h.commitPending ? '; the hold flow goes with the flip' : h.holdFlowGone ? '; hold flow released' : ''}`);
     this.emit(m, 'migration-replayed');
   }
 

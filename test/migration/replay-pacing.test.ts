@@ -136,6 +136,55 @@ t.test('a commit during a paced replay waits for the whole backlog before its fl
   t.ok(holdGone > lastOut, 'the hold flow goes only after the last replayed frame');
 });
 
+/** A frame from `mac` (the container's own) as the new port hands it to the switch. */
+function fromContainer(mac: string): Buffer {
+  const f = Buffer.alloc(60);
+  Buffer.from('ffffffffffff', 'hex').copy(f, 0);
+  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(f, 6);
+  f.writeUInt16BE(0x88b5, 12);
+  return f;
+}
+
+for (const by of ['api', 'first-frame'] as const) {
+  t.test(`a commit (${by}) during a paced replay keeps the pace (the resumed container's socket still overflowed at once), then its flip alone takes the hold flow away`, async (t) => {
+    const burst = 4;
+    const ofport = by === 'api' ? 909 : 910;
+    const { w, m, mac, sw } = await frozenWorld(t, burst, `c-end-${by === 'api' ? 'api' : 'ff'}`);
+    const held = 5 * burst + 2;
+    for (let i = 0; i < held; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+    await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === held);
+    const gate = gateReplayBarriers(sw, ofport);
+    t.teardown(() => gate.stop());
+    sw.addPort(fakePort(ofport, `c-end-${by === 'api' ? 'api' : 'ff'}`));
+    await untilValue('first burst', () => gate.held.length, (n) => n === 1);
+    let commit: Promise<Response> | undefined;
+    if (by === 'api') commit = postJson(w, `/api/v1/migrations/${m.id}/commit`);
+    else sw.packetIn(ofport, fromContainer(mac));
+    // Let the commit reach the manager (HTTP, or the packet-in) before the first burst's barrier reply.
+    await new Promise((r) => setTimeout(r, 50));
+    // Each released barrier lets one more burst out, commit or not.
+    for (let b = 1; seqs(sw.received, ofport).length < held; b++) {
+      const before = seqs(sw.received, ofport).length;
+      t.ok(before <= b * burst, `burst ${b}: at most ${b * burst} frames before its barrier reply`);
+      gate.release();
+      await untilValue(`burst ${b + 1}`, () => seqs(sw.received, ofport).length, (n) => n > before);
+    }
+    gate.stop();
+    const done = by === 'api'
+      ? (await (await commit!).json()) as View
+      : await untilValue('committed', () => getMigration<View>(w, m.id), (v) => v.state === 'committed');
+    t.equal(done.state, 'committed');
+    t.same(seqs(sw.received, ofport), [...Array(held).keys()], 'every frame once, in arrival order');
+    const lastOut = sw.received.map((x) => isReplay(x, ofport)).lastIndexOf(true);
+    const holdGone = sw.received.map((x, i) => (x.type === 'FLOW_MOD' && (x.command === 'DELETE' || x.command === 'DELETE_STRICT') && cookieKind(x.cookie) === RuleKind.MIGRATION_HOLD ? i : -1)).filter((i) => i >= 0);
+    t.equal(holdGone.length, 1, 'the hold flow removed once: by the flip, no release of its own');
+    t.ok(holdGone[0]! > lastOut, 'after the last frame of the backlog');
+    const replayed = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+    t.match(replayed.timeline.find((e) => e.event === 'replayed'), { detail: /goes with the flip/ });
+    t.match(replayed.freeze, { held, replayed: held, dropped: 0, afterRelease: 0 });
+  });
+}
+
 t.test('replayBurst 0: the whole backlog in one batch', async (t) => {
   const { w, m, mac, sw } = await frozenWorld(t, 0, 'c-burst');
   for (let i = 0; i < 40; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
@@ -145,4 +194,7 @@ t.test('replayBurst 0: the whole backlog in one batch', async (t) => {
   sw.addPort(fakePort(907, 'c-burst'));
   await untilValue('the batch', () => gate.held.length, (n) => n === 1);
   t.same(seqs(sw.received, 907), [...Array(40).keys()], 'all 40 before any barrier reply');
+  // Settled (its release written and saved) before the world goes away.
+  gate.stop();
+  await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
 });

@@ -152,8 +152,11 @@ export async function startVino(options: {
   const apiPort = options.apiPort ?? (await freePort('127.0.0.1'));
   const ofListen = `${options.ofHost}:${options.ofPort}`;
   const apiListen = `127.0.0.1:${apiPort}`;
+  // VINO_CPU_PROF=DIR: the controller writes a V8 CPU profile there when it stops (where a
+  // migration's time goes; the environment's NODE_OPTIONS is not passed on, see childEnv).
+  const profileDir = process.env.VINO_CPU_PROF;
   const argv = [
-    process.execPath, controllerCli(), '--topology', options.topologyFile,
+    process.execPath, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), controllerCli(), '--topology', options.topologyFile,
     '--of-listen', ofListen, '--api-listen', apiListen,
     ...(options.cluster
       ? ['--etcd', options.cluster.etcd.join(','), '--member', options.cluster.member, '--advertise-api', `http://${apiListen}`, ...(options.cluster.leaseTtlS ? ['--lease-ttl', String(options.cluster.leaseTtlS)] : [])]
