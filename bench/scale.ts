@@ -37,9 +37,9 @@ import { analyzeTopology } from '../src/topology/analyze.js';
 import { resolveTopology } from '../src/topology/load.js';
 import { fabricFromTopology } from '../controller/core/topology-fabric.js';
 import { BridgeMacs, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, type MigrationInProgress } from '../controller/core/forwarding.js';
-import { applyDiff, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, type InstalledState, type SwitchDiff } from '../controller/core/diff.js';
+import { applyDiff, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, installedFlow, InstalledTables, type SwitchDiff } from '../controller/core/diff.js';
 import type { Endpoint, Fabric } from '../controller/core/fabric.js';
-import { flowKey, type SwitchState } from '../controller/core/flows.js';
+import type { SwitchState } from '../controller/core/flows.js';
 import { LocationTable } from '../controller/core/locations.js';
 import { encodeMessage } from '../src/openflow/encode/index.js';
 import { SimNetwork } from '../src/openflow-sim/network.js';
@@ -231,17 +231,17 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   desired = desiredKept;
 
   t = now();
-  const installed = new Map<string, InstalledState>();
+  // As the shell keeps them: one InstalledTables (the switches share its MAC slots).
+  const installed = new InstalledTables();
   let startupFlowMods = 0;
   let startupBytes = 0;
   for (const [name, state] of desired) {
-    const inst = indexInstalled(EMPTY);
+    const inst = installed.index(name, EMPTY);
     const d = diffInstalled(state, inst, OWN);
     const cost = diffCost([d]);
     startupFlowMods += cost.flowMods;
     startupBytes += cost.bytes;
     applyDiff(inst, d);
-    installed.set(name, inst);
   }
   emit({ startupEncodeMs: now() - t, startupFlowMods, startupBytes });
 
@@ -324,7 +324,7 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   t = now();
   const asker = hosts.find((h) => h !== target && !demand.has(h, moved.mac))!;
   demand.add(asker, moved.mac);
-  const entry = endpointFlowsOn(ctxCommitted, moved, asker).filter((f) => !installed.get(asker)!.flows.has(flowKey(f)));
+  const entry = endpointFlowsOn(ctxCommitted, moved, asker).filter((f) => installedFlow(installed.get(asker)!, f) === undefined);
   const entryCost = diffCost([diffFlowChange([], entry, installed.get(asker)!)]);
   emit({ entryMs: now() - t, entryFlowMods: entryCost.flowMods });
 
