@@ -5,8 +5,7 @@
 import { Group, Port } from '../../src/openflow/constants.js';
 import type { Message } from '../../src/openflow/types/index.js';
 import { isOurCookie } from './cookies.js';
-import { canonicalKey, flowKey, instructionsKey, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
-import { EDGE_TABLE, Priority } from './forwarding.js';
+import { canonicalKey, flowKey, instructionsKey, matchKey, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 import type { Match } from '../../src/openflow/types/index.js';
 
 /** DELETE_STRICT with the exact cookie: never removes a flow some other rule (or tool) owns. */
@@ -47,45 +46,44 @@ export function isEmptyDiff(d: SwitchDiff): boolean {
 
 /**
  * What a switch holds, indexed: our flows by flowKey, groups and meters by id. The controller
- * keeps one per switch and updates it in place as changes are confirmed. The flows of the slot
- * (edge table, unicast priority, eth_dst = MAC), a MAC's ingress entry or local delivery, are
- * not in `flows` but in `slots`, shared by every switch of the controller (one record per MAC
- * instead of a map entry per switch and MAC: there are about eight per container): use
- * installedFlow, countInstalled and allInstalled to see them too.
+ * keeps one per switch and updates it in place as changes are confirmed. The flows of one MAC
+ * (an unmasked eth_dst or eth_src in their match: a container's known source, deliveries, ingress
+ * and relabel entries) are not in `flows` but in `macs`, shared by every switch of the controller
+ * (a run per MAC instead of a map entry and a key string per switch and flow: there are about
+ * eleven per container): use installedFlow, countInstalled and allInstalled to see them too.
  */
 export interface InstalledState {
   flows: Map<string, FlowSpec>;
   groups: Map<number, GroupSpec>;
   meters: Map<number, MeterSpec>;
-  /** The switch's name in `slots`. */
+  /** The switch's name in `macs`. */
   bridge: string;
-  slots: MacSlots;
+  macs: MacFlows;
 }
 
+type Run = (string | FlowSpec)[];
+
 /**
- * What each switch holds in its MAC slot (edge table, unicast priority, match eth_dst = MAC),
- * by MAC: a flat run per MAC of flows each followed by the switches that hold it, e.g.
- * [entry, h1, h2, h3, local, h4]. The switches that hold a MAC's ingress entry mostly hold the
- * same flow object (the forwarding code shares it), so a MAC costs about a pointer per switch.
+ * What the switches hold of each MAC's flows, by MAC: a flat run per MAC of flows each followed
+ * by the switches that hold it, e.g. [source, h1, local, h1, entry, h2, h3, h4]. The switches that
+ * hold a MAC's ingress entry mostly hold the same flow object (the forwarding code shares it),
+ * so a container costs about a pointer per switch and flow. Within a switch a flow is identified
+ * as OpenFlow does, by table, priority and match.
  */
-export class MacSlots {
-  private readonly byMac = new Map<string, (string | FlowSpec)[]>();
+export class MacFlows {
+  private readonly byMac = new Map<string, Run>();
   private readonly counts = new Map<string, number>();
 
-  /** How many slots `bridge` holds. */
+  /** How many MAC flows `bridge` holds. */
   countOn(bridge: string): number {
     return this.counts.get(bridge) ?? 0;
   }
 
-  get(bridge: string, mac: string): FlowSpec | undefined {
+  /** The flow `bridge` holds with the identity of `flow`, whose MAC is `mac`. */
+  get(bridge: string, mac: string, flow: Identity): FlowSpec | undefined {
     const run = this.byMac.get(mac);
-    if (!run) return undefined;
-    let flow: FlowSpec | undefined;
-    for (const x of run) {
-      if (typeof x !== 'string') flow = x;
-      else if (x === bridge) return flow;
-    }
-    return undefined;
+    const at = run === undefined ? -1 : find(run, bridge, flow);
+    return at < 0 ? undefined : owner(run!, at);
   }
 
   set(bridge: string, mac: string, flow: FlowSpec): void {
@@ -95,31 +93,30 @@ export class MacSlots {
       this.counts.set(bridge, this.countOn(bridge) + 1);
       return;
     }
-    const had = run.indexOf(bridge) >= 0;
-    const rest = had ? withoutBridge(run, bridge) : run;
+    const was = find(run, bridge, flow);
+    const rest = was < 0 ? run : without(run, (i) => i === was);
     const at = rest.indexOf(flow);
     this.byMac.set(mac, at < 0 ? inserted(rest, rest.length, flow, bridge) : inserted(rest, at + 1, bridge));
-    if (!had) this.counts.set(bridge, this.countOn(bridge) + 1);
+    if (was < 0) this.counts.set(bridge, this.countOn(bridge) + 1);
   }
 
-  delete(bridge: string, mac: string): boolean {
+  delete(bridge: string, mac: string, flow: Identity): boolean {
     const run = this.byMac.get(mac);
-    if (!run || run.indexOf(bridge) < 0) return false;
-    const rest = withoutBridge(run, bridge);
-    if (rest.length === 0) this.byMac.delete(mac);
-    else this.byMac.set(mac, rest);
+    const was = run === undefined ? -1 : find(run, bridge, flow);
+    if (was < 0) return false;
+    this.replace(mac, without(run!, (i) => i === was));
     this.counts.set(bridge, this.countOn(bridge) - 1);
     return true;
   }
 
-  /** The slots of `bridge`: a pass over every MAC (a full diff that must delete some, a dump). */
-  *on(bridge: string): IterableIterator<[mac: string, flow: FlowSpec]> {
+  /** The MAC flows of `bridge`: a pass over every MAC (a full diff that must delete some, a dump). */
+  *on(bridge: string): IterableIterator<FlowSpec> {
     if (this.countOn(bridge) === 0) return;
-    for (const [mac, run] of this.byMac) {
+    for (const run of this.byMac.values()) {
       let flow: FlowSpec | undefined;
       for (const x of run) {
         if (typeof x !== 'string') flow = x;
-        else if (x === bridge) yield [mac, flow!];
+        else if (x === bridge) yield flow!;
       }
     }
   }
@@ -127,17 +124,68 @@ export class MacSlots {
   /** Forgets what `bridge` holds (its installed state is unknown or read back anew). */
   forget(bridge: string): void {
     if (this.countOn(bridge) === 0) return;
-    for (const mac of [...this.byMac.keys()]) this.delete(bridge, mac);
+    for (const [mac, run] of [...this.byMac]) if (run.includes(bridge)) this.replace(mac, without(run, (i) => run[i] === bridge));
     this.counts.delete(bridge);
   }
+
+  private replace(mac: string, run: Run): void {
+    if (run.length === 0) this.byMac.delete(mac);
+    else this.byMac.set(mac, run);
+  }
+}
+
+type Identity = { tableId: number; priority: number; match: Match };
+
+/** The index in `run` of `bridge` holding a flow with the identity of `flow`, or -1. */
+function find(run: Run, bridge: string, flow: Identity): number {
+  let cur: FlowSpec | undefined;
+  let same = false;
+  for (let i = 0; i < run.length; i++) {
+    const x = run[i]!;
+    if (typeof x !== 'string') {
+      cur = x;
+      same = sameIdentity(cur, flow);
+    } else if (same && x === bridge) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** The flow that the switch at `at` in `run` holds. */
+function owner(run: Run, at: number): FlowSpec {
+  let i = at;
+  while (typeof run[i] === 'string') i--;
+  return run[i] as FlowSpec;
+}
+
+/** Same table, priority and match (fields in any order, MACs in any case). */
+function sameIdentity(a: Identity, b: Identity): boolean {
+  if (a.tableId !== b.tableId || a.priority !== b.priority) return false;
+  if (a.match === b.match) return true;
+  const fa = a.match.fields;
+  const fb = b.match.fields;
+  if (fa.length !== fb.length) return false;
+  return fa.every((x) => fb.some((y) => sameField(x, y)));
+}
+
+function sameField(x: Match['fields'][number], y: Match['fields'][number]): boolean {
+  if (x === y) return true;
+  if (x.field !== y.field) return false;
+  if (x.field === 'opaque' || y.field === 'opaque') return matchKey({ fields: [x] }) === matchKey({ fields: [y] });
+  return sameValue(x.value, y.value) && (x.mask === undefined ? y.mask === undefined : y.mask !== undefined && sameValue(x.mask, y.mask));
+}
+
+function sameValue(a: number | bigint | string, b: number | bigint | string): boolean {
+  return a === b || (typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase());
 }
 
 /**
  * `run` with `items` inserted at `at`, as an array of exactly its length: spread, splice and push
  * leave spare capacity, more than the run itself at a few switches per MAC.
  */
-function inserted(run: readonly (string | FlowSpec)[], at: number, ...items: (string | FlowSpec)[]): (string | FlowSpec)[] {
-  const out = new Array<string | FlowSpec>(run.length + items.length);
+function inserted(run: Run, at: number, ...items: Run): Run {
+  const out: Run = new Array<string | FlowSpec>(run.length + items.length);
   let j = 0;
   for (let i = 0; i < at; i++) out[j++] = run[i]!;
   for (const x of items) out[j++] = x;
@@ -145,105 +193,110 @@ function inserted(run: readonly (string | FlowSpec)[], at: number, ...items: (st
   return out;
 }
 
-/** `run` without `bridge`, and without a flow no switch holds any more (exactly that long). */
-function withoutBridge(run: readonly (string | FlowSpec)[], bridge: string): (string | FlowSpec)[] {
+/** `run` without the switches at the indexes `drop` names, and without a flow no switch holds any more (exactly that long). */
+function without(run: Run, drop: (i: number) => boolean): Run {
   let n = 0;
   const keep = new Array<boolean>(run.length);
   for (let i = run.length - 1, followed = false; i >= 0; i--) {
-    const x = run[i]!;
     // A flow is kept if a switch still holding it follows before the next flow.
-    if (typeof x === 'string') keep[i] = x !== bridge;
-    else keep[i] = followed;
-    if (typeof x === 'string') followed ||= keep[i]!;
-    else followed = false;
+    if (typeof run[i] === 'string') {
+      keep[i] = !drop(i);
+      followed ||= keep[i]!;
+    } else {
+      keep[i] = followed;
+      followed = false;
+    }
     if (keep[i]) n++;
   }
-  const out = new Array<string | FlowSpec>(n);
+  const out: Run = new Array<string | FlowSpec>(n);
   for (let i = 0, j = 0; i < run.length; i++) if (keep[i]) out[j++] = run[i]!;
   return out;
 }
 
 /**
- * The MAC of a flow in the MAC slot (edge table, unicast priority, match eth_dst = MAC alone),
- * lower-case; undefined for any other flow.
+ * The MAC a flow is about, lower-case: the value of an unmasked eth_dst, else of an unmasked
+ * eth_src, in its match; undefined for a flow of no one MAC (kept in the switch's own map).
  */
-export function slotMac(flow: { tableId: number; priority: number; match: Match }): string | undefined {
-  if (flow.tableId !== EDGE_TABLE || flow.priority !== Priority.UNICAST || flow.match.fields.length !== 1) return undefined;
-  const f = flow.match.fields[0]!;
-  if (f.field !== 'eth_dst' || f.mask !== undefined || typeof f.value !== 'string') return undefined;
-  const mac = f.value;
+export function macOf(flow: Identity): string | undefined {
+  let mac: string | undefined;
+  for (const f of flow.match.fields) {
+    if (f.field !== 'eth_dst' && f.field !== 'eth_src') continue;
+    if (f.mask !== undefined || typeof f.value !== 'string') continue;
+    if (f.field === 'eth_dst' || mac === undefined) mac = f.value;
+  }
+  if (mac === undefined) return undefined;
   const lower = mac.toLowerCase();
   // The MAC as the flow has it when already lower-case: one string shared with its other records.
   return lower === mac ? mac : lower;
 }
 
 /** The flow the switch holds with the identity (table, priority, match) of `flow`. */
-export function installedFlow(installed: InstalledState, flow: { tableId: number; priority: number; match: Match }): FlowSpec | undefined {
-  const mac = slotMac(flow);
-  return mac === undefined ? installed.flows.get(flowKey(flow)) : installed.slots.get(installed.bridge, mac);
+export function installedFlow(installed: InstalledState, flow: Identity): FlowSpec | undefined {
+  const mac = macOf(flow);
+  return mac === undefined ? installed.flows.get(flowKey(flow)) : installed.macs.get(installed.bridge, mac, flow);
 }
 
 /** Records that the switch holds `flow` (replacing the one with its identity). */
 export function setInstalled(installed: InstalledState, flow: FlowSpec): void {
-  const mac = slotMac(flow);
+  const mac = macOf(flow);
   if (mac === undefined) installed.flows.set(flowKey(flow), flow);
-  else installed.slots.set(installed.bridge, mac, flow);
+  else installed.macs.set(installed.bridge, mac, flow);
 }
 
 /** Records that the switch holds no flow with the identity of `flow` any more. */
-export function deleteInstalled(installed: InstalledState, flow: { tableId: number; priority: number; match: Match }): void {
-  const mac = slotMac(flow);
+export function deleteInstalled(installed: InstalledState, flow: Identity): void {
+  const mac = macOf(flow);
   if (mac === undefined) installed.flows.delete(flowKey(flow));
-  else installed.slots.delete(installed.bridge, mac);
+  else installed.macs.delete(installed.bridge, mac, flow);
 }
 
 /** How many of our flows the switch holds. */
 export function countInstalled(installed: InstalledState): number {
-  return installed.flows.size + installed.slots.countOn(installed.bridge);
+  return installed.flows.size + installed.macs.countOn(installed.bridge);
 }
 
-/** Every flow of ours the switch holds (the MAC slots take a pass over every MAC). */
+/** Every flow of ours the switch holds (its MAC flows take a pass over every MAC). */
 export function* allInstalled(installed: InstalledState): IterableIterator<FlowSpec> {
   yield* installed.flows.values();
-  for (const [, f] of installed.slots.on(installed.bridge)) yield f;
+  yield* installed.macs.on(installed.bridge);
 }
 
 /**
  * Indexes a switch's state; flows that are not ours (other cookies) are left out: we never touch
- * them. `slots` and `bridge` place its MAC slots among the other switches' (absent: its own);
- * what `slots` held for `bridge` before is forgotten.
+ * them. `macs` and `bridge` place its MAC flows among the other switches' (absent: its own);
+ * what `macs` held for `bridge` before is forgotten.
  */
-export function indexInstalled(state: SwitchState, bridge = '', slots = new MacSlots()): InstalledState {
-  slots.forget(bridge);
+export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFlows()): InstalledState {
+  macs.forget(bridge);
   const installed: InstalledState = {
-    flows: new Map(), groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])), bridge, slots,
+    flows: new Map(), groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])), bridge, macs,
   };
   for (const f of state.flows) if (isOurCookie(f.cookie)) setInstalled(installed, f);
   return installed;
 }
 
 /**
- * The installed state of every switch of a controller, by switch name, sharing one MacSlots.
- * Forgetting a switch (delete) forgets its slots too.
+ * The installed state of every switch of a controller, by switch name, sharing one MacFlows.
+ * Forgetting a switch (delete) forgets its MAC flows too.
  */
 export class InstalledTables extends Map<string, InstalledState> {
-  readonly slots = new MacSlots();
+  readonly macs = new MacFlows();
 
   /** Indexes what `bridge` holds (read back) as its installed state. */
   index(bridge: string, state: SwitchState): InstalledState {
-    const installed = indexInstalled(state, bridge, this.slots);
+    const installed = indexInstalled(state, bridge, this.macs);
     super.set(bridge, installed);
     return installed;
   }
 
   override delete(bridge: string): boolean {
     const had = super.delete(bridge);
-    if (had) this.slots.forget(bridge);
+    if (had) this.macs.forget(bridge);
     return had;
   }
 
   override clear(): void {
-    for (const bridge of this.keys()) this.slots.forget(bridge);
+    for (const bridge of this.keys()) this.macs.forget(bridge);
     super.clear();
   }
 }
@@ -280,31 +333,34 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
  */
 export function diffInstalled(desired: SwitchState, installed: InstalledState, own: OwnIds = {}): SwitchDiff {
   const want = new Map<string, FlowSpec>();
-  const wantSlots = new Map<string, FlowSpec>();
-  for (const f of desired.flows) {
-    const mac = slotMac(f);
-    if (mac === undefined) want.set(flowKey(f), f);
-    else wantSlots.set(mac, f);
-  }
   const flowsToAdd: FlowSpec[] = [];
+  // MAC flows: a switch's are found by MAC, not listed by switch (see MacFlows).
+  const { macs, bridge } = installed;
+  let macFlowsHeld = 0;
+  for (const f of desired.flows) {
+    const mac = macOf(f);
+    if (mac === undefined) {
+      want.set(flowKey(f), f);
+      continue;
+    }
+    const cur = macs.get(bridge, mac, f);
+    if (cur !== undefined) macFlowsHeld++;
+    if (needsAdd(cur, f)) flowsToAdd.push(f);
+    else if (cur !== f) macs.set(bridge, mac, f);
+  }
   for (const [key, f] of want) {
     const cur = installed.flows.get(key);
     if (needsAdd(cur, f)) flowsToAdd.push(f);
     else if (cur !== f) installed.flows.set(key, f);
   }
-  // MAC slots: a switch's slots are found by MAC, not listed by switch (see MacSlots).
-  const { slots, bridge } = installed;
-  let slotsHeld = 0;
-  for (const [mac, f] of wantSlots) {
-    const cur = slots.get(bridge, mac);
-    if (cur !== undefined) slotsHeld++;
-    if (needsAdd(cur, f)) flowsToAdd.push(f);
-    else if (cur !== f) slots.set(bridge, mac, f);
-  }
   const flowsToDelete: FlowSpec[] = [];
   for (const [key, f] of installed.flows) if (!want.has(key)) flowsToDelete.push(f);
-  // Every slot held is wanted unless the switch holds more than the wanted ones it has.
-  if (slotsHeld < slots.countOn(bridge)) for (const [mac, f] of slots.on(bridge)) if (!wantSlots.has(mac)) flowsToDelete.push(f);
+  // Every MAC flow held is wanted unless the switch holds more than the wanted ones it has.
+  if (macFlowsHeld < macs.countOn(bridge)) {
+    const wanted = new Set<string>();
+    for (const f of desired.flows) if (macOf(f) !== undefined) wanted.add(passingKey(f));
+    for (const f of macs.on(bridge)) if (!wanted.has(passingKey(f))) flowsToDelete.push(f);
+  }
 
   const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, (a, b) => a.groupType === b.groupType && canonicalKey(a.buckets) === canonicalKey(b.buckets), own.groupIds);
   const meters = diffById(desired.meters, installed.meters, (m) => m.meterId, (a, b) => a.flags === b.flags && canonicalKey(a.bands) === canonicalKey(b.bands), own.meterIds);
@@ -325,17 +381,25 @@ export function diffFlowChange(before: readonly FlowSpec[], after: readonly Flow
   // Keys within `after` are distinct (a MAC or an IP has one owner), as are those within `before`.
   const wanted = before.length > 0 ? new Set<string>() : undefined;
   for (const f of after) {
-    const key = flowKey(f);
+    const key = passingKey(f);
     wanted?.add(key);
     if (needsAdd(installedFlow(installed, f), f)) d.flowsToAdd.push(f);
   }
   for (const f of before) {
-    const key = flowKey(f);
+    const key = passingKey(f);
     if (wanted!.has(key)) continue;
     const cur = installedFlow(installed, f);
     if (cur) d.flowsToDelete.push(cur);
   }
   return d;
+}
+
+/**
+ * flowKey's text, not remembered: for keys needed once (flowKey keeps a key as long as its match
+ * lives, a string per flow where MacFlows keeps none).
+ */
+function passingKey(f: Identity): string {
+  return `${f.tableId}/${f.priority}/${matchKey(f.match)}`;
 }
 
 /** An ADD with the same table/priority/match replaces atomically: needed unless what is there is equal. */

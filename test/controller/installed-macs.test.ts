@@ -1,6 +1,7 @@
 /**
- * The installed model keeps every switch's MAC slots (edge table, unicast priority, eth_dst
- * alone: ingress entries and local deliveries) in one MacSlots shared by the switches. Checked
+ * The installed model keeps every switch's flows of one MAC (eth_dst or eth_src in the match:
+ * known sources, deliveries, ingress and relabel entries) in one MacFlows shared by the switches,
+ * each identified by table, priority and match. Checked
  * against a plain map per switch keyed by flowKey (the model before): after random adds,
  * replacements, deletions, read-backs and forgotten switches, both hold the same flows, and a
  * full diff against a random desired state gives the same changes.
@@ -18,7 +19,7 @@ const text = (f: FlowSpec) => `${flowKey(f)} ${f.cookie} ${instructionsKey(f.ins
 const texts = (flows: Iterable<FlowSpec>) => [...flows].map(text).sort();
 const view = (d: SwitchDiff) => ({ add: texts(d.flowsToAdd), del: texts(d.flowsToDelete) });
 
-t.test('shared MAC slots hold what a map per switch holds', async (t) => {
+t.test('shared MAC flows hold what a map per switch holds', async (t) => {
   const rand = seededRandom(5);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const bridges = ['b0', 'b1', 'b2', 'b3', 'b4'];
@@ -30,7 +31,11 @@ t.test('shared MAC slots hold what a map per switch holds', async (t) => {
     const toMac = { fields: [{ field: 'eth_dst' as const, value: mac }] };
     for (const port of [5, 6]) pool.push({ tableId: EDGE_TABLE, priority: Priority.UNICAST, match: toMac, instructions: [{ type: 'GOTO_TABLE', tableId: port }], cookie: ruleCookie(RuleKind.INGRESS_ENTRY, mac) });
     pool.push({ tableId: EDGE_TABLE, priority: Priority.UNICAST, match: toMac, instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: 7, maxLen: 0 }] }], cookie: ruleCookie(RuleKind.UNICAST, mac) });
+    // Same table and priority, told apart by the rest of the match (and its field order).
     pool.push({ tableId: LABEL_TABLE, priority: Priority.UNICAST, match: { fields: [{ field: 'vlan_vid', value: 0x1005 }, { field: 'eth_dst', value: mac }] }, instructions: [], cookie: ruleCookie(RuleKind.DELIVER, mac) });
+    pool.push({ tableId: LABEL_TABLE, priority: Priority.UNICAST, match: { fields: [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: 0x1006 }] }, instructions: [], cookie: ruleCookie(RuleKind.RELABEL, mac) });
+    pool.push({ tableId: LABEL_TABLE, priority: Priority.UNICAST, match: { fields: [{ field: 'eth_dst', value: mac }, { field: 'vlan_vid', value: 0x1005 }] }, instructions: [{ type: 'GOTO_TABLE', tableId: 3 }], cookie: ruleCookie(RuleKind.RELABEL, mac) });
+    for (const port of [4, 5]) pool.push({ tableId: 0, priority: Priority.KNOWN_SOURCE, match: { fields: [{ field: 'in_port', value: port }, { field: 'eth_src', value: mac }] }, instructions: [], cookie: ruleCookie(RuleKind.KNOWN_SOURCE, mac) });
   }
   // The same slot as read back from a switch: another match object, the MAC in upper case.
   const readBackCopy = (f: FlowSpec): FlowSpec => ({ ...f, match: { fields: f.match.fields.map((x) => (x.field === 'eth_dst' ? { ...x, value: String(x.value).toUpperCase() } : { ...x })) } });
@@ -63,7 +68,7 @@ t.test('shared MAC slots hold what a map per switch holds', async (t) => {
       } else {
         // A full diff against a random desired state, applied as the shell applies it.
         const desired: SwitchState = { flows: [], groups: [], meters: [] };
-        const seen = new Set<string>();
+        const seen = new Set<string>(); // one flow per identity, as a desired state has
         for (const f of pool) if (rand() < 0.4 && !seen.has(flowKey(f))) (seen.add(flowKey(f)), desired.flows.push(f));
         // What the model before (a map per switch by flowKey) made of it.
         const ref = reference.get(b)!;
@@ -93,7 +98,7 @@ t.test('shared MAC slots hold what a map per switch holds', async (t) => {
           }
         }
       }
-      for (const name of bridges) if (!reference.has(name)) t.equal(tables.slots.countOn(name), 0, 'a forgotten switch holds no slots');
+      for (const name of bridges) if (!reference.has(name)) t.equal(tables.macs.countOn(name), 0, 'a forgotten switch holds no MAC flows');
     }
   }
   t.ok(checks > 100, `${checks} full diffs compared`);
