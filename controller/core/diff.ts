@@ -225,9 +225,12 @@ export function macOf(flow: Identity): string | undefined {
     if (f.field === 'eth_dst' || mac === undefined) mac = f.value;
   }
   if (mac === undefined) return undefined;
-  const lower = mac.toLowerCase();
-  // The MAC as the flow has it when already lower-case: one string shared with its other records.
-  return lower === mac ? mac : lower;
+  // The MAC as the flow has it when already lower-case (ours are): no string made per lookup.
+  for (let i = 0; i < mac.length; i++) {
+    const c = mac.charCodeAt(i);
+    if (c >= 65 && c <= 90) return mac.toLowerCase();
+  }
+  return mac;
 }
 
 /** The flow the switch holds with the identity (table, priority, match) of `flow`. */
