@@ -121,11 +121,13 @@ export class MacFlows {
     }
   }
 
-  /** Forgets what `bridge` holds (its installed state is unknown or read back anew). */
-  forget(bridge: string): void {
-    if (this.countOn(bridge) === 0) return;
-    for (const [mac, run] of [...this.byMac]) if (run.includes(bridge)) this.replace(mac, without(run, (i) => run[i] === bridge));
-    this.counts.delete(bridge);
+  /** Forgets what `bridges` hold (their installed state is unknown or read back anew): one pass over every MAC. */
+  forget(bridges: ReadonlySet<string>): void {
+    const held = [...bridges].filter((b) => this.countOn(b) > 0);
+    if (held.length === 0) return;
+    const gone = new Set(held);
+    for (const [mac, run] of [...this.byMac]) if (run.some((x) => typeof x === 'string' && gone.has(x))) this.replace(mac, without(run, (i) => gone.has(run[i] as string)));
+    for (const b of held) this.counts.delete(b);
   }
 
   private replace(mac: string, run: Run): void {
@@ -270,7 +272,7 @@ export function* allInstalled(installed: InstalledState): IterableIterator<FlowS
  * what `macs` held for `bridge` before is forgotten.
  */
 export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFlows()): InstalledState {
-  macs.forget(bridge);
+  macs.forget(new Set([bridge]));
   const installed: InstalledState = {
     flows: new Map(), groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])), bridge, macs,
   };
@@ -280,13 +282,18 @@ export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFl
 
 /**
  * The installed state of every switch of a controller, by switch name, sharing one MacFlows.
- * Forgetting a switch (delete) forgets its MAC flows too.
+ * A switch forgotten (delete) has its MAC flows forgotten before the next one is indexed, all
+ * such switches in one pass over the MACs: many switches lost at once (a disconnection, the
+ * mastership lost) cost one pass, not one each. Until then nothing reads them: the forgotten
+ * state's object is no longer this map's.
  */
 export class InstalledTables extends Map<string, InstalledState> {
   readonly macs = new MacFlows();
+  private readonly forgotten = new Set<string>();
 
   /** Indexes what `bridge` holds (read back) as its installed state. */
   index(bridge: string, state: SwitchState): InstalledState {
+    this.forgetNow();
     const installed = indexInstalled(state, bridge, this.macs);
     super.set(bridge, installed);
     return installed;
@@ -294,13 +301,20 @@ export class InstalledTables extends Map<string, InstalledState> {
 
   override delete(bridge: string): boolean {
     const had = super.delete(bridge);
-    if (had) this.macs.forget(bridge);
+    if (had) this.forgotten.add(bridge);
     return had;
   }
 
   override clear(): void {
-    for (const bridge of this.keys()) this.macs.forget(bridge);
+    for (const bridge of this.keys()) this.forgotten.add(bridge);
     super.clear();
+  }
+
+  /** Drops the MAC flows of the switches forgotten since the last call. */
+  forgetNow(): void {
+    if (this.forgotten.size === 0) return;
+    this.macs.forget(this.forgotten);
+    this.forgotten.clear();
   }
 }
 

@@ -98,7 +98,10 @@ t.test('shared MAC flows hold what a map per switch holds', async (t) => {
           }
         }
       }
-      for (const name of bridges) if (!reference.has(name)) t.equal(tables.macs.countOn(name), 0, 'a forgotten switch holds no MAC flows');
+      if (rand() < 0.2) {
+        tables.forgetNow();
+        for (const name of bridges) if (!reference.has(name)) t.equal(tables.macs.countOn(name), 0, 'a forgotten switch holds no MAC flows');
+      }
     }
   }
   t.ok(checks > 100, `${checks} full diffs compared`);
