@@ -3,7 +3,7 @@
  * 24..1,000 bridges and 1k..100k containers, each size measured in its own child process (a
  * clean heap for RSS, and a size that blows up is killed and reported as skipped).
  *
- *   npm run bench:scale [-- --bridges 24,100,300,1000 --containers 1000,10000,100000 --shapes tree,ring --timeout 120 --peers 8]
+ *   npm run bench:scale [-- --bridges 24,100,300,1000 --containers 1000,10000,100000 --shapes tree,ring --timeout 120 --peers 8 --memory-only]
  *
  * What one size measures, with the controller's own core functions (the same calls the shell
  * makes: desiredStateFor, diffInstalled / diffFlowChange, diffToMessages, encodeMessage):
@@ -32,14 +32,15 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { generateTopology, type GeneratedShape } from '../src/topology/generate.js';
 import { analyzeTopology } from '../src/topology/analyze.js';
 import { resolveTopology } from '../src/topology/load.js';
 import { fabricFromTopology } from '../controller/core/topology-fabric.js';
 import { BridgeMacs, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, type MigrationInProgress } from '../controller/core/forwarding.js';
-import { applyDiff, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, type InstalledState, type SwitchDiff } from '../controller/core/diff.js';
+import { applyDiff, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, installedFlow, InstalledTables, type SwitchDiff } from '../controller/core/diff.js';
 import type { Endpoint, Fabric } from '../controller/core/fabric.js';
-import { flowKey, type SwitchState } from '../controller/core/flows.js';
+import type { SwitchState } from '../controller/core/flows.js';
 import { LocationTable } from '../controller/core/locations.js';
 import { encodeMessage } from '../src/openflow/encode/index.js';
 import { SimNetwork } from '../src/openflow-sim/network.js';
@@ -99,6 +100,11 @@ interface SizeResult {
   heapPerContainer?: number;
   walk?: string;
   skipped?: string;
+  /** Heap (used + external) each long-lived structure added, in bytes per container (see breakdown()). */
+  breakdown?: Record<string, number>;
+  /** Bytes the young generation occupies (committed) at the memory measurement, and in the child with 0 containers. */
+  keptYoung?: number;
+  baseYoung?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,15 +164,29 @@ function demandOf(endpoints: readonly Endpoint[], peers: number): BridgeMacs {
   return demand;
 }
 
-async function measureSize(shape: GeneratedShape, bridges: number, containers: number, peers: number): Promise<void> {
-  const file = generateTopology({ shape, bridges, containers });
+async function measureSize(shape: GeneratedShape, bridges: number, containers: number, peers: number, memoryOnly: boolean): Promise<void> {
+  // What each long-lived structure adds to the heap, after a full GC: the breakdown per container.
+  const breakdown: Record<string, number> = {};
+  let mark = 0;
+  const measure = (what?: string) => {
+    gc();
+    const h = heapInUse();
+    if (what !== undefined && containers > 0) breakdown[what] = (h - mark) / containers;
+    mark = h;
+  };
+  let file: ReturnType<typeof generateTopology> | undefined = generateTopology({ shape, bridges, containers });
   const topology = resolveTopology({ ...file, containers: {} });
   const names = Object.keys(topology.nodes);
   const hosts = names.filter((n) => topology.nodes[n]!.kind === 'host');
   emit({ switches: names.length - hosts.length });
+  // The containers in the file's order (the location table lists by name): the same demand and
+  // mover as ever. The file itself is not controller state: dropped before memory is measured
+  // and generated again for the validation at the end.
+  const order = Object.keys(file.containers ?? {});
 
   // Containers as the controller records them (its location table: the long-lived copy), a port
   // per container on its host; the endpoint list is made from it per computation, as the shell does.
+  measure();
   const locations = new LocationTable();
   const located = new Map<string, number[]>(hosts.map((h) => [h, []]));
   for (const [name, c] of Object.entries(file.containers ?? {})) {
@@ -176,8 +196,8 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
     locations.set({ name, mac: c.mac, ip: c.ip, node: c.host, ofport, source: 'api', since: 0 });
   }
   const fabric = fabricFromTopology(topology, new Map(), located);
-  // In the file's order (the location table lists by name): the same demand and mover as ever.
-  const listEndpoints = (): Endpoint[] => Object.keys(file.containers ?? {}).map((name) => {
+  measure('locations and edge ports');
+  const listEndpoints = (): Endpoint[] => order.map((name) => {
     const l = locations.get(name)!;
     return { name, mac: l.mac, ip: l.ip!, at: { bridge: l.node, ofport: l.ofport } };
   });
@@ -185,10 +205,18 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   const demand = demandOf(endpoints, peers);
   const departed = new BridgeMacs();
   emit({ ingressEntries: demand.size });
+  endpoints = [];
+  measure('demand set');
+  endpoints = listEndpoints();
 
   let t = now();
   const cache = new FlowCache();
   const ctx = forwardingContext({ fabric, demand, departed });
+  const contextMs = now() - t;
+  endpoints = [];
+  measure('forwarding context (per bridge: paths, labels)');
+  endpoints = listEndpoints();
+  t = now() - contextMs;
   let desired: Map<string, SwitchState> | undefined = desiredStateFor(ctx, endpoints, cache);
   const startupComputeMs = now() - t;
   let flowsMax = 0;
@@ -200,29 +228,38 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
     if (topology.nodes[name]!.kind !== 'host') transitMax = Math.max(transitMax, s.flows.length);
   }
   emit({ startupComputeMs, flowsMax, flowsMean: flowsTotal / desired.size, transitMax });
+  endpoints = [];
+  const desiredKept = desired;
+  desired = undefined;
+  measure('flows, flow cache and keys');
+  desired = desiredKept;
 
   t = now();
-  const installed = new Map<string, InstalledState>();
+  // As the shell keeps them: one InstalledTables (the switches share its MAC slots).
+  const installed = new InstalledTables();
   let startupFlowMods = 0;
   let startupBytes = 0;
   for (const [name, state] of desired) {
-    const inst = indexInstalled(EMPTY);
+    const inst = installed.index(name, EMPTY);
     const d = diffInstalled(state, inst, OWN);
     const cost = diffCost([d]);
     startupFlowMods += cost.flowMods;
     startupBytes += cost.bytes;
     applyDiff(inst, d);
-    installed.set(name, inst);
   }
   emit({ startupEncodeMs: now() - t, startupFlowMods, startupBytes });
 
   // What the controller keeps once started: the start-up's desired states, diffs and endpoint
   // list were temporaries.
   desired = undefined;
-  endpoints = [];
-  gc();
-  emit({ keptRss: process.memoryUsage().rss, keptHeap: heapInUse() });
-  if (containers === 0) return;
+  measure('installed indexes');
+  file = undefined;
+  measure('(generated file, dropped: not counted)');
+  // The young generation grows under the start-up's allocation and stays grown after a full GC:
+  // part of the RSS, none of it live data.
+  const keptYoung = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
+  emit({ keptRss: process.memoryUsage().rss, keptHeap: heapInUse(), keptYoung, ...(containers > 0 ? { breakdown } : {}) });
+  if (containers === 0 || memoryOnly) return;
   endpoints = listEndpoints();
 
   // A migration of the first container to the farthest host.
@@ -294,7 +331,7 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   t = now();
   const asker = hosts.find((h) => h !== target && !demand.has(h, moved.mac))!;
   demand.add(asker, moved.mac);
-  const entry = endpointFlowsOn(ctxCommitted, moved, asker).filter((f) => !installed.get(asker)!.flows.has(flowKey(f)));
+  const entry = endpointFlowsOn(ctxCommitted, moved, asker).filter((f) => installedFlow(installed.get(asker)!, f) === undefined);
   const entryCost = diffCost([diffFlowChange([], entry, installed.get(asker)!)]);
   emit({ entryMs: now() - t, entryFlowMods: entryCost.flowMods });
 
@@ -305,7 +342,7 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
 
   // Last: validation of the whole file, containers included (slow or refused at large sizes).
   t = now();
-  const analysis = analyzeTopology(file);
+  const analysis = analyzeTopology(generateTopology({ shape, bridges, containers }));
   emit({ validateMs: now() - t, validateProblems: analysis.problems.length, ...(analysis.problems[0] ? { validateFirstProblem: `${analysis.problems[0].path}: ${analysis.problems[0].message}` } : {}) });
 }
 
@@ -371,11 +408,11 @@ function numbers(list: string[], flag: string): number[] {
   });
 }
 
-function runChild(shape: string, bridges: number, containers: number, peers: number, timeoutSec: number, heapMiB: number): Promise<SizeResult> {
+function runChild(shape: string, bridges: number, containers: number, peers: number, timeoutSec: number, heapMiB: number, memoryOnly: boolean): Promise<SizeResult> {
   const result: SizeResult = { shape, bridges, containers };
   const started = now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, '--expose-gc', fileURLToPath(import.meta.url), '--child', shape, String(bridges), String(containers), String(peers)], {
+    const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, '--expose-gc', fileURLToPath(import.meta.url), '--child', shape, String(bridges), String(containers), String(peers), String(memoryOnly)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -430,6 +467,8 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
       exp(() => undefined, pStartup, startup), exp((x) => x.flowsMax), exp((x) => x.commitFlowMods), exp((x) => x.commitMs), exp((x) => x.bytesPerContainer)];
     console.log(`| ${cells.join(' | ')} |`);
     const notes = [r.skipped, r.walk && `walk ${r.walk}`,
+      r.breakdown && `heap B/container by structure: ${Object.entries(r.breakdown).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`,
+      r.keptYoung !== undefined && r.baseYoung !== undefined && `of the RSS per container, ${fmt((r.keptYoung - r.baseYoung) / r.containers)} B is the young generation grown by the start-up (${fmt(r.keptYoung / 2 ** 20)} MiB vs ${fmt(r.baseYoung / 2 ** 20)} MiB at 0 containers)`,
       r.validateMs !== undefined && `validate ${fmt(r.validateMs)} ms, ${r.validateProblems} problems${r.validateFirstProblem ? ` (first: ${r.validateFirstProblem})` : ''}`].filter(Boolean);
     if (notes.length) console.log(`|   ${r.bridges}/${r.containers}: ${notes.join('; ')} |`);
   });
@@ -438,7 +477,7 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') {
-    await measureSize(args[1] as GeneratedShape, Number(args[2]), Number(args[3]), Number(args[4]));
+    await measureSize(args[1] as GeneratedShape, Number(args[2]), Number(args[3]), Number(args[4]), args[5] === 'true');
     return;
   }
   const shapes = listArg(args, '--shapes', 'tree,ring');
@@ -447,6 +486,8 @@ async function main(): Promise<void> {
   const timeoutSec = numbers(listArg(args, '--timeout', '120'), '--timeout')[0]!;
   const heapMiB = numbers(listArg(args, '--heap', '4096'), '--heap')[0]!;
   const peers = numbers(listArg(args, '--peers', '8'), '--peers')[0]!;
+  // Start-up and memory only: no migration, learning, walk or validation.
+  const memoryOnly = args.includes('--memory-only');
   for (const s of shapes) if (s !== 'tree' && s !== 'ring') throw new Error(`--shapes: "${s}" is not tree or ring`);
   console.log(`bench:scale  load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}  timeout ${timeoutSec} s/size, heap ${heapMiB} MiB, ${peers} peers per container (ingress entries)`);
   const all: SizeResult[] = [];
@@ -455,7 +496,7 @@ async function main(): Promise<void> {
   const baseline = async (shape: string, bridges: number): Promise<SizeResult> => {
     const key = `${shape}/${bridges}`;
     let b = baselines.get(key);
-    if (!b) baselines.set(key, (b = await runChild(shape, bridges, 0, peers, timeoutSec, heapMiB)));
+    if (!b) baselines.set(key, (b = await runChild(shape, bridges, 0, peers, timeoutSec, heapMiB, memoryOnly)));
     return b;
   };
   for (const shape of shapes) {
@@ -464,11 +505,11 @@ async function main(): Promise<void> {
       for (const bridges of sizes) {
         // A size larger than one that was skipped (in bridges or containers) is skipped unrun.
         const smaller = all.find((x) => x.shape === shape && x.skipped && x.bridges <= bridges && x.containers <= containers);
-        const r = smaller ? { shape, bridges, containers, skipped: `skipped: ${smaller.bridges}/${smaller.containers} was (${smaller.skipped})` } : await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB);
+        const r = smaller ? { shape, bridges, containers, skipped: `skipped: ${smaller.bridges}/${smaller.containers} was (${smaller.skipped})` } : await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly);
         if (r.keptRss !== undefined && r.keptHeap !== undefined) {
           const base = await baseline(shape, bridges);
           if (base.keptRss !== undefined && base.keptHeap !== undefined) {
-            Object.assign(r, { baseRss: base.keptRss, baseHeap: base.keptHeap, bytesPerContainer: (r.keptRss - base.keptRss) / containers, heapPerContainer: (r.keptHeap - base.keptHeap) / containers });
+            Object.assign(r, { baseRss: base.keptRss, baseHeap: base.keptHeap, baseYoung: base.keptYoung, bytesPerContainer: (r.keptRss - base.keptRss) / containers, heapPerContainer: (r.keptHeap - base.keptHeap) / containers });
           }
         }
         rows.push(r);

@@ -5,7 +5,8 @@
 import { Group, Port } from '../../src/openflow/constants.js';
 import type { Message } from '../../src/openflow/types/index.js';
 import { isOurCookie } from './cookies.js';
-import { canonicalKey, flowKey, instructionsKey, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
+import { canonicalKey, flowKey, instructionsKey, matchKey, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
+import type { Match } from '../../src/openflow/types/index.js';
 
 /** DELETE_STRICT with the exact cookie: never removes a flow some other rule (or tool) owns. */
 const ALL_COOKIE_BITS = 0xffff_ffff_ffff_ffffn;
@@ -45,25 +46,282 @@ export function isEmptyDiff(d: SwitchDiff): boolean {
 
 /**
  * What a switch holds, indexed: our flows by flowKey, groups and meters by id. The controller
- * keeps one per switch and updates it in place as changes are confirmed.
+ * keeps one per switch and updates it in place as changes are confirmed. The flows of one MAC
+ * (an unmasked eth_dst or eth_src in their match: a container's known source, deliveries, ingress
+ * and relabel entries) are not in `flows` but in `macs`, shared by every switch of the controller
+ * (a run per MAC instead of a map entry and a key string per switch and flow: there are about
+ * eleven per container): use installedFlow, countInstalled and allInstalled to see them too.
  */
 export interface InstalledState {
   flows: Map<string, FlowSpec>;
   groups: Map<number, GroupSpec>;
   meters: Map<number, MeterSpec>;
+  /** The switch's name in `macs`. */
+  bridge: string;
+  macs: MacFlows;
 }
 
-/** Indexes a switch's state; flows that are not ours (other cookies) are left out: we never touch them. */
-export function indexInstalled(state: SwitchState): InstalledState {
-  const flows = new Map<string, FlowSpec>();
-  for (const f of state.flows) if (isOurCookie(f.cookie)) flows.set(flowKey(f), f);
-  return { flows, groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])) };
+type Run = (string | FlowSpec)[];
+
+/**
+ * What the switches hold of each MAC's flows, by MAC: a flat run per MAC of flows each followed
+ * by the switches that hold it, e.g. [source, h1, local, h1, entry, h2, h3, h4]. The switches that
+ * hold a MAC's ingress entry mostly hold the same flow object (the forwarding code shares it),
+ * so a container costs about a pointer per switch and flow. Within a switch a flow is identified
+ * as OpenFlow does, by table, priority and match.
+ */
+export class MacFlows {
+  private readonly byMac = new Map<string, Run>();
+  private readonly counts = new Map<string, number>();
+
+  /** How many MAC flows `bridge` holds. */
+  countOn(bridge: string): number {
+    return this.counts.get(bridge) ?? 0;
+  }
+
+  /** The flow `bridge` holds with the identity of `flow`, whose MAC is `mac`. */
+  get(bridge: string, mac: string, flow: Identity): FlowSpec | undefined {
+    const run = this.byMac.get(mac);
+    const at = run === undefined ? -1 : find(run, bridge, flow);
+    return at < 0 ? undefined : owner(run!, at);
+  }
+
+  set(bridge: string, mac: string, flow: FlowSpec): void {
+    const run = this.byMac.get(mac);
+    if (!run) {
+      this.byMac.set(mac, [flow, bridge]);
+      this.counts.set(bridge, this.countOn(bridge) + 1);
+      return;
+    }
+    const was = find(run, bridge, flow);
+    const rest = was < 0 ? run : without(run, (i) => i === was);
+    const at = rest.indexOf(flow);
+    this.byMac.set(mac, at < 0 ? inserted(rest, rest.length, flow, bridge) : inserted(rest, at + 1, bridge));
+    if (was < 0) this.counts.set(bridge, this.countOn(bridge) + 1);
+  }
+
+  delete(bridge: string, mac: string, flow: Identity): boolean {
+    const run = this.byMac.get(mac);
+    const was = run === undefined ? -1 : find(run, bridge, flow);
+    if (was < 0) return false;
+    this.replace(mac, without(run!, (i) => i === was));
+    this.counts.set(bridge, this.countOn(bridge) - 1);
+    return true;
+  }
+
+  /** The MAC flows of `bridge`: a pass over every MAC (a full diff that must delete some, a dump). */
+  *on(bridge: string): IterableIterator<FlowSpec> {
+    if (this.countOn(bridge) === 0) return;
+    for (const run of this.byMac.values()) {
+      let flow: FlowSpec | undefined;
+      for (const x of run) {
+        if (typeof x !== 'string') flow = x;
+        else if (x === bridge) yield flow!;
+      }
+    }
+  }
+
+  /** Forgets what `bridges` hold (their installed state is unknown or read back anew): one pass over every MAC. */
+  forget(bridges: ReadonlySet<string>): void {
+    const held = [...bridges].filter((b) => this.countOn(b) > 0);
+    if (held.length === 0) return;
+    const gone = new Set(held);
+    for (const [mac, run] of [...this.byMac]) if (run.some((x) => typeof x === 'string' && gone.has(x))) this.replace(mac, without(run, (i) => gone.has(run[i] as string)));
+    for (const b of held) this.counts.delete(b);
+  }
+
+  private replace(mac: string, run: Run): void {
+    if (run.length === 0) this.byMac.delete(mac);
+    else this.byMac.set(mac, run);
+  }
+}
+
+type Identity = { tableId: number; priority: number; match: Match };
+
+/** The index in `run` of `bridge` holding a flow with the identity of `flow`, or -1. */
+function find(run: Run, bridge: string, flow: Identity): number {
+  let cur: FlowSpec | undefined;
+  let same = false;
+  for (let i = 0; i < run.length; i++) {
+    const x = run[i]!;
+    if (typeof x !== 'string') {
+      cur = x;
+      same = sameIdentity(cur, flow);
+    } else if (same && x === bridge) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** The flow that the switch at `at` in `run` holds. */
+function owner(run: Run, at: number): FlowSpec {
+  let i = at;
+  while (typeof run[i] === 'string') i--;
+  return run[i] as FlowSpec;
+}
+
+/** Same table, priority and match (fields in any order, MACs in any case). */
+function sameIdentity(a: Identity, b: Identity): boolean {
+  if (a.tableId !== b.tableId || a.priority !== b.priority) return false;
+  if (a.match === b.match) return true;
+  const fa = a.match.fields;
+  const fb = b.match.fields;
+  if (fa.length !== fb.length) return false;
+  return fa.every((x) => fb.some((y) => sameField(x, y)));
+}
+
+function sameField(x: Match['fields'][number], y: Match['fields'][number]): boolean {
+  if (x === y) return true;
+  if (x.field !== y.field) return false;
+  if (x.field === 'opaque' || y.field === 'opaque') return matchKey({ fields: [x] }) === matchKey({ fields: [y] });
+  return sameValue(x.value, y.value) && (x.mask === undefined ? y.mask === undefined : y.mask !== undefined && sameValue(x.mask, y.mask));
+}
+
+function sameValue(a: number | bigint | string, b: number | bigint | string): boolean {
+  return a === b || (typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase());
+}
+
+/**
+ * `run` with `items` inserted at `at`, as an array of exactly its length: spread, splice and push
+ * leave spare capacity, more than the run itself at a few switches per MAC.
+ */
+function inserted(run: Run, at: number, ...items: Run): Run {
+  const out: Run = new Array<string | FlowSpec>(run.length + items.length);
+  let j = 0;
+  for (let i = 0; i < at; i++) out[j++] = run[i]!;
+  for (const x of items) out[j++] = x;
+  for (let i = at; i < run.length; i++) out[j++] = run[i]!;
+  return out;
+}
+
+/** `run` without the switches at the indexes `drop` names, and without a flow no switch holds any more (exactly that long). */
+function without(run: Run, drop: (i: number) => boolean): Run {
+  let n = 0;
+  const keep = new Array<boolean>(run.length);
+  for (let i = run.length - 1, followed = false; i >= 0; i--) {
+    // A flow is kept if a switch still holding it follows before the next flow.
+    if (typeof run[i] === 'string') {
+      keep[i] = !drop(i);
+      followed ||= keep[i]!;
+    } else {
+      keep[i] = followed;
+      followed = false;
+    }
+    if (keep[i]) n++;
+  }
+  const out: Run = new Array<string | FlowSpec>(n);
+  for (let i = 0, j = 0; i < run.length; i++) if (keep[i]) out[j++] = run[i]!;
+  return out;
+}
+
+/**
+ * The MAC a flow is about, lower-case: the value of an unmasked eth_dst, else of an unmasked
+ * eth_src, in its match; undefined for a flow of no one MAC (kept in the switch's own map).
+ */
+export function macOf(flow: Identity): string | undefined {
+  let mac: string | undefined;
+  for (const f of flow.match.fields) {
+    if (f.field !== 'eth_dst' && f.field !== 'eth_src') continue;
+    if (f.mask !== undefined || typeof f.value !== 'string') continue;
+    if (f.field === 'eth_dst' || mac === undefined) mac = f.value;
+  }
+  if (mac === undefined) return undefined;
+  // The MAC as the flow has it when already lower-case (ours are): no string made per lookup.
+  for (let i = 0; i < mac.length; i++) {
+    const c = mac.charCodeAt(i);
+    if (c >= 65 && c <= 90) return mac.toLowerCase();
+  }
+  return mac;
+}
+
+/** The flow the switch holds with the identity (table, priority, match) of `flow`. */
+export function installedFlow(installed: InstalledState, flow: Identity): FlowSpec | undefined {
+  const mac = macOf(flow);
+  return mac === undefined ? installed.flows.get(flowKey(flow)) : installed.macs.get(installed.bridge, mac, flow);
+}
+
+/** Records that the switch holds `flow` (replacing the one with its identity). */
+export function setInstalled(installed: InstalledState, flow: FlowSpec): void {
+  const mac = macOf(flow);
+  if (mac === undefined) installed.flows.set(flowKey(flow), flow);
+  else installed.macs.set(installed.bridge, mac, flow);
+}
+
+/** Records that the switch holds no flow with the identity of `flow` any more. */
+export function deleteInstalled(installed: InstalledState, flow: Identity): void {
+  const mac = macOf(flow);
+  if (mac === undefined) installed.flows.delete(flowKey(flow));
+  else installed.macs.delete(installed.bridge, mac, flow);
+}
+
+/** How many of our flows the switch holds. */
+export function countInstalled(installed: InstalledState): number {
+  return installed.flows.size + installed.macs.countOn(installed.bridge);
+}
+
+/** Every flow of ours the switch holds (its MAC flows take a pass over every MAC). */
+export function* allInstalled(installed: InstalledState): IterableIterator<FlowSpec> {
+  yield* installed.flows.values();
+  yield* installed.macs.on(installed.bridge);
+}
+
+/**
+ * Indexes a switch's state; flows that are not ours (other cookies) are left out: we never touch
+ * them. `macs` and `bridge` place its MAC flows among the other switches' (absent: its own);
+ * what `macs` held for `bridge` before is forgotten.
+ */
+export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFlows()): InstalledState {
+  macs.forget(new Set([bridge]));
+  const installed: InstalledState = {
+    flows: new Map(), groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])), bridge, macs,
+  };
+  for (const f of state.flows) if (isOurCookie(f.cookie)) setInstalled(installed, f);
+  return installed;
+}
+
+/**
+ * The installed state of every switch of a controller, by switch name, sharing one MacFlows.
+ * A switch forgotten (delete) has its MAC flows forgotten before the next one is indexed, all
+ * such switches in one pass over the MACs: many switches lost at once (a disconnection, the
+ * mastership lost) cost one pass, not one each. Until then nothing reads them: the forgotten
+ * state's object is no longer this map's.
+ */
+export class InstalledTables extends Map<string, InstalledState> {
+  readonly macs = new MacFlows();
+  private readonly forgotten = new Set<string>();
+
+  /** Indexes what `bridge` holds (read back) as its installed state. */
+  index(bridge: string, state: SwitchState): InstalledState {
+    this.forgetNow();
+    const installed = indexInstalled(state, bridge, this.macs);
+    super.set(bridge, installed);
+    return installed;
+  }
+
+  override delete(bridge: string): boolean {
+    const had = super.delete(bridge);
+    if (had) this.forgotten.add(bridge);
+    return had;
+  }
+
+  override clear(): void {
+    for (const bridge of this.keys()) this.forgotten.add(bridge);
+    super.clear();
+  }
+
+  /** Drops the MAC flows of the switches forgotten since the last call. */
+  forgetNow(): void {
+    if (this.forgotten.size === 0) return;
+    this.macs.forget(this.forgotten);
+    this.forgotten.clear();
+  }
 }
 
 /** Records a confirmed change in the installed state. */
 export function applyDiff(installed: InstalledState, d: SwitchDiff): void {
-  for (const f of d.flowsToDelete) installed.flows.delete(flowKey(f));
-  for (const f of d.flowsToAdd) installed.flows.set(flowKey(f), f);
+  for (const f of d.flowsToDelete) deleteInstalled(installed, f);
+  for (const f of d.flowsToAdd) setInstalled(installed, f);
   for (const g of d.groupsToDelete) installed.groups.delete(g.groupId);
   for (const g of d.groupsToAdd) installed.groups.set(g.groupId, g);
   for (const g of d.groupsToModify) installed.groups.set(g.groupId, g);
@@ -92,8 +350,21 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
  */
 export function diffInstalled(desired: SwitchState, installed: InstalledState, own: OwnIds = {}): SwitchDiff {
   const want = new Map<string, FlowSpec>();
-  for (const f of desired.flows) want.set(flowKey(f), f);
   const flowsToAdd: FlowSpec[] = [];
+  // MAC flows: a switch's are found by MAC, not listed by switch (see MacFlows).
+  const { macs, bridge } = installed;
+  let macFlowsHeld = 0;
+  for (const f of desired.flows) {
+    const mac = macOf(f);
+    if (mac === undefined) {
+      want.set(flowKey(f), f);
+      continue;
+    }
+    const cur = macs.get(bridge, mac, f);
+    if (cur !== undefined) macFlowsHeld++;
+    if (needsAdd(cur, f)) flowsToAdd.push(f);
+    else if (cur !== f) macs.set(bridge, mac, f);
+  }
   for (const [key, f] of want) {
     const cur = installed.flows.get(key);
     if (needsAdd(cur, f)) flowsToAdd.push(f);
@@ -101,6 +372,12 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
   }
   const flowsToDelete: FlowSpec[] = [];
   for (const [key, f] of installed.flows) if (!want.has(key)) flowsToDelete.push(f);
+  // Every MAC flow held is wanted unless the switch holds more than the wanted ones it has.
+  if (macFlowsHeld < macs.countOn(bridge)) {
+    const wanted = new Set<string>();
+    for (const f of desired.flows) if (macOf(f) !== undefined) wanted.add(passingKey(f));
+    for (const f of macs.on(bridge)) if (!wanted.has(passingKey(f))) flowsToDelete.push(f);
+  }
 
   const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, (a, b) => a.groupType === b.groupType && canonicalKey(a.buckets) === canonicalKey(b.buckets), own.groupIds);
   const meters = diffById(desired.meters, installed.meters, (m) => m.meterId, (a, b) => a.flags === b.flags && canonicalKey(a.bands) === canonicalKey(b.bands), own.meterIds);
@@ -121,17 +398,25 @@ export function diffFlowChange(before: readonly FlowSpec[], after: readonly Flow
   // Keys within `after` are distinct (a MAC or an IP has one owner), as are those within `before`.
   const wanted = before.length > 0 ? new Set<string>() : undefined;
   for (const f of after) {
-    const key = flowKey(f);
+    const key = passingKey(f);
     wanted?.add(key);
-    if (needsAdd(installed.flows.get(key), f)) d.flowsToAdd.push(f);
+    if (needsAdd(installedFlow(installed, f), f)) d.flowsToAdd.push(f);
   }
   for (const f of before) {
-    const key = flowKey(f);
+    const key = passingKey(f);
     if (wanted!.has(key)) continue;
-    const cur = installed.flows.get(key);
+    const cur = installedFlow(installed, f);
     if (cur) d.flowsToDelete.push(cur);
   }
   return d;
+}
+
+/**
+ * flowKey's text, not remembered: for keys needed once (flowKey keeps a key as long as its match
+ * lives, a string per flow where MacFlows keeps none).
+ */
+function passingKey(f: Identity): string {
+  return `${f.tableId}/${f.priority}/${matchKey(f.match)}`;
 }
 
 /** An ADD with the same table/priority/match replaces atomically: needed unless what is there is equal. */

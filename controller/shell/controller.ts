@@ -22,13 +22,13 @@ import {
   BridgeMacs, defaultForwardingOptions, desiredStateFor, endpointChangeFlows, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
   OWN_GROUP_IDS, withEntry, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
-import { flowKey, type FlowSpec, type SwitchState } from '../core/flows.js';
+import type { FlowSpec, SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
 import { levelsAlongPaths, levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
 import {
-  applyDiff, diffFlowChange, diffInstalled, diffToMessages, flowAdds, indexInstalled, isEmptyDiff, type InstalledState, type SwitchDiff,
+  applyDiff, countInstalled, deleteInstalled, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, type SwitchDiff,
 } from '../core/diff.js';
 import { SessionError, SwitchSession, dpidText, type SessionOptions } from './session.js';
 import { CorruptStateFile, FileStateStore, type StateStore, type StoredState } from '../ha/store.js';
@@ -254,7 +254,7 @@ export class Controller extends EventEmitter {
   /** How many syncs recomputed every switch's state, only changed endpoints' flows, or sent a move prepared ahead. */
   readonly syncCounts = { full: 0, endpoints: 0, prepared: 0 };
   /** What we believe each connected switch holds (read back on connect, updated on apply). */
-  private readonly installed = new Map<string, InstalledState>();
+  private readonly installed = new InstalledTables();
   private readonly tracked = new TrackedLocations();
   private readonly servers: Server[] = [];
   private readonly readySessions = new Set<SwitchSession>();
@@ -691,7 +691,7 @@ export class Controller extends EventEmitter {
     const installed = this.installed.get(node);
     if (kind === RuleKind.INGRESS_ENTRY) {
       this.tracked.demand.delete(node, mac);
-      installed?.flows.delete(flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match }));
+      if (installed) deleteInstalled(installed, msg);
       return;
     }
     // The relabel entry's IN_PORT twin has no timeout: it goes with it, by the next sync.
@@ -699,10 +699,10 @@ export class Controller extends EventEmitter {
     const ctx = this.basis?.ctx;
     const twins = owner && ctx && ctx.fabric.bridges.has(owner.node) ? endpointFlowsOn(ctx, endpointOf(owner), node).filter((f) => cookieKind(f.cookie) === RuleKind.RELABEL) : [];
     this.tracked.departed.delete(node, mac);
-    installed?.flows.delete(flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match }));
+    if (installed) deleteInstalled(installed, msg);
     if (twins.length === 0 || !installed) return;
     for (const f of twins) {
-      const cur = installed.flows.get(flowKey(f));
+      const cur = installedFlow(installed, f);
       if (cur) (this.pendingRemovals.get(node) ?? this.pendingRemovals.set(node, []).get(node)!).push(cur);
     }
     void this.requestSync(`relabel entry for ${mac} on ${node} idled out`);
@@ -1474,7 +1474,7 @@ export class Controller extends EventEmitter {
       for (const p of flowParts) if (p.kind === 'FLOW') for (const f of p.flows) state.flows.push({ tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie });
       for (const p of groupParts) if (p.kind === 'GROUP_DESC') for (const g of p.groups) state.groups.push({ groupId: g.groupId, groupType: g.groupType as 'ALL', buckets: g.buckets });
       for (const p of meterParts) if (p.kind === 'METER_CONFIG') for (const m of p.meters) state.meters.push({ meterId: m.meterId, flags: m.flags, bands: m.bands });
-      this.installed.set(node, indexInstalled(state));
+      this.installed.index(node, state);
       // Entries installed before (by us, before a restart, or by the master before a failover)
       // stay wanted: traffic asked for them.
       for (const f of state.flows) {
@@ -1503,7 +1503,7 @@ export class Controller extends EventEmitter {
       out.push({
         name: node.name, dpid: node.bridge.dpid, connected: s?.state === 'ready', remote: s?.remote ?? null,
         ports: s ? [...s.ports.values()].map(portView).sort((a, b) => a.portNo - b.portNo) : [],
-        flowCount: this.installed.get(node.name)?.flows.size ?? 0, fallback: false,
+        flowCount: ((i) => (i ? countInstalled(i) : 0))(this.installed.get(node.name)), fallback: false,
       });
     }
     for (const [dpid, s] of this.unknownSessions) {
