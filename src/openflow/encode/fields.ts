@@ -46,7 +46,7 @@ export function u32(w: BufferWriter, base: number, v: number, what: string): voi
 }
 
 export function u64(w: BufferWriter, base: number, v: bigint, what: string): void {
-  if (typeof v !== 'bigint' || v < 0n || v > U64_MAX) throw tooWide(w, base, what, v, 64);
+  if (typeof v !== 'bigint' || !(v >= 0n && v <= U64_MAX)) throw tooWide(w, base, what, v, 64);
   w.u64(v);
 }
 
