@@ -109,8 +109,12 @@ export class BufferWriter {
     return this.zeros(width - raw.length);
   }
 
+  // Plain stores as above (every message, match and instruction list patches its length).
   patchU16(at: number, v: number): void {
-    this.buf.writeUInt16BE(v & 0xffff, at);
+    if (at < 0 || at + 2 > this.pos) throw new RangeError(`patchU16 at ${at} outside the ${this.pos} bytes written`);
+    const b = this.buf;
+    b[at] = (v >>> 8) & 0xff;
+    b[at + 1] = v & 0xff;
   }
 
   patchU32(at: number, v: number): void {
