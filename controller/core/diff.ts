@@ -349,6 +349,9 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
  * by identity, and one copy is kept instead of two.
  */
 export function diffInstalled(desired: SwitchState, installed: InstalledState, own: OwnIds = {}): SwitchDiff {
+  // A switch that holds none of our flows (start-up, a wiped table): every desired flow is an
+  // ADD, no key to compute. Should two share a key, the switch and applyDiff keep the later one.
+  if (installed.flows.size === 0) return diffEmptyFlows(desired, installed, own);
   const want = new Map<string, FlowSpec>();
   const flowsToAdd: FlowSpec[] = [];
   // MAC flows: a switch's are found by MAC, not listed by switch (see MacFlows).
@@ -383,6 +386,16 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
   const meters = diffById(desired.meters, installed.meters, (m) => m.meterId, (a, b) => a.flags === b.flags && canonicalKey(a.bands) === canonicalKey(b.bands), own.meterIds);
   return {
     flowsToAdd, flowsToDelete,
+    groupsToAdd: groups.add, groupsToModify: groups.modify, groupsToDelete: groups.remove,
+    metersToAdd: meters.add, metersToModify: meters.modify, metersToDelete: meters.remove,
+  };
+}
+
+function diffEmptyFlows(desired: SwitchState, installed: InstalledState, own: OwnIds): SwitchDiff {
+  const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, (a, b) => a.groupType === b.groupType && canonicalKey(a.buckets) === canonicalKey(b.buckets), own.groupIds);
+  const meters = diffById(desired.meters, installed.meters, (m) => m.meterId, (a, b) => a.flags === b.flags && canonicalKey(a.bands) === canonicalKey(b.bands), own.meterIds);
+  return {
+    flowsToAdd: desired.flows.slice(), flowsToDelete: [],
     groupsToAdd: groups.add, groupsToModify: groups.modify, groupsToDelete: groups.remove,
     metersToAdd: meters.add, metersToModify: meters.modify, metersToDelete: meters.remove,
   };

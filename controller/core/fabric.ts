@@ -46,33 +46,66 @@ export interface Endpoint {
 /**
  * Shortest-path next hops towards each bridge, over tunnels that are up. Ties are broken by
  * peer name so that the result does not depend on input order (stable flow tables).
- * `nextHop.get(from).get(to)` is the tunnel port on `from` to use; undefined when `from === to`
- * or `to` is unreachable.
+ * `nextHop(from, to)` is the tunnel port on `from` to use; undefined when `from === to` or `to`
+ * is unreachable.
  */
 export class Paths {
-  private readonly next = new Map<string, Map<string, number>>();
-  private readonly dist = new Map<string, Map<string, number>>();
+  /** Bridges numbered in name order: a BFS taking them by number takes them by name. */
+  private readonly index = new Map<string, number>();
+  private readonly n: number;
+  /**
+   * All pairs in flat arrays, row `to`, column `from` (a million pairs at 1,000 bridges: Maps of
+   * Maps took most of a second and ~100 MB): the next hop's port (NO_PORT: none), and the hop
+   * count plus one (0: unreachable).
+   */
+  private readonly next: Uint32Array;
+  private readonly dist: Uint16Array | Uint32Array;
 
   constructor(readonly fabric: Fabric) {
-    // Who points at each bridge, once: every BFS below visits every bridge (1,000 BFS of 1,000
-    // bridges each, which rebuilt and sorted these lists a million times, took seconds).
-    const reverse = new Map<string, { bridge: string; tunnel: FabricTunnel }[]>();
-    for (const name of fabric.bridges.keys()) reverse.set(name, reverseTunnels(fabric, name));
-    for (const target of sortedNames(fabric)) this.computeTreeTowards(target, reverse);
+    const names = sortedNames(fabric);
+    names.forEach((name, i) => this.index.set(name, i));
+    const n = (this.n = names.length);
+    this.next = new Uint32Array(n * n).fill(NO_PORT);
+    this.dist = n < 0xffff ? new Uint16Array(n * n) : new Uint32Array(n * n);
+    // Who points at each bridge (bridge number, its tunnel port), in name order, built once: every
+    // BFS below visits every bridge.
+    const reverse = names.map((name) => reverseTunnels(fabric, name).map(({ bridge, tunnel }) => [this.index.get(bridge)!, tunnel.ofport] as const));
+    const frontier = new Uint32Array(n);
+    const following = new Uint32Array(n);
+    for (let target = 0; target < n; target++) this.computeTreeTowards(target, reverse, frontier, following);
   }
 
   /** Tunnel port on `from` that leads towards `to` (undefined if same bridge or unreachable). */
   nextHop(from: string, to: string): number | undefined {
-    return this.next.get(to)?.get(from);
+    const f = this.index.get(from);
+    const t = this.index.get(to);
+    if (f === undefined || t === undefined) return undefined;
+    const port = this.next[t * this.n + f]!;
+    return port === NO_PORT ? undefined : port;
   }
 
   distance(from: string, to: string): number | undefined {
-    return this.dist.get(to)?.get(from);
+    const f = this.index.get(from);
+    const t = this.index.get(to);
+    if (f === undefined || t === undefined) return undefined;
+    const d = this.dist[t * this.n + f]!;
+    return d === 0 ? undefined : d - 1;
   }
 
-  /** Hop counts to `to` from every bridge that reaches it (`to` itself at 0). */
-  distancesTo(to: string): ReadonlyMap<string, number> {
-    return this.dist.get(to) ?? new Map();
+  /** How many bridges reach `to` (itself included) and the most hops any of them takes. */
+  reachOf(to: string): { reach: number; farthest: number } {
+    const t = this.index.get(to);
+    if (t === undefined) return { reach: 0, farthest: 0 };
+    let reach = 0;
+    let farthest = 0;
+    const row = t * this.n;
+    for (let f = 0; f < this.n; f++) {
+      const d = this.dist[row + f]!;
+      if (d === 0) continue;
+      reach++;
+      if (d - 1 > farthest) farthest = d - 1;
+    }
+    return { reach, farthest };
   }
 
   reachable(from: string, to: string): boolean {
@@ -80,27 +113,34 @@ export class Paths {
   }
 
   /** BFS from the target outwards; each bridge's next hop is the neighbour it was reached from. */
-  private computeTreeTowards(target: string, reverse: ReadonlyMap<string, { bridge: string; tunnel: FabricTunnel }[]>): void {
-    const next = new Map<string, number>();
-    const dist = new Map<string, number>([[target, 0]]);
-    let frontier = [target];
-    while (frontier.length > 0) {
-      const following: string[] = [];
-      for (const name of frontier) {
-        const d = dist.get(name)!;
-        for (const { bridge, tunnel } of reverse.get(name) ?? []) {
-          if (dist.has(bridge)) continue;
-          dist.set(bridge, d + 1);
-          next.set(bridge, tunnel.ofport);
-          following.push(bridge);
+  private computeTreeTowards(target: number, reverse: readonly (readonly (readonly [number, number])[])[], frontier: Uint32Array, following: Uint32Array): void {
+    const row = target * this.n;
+    const { next, dist } = this;
+    dist[row + target] = 1;
+    frontier[0] = target;
+    let size = 1;
+    while (size > 0) {
+      let count = 0;
+      for (let i = 0; i < size; i++) {
+        const at = frontier[i]!;
+        const d = dist[row + at]!;
+        for (const [bridge, port] of reverse[at]!) {
+          if (dist[row + bridge] !== 0) continue;
+          dist[row + bridge] = d + 1;
+          next[row + bridge] = port;
+          following[count++] = bridge;
         }
       }
-      frontier = following.sort();
+      // Numbers are in name order: the next level is taken by name, as ties are broken.
+      following.subarray(0, count).sort();
+      frontier.set(following.subarray(0, count));
+      size = count;
     }
-    this.next.set(target, next);
-    this.dist.set(target, dist);
   }
 }
+
+/** No next hop (OFPP_ANY: never a tunnel's port). */
+const NO_PORT = 0xffffffff;
 
 /** Tunnels of other bridges that point at `name` and are up at both ends, by bridge name. */
 function reverseTunnels(fabric: Fabric, name: string): { bridge: string; tunnel: FabricTunnel }[] {

@@ -383,10 +383,8 @@ function labelHash(name: string): number {
 function labelRoot(fabric: Fabric, paths: Paths): string | undefined {
   let best: { name: string; reach: number; ecc: number } | undefined;
   for (const name of [...fabric.bridges.keys()].sort()) {
-    const dist = paths.distancesTo(name);
-    let ecc = 0;
-    for (const d of dist.values()) if (d > ecc) ecc = d;
-    if (!best || dist.size > best.reach || (dist.size === best.reach && ecc < best.ecc)) best = { name, reach: dist.size, ecc };
+    const { reach, farthest: ecc } = paths.reachOf(name);
+    if (!best || reach > best.reach || (reach === best.reach && ecc < best.ecc)) best = { name, reach, ecc };
   }
   return best?.name;
 }

@@ -62,11 +62,22 @@ export class BufferWriter {
   }
 
   u64(v: bigint): this {
-    const x = BigInt.asUintN(64, v);
-    // Two 32-bit halves: one BigInt shift instead of Buffer's BigInt path.
-    this.u32(Number(x >> 32n));
-    return this.u32(Number(x & 0xffffffffn));
+    // Comparisons allocate nothing; the BigInt arithmetic below allocates a few BigInts. A
+    // FLOW_MOD's cookie mask is 0, and a controller's cookies repeat from one flow to the next.
+    if (v === 0n) return this.u32(0).u32(0);
+    if (v !== this.lastU64) {
+      const x = BigInt.asUintN(64, v);
+      // Two 32-bit halves: one BigInt shift instead of Buffer's BigInt path.
+      this.lastU64Hi = Number(x >> 32n);
+      this.lastU64Lo = Number(x & 0xffffffffn);
+      this.lastU64 = v;
+    }
+    return this.u32(this.lastU64Hi).u32(this.lastU64Lo);
   }
+
+  private lastU64 = 0n;
+  private lastU64Hi = 0;
+  private lastU64Lo = 0;
 
   bytes(b: Uint8Array): this {
     this.ensure(b.length);
@@ -98,8 +109,12 @@ export class BufferWriter {
     return this.zeros(width - raw.length);
   }
 
+  // Plain stores as above (every message, match and instruction list patches its length).
   patchU16(at: number, v: number): void {
-    this.buf.writeUInt16BE(v & 0xffff, at);
+    if (at < 0 || at + 2 > this.pos) throw new RangeError(`patchU16 at ${at} outside the ${this.pos} bytes written`);
+    const b = this.buf;
+    b[at] = (v >>> 8) & 0xff;
+    b[at + 1] = v & 0xff;
   }
 
   patchU32(at: number, v: number): void {
