@@ -526,8 +526,15 @@ export class MigrationManager {
           void this.freeze(m.id, ev.reason === 'DELETE' ? 'old-port-gone' : 'old-port-down').catch(() => {});
         }
         // Every port change makes the flip's plan stale (its fabric may differ): planned again
-        // after the sync this change queues, so that the commit still only sends.
-        const planAgain = () => setImmediate(() => void this.precompute(m));
+        // after the sync this change queues, so that the commit still only sends. Noted at once:
+        // a commit arriving before the sync is queued waits for this plan, not the stale one.
+        const planAgain = () => {
+          const run = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.precompute(m));
+          this.planning.set(m.id, run);
+          void run.finally(() => {
+            if (this.planning.get(m.id) === run) this.planning.delete(m.id);
+          });
+        };
         if (m.state === 'prepared' && ev.switch === m.from.node && ev.port.portNo === m.from.ofport) planAgain();
         if (m.state !== 'prepared' || m.to.node !== ev.switch) continue;
         // Asked for by number: the first port with that number names it.

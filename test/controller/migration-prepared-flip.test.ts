@@ -117,3 +117,28 @@ t.test('old port gone (implicit freeze), new port added link-down, then up: the 
   for (const p of peers) t.same(delivered(w, p, mover), [`${target}:916`], `${p}: delivered at the new port only`);
   t.equal(await changesAfterReconcile(w), 0, 'a full recomputation from the read-back tables changes nothing');
 });
+
+t.test('a commit in the same turn as the port change that makes the plan stale waits for the plan made after it', async (t) => {
+  const { w, mover, target, peers } = await setup(t);
+  const sw = w.switches.get(target)!;
+  sw.addPort({ ...fakePort(917, 'c-race'), state: 1 /* link down */ });
+  for (let i = 0; i < 300 && !w.app.controller.sessions.get(target)!.ports.has(917); i++) await new Promise((r) => setTimeout(r, 10));
+  await w.app.controller.requestSync('test: settle');
+  const m = await w.app.migrations.prepare(mover, { node: target, port: 'c-race' });
+  const before = w.app.controller.syncCounts.prepared;
+  // Listeners run in order: the migration manager has seen the link come up when this one commits.
+  const committed = new Promise<ReturnType<typeof w.app.migrations.commit>>((resolve) => {
+    const onEvent = (e: { type: string; switch?: string }) => {
+      if (e.type !== 'port-change' || e.switch !== target) return;
+      w.app.controller.off('event', onEvent);
+      resolve(w.app.migrations.commit(m.id));
+    };
+    w.app.controller.on('event', onEvent);
+  });
+  sw.write({ type: 'PORT_STATUS', xid: 0, reason: 'MODIFY', desc: fakePort(917, 'c-race') });
+  const done = await (await committed);
+  t.equal(done.state, 'committed');
+  t.equal(w.app.controller.syncCounts.prepared, before + 1, 'the flip was sent as prepared');
+  for (const p of peers) t.same(delivered(w, p, mover), [`${target}:917`], `${p}: delivered at the new port only`);
+  t.equal(await changesAfterReconcile(w), 0, 'a full recomputation from the read-back tables changes nothing');
+});
