@@ -18,6 +18,11 @@
  *                   where its twin arrives; and the removal of a switch's flows that only frames
  *                   from its own ports reach (a departed container's known source);
  *   stage "cleanup": other removals last, once nothing depends on them any more.
+ *
+ * A commit's flip (`holdWithLevel`) removes the migration's hold and seal flows with the rest of
+ * their switch's part: they sit above the flows that replace them (the new edge's delivery, the
+ * old edge's relabel), which the same batch adds first, so the frame that no longer meets them
+ * meets the final flow; left to the cleanup, on two switches, they cost a round trip of their own.
  */
 import { COOKIE_OWNER_VALUE, cookieKind, RuleKind } from './cookies.js';
 import { diffSwitchState, emptyDiff, isEmptyDiff, type OwnIds, type SwitchDiff } from './diff.js';
@@ -39,13 +44,23 @@ export function planTransition(
   after: ReadonlyMap<string, SwitchState>,
   levels: string[][],
   own: OwnIds = {},
+  options: StageOptions = {},
 ): TransitionStage[] {
   const empty: SwitchState = { flows: [], groups: [], meters: [] };
   const diffs = new Map<string, SwitchDiff>();
   for (const name of new Set([...before.keys(), ...after.keys()])) {
     diffs.set(name, diffSwitchState(after.get(name) ?? empty, before.get(name) ?? empty, own));
   }
-  return stageDiffs(diffs, levels);
+  return stageDiffs(diffs, levels, undefined, options);
+}
+
+export interface StageOptions {
+  /**
+   * A commit: the hold and seal flows (MIGRATION_HOLD) go with their switch's level part, not
+   * the cleanup. Not for an abort or a freeze: there the frames they hold or drop must not reach
+   * the port below them before every switch has turned.
+   */
+  holdWithLevel?: boolean;
 }
 
 // Cookies of one kind form a range (owner, kind, then the subject's hash): comparing with its
@@ -59,6 +74,9 @@ const isRelabel = (f: { cookie: bigint }) => f.cookie >= RELABEL_FROM && f.cooki
 const KNOWN_SOURCE_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.KNOWN_SOURCE) << 40n);
 const KNOWN_SOURCE_TO = KNOWN_SOURCE_FROM + (1n << 40n);
 const isKnownSource = (f: { cookie: bigint }) => f.cookie >= KNOWN_SOURCE_FROM && f.cookie < KNOWN_SOURCE_TO;
+const HOLD_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.MIGRATION_HOLD) << 40n);
+const HOLD_TO = HOLD_FROM + (1n << 40n);
+const isHold = (f: { cookie: bigint }) => f.cookie >= HOLD_FROM && f.cookie < HOLD_TO;
 
 function destinationMac(f: FlowSpec): unknown {
   const dst = f.match.fields.find((m) => m.field === 'eth_dst');
@@ -70,7 +88,7 @@ function destinationMac(f: FlowSpec): unknown {
  * Switches in no level get `unorderedLabel`: no target was given, or its switch is not
  * connected, or they have no path to it; none of these is a failure.
  */
-export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: string[][], unorderedLabel = 'unordered'): TransitionStage[] {
+export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: string[][], unorderedLabel = 'unordered', options: StageOptions = {}): TransitionStage[] {
   const copies: TransitionStage = { label: 'copies', changes: new Map() };
   const cleanup: TransitionStage = { label: 'cleanup', changes: new Map() };
   const rest = new Map<string, SwitchDiff>();
@@ -88,7 +106,7 @@ export function stageDiffs(diffs: ReadonlyMap<string, SwitchDiff>, levels: strin
     const last = { ...emptyDiff(), groupsToDelete: d.groupsToDelete, metersToDelete: d.metersToDelete };
     const copiedMacs = first.flowsToAdd.length > 0 ? new Set(first.flowsToAdd.map(destinationMac)) : undefined;
     for (const f of d.flowsToDelete) {
-      if (isKnownSource(f)) middle.flowsToDelete.push(f);
+      if (isKnownSource(f) || (options.holdWithLevel && isHold(f))) middle.flowsToDelete.push(f);
       // A container's relabel entries on the bridge it now migrates back to go with its copies'
       // flow there: left until the cleanup, the more specific ones (arriving by the port towards
       // its old edge) would send the bicast's copy for this edge back to the old edge, which

@@ -321,8 +321,9 @@ export class MigrationManager {
     this.activate();
     const plan = this.plans.get(m.id);
     this.plans.delete(m.id);
-    // A plan made before a freeze knew nothing of the hold flows: compute afresh then.
-    const usable = plan && !m.freeze && plan.to.node === m.to.node && plan.to.ofport === m.to.ofport ? plan : undefined;
+    // A plan made before the freeze's hold and seal is stale (the switches' tables changed) and
+    // not sent (Controller.requestPreparedMove); the port changes since planned it again.
+    const usable = plan && plan.to.node === m.to.node && plan.to.ofport === m.to.ofport ? plan : undefined;
     let failures: string[];
     try {
       // The stage that includes the new edge takes the hold flow away (see replay).
@@ -533,6 +534,17 @@ export class MigrationManager {
         if (m.state === 'prepared' && !m.freeze && ev.switch === m.from.node && ev.port.portNo === m.from.ofport && (ev.reason === 'DELETE' || !ev.port.up)) {
           void this.freeze(m.id, ev.reason === 'DELETE' ? 'old-port-gone' : 'old-port-down').catch(() => {});
         }
+        // Every port change makes the flip's plan stale (its fabric may differ): planned again
+        // after the sync this change queues, so that the commit still only sends. Noted at once:
+        // a commit arriving before the sync is queued waits for this plan, not the stale one.
+        const planAgain = () => {
+          const run = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.precompute(m));
+          this.planning.set(m.id, run);
+          void run.finally(() => {
+            if (this.planning.get(m.id) === run) this.planning.delete(m.id);
+          });
+        };
+        if (m.state === 'prepared' && ev.switch === m.from.node && ev.port.portNo === m.from.ofport) planAgain();
         if (m.state !== 'prepared' || m.to.node !== ev.switch) continue;
         // Asked for by number: the first port with that number names it.
         if (m.to.port === null && m.to.ofport === ev.port.portNo && ev.reason !== 'DELETE') m.to.port = ev.port.name;
@@ -544,9 +556,8 @@ export class MigrationManager {
           m.to.ofport = ev.port.portNo;
           this.mark(m, 'port seen', `ofport ${ev.port.portNo}`);
           this.emit(m, 'migration-port-seen');
-          // After the sync this port change queues (it runs once this event is handled).
-          setImmediate(() => void this.precompute(m));
         }
+        if (ev.reason !== 'DELETE') planAgain();
         // The controller syncs on every port change; our migration list must be current first.
         this.activate();
         // Replayed once the port is up: a port added with its link down (the container's end of

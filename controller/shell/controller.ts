@@ -22,7 +22,7 @@ import {
   BridgeMacs, defaultForwardingOptions, desiredStateFor, endpointChangeFlows, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
   OWN_GROUP_IDS, withEntry, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
-import type { FlowSpec, SwitchState } from '../core/flows.js';
+import { flowKey, instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
@@ -1224,6 +1224,19 @@ export class Controller extends EventEmitter {
       .filter((e) => fabric.bridges.has(e.at.bridge));
     // A cache of its own: the shared one keeps the flows of the state in force.
     const desired = desiredStateFor(ctx, endpoints, new FlowCache());
+    return {
+      name, from: { node: was.node, ofport: was.ofport }, to, towards, migrations: JSON.stringify(migrations), ctx,
+      stages: this.stageMove(desired, ctx, towards, was.mac),
+      otherInputs: this.inputsVersion - this.migrationsVersion, installedGeneration: this.installedGeneration,
+    };
+  }
+
+  /**
+   * A move's stages: each ready switch's state diffed against what it holds now, in one stage
+   * when the new edge already delivers what reaches it for the mover, else levelled along paths
+   * to `towards`.
+   */
+  private stageMove(desired: ReadonlyMap<string, SwitchState>, ctx: ForwardingContext, towards: string, mac: string): TransitionStage[] {
     const diffs = new Map<string, SwitchDiff>();
     for (const [node, s] of this.sessions) {
       const installed = this.installed.get(node);
@@ -1236,12 +1249,26 @@ export class Controller extends EventEmitter {
       return port === undefined ? undefined : ctx.fabric.bridges.get(from)?.tunnels.find((t) => t.ofport === port)?.peer;
     };
     const changed = [...diffs].filter(([, d]) => !isEmptyDiff(d)).map(([node]) => node);
-    const levels = this.sessions.get(towards)?.state === 'ready' ? levelsAlongPaths(changed, towards, nextBridge) : [];
-    return {
-      name, from: { node: was.node, ofport: was.ofport }, to, towards, migrations: JSON.stringify(migrations), ctx,
-      stages: stageDiffs(diffs, levels, this.unorderedLabel(towards)),
-      otherInputs: this.inputsVersion - this.migrationsVersion, installedGeneration: this.installedGeneration,
-    };
+    const levels = this.sessions.get(towards)?.state !== 'ready' ? []
+      : this.deliversAlready(towards, diffs.get(towards), mac) ? [changed]
+      : levelsAlongPaths(changed, towards, nextBridge);
+    // Only commits are prepared: the mover's hold and seal flows go with their switch's part.
+    return stageDiffs(diffs, levels, this.unorderedLabel(towards), { holdWithLevel: true });
+  }
+
+  /**
+   * Whether `node` already delivers frames labelled for it and sent to `mac` as its part of the
+   * move will: the prepared migration's copy flow there has the match and the instructions of
+   * the delivery flow the move adds (a copy is told apart by its mark, which neither matches).
+   * Then what the other switches turn to (their frames for the mover labelled for the new edge)
+   * is delivered before the new edge's own turn, and they need not wait for it: the walks of
+   * test/controller/migration-flip.test.ts check every order of a one-stage flip.
+   */
+  private deliversAlready(node: string, part: SwitchDiff | undefined, mac: string): boolean {
+    const deliver = ruleCookie(RuleKind.DELIVER, mac);
+    const add = part?.flowsToAdd.find((f) => f.cookie === deliver);
+    const held = add && this.installed.get(node)?.flows.get(flowKey(add));
+    return add !== undefined && held !== undefined && cookieKind(held.cookie) === RuleKind.MIGRATION_COPY && instructionsKey(held.instructions) === instructionsKey(add.instructions);
   }
 
   /**
@@ -1252,7 +1279,11 @@ export class Controller extends EventEmitter {
   requestPreparedMove(reason: string, plan: PreparedMove): Promise<void> {
     const run = this.syncChain.then(() => {
       if (this.stopping) return undefined;
-      if (!this.preparedMoveHolds(plan)) return this.sync(reason, { reconcile: [], towards: plan.towards });
+      const stale = this.preparedMoveStale(plan);
+      if (stale.length > 0) {
+        this.log.debug({ reason, stale }, 'a forwarding change prepared ahead is stale: computing it afresh');
+        return this.sync(reason, { reconcile: [], towards: plan.towards });
+      }
       this.syncCounts.prepared++;
       this.tracked.changedSince.clear();
       this.tracked.portSetChanged = false;
@@ -1265,17 +1296,20 @@ export class Controller extends EventEmitter {
     return run;
   }
 
-  private preparedMoveHolds(plan: PreparedMove): boolean {
+  /** What changed since `plan` was made that its desired state did not foresee; empty: it holds. */
+  private preparedMoveStale(plan: PreparedMove): string[] {
     const now = this.locations.get(plan.name);
     const before = this.tracked.changedSince.get(plan.name);
     const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
-    return plan.installedGeneration === this.installedGeneration
-      && plan.otherInputs === this.inputsVersion - this.migrationsVersion
-      && now !== undefined && now.node === plan.to.node && now.ofport === plan.to.ofport
-      && this.tracked.changedSince.size === 1 && before !== undefined && before.node === plan.from.node && before.ofport === plan.from.ofport
-      && this.tracked.entriesChanged.size === 0 && this.pendingRemovals.size === 0
-      && JSON.stringify(this.activeMigrations) === plan.migrations
-      && sameOptions(plan.ctx.options, options);
+    const stale: string[] = [];
+    if (plan.installedGeneration !== this.installedGeneration) stale.push('switch tables');
+    if (plan.otherInputs !== this.inputsVersion - this.migrationsVersion) stale.push('inputs');
+    if (now === undefined || now.node !== plan.to.node || now.ofport !== plan.to.ofport) stale.push('destination');
+    if (this.tracked.changedSince.size !== 1 || before === undefined || before.node !== plan.from.node || before.ofport !== plan.from.ofport) stale.push('pending locations');
+    if (this.tracked.entriesChanged.size !== 0 || this.pendingRemovals.size !== 0) stale.push('pending entries');
+    if (JSON.stringify(this.activeMigrations) !== plan.migrations) stale.push('migrations');
+    if (!sameOptions(plan.ctx.options, options)) stale.push('options');
+    return stale;
   }
 
   /**

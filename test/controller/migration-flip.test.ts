@@ -20,7 +20,7 @@ const topologies: ((typeof migrationTopologies)[number] & { senders?: string[]; 
 
 // The flip's levels as the controller orders a prepared flip (along each switch's path to the
 // new location) and, for a flip computed on commit, by distance.
-for (const topo of topologies) for (const flipLevels of ['along paths', 'by distance'] as const) {
+for (const topo of topologies) for (const flipLevels of ['along paths', 'by distance', 'one stage'] as const) {
   t.test(`migration on ${topo.name} (flip levels ${flipLevels}): every intermediate state delivers, never loops`, async (t) => {
     const { fabric, net } = buildFabric(topo.bridges, topo.links, topo.edgePorts);
     const mover = ep('web', 1, topo.from[0], topo.from[1]);
@@ -70,7 +70,7 @@ for (const topo of topologies) for (const flipLevels of ['along paths', 'by dist
       const port = paths.nextHop(from, to);
       return fabric.bridges.get(from)!.tunnels.find((x) => x.ofport === port)?.peer;
     };
-    const flipOrder = flipLevels === 'along paths' ? levelsAlongPaths(changed, topo.to[0], nextBridge) : levels;
+    const flipOrder = flipLevels === 'along paths' ? levelsAlongPaths(changed, topo.to[0], nextBridge) : flipLevels === 'one stage' ? [changed] : levels;
     const flip = planTransition(prepared, final, flipOrder, own);
     if (topo.senders) {
       const byDistance = planTransition(prepared, final, levels, own);
@@ -81,5 +81,56 @@ for (const topo of topologies) for (const flipLevels of ['along paths', 'by dist
     // Each stage switch by switch and message by message: a stage's switches confirm in any order.
     applyStagesStepwise(net, flip, (step) => check(`flip/${step}`, [newPort], [oldPort]));
     check('committed', [newPort]);
+  });
+}
+
+/**
+ * A prepared commit whose new edge already delivers the mover's labelled frames (the copy flow:
+ * its port exists) goes in one stage (Controller.stageMove), with the hold and seal flows of a
+ * freeze removed in their switch's part (`holdWithLevel`), and it may be a return to a bridge
+ * the mover departed from earlier. Every switch subset and message prefix: each sender's frame
+ * ends exactly once, delivered at the new port or held at the new edge (replayed by the
+ * controller), never at the old port (sealed, the container is gone), never looping.
+ */
+for (const topo of topologies.filter((x) => x.from[0] !== x.to[0])) for (const returning of [false, true]) for (const frozen of [false, true]) {
+  t.test(`one-stage commit on ${topo.name}${frozen ? ', frozen (hold and seal)' : ''}${returning ? ', back to where it departed from' : ''}: each frame once`, async (t) => {
+    const { fabric, net } = buildFabric(topo.bridges, topo.links, topo.edgePorts);
+    const [oldEdge, oldPort] = topo.from;
+    const [newEdge, newPort] = topo.to;
+    const mover = ep('web', 1, oldEdge, oldPort);
+    const senders = (topo.senders ?? topo.bridges).map((b, i) => ep(`s${i}`, 10 + i, b, 3));
+    const all = [mover, ...senders];
+    const departedBefore = new BridgeMacs();
+    if (returning) departedBefore.add(newEdge, mover.mac);
+    const migration: MigrationInProgress = { name: 'web', mac: mover.mac, from: mover.at, to: { bridge: newEdge, ofport: newPort }, ...(frozen ? { hold: true, seal: 'drop' as const } : {}) };
+    const before = desired(fabric, all, [migration], { departed: departedBefore });
+    applyStages(net, planTransition(new Map(), before, [], own), () => {});
+    // Its arrival at the new edge ends the earlier departure there; the old edge relabels now.
+    const departed = new BridgeMacs();
+    departed.add(oldEdge, mover.mac);
+    const final = desired(fabric, [{ ...mover, at: { bridge: newEdge, ofport: newPort } }, ...senders], [], { departed });
+    const changed = [...fabric.bridges.keys()].filter((b) => !isEmptyDiff(diffSwitchState(final.get(b) ?? noState, before.get(b) ?? noState, own)));
+    const flip = planTransition(before, final, [changed], own, { holdWithLevel: true });
+    t.same(flip.map((s) => s.label).filter((l) => l !== 'cleanup'), ['level 0'], `one stage before the cleanup (${flip.map((s) => `${s.label}: ${[...s.changes.keys()].join(' ')}`).join(', ')})`);
+    if (frozen) {
+      const holds = flip.filter((s) => s.label === 'cleanup').flatMap((s) => [...s.changes.values()]).flatMap((d) => d.flowsToDelete).filter((f) => f.priority === 210);
+      t.same(holds, [], 'no hold or seal flow left to the cleanup');
+    }
+    let checks = 0;
+    applyStagesStepwise(net, flip, (step) => {
+      for (const s of senders) {
+        const r = net.walk(s.at.bridge, s.at.ofport, frame(s, mover));
+        const atNew = r.delivered.filter((d) => d.switch === newEdge && d.port === newPort).length;
+        const atOld = r.delivered.filter((d) => d.switch === oldEdge && d.port === oldPort).length;
+        const held = r.toController.filter((d) => d.frame.eth_dst === mover.mac && d.switch === newEdge).length;
+        const elsewhere = r.delivered.length - atNew - atOld;
+        // Not frozen, the old port still takes frames until the flip reaches it: at most once.
+        const ok = !r.looped && atNew + held === 1 && elsewhere === 0 && (frozen ? atOld === 0 : atOld <= 1) && r.delivered.every((d) => d.frame.vlan_vid === undefined);
+        if (!ok) t.fail(`flip/${step}: from ${s.name}: ${atNew} at the new port, ${held} held, ${atOld} at the old port, ${elsewhere} elsewhere${r.looped ? ', looped' : ''}`);
+        checks++;
+      }
+    });
+    for (const s of senders) t.same(net.walk(s.at.bridge, s.at.ofport, frame(s, mover)).delivered.map((d) => `${d.switch}:${d.port}`), [`${newEdge}:${newPort}`], `committed: from ${s.name} at the new port only`);
+    t.ok(checks > senders.length * 4, `walked ${checks} sender states`);
   });
 }

@@ -7,6 +7,7 @@
 import t from 'tap';
 import { makeWorld, walkBetween, type World } from './world.js';
 import { fakePort } from '../../src/openflow-sim/fake-switch.js';
+import { cookieKind, RuleKind } from '../../controller/core/cookies.js';
 
 async function setup(t: { teardown: (fn: () => unknown) => void }) {
   const w = await makeWorld('two-region.json');
@@ -85,5 +86,59 @@ t.test('a change between prepare and commit makes the plan stale: the commit com
   t.equal(w.app.controller.syncCounts.prepared, before, 'the stale plan was not sent');
   for (const p of peers) t.same(delivered(w, p, mover), [`${target}:913`], `${p}: delivered at the new port only`);
   t.same(delivered(w, mover, other), [`${was.node}:914`], 'the other container is reached at its new port');
+  t.equal(await changesAfterReconcile(w), 0, 'a full recomputation from the read-back tables changes nothing');
+});
+
+t.test('old port gone (implicit freeze), new port added link-down, then up: the plan is made again after each port change and the commit sends it', async (t) => {
+  const { w, mover, home, target, peers } = await setup(t);
+  const m = await w.app.migrations.prepare(mover, { node: target, port: 'c-again' });
+  const view = () => w.app.migrations.get(m.id)!;
+  const until = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    t.ok(ok(), what);
+  };
+  w.switches.get(home.node)!.removePort(home.ofport);
+  await until('frozen, holding at the new edge', () => view().timeline.some((e) => e.event === 'holding'));
+  const sw = w.switches.get(target)!;
+  sw.addPort({ ...fakePort(916, 'c-again'), state: 1 /* link down */ });
+  await until('port seen', () => view().to.ofport === 916);
+  await w.app.controller.requestSync('test: settle');
+  // The link comes up: an input of the plan made when the port was seen changed.
+  sw.write({ type: 'PORT_STATUS', xid: 0, reason: 'MODIFY', desc: fakePort(916, 'c-again') });
+  await until('port up', () => w.app.controller.sessions.get(target)!.ports.get(916)?.state === 4);
+  await w.app.controller.requestSync('test: settle');
+  await new Promise((r) => setImmediate(r));
+  const before = w.app.controller.syncCounts.prepared;
+  const done = await w.app.migrations.commit(m.id);
+  t.equal(done.state, 'committed');
+  t.equal(w.app.controller.syncCounts.prepared, before + 1, 'the flip was sent as prepared');
+  const holdFlows = (node: string) => w.tables.get(node)!.flows.filter((f) => cookieKind(f.cookie) === RuleKind.MIGRATION_HOLD).length;
+  t.equal(holdFlows(target) + holdFlows(home.node), 0, 'no hold or seal flow left');
+  for (const p of peers) t.same(delivered(w, p, mover), [`${target}:916`], `${p}: delivered at the new port only`);
+  t.equal(await changesAfterReconcile(w), 0, 'a full recomputation from the read-back tables changes nothing');
+});
+
+t.test('a commit in the same turn as the port change that makes the plan stale waits for the plan made after it', async (t) => {
+  const { w, mover, target, peers } = await setup(t);
+  const sw = w.switches.get(target)!;
+  sw.addPort({ ...fakePort(917, 'c-race'), state: 1 /* link down */ });
+  for (let i = 0; i < 300 && !w.app.controller.sessions.get(target)!.ports.has(917); i++) await new Promise((r) => setTimeout(r, 10));
+  await w.app.controller.requestSync('test: settle');
+  const m = await w.app.migrations.prepare(mover, { node: target, port: 'c-race' });
+  const before = w.app.controller.syncCounts.prepared;
+  // Listeners run in order: the migration manager has seen the link come up when this one commits.
+  const committed = new Promise<ReturnType<typeof w.app.migrations.commit>>((resolve) => {
+    const onEvent = (e: { type: string; switch?: string }) => {
+      if (e.type !== 'port-change' || e.switch !== target) return;
+      w.app.controller.off('event', onEvent);
+      resolve(w.app.migrations.commit(m.id));
+    };
+    w.app.controller.on('event', onEvent);
+  });
+  sw.write({ type: 'PORT_STATUS', xid: 0, reason: 'MODIFY', desc: fakePort(917, 'c-race') });
+  const done = await (await committed);
+  t.equal(done.state, 'committed');
+  t.equal(w.app.controller.syncCounts.prepared, before + 1, 'the flip was sent as prepared');
+  for (const p of peers) t.same(delivered(w, p, mover), [`${target}:917`], `${p}: delivered at the new port only`);
   t.equal(await changesAfterReconcile(w), 0, 'a full recomputation from the read-back tables changes nothing');
 });
