@@ -349,9 +349,9 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
  * by identity, and one copy is kept instead of two.
  */
 export function diffInstalled(desired: SwitchState, installed: InstalledState, own: OwnIds = {}): SwitchDiff {
-  // A switch that holds none of our flows (start-up, a wiped table): every desired flow is an
+  // A switch that holds no flow (start-up, a wiped table; MAC flows are counted apart): every desired flow is an
   // ADD, no key to compute. Should two share a key, the switch and applyDiff keep the later one.
-  if (installed.flows.size === 0) return diffEmptyFlows(desired, installed, own);
+  if (countInstalled(installed) === 0) return diffEmptyFlows(desired, installed, own);
   const want = new Map<string, FlowSpec>();
   const flowsToAdd: FlowSpec[] = [];
   // MAC flows: a switch's are found by MAC, not listed by switch (see MacFlows).
