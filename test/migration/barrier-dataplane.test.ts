@@ -145,12 +145,16 @@ t.test(`after the flip's last barrier reply, datagrams take the new path only ($
     checked += until - from;
     if (to.rx.got.has(from)) firstOnNew++;
     if (atOld.length > 0) bad.push(`flip ${i + 1} → ${to.node}: ${atOld.length} of ${until - from} datagrams after the barrier took the old path (first ${atOld[0]! - from} after the mark)`);
-    if (!to.rx.got.has(from)) bad.push(`flip ${i + 1} → ${to.node}: the datagram sent right after the commit answer did not reach the new place`);
+    // One datagram missing is the loaded machine's loss (a few % of all, whatever the flows
+    // say); the mark and the next two missing (the stream sends one a millisecond) is a gap of
+    // the new path right after the barrier: at a few % of loss per datagram, three in a row
+    // happen in well under 1 % of runs by chance.
+    if (![from, from + 1, from + 2].some((s) => to.rx.got.has(s))) bad.push(`flip ${i + 1} → ${to.node}: neither the datagram sent right after the commit answer nor the next two reached the new place`);
     lost += until - from - atNew;
   }
   // Loss inside the window is reported, not asserted: on a loaded 2-core machine the userspace
   // datapath and the receivers drop a few datagrams whatever the flows say; a black hole after
-  // the flip would show as the mark datagram missing at the new place.
+  // the flip would show as the datagrams right after the mark missing at the new place.
   t.comment(`${checked} datagrams checked over ${FLIPS} flips, ${lost} not received anywhere; the mark datagram (sent right after the commit answer) reached the new place ${firstOnNew}/${FLIPS} times`);
-  t.same(bad, [], 'every datagram sent after the last barrier reply took the new path, none the old one, and the first one arrived');
+  t.same(bad, [], 'every datagram sent after the last barrier reply took the new path, none the old one, and the first ones arrived');
 });
