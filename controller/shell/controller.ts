@@ -22,7 +22,7 @@ import {
   BridgeMacs, defaultForwardingOptions, desiredStateFor, endpointChangeFlows, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
   OWN_GROUP_IDS, withEntry, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
-import { flowKey, instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
+import { instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
@@ -1267,7 +1267,9 @@ export class Controller extends EventEmitter {
   private deliversAlready(node: string, part: SwitchDiff | undefined, mac: string): boolean {
     const deliver = ruleCookie(RuleKind.DELIVER, mac);
     const add = part?.flowsToAdd.find((f) => f.cookie === deliver);
-    const held = add && this.installed.get(node)?.flows.get(flowKey(add));
+    // installedFlow, not installed.flows: the copy flow matches eth_dst, so it is kept with the MAC flows.
+    const installed = this.installed.get(node);
+    const held = add && installed && installedFlow(installed, add);
     return add !== undefined && held !== undefined && cookieKind(held.cookie) === RuleKind.MIGRATION_COPY && instructionsKey(held.instructions) === instructionsKey(add.instructions);
   }
 
