@@ -4,6 +4,8 @@
  *   vino-commit    vino: the orchestrator prepares (POST /migrations) before the freeze,
  *                  attaches, resumes, then commits (POST /migrations/{id}/commit)
  *   vino-auto      vino: prepare only; the container's first frame at its new port commits
+ *   vino-auto-nohold  vino-auto without the freeze call and nothing held (--hold-frames 0): the
+ *                  first frame's commit alone, without waiting for a replay (issue 11's figure)
  *   vino-burst     vino-commit with the held frames replayed all at once (--hold-replay-burst 0)
  *   vino-wide      vino-commit with replay bursts of 256 frames (--hold-replay-burst 256)
  *   vino-cut-first vino-commit with the freeze step told after the old link is cut, not before
@@ -26,8 +28,8 @@ import { analyzeRun, type RunFigures } from '../../testbed/workload/stats.js';
 import { counterDelta, readCounters, type Counters } from './counters.js';
 import { commitOrJoin, type MigrationView, type VinoProcess } from '../../testbed/workload/vino.js';
 
-export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-burst' | 'vino-wide' | 'vino-cut-first' | 'vino-auto' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
-export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-burst', 'vino-wide', 'vino-cut-first', 'vino-auto', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
+export type ModeKey = 'freeze-only' | 'vino-commit' | 'vino-nohold' | 'vino-burst' | 'vino-wide' | 'vino-cut-first' | 'vino-auto' | 'vino-auto-nohold' | 'learning' | 'learning-garp' | 'osken' | 'ovs-testcontroller';
+export const MODE_KEYS: readonly ModeKey[] = ['freeze-only', 'vino-commit', 'vino-nohold', 'vino-burst', 'vino-wide', 'vino-cut-first', 'vino-auto', 'vino-auto-nohold', 'learning', 'learning-garp', 'osken', 'ovs-testcontroller'];
 
 export const MODE_LABELS: Record<ModeKey, string> = {
   'freeze-only': 'control: freeze + resume, no move',
@@ -37,6 +39,7 @@ export const MODE_LABELS: Record<ModeKey, string> = {
   'vino-wide': 'vino, replay bursts of 256 (--hold-replay-burst 256)',
   'vino-cut-first': 'vino, freeze told after the cut',
   'vino-auto': 'vino, prepare + auto-commit',
+  'vino-auto-nohold': 'vino, auto-commit, no freeze, no hold',
   learning: 'learning switches (OVS NORMAL)',
   'learning-garp': 'learning switches + gratuitous ARP',
   osken: 'os-ken simple_switch_13 (Ryu)',
@@ -93,6 +96,8 @@ export interface RunResult {
   /** Frozen for (resume − freeze), ms. */
   freezeMs: number;
   flipLatencyMs: number | null;
+  /** vino: commit (or first frame) → the held frames replayed and the hold flow gone, or the flip's end if later. */
+  deliveredMs: number | null;
   committedBy: 'api' | 'first-frame' | null;
   commitRaced: boolean;
   /** vino: the migration's freeze record (held / replayed / dropped frames). */
@@ -153,8 +158,11 @@ export async function vinoMove(s: Scenario, to: string): Promise<void> {
   if (migration.state !== 'committed') throw new Error(`moving ${s.container} to ${to}: migration ${m.id} ended ${migration.state}: ${migration.error ?? ''}`);
 }
 
-/** `cutFirst`: the freeze step is called once the old link is cut instead of before (the old contract's order). */
-function vinoMode(auto: boolean, cutFirst = false): Mode {
+/**
+ * `cutFirst`: the freeze step is called once the old link is cut instead of before (the old
+ * contract's order); `freezeCall` false: never called (the old port going down still freezes).
+ */
+function vinoMode(auto: boolean, cutFirst = false, freezeCall = true): Mode {
   return {
     async enter(s) {
       // The vino process kept running while other schemes had the bridges.
@@ -175,7 +183,7 @@ function vinoMode(auto: boolean, cutFirst = false): Mode {
       const freeze = async () => {
         await api.freeze(prepared.id);
       };
-      const emu = await emulate(s, cutFirst ? { afterUnplug: freeze } : { beforeUnplug: freeze });
+      const emu = await emulate(s, !freezeCall ? {} : cutFirst ? { afterUnplug: freeze } : { beforeUnplug: freeze });
       if (!auto) {
         const at = monotonicMs();
         const { migration, raced } = await commitOrJoin(api, prepared.id);
@@ -189,9 +197,8 @@ function vinoMode(auto: boolean, cutFirst = false): Mode {
   };
 }
 
-/** vino-commit with other controller flags: as before the freeze step (nothing held), or without paced replay. */
-function restartedVinoMode(flags: string[]): Mode {
-  const vino = vinoMode(false);
+/** A vino mode (vino-commit unless given) with other controller flags: nothing held, or without paced replay. */
+function restartedVinoMode(flags: string[], vino = vinoMode(false)): Mode {
   return {
     async enter(s) {
       await vino.enter(s);
@@ -287,6 +294,7 @@ export function makeMode(key: ModeKey): Mode {
     case 'vino-wide': return restartedVinoMode(['--hold-replay-burst', '256']);
     case 'vino-cut-first': return vinoMode(false, true);
     case 'vino-auto': return vinoMode(true);
+    case 'vino-auto-nohold': return restartedVinoMode(['--hold-frames', '0'], vinoMode(true, false, false));
     case 'learning': return learningMode(false);
     case 'learning-garp': return learningMode(true);
     case 'osken': return osKenMode();
@@ -323,6 +331,8 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
     const back = await client.waitFor((hb) => hb.httpOkAt !== null && hb.httpOkAt > resumeAt && hb.udpEchoSentAt !== null && hb.udpEchoSentAt >= resumeAt, Math.max(0, left));
     if (back) await sleep(s.holdMs);
     const record = await client.stop();
+    // Read again at the end: the replay may finish after the commit answered (its timeline grows).
+    if (outcome.migration) outcome.migration = await s.vino.api.migration(outcome.migration.id);
     const drops = counterDelta(before, await readCounters(s.overlay, s.container, ports));
     const figures = analyzeRun(record, { freezeAt: outcome.emu.freezeAt, resumeAt }, { observeFrom, ...serverDuplicates(s, record.udp.session) });
     // The run's milestones beside the client record (--keep copies both out).
@@ -334,6 +344,7 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
       mode: key, run, figures, emu: outcome.emu,
       freezeMs: Math.round((resumeAt - outcome.emu.freezeAt) * 1000) / 1000,
       flipLatencyMs: outcome.migration?.flipLatencyMs ?? null,
+      deliveredMs: outcome.migration ? heldDeliveredMs(outcome.migration) : null,
       committedBy: outcome.migration?.committedBy ?? null,
       commitRaced: outcome.commitRaced ?? false,
       freeze: outcome.migration?.freeze ?? null,
@@ -342,6 +353,21 @@ export async function measureRun(s: Scenario, key: ModeKey, mode: Mode, run: num
   } finally {
     client.kill();
   }
+}
+
+/**
+ * Commit (or first frame) → the network delivers at the new port without the controller: the
+ * later of the flip's last barrier and the end of the replay (timeline "replayed"); null when
+ * the timeline does not say.
+ */
+export function heldDeliveredMs(m: MigrationView): number | null {
+  // The flip's end ("flip confirmed", else "committed": that one after the save) is flipLatencyMs after its start.
+  const committed = m.timeline.find((e) => e.event === 'flip confirmed') ?? m.timeline.find((e) => e.event === 'committed');
+  if (!committed || m.flipLatencyMs === null) return null;
+  const start = committed.t - m.flipLatencyMs;
+  const replayed = m.timeline.find((e) => e.event === 'replayed');
+  const end = replayed && replayed.t > committed.t ? replayed.t : committed.t;
+  return Math.round((end - start) * 1000) / 1000;
 }
 
 /** The datagrams of the client's session the server received twice (its --duplicate-log, when it keeps one). */

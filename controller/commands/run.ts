@@ -61,7 +61,8 @@ Options:
   --lease-ttl SEC          election lease TTL: how long a dead master keeps the lead (default 1;
                            etcd raises it to its minimum, 2 s with its default timeouts)
   --migration-timeout SEC  abort prepared migrations not committed within SEC seconds (default 120)
-  --hold-frames N          frames held per frozen migration until its new port exists (default 16384)
+  --hold-frames N          frames held per frozen migration until its new port exists (default 16384;
+                           0: no hold at all)
   --hold-bytes N           bytes held per frozen migration (default 16777216)
   --hold-total-frames N    frames held over all migrations (default 131072)
   --hold-total-bytes N     bytes held over all migrations (default 67108864); beyond a cap frames

@@ -282,10 +282,16 @@ export class MigrationManager {
   private async flip(id: string, by: 'api' | 'first-frame'): Promise<Migration> {
     let m = this.requirePrepared(id, 'commit');
     const started = performance.now();
+    this.mark(m, 'commit started', by === 'api' ? 'commit call' : "the first frame's packet-in at the new port");
+    // Where the time before the flip goes (noted in the timeline): the plan, the replay.
+    const waited: string[] = [];
+    const since = (t: number) => Math.round((performance.now() - t) * 1000) / 1000;
     // A plan still being computed is queued ahead of this flip's change anyway: waiting costs nothing.
     const planning = this.planning.get(id);
     if (planning) {
+      const t = performance.now();
       await planning;
+      waited.push(`${since(t)} ms for the plan`);
       m = this.requirePrepared(id, 'commit');
     }
     if (m.to.ofport === null) {
@@ -301,14 +307,16 @@ export class MigrationManager {
       // the hold flow go out as they come.
       void this.releaseHold(m);
       hold.commitPending = true;
+      const t = performance.now();
       await hold.written;
+      waited.push(`${since(t)} ms for the replay to be written`);
       m = this.requirePrepared(id, 'commit');
       if (m.to.ofport === null) throw new MigrationError(409, `port "${m.to.port}" went away on ${m.to.node} during the replay`);
     }
     m.state = 'committing';
     m.committedBy = by;
     this.clearTimeout(m.id);
-    this.mark(m, by === 'api' ? 'commit requested' : 'first frame at the new port', by === 'api' ? undefined : 'auto-commit');
+    this.mark(m, by === 'api' ? 'commit requested' : 'first frame at the new port', [...(by === 'api' ? [] : ['auto-commit']), ...(waited.length ? [`waited ${waited.join(', ')}`] : [])].join('; ') || undefined);
     const c = this.controller.locations.get(m.container);
     let change;
     try {
@@ -324,6 +332,7 @@ export class MigrationManager {
     // A plan made before the freeze's hold and seal is stale (the switches' tables changed) and
     // not sent (Controller.requestPreparedMove); the port changes since planned it again.
     const usable = plan && plan.to.node === m.to.node && plan.to.ofport === m.to.ofport ? plan : undefined;
+    const sentAsPreparedBefore = this.controller.syncCounts.prepared;
     let failures: string[];
     try {
       // The stage that includes the new edge takes the hold flow away (see replay).
@@ -335,6 +344,9 @@ export class MigrationManager {
       hold?.flipReachedNewEdge?.();
     }
     m.flipLatencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+    // Where a slow flip's time went: a plan found stale at its turn is computed afresh and staged by levels.
+    this.mark(m, 'flip confirmed', `${m.flipLatencyMs} ms after the commit started; the new location is saved next`);
+    const planNote = !plan ? 'no plan made ahead' : !usable ? 'the plan made ahead was for another port' : this.controller.syncCounts.prepared > sentAsPreparedBefore ? 'sent as planned ahead' : 'the plan made ahead was stale at its turn: computed afresh';
     this.metrics?.flipLatency.observe(m.flipLatencyMs / 1000);
     // The save is off the flip's path, not off the answer's: the commit is answered (and
     // `committed`) only once the new location is stored. A crash before that leaves it
@@ -350,7 +362,7 @@ export class MigrationManager {
       this.mark(m, 'failed', m.error);
     } else {
       m.state = 'committed';
-      this.mark(m, 'committed', `flip confirmed by every switch in ${m.flipLatencyMs} ms (committed by ${by})`);
+      this.mark(m, 'committed', `flip confirmed by every switch in ${m.flipLatencyMs} ms (committed by ${by}; ${planNote})`);
     }
     this.emit(m, m.state === 'committed' ? 'migration-committed' : 'migration-failed');
     this.controller.emit('event', { type: 'container-moved', container: m.container, mac: m.mac, from: { node: m.from.node, ofport: m.from.ofport }, to: { node: m.to.node, ofport: m.to.ofport }, source: 'migration' });
@@ -391,6 +403,13 @@ export class MigrationManager {
     m.freeze = { by, lastAtOld: new Date().toISOString(), firstAtNew: null, refractoryMs: null, held: 0, heldBytes: 0, replayed: 0, dropped: 0, afterRelease: 0, takenAtOld: 0 };
     const frozenAt = performance.now();
     this.mark(m, 'frozen', by === 'api' ? 'the old host takes no more frames' : `old port ${by === 'old-port-gone' ? 'gone' : 'down'}: implicit freeze`);
+    if (this.holdBudget.limits.maxFrames === 0 || this.holdBudget.limits.maxTotalFrames === 0) {
+      // A hold that may keep no frame would only drop them at the controller, and its flow's
+      // install and release (two barrier-confirmed syncs) would be queued ahead of the commit.
+      this.mark(m, 'not holding', 'no frame may be held (--hold-frames 0): until the new port is up and the flip done, frames for it are dropped by the switches');
+      this.emit(m, 'migration-frozen');
+      return m;
+    }
     const hold = (phase: Hold['phase']): Hold => ({ queue: new HeldFrames(this.holdBudget), phase, replayed: 0, frozenAt, taken: new Map(), takenFrames: 0 });
     // A port that exists with its link down (prepared ahead, the container's end not up yet)
     // would drop what reaches it: hold until it comes up, as for a port that does not exist.

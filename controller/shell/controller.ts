@@ -1267,6 +1267,7 @@ export class Controller extends EventEmitter {
   private deliversAlready(node: string, part: SwitchDiff | undefined, mac: string): boolean {
     const deliver = ruleCookie(RuleKind.DELIVER, mac);
     const add = part?.flowsToAdd.find((f) => f.cookie === deliver);
+    // installedFlow, not installed.flows: the copy flow matches eth_dst, so it is kept with the MAC flows.
     const installed = this.installed.get(node);
     const held = add && installed && installedFlow(installed, add);
     return add !== undefined && held !== undefined && cookieKind(held.cookie) === RuleKind.MIGRATION_COPY && instructionsKey(held.instructions) === instructionsKey(add.instructions);

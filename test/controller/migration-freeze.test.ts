@@ -113,6 +113,39 @@ t.test('a commit during the hold waits for the replay; the old port going away f
   t.same(replays(sw.received, 902).map((o) => o.data.readUInt32BE(14)), [...Array(10).keys()]);
 });
 
+t.test('with a frame cap of 0 a freeze holds nothing: no hold or seal flow, no sync ahead of the first frame\'s commit', async (t) => {
+  const { w, mover, home, target, peers } = await setup(t, { maxFrames: 0 });
+  const m = await (await postJson(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-none' } })).json() as View;
+  const flowModsBefore = [...w.switches.values()].reduce((n, sw) => n + sw.received.filter((x) => x.type === 'FLOW_MOD').length, 0);
+  w.switches.get(home.node)!.removePort(home.ofport);
+  const v = await untilValue('implicit freeze', () => getMigration<View>(w, m.id), (x) => x.freeze !== null && x.timeline.some((e) => e.event === 'not holding'));
+  t.equal(v.freeze!.by, 'old-port-gone');
+  t.notOk(v.timeline.some((e) => e.event === 'holding'), 'never holding');
+  await w.app.controller.requestSync('test');
+  for (const node of Object.keys(w.topology.nodes)) t.equal(holdFlows(w, node).length, 0, `${node}: no hold or seal flow`);
+  // The port change's own sync may send flow_mods (the old port's flows go); none carries a hold cookie.
+  const holdMods = [...w.switches.values()].flatMap((sw) => sw.received).filter((x) => x.type === 'FLOW_MOD' && cookieKind((x as { cookie: bigint }).cookie) === RuleKind.MIGRATION_HOLD);
+  t.equal(holdMods.length, 0, `no hold flow_mod sent (${[...w.switches.values()].reduce((n, sw) => n + sw.received.filter((x) => x.type === 'FLOW_MOD').length, 0) - flowModsBefore} flow_mods since the prepare)`);
+  const sw = w.switches.get(target)!;
+  sw.addPort(fakePort(903, 'c-none'));
+  await untilValue('port seen', () => getMigration<View>(w, m.id), (x) => x.to.ofport === 903);
+  // From the container (its MAC the source) at its new port: the table-miss packet-in that commits.
+  const frame = Buffer.alloc(60);
+  Buffer.from('ffffffffffff', 'hex').copy(frame, 0);
+  Buffer.from(home.mac.replace(/:/g, ''), 'hex').copy(frame, 6);
+  frame.writeUInt16BE(0x88b5, 12);
+  sw.packetIn(903, frame);
+  const done = await untilValue('committed by the first frame', () => getMigration<View & { committedBy: string }>(w, m.id), (x) => x.state === 'committed');
+  t.equal(done.committedBy, 'first-frame');
+  t.match(done.freeze, { held: 0, replayed: 0, dropped: 0 });
+  const events = done.timeline.map((e) => e.event);
+  t.ok(events.indexOf('commit started') < events.indexOf('flip confirmed') && events.indexOf('flip confirmed') < events.indexOf('committed'), `timeline: ${events.join(', ')}`);
+  for (const p of peers) {
+    const r = walkBetween(w, p, mover);
+    t.same(r.delivered.filter((d) => d.frame.eth_dst === home.mac).map((d) => `${d.switch}:${d.port}`), [`${target}:903`], `${p}: delivered at the new port only`);
+  }
+});
+
 t.test('frames the hold flow sends after the replay go out at once behind it; a commit right after the port appears takes the hold flow away with its flip', async (t) => {
   const { w, mover, home, target } = await setup(t);
   const m = await (await postJson(w, '/api/v1/migrations', { container: mover, to: { switch: target, port: 'c-fast' } })).json() as View;
