@@ -70,7 +70,7 @@ type Run = (string | FlowSpec)[];
  * so a container costs about a pointer per switch and flow. Within a switch a flow is identified
  * as OpenFlow does, by table, priority and match.
  *
- * Runs change in place (splice, push): a copy per insert left a dead run in the old generation
+ * Runs change in place (elements shifted, push): a copy per insert left a dead run in the old generation
  * for every switch added during start-up (memory V8 keeps after collecting it) and made a MAC on
  * n switches cost n² to build. Growth leaves spare room in a run; compact() trims the runs grown
  * since the last call to their exact length (after a sync, when they have stopped growing).
@@ -108,7 +108,7 @@ export class MacFlows {
     }
     const at = run.indexOf(flow);
     if (at < 0) run.push(flow, bridge);
-    else run.splice(at + 1, 0, bridge);
+    else insertAt(run, at + 1, bridge);
     this.grown.add(mac);
     if (was < 0) this.counts.set(bridge, this.countOn(bridge) + 1);
   }
@@ -193,8 +193,18 @@ function ownerAt(run: Run, at: number): number {
 function removeAt(run: Run, at: number): void {
   const flowAt = ownerAt(run, at);
   const alone = flowAt === at - 1 && (at + 1 === run.length || typeof run[at + 1] !== 'string');
-  if (alone) run.splice(flowAt, 2);
-  else run.splice(at, 1);
+  const from = alone ? flowAt : at;
+  const n = alone ? 2 : 1;
+  // By hand, not splice: splice makes an array of what it removed on every call.
+  for (let i = from; i + n < run.length; i++) run[i] = run[i + n]!;
+  run.length -= n;
+}
+
+/** Inserts `bridge` at `at` in `run`, in place (push grows the room: amortised). */
+function insertAt(run: Run, at: number, bridge: string): void {
+  run.push(bridge);
+  for (let i = run.length - 1; i > at; i--) run[i] = run[i - 1]!;
+  run[at] = bridge;
 }
 
 /** Keeps in `run`, in place, the switches `keep` accepts and the flows some kept switch holds. */
