@@ -69,10 +69,17 @@ type Run = (string | FlowSpec)[];
  * hold a MAC's ingress entry mostly hold the same flow object (the forwarding code shares it),
  * so a container costs about a pointer per switch and flow. Within a switch a flow is identified
  * as OpenFlow does, by table, priority and match.
+ *
+ * Runs change in place (elements shifted, push): a copy per insert left a dead run in the old generation
+ * for every switch added during start-up (memory V8 keeps after collecting it) and made a MAC on
+ * n switches cost n² to build. Growth leaves spare room in a run; compact() trims the runs grown
+ * since the last call to their exact length (after a sync, when they have stopped growing).
  */
 export class MacFlows {
   private readonly byMac = new Map<string, Run>();
   private readonly counts = new Map<string, number>();
+  /** MACs whose run grew in place (may have spare room) since the last compact(). */
+  private readonly grown = new Set<string>();
 
   /** How many MAC flows `bridge` holds. */
   countOn(bridge: string): number {
@@ -83,20 +90,26 @@ export class MacFlows {
   get(bridge: string, mac: string, flow: Identity): FlowSpec | undefined {
     const run = this.byMac.get(mac);
     const at = run === undefined ? -1 : find(run, bridge, flow);
-    return at < 0 ? undefined : owner(run!, at);
+    return at < 0 ? undefined : run![ownerAt(run!, at)] as FlowSpec;
   }
 
   set(bridge: string, mac: string, flow: FlowSpec): void {
     const run = this.byMac.get(mac);
     if (!run) {
+      // A literal of two: exactly that long, as most runs of one switch stay.
       this.byMac.set(mac, [flow, bridge]);
       this.counts.set(bridge, this.countOn(bridge) + 1);
       return;
     }
     const was = find(run, bridge, flow);
-    const rest = was < 0 ? run : without(run, (i) => i === was);
-    const at = rest.indexOf(flow);
-    this.byMac.set(mac, at < 0 ? inserted(rest, rest.length, flow, bridge) : inserted(rest, at + 1, bridge));
+    if (was >= 0) {
+      if (run[ownerAt(run, was)] === flow) return;
+      removeAt(run, was);
+    }
+    const at = run.indexOf(flow);
+    if (at < 0) run.push(flow, bridge);
+    else insertAt(run, at + 1, bridge);
+    this.grown.add(mac);
     if (was < 0) this.counts.set(bridge, this.countOn(bridge) + 1);
   }
 
@@ -104,7 +117,11 @@ export class MacFlows {
     const run = this.byMac.get(mac);
     const was = run === undefined ? -1 : find(run, bridge, flow);
     if (was < 0) return false;
-    this.replace(mac, without(run!, (i) => i === was));
+    removeAt(run!, was);
+    if (run!.length === 0) {
+      this.byMac.delete(mac);
+      this.grown.delete(mac);
+    }
     this.counts.set(bridge, this.countOn(bridge) - 1);
     return true;
   }
@@ -126,13 +143,24 @@ export class MacFlows {
     const held = [...bridges].filter((b) => this.countOn(b) > 0);
     if (held.length === 0) return;
     const gone = new Set(held);
-    for (const [mac, run] of [...this.byMac]) if (run.some((x) => typeof x === 'string' && gone.has(x))) this.replace(mac, without(run, (i) => gone.has(run[i] as string)));
+    for (const [mac, run] of this.byMac) {
+      if (!run.some((x) => typeof x === 'string' && gone.has(x))) continue;
+      keepOnly(run, (x) => !gone.has(x));
+      if (run.length === 0) {
+        this.byMac.delete(mac);
+        this.grown.delete(mac);
+      }
+    }
     for (const b of held) this.counts.delete(b);
   }
 
-  private replace(mac: string, run: Run): void {
-    if (run.length === 0) this.byMac.delete(mac);
-    else this.byMac.set(mac, run);
+  /** Trims the runs grown since the last call to their exact length (a copy each: V8 keeps an array's spare room). */
+  compact(): void {
+    for (const mac of this.grown) {
+      const run = this.byMac.get(mac);
+      if (run !== undefined) this.byMac.set(mac, run.slice());
+    }
+    this.grown.clear();
   }
 }
 
@@ -154,11 +182,50 @@ function find(run: Run, bridge: string, flow: Identity): number {
   return -1;
 }
 
-/** The flow that the switch at `at` in `run` holds. */
-function owner(run: Run, at: number): FlowSpec {
+/** The index of the flow that the switch at `at` in `run` holds. */
+function ownerAt(run: Run, at: number): number {
   let i = at;
   while (typeof run[i] === 'string') i--;
-  return run[i] as FlowSpec;
+  return i;
+}
+
+/** Removes the switch at `at` from `run` in place, and its flow too if no other switch holds it. */
+function removeAt(run: Run, at: number): void {
+  const flowAt = ownerAt(run, at);
+  const alone = flowAt === at - 1 && (at + 1 === run.length || typeof run[at + 1] !== 'string');
+  const from = alone ? flowAt : at;
+  const n = alone ? 2 : 1;
+  // By hand, not splice: splice makes an array of what it removed on every call.
+  for (let i = from; i + n < run.length; i++) run[i] = run[i + n]!;
+  run.length -= n;
+}
+
+/** Inserts `bridge` at `at` in `run`, in place (push grows the room: amortised). */
+function insertAt(run: Run, at: number, bridge: string): void {
+  run.push(bridge);
+  for (let i = run.length - 1; i > at; i--) run[i] = run[i - 1]!;
+  run[at] = bridge;
+}
+
+/** Keeps in `run`, in place, the switches `keep` accepts and the flows some kept switch holds. */
+function keepOnly(run: Run, keep: (bridge: string) => boolean): void {
+  let n = 0;
+  let flowAt = -1;
+  for (let i = 0; i < run.length; i++) {
+    const x = run[i]!;
+    if (typeof x !== 'string') {
+      flowAt = i;
+      continue;
+    }
+    if (!keep(x)) continue;
+    // The flow goes in before its first kept switch.
+    if (flowAt >= 0) {
+      run[n++] = run[flowAt]!;
+      flowAt = -1;
+    }
+    run[n++] = x;
+  }
+  run.length = n;
 }
 
 /** Same table, priority and match (fields in any order, MACs in any case). */
@@ -180,39 +247,6 @@ function sameField(x: Match['fields'][number], y: Match['fields'][number]): bool
 
 function sameValue(a: number | bigint | string, b: number | bigint | string): boolean {
   return a === b || (typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase());
-}
-
-/**
- * `run` with `items` inserted at `at`, as an array of exactly its length: spread, splice and push
- * leave spare capacity, more than the run itself at a few switches per MAC.
- */
-function inserted(run: Run, at: number, ...items: Run): Run {
-  const out: Run = new Array<string | FlowSpec>(run.length + items.length);
-  let j = 0;
-  for (let i = 0; i < at; i++) out[j++] = run[i]!;
-  for (const x of items) out[j++] = x;
-  for (let i = at; i < run.length; i++) out[j++] = run[i]!;
-  return out;
-}
-
-/** `run` without the switches at the indexes `drop` names, and without a flow no switch holds any more (exactly that long). */
-function without(run: Run, drop: (i: number) => boolean): Run {
-  let n = 0;
-  const keep = new Array<boolean>(run.length);
-  for (let i = run.length - 1, followed = false; i >= 0; i--) {
-    // A flow is kept if a switch still holding it follows before the next flow.
-    if (typeof run[i] === 'string') {
-      keep[i] = !drop(i);
-      followed ||= keep[i]!;
-    } else {
-      keep[i] = followed;
-      followed = false;
-    }
-    if (keep[i]) n++;
-  }
-  const out: Run = new Array<string | FlowSpec>(n);
-  for (let i = 0, j = 0; i < run.length; i++) if (keep[i]) out[j++] = run[i]!;
-  return out;
 }
 
 /**
@@ -308,6 +342,12 @@ export class InstalledTables extends Map<string, InstalledState> {
   override clear(): void {
     for (const bridge of this.keys()) this.forgotten.add(bridge);
     super.clear();
+  }
+
+  /** Trims the MAC runs grown since the last call (MacFlows.compact): once changes stop coming, e.g. after a sync. */
+  compact(): void {
+    this.forgetNow();
+    this.macs.compact();
   }
 
   /** Drops the MAC flows of the switches forgotten since the last call. */

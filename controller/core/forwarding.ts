@@ -275,11 +275,13 @@ export class FlowCache {
           return f;
         }
       }
-    } else {
-      this.bySubject.set(r.subject, (runs = []));
     }
     const flow = make();
-    runs.push(flow, sig, this.computation);
+    // A new run of exactly its length each time, not a push: a subject's few flows are taken
+    // in a row, so the runs replaced die young (the scavenger frees them), where a run grown by
+    // push kept room for a dozen more until finish() copied it, in the old generation by then
+    // (memory V8 keeps after collecting it).
+    this.bySubject.set(r.subject, runs ? appended(runs, flow, sig, this.computation) : [flow, sig, this.computation]);
     this.count++;
     return flow;
   }
@@ -293,8 +295,9 @@ export class FlowCache {
         for (let j = 0; j < CACHE_STRIDE; j++) runs[kept + j] = runs[i + j];
         kept += CACHE_STRIDE;
       }
+      if (kept === runs.length) continue;
       this.count -= (runs.length - kept) / CACHE_STRIDE;
-      // A copy of exactly the kept length: arrays grown by push keep room for a dozen more.
+      // A copy of exactly the kept length (V8 keeps the room of an array shortened in place).
       if (kept === 0) this.bySubject.delete(subject);
       else this.bySubject.set(subject, runs.slice(0, kept));
     }
@@ -303,6 +306,16 @@ export class FlowCache {
 }
 
 const CACHE_STRIDE = 3;
+
+/** `runs` plus one (flow, signature, computation), as an array of exactly that length. */
+function appended(runs: readonly unknown[], flow: FlowSpec, sig: string | number, computation: number): unknown[] {
+  const out = new Array<unknown>(runs.length + CACHE_STRIDE);
+  for (let i = 0; i < runs.length; i++) out[i] = runs[i];
+  out[runs.length] = flow;
+  out[runs.length + 1] = sig;
+  out[runs.length + 2] = computation;
+  return out;
+}
 
 /** What the flows depend on besides the endpoints: built once per fabric and migration state. */
 export interface ForwardingContext {

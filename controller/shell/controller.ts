@@ -1013,10 +1013,14 @@ export class Controller extends EventEmitter {
       if (this.queuedSync === entry) this.queuedSync = undefined;
       if (!entry.pipelined) await previousConfirmed;
       const reasons = entry.reasons.join('; ') + (entry.moreReasons > 0 ? ` and ${entry.moreReasons} more` : '');
-      return this.syncOnce(reasons, {
+      const unconfirmed = await this.syncOnce(reasons, {
         reconcile: [...entry.reconcile], byDistance: entry.byDistance, ...(entry.towards ? { towards: entry.towards } : {}),
         ...(entry.pipelined ? { previousConfirmed } : {}),
       });
+      // No other sync waiting: the installed MAC runs have stopped growing for now (trimming them
+      // between the syncs of a burst would copy a run again at each).
+      if (this.queuedSync === undefined) this.installed.compact();
+      return unconfirmed;
     });
     // Resolves as requestSync always did: once this change and every earlier one are confirmed.
     entry.run = turn.then(async (t) => {
