@@ -93,9 +93,7 @@ export class MacFlows {
       this.counts.set(bridge, this.countOn(bridge) + 1);
       return;
     }
-    // A switch not in the run holds none of its flows: no identity to compare (each comparison
-    // reads a flow object, a cache miss at start-up, where most switches get a MAC's first flow).
-    const was = run.indexOf(bridge) < 0 ? -1 : find(run, bridge, flow);
+    const was = find(run, bridge, flow);
     const rest = was < 0 ? run : without(run, (i) => i === was);
     const at = rest.indexOf(flow);
     this.byMac.set(mac, at < 0 ? inserted(rest, rest.length, flow, bridge) : inserted(rest, at + 1, bridge));
