@@ -62,22 +62,21 @@ export class BufferWriter {
   }
 
   u64(v: bigint): this {
-    // Comparisons allocate nothing; the BigInt arithmetic below allocates a few BigInts. A
-    // FLOW_MOD's cookie mask is 0, and a controller's cookies repeat from one flow to the next.
-    if (v === 0n) return this.u32(0).u32(0);
-    if (v !== this.lastU64) {
-      const x = BigInt.asUintN(64, v);
-      // Two 32-bit halves: one BigInt shift instead of Buffer's BigInt path.
-      this.lastU64Hi = Number(x >> 32n);
-      this.lastU64Lo = Number(x & 0xffffffffn);
-      this.lastU64 = v;
+    if (this.pos + 8 > this.buf.length) this.ensure(8);
+    // A DataView store takes the BigInt as it is; splitting it into two halves allocated BigInts
+    // (a third of a FLOW_MOD's encoding where cookies differ from flow to flow). `buf` may be
+    // replaced (grown, or by an owner such as encodeMessage's slab): the view follows it.
+    if (this.viewOf !== this.buf) {
+      this.view = new DataView(this.buf.buffer as ArrayBuffer, this.buf.byteOffset, this.buf.byteLength);
+      this.viewOf = this.buf;
     }
-    return this.u32(this.lastU64Hi).u32(this.lastU64Lo);
+    this.view.setBigUint64(this.pos, v);
+    this.pos += 8;
+    return this;
   }
 
-  private lastU64 = 0n;
-  private lastU64Hi = 0;
-  private lastU64Lo = 0;
+  private view = new DataView(new ArrayBuffer(0));
+  private viewOf: Buffer | undefined;
 
   bytes(b: Uint8Array): this {
     this.ensure(b.length);

@@ -46,16 +46,9 @@ export function u32(w: BufferWriter, base: number, v: number, what: string): voi
 }
 
 export function u64(w: BufferWriter, base: number, v: bigint, what: string): void {
-  // BigInt range comparisons are runtime calls; equality with the last value that passed is
-  // cheaper (a controller's cookies repeat from flow to flow, masks are 0).
-  if (v !== lastU64InRange) {
-    if (typeof v !== 'bigint' || !(v >= 0n && v <= U64_MAX)) throw tooWide(w, base, what, v, 64);
-    lastU64InRange = v;
-  }
+  if (typeof v !== 'bigint' || v < 0n || v > U64_MAX) throw tooWide(w, base, what, v, 64);
   w.u64(v);
 }
-
-let lastU64InRange = 0n;
 
 /** A payload that must be a Buffer/Uint8Array (a string here is a common mistake). */
 export function bytes(w: BufferWriter, base: number, v: Uint8Array, what: string): void {
