@@ -16,7 +16,9 @@ export interface HoldLimits {
   /**
    * Frames per replay burst: each burst's PACKET_OUTs are confirmed by a barrier before the
    * next goes, so a receiver gets the backlog at the pace the switch delivers it, not all at
-   * once into a socket buffer sized for steady traffic. 0: the whole backlog at once.
+   * once into a socket buffer sized for steady traffic. 0: the whole backlog at once. With the
+   * replay window (port counters) the window sizes the bursts; a backlog of at most one burst
+   * goes at once.
    */
   replayBurst: number;
   /**

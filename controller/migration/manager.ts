@@ -147,13 +147,14 @@ class ReplayClock {
   }
 
   /**
-   * Waits until the window has room and returns how much; `stop`: give up waiting (aborted).
+   * Waits until the window has room and returns how much; `first`: counters already asked for;
+   * `stop`: give up waiting (aborted).
    * Counters that stop coming open the window for good (the barrier pace still holds).
    */
-  async room(read: () => Promise<PortPackets | null>, stop: () => boolean): Promise<number> {
-    for (;;) {
+  async room(read: () => Promise<PortPackets | null>, stop: () => boolean, first?: Promise<PortPackets | null>): Promise<number> {
+    for (let next = first; ; next = undefined) {
       if (this.blind) return this.window;
-      const c = await read();
+      const c = await (next ?? read());
       if (!c) this.blind = true;
       if (!c || stop()) return this.window;
       this.update(c);
@@ -741,25 +742,34 @@ export class MigrationManager {
       return;
     }
     let backlog = h.queue.length;
+    // With the clock, frames arriving during the replay are paced too, but at most as many again
+    // as the freeze's backlog: an endless stream kept the replay, and the commit waiting for it,
+    // going for tens of seconds (bench: 30,000 frames held); then the last burst takes the rest.
+    let pacedLeft = 2 * backlog;
     let replayed: Promise<number>;
+    let counters: Promise<PortPackets | null> | undefined;
     for (;;) {
       let max: number;
       if (clock) {
-        const room = await clock.room(() => this.portCounters(m), () => h.phase !== 'replaying');
+        const room = await clock.room(() => this.portCounters(m), () => h.phase !== 'replaying', counters);
         if (h.phase !== 'replaying') {
           h.replayWritten?.();
           return;
         }
-        // The last burst (only written) takes the rest once it fits.
-        max = Math.min(room, burst);
-        if (h.queue.length <= max) max = Infinity;
+        // The window whole (the barrier pace is the clock's read now); the last burst (only
+        // written) takes the rest once it fits, or once the pacing has done its share.
+        max = h.queue.length <= room || pacedLeft <= 0 ? Infinity : room;
       } else {
         max = backlog > burst ? burst : Infinity;
       }
       const frames = h.queue.take(max);
       backlog -= frames.length;
+      pacedLeft -= frames.length;
       replayed = this.sendHeld(m, h, frames);
       if (h.queue.length === 0) break;
+      // Asked right behind the burst: the switch answers it once the burst is out, in the same
+      // round trip as the burst's barrier.
+      if (clock) counters = this.portCounters(m);
       const n = await replayed;
       if (h.phase !== 'replaying') {
         // Aborted meanwhile: its queue was discarded.

@@ -51,7 +51,9 @@ function gateReplayBarriers(sw: FakeSwitch, ofport: number) {
 
 async function frozenWorld(t: { teardown: (fn: () => unknown) => void }, replayBurst: number, port: string, limits: Partial<HoldLimits> = {}) {
   // packetInRate 0: the session's PACKET_IN rate limit (tested on its own) stays out of the count.
-  const w = await makeWorld('two-region.json', { holdLimits: { replayBurst, ...limits }, session: { packetInRate: 0 } });
+  // The barrier pace alone unless a test gives a replay window (the fake switch counts PACKET_OUTs
+  // as tx and nothing as rx: a window would close on its own).
+  const w = await makeWorld('two-region.json', { holdLimits: { replayBurst, replayWindow: 0, ...limits }, session: { packetInRate: 0 } });
   t.teardown(() => w.close());
   const home = w.app.controller.locations.get('web')!;
   const target = 'h3';
@@ -95,9 +97,9 @@ t.test('replay in bursts: the next burst only after the previous burst\'s barrie
   t.equal(((await c.json()) as View).state, 'committed');
 });
 
-t.test('paced by barriers only (no replay window), only the freeze\'s backlog is paced: a stream that keeps coming does not keep the replay (and a commit) waiting', async (t) => {
+t.test('only the freeze\'s backlog is paced by barriers: a stream that keeps coming does not keep the replay (and a commit) waiting', async (t) => {
   const burst = 4;
-  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-stream', { replayWindow: 0 });
+  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-stream');
   let seq = 0;
   for (; seq < 2 * burst; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
   await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
@@ -268,4 +270,28 @@ t.test('replay window: an abort while the window is closed ends the replay and d
   await new Promise((r) => setTimeout(r, 20));
   t.ok(polls() <= p + 1, 'the replay stopped reading the counters');
   t.equal(seqs(sw.received, 913).length, 4);
+});
+
+t.test('replay window: a stream that never lets the queue shrink ends the pacing after twice the freeze\'s backlog; every frame once, in order', async (t) => {
+  const { w, m, mac, sw } = await frozenWorld(t, 2, 'c-wstream', { replayWindow: 4, replayIdleMs: 3_600_000 });
+  let seq = 0;
+  for (; seq < 8; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
+  // The container answers everything it gets; frames keep coming faster than the window lets out.
+  const echo = setInterval(() => answered(sw, 914, txCount(sw, 914)), 1);
+  const stream = setInterval(() => {
+    for (let i = 0; i < 6; i++, seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  }, 1);
+  t.teardown(() => {
+    clearInterval(echo);
+    clearInterval(stream);
+  });
+  sw.addPort(fakePort(914, 'c-wstream'));
+  await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  clearInterval(stream);
+  const sent = seq;
+  const done = await untilValue('every frame out', () => getMigration<View>(w, m.id), (v) => v.freeze!.replayed === sent);
+  clearInterval(echo);
+  t.same(seqs(sw.received, 914), [...Array(sent).keys()], 'every frame once, in arrival order');
+  t.match(done.freeze, { held: sent, dropped: 0 });
 });
