@@ -31,7 +31,7 @@ export interface HoldLimits {
   replayWindow: number;
   /**
    * A closed window with no frame from the container for this long (ms) sends one burst anyway:
-   * a service that never answers (a sink) still gets its backlog, one burst per this time.
+   * a service that never answers (a sink) still gets its backlog, one window per this time.
    */
   replayIdleMs: number;
 }
