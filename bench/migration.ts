@@ -19,7 +19,8 @@
  * --udp-rcvbuf BYTES (the service's UDP SO_RCVBUF; default the system's, 208 KiB on Linux: a whole
  * freeze's datagrams replayed to it may not fit, see the socket overflows column) --emulation flip|veth (flip: the container has a bridge inside and a standby link prepared at
  * the new host before the run, the move is its old link down and the standby up, a few ms;
- * veth: the veth is re-created at the new host, 1-2 s) --verbose
+ * veth: the veth is re-created at the new host, 1-2 s) --vino-args="ARGS" (extra controller flags
+ * for every vino mode, e.g. "--hold-replay-window 0" for a before/after pair) --verbose
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     'control-freeze-ms': { type: 'string' },
     'udp-rcvbuf': { type: 'string', default: '0' },
     emulation: { type: 'string', default: 'flip' },
+    'vino-args': { type: 'string', default: '' },
     verbose: { type: 'boolean', short: 'v', default: false },
   },
   strict: true,
@@ -119,9 +121,10 @@ async function twoRegion(byMode: Map<ModeKey, RunResult[]>): Promise<void> {
   progress('two-region: starting the testbed (7 nodes)');
   const overlay = await Overlay.create('two-region.json', { log: detail });
   try {
+    const vinoArgs = values['vino-args']!.split(/\s+/).filter(Boolean);
     const startWith = (extraArgs: string[], expectSwitches: number) => startVino({
       topologyFile: overlay.topologyFile, ofHost: overlay.controllerHost, ofPort: overlay.controllerPort,
-      stateFile: overlay.file('vino-state.json'), logFile: overlay.file('vino.log'), expectSwitches, extraArgs,
+      stateFile: overlay.file('vino-state.json'), logFile: overlay.file('vino.log'), expectSwitches, extraArgs: [...vinoArgs, ...extraArgs],
     });
     const vino = await startWith([], 0);
     let current = vino;

@@ -12,9 +12,13 @@
  *              datapath_drop_meter is a real loss (a meter band dropped the frame whole);
  *              datapath_drop_userspace_action_error is not: dpif-netdev counts there every frame
  *              it handed to the controller (the upcall of a controller action answers EAGAIN).
+ *   probe      the probe server's own totals (probe-server --counters-file): udpOutOfOrder,
+ *              datagrams it received after a later one of their session (reordered on the way
+ *              in), and udpDuplicates.
  *
  * Counters that did not move are left out.
  */
+import { readFile } from 'node:fs/promises';
 import type { Overlay } from '../../testbed/workload/overlay.js';
 
 export type Counters = Record<string, number>;
@@ -72,6 +76,13 @@ export function parseCoverage(text: string, prefix: string): Counters {
   return out;
 }
 
+/** The probe server's counters file (JSON object of totals) → its numeric fields. */
+export function parseProbeCounters(json: string, prefix: string): Counters {
+  const out: Counters = {};
+  for (const [k, v] of Object.entries(JSON.parse(json) as Record<string, unknown>)) if (typeof v === 'number') out[`${prefix}.${k}`] = v;
+  return out;
+}
+
 async function orEmpty(p: Promise<Counters>): Promise<Counters> {
   try {
     return await p;
@@ -86,6 +97,7 @@ export async function readCounters(ov: Overlay, container: string, ports: Record
   const parts = await Promise.all([
     orEmpty(bed.execInContainer(container, ['cat', '/proc/net/snmp', '/proc/net/netstat']).then((r) => prefixed(parseProcNet(r.stdout), `${container}`))),
     orEmpty(bed.execInContainer(container, ['ip', '-s', '-j', 'link']).then((r) => prefixed(parseIpLinkStats(r.stdout), `${container}`))),
+    orEmpty(readFile(ov.probeCountersFile(container), 'utf8').then((t) => parseProbeCounters(t, `${container}.probe`))),
     ...Object.entries(ports).flatMap(([node, port]) => [
       orEmpty(ov.ofctl(node, 'dump-ports', port).then((t) => parseDumpPorts(t, `${node}:${port}`))),
       orEmpty(ov.appctl(node, 'coverage/show').then((t) => parseCoverage(t, node))),

@@ -105,6 +105,7 @@ export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: numbe
       held.every((f) => !f) ? '-' : `${sum(held.map((f) => f?.held ?? 0))} / ${sum(held.map((f) => f?.replayed ?? 0))} / ${sum(held.map((f) => f?.dropped ?? 0))}`,
       String(sum(runs.map((r) => meterDrops(r)))),
       String(sum(runs.map((r) => rcvbufErrors(r)))),
+      String(sum(runs.map((r) => outOfOrder(r)))),
     ]);
   }
   return [
@@ -113,9 +114,10 @@ export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: numbe
     'datagrams sent during the freeze and never echoed, duplicates echoed (of them: received twice by the server, sent',
     'before the freeze); vino: frames held / replayed / dropped;',
     'frames the switches dropped at an OpenFlow meter (OVS coverage datapath_drop_meter), datagrams the container\'s',
-    'UDP sockets had no room for (Udp RcvbufErrors in its namespace), both summed over the runs.',
+    'UDP sockets had no room for (Udp RcvbufErrors in its namespace), datagrams the service received after a later',
+    'one of their stream (reordered on the way in), all summed over the runs.',
     '',
-    table(['mode', 'TCP stall after resume', 'runs waiting for an RTO', 'UDP lost in the freeze', 'UDP duplicates', 'held / replayed / dropped', 'meter drops', 'socket overflows'], rows),
+    table(['mode', 'TCP stall after resume', 'runs waiting for an RTO', 'UDP lost in the freeze', 'UDP duplicates', 'held / replayed / dropped', 'meter drops', 'socket overflows', 'out of order'], rows),
   ].join('\n');
 }
 
@@ -124,6 +126,8 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const meterDrops = (r: RunResult) => sum(Object.entries(r.counters ?? {}).filter(([k]) => k.endsWith('.datapath_drop_meter')).map(([, v]) => v));
 /** Datagrams the migrating container's UDP sockets dropped for want of buffer room (counters.ts). */
 const rcvbufErrors = (r: RunResult) => sum(Object.entries(r.counters ?? {}).filter(([k]) => k.endsWith('.Udp.RcvbufErrors')).map(([, v]) => v));
+/** Probe datagrams the service received after a later one of their stream (probe-server --counters-file). */
+const outOfOrder = (r: RunResult) => sum(Object.entries(r.counters ?? {}).filter(([k]) => k.endsWith('.probe.udpOutOfOrder')).map(([, v]) => v));
 const fmtBase = (ms: number) => (Number.isFinite(ms) ? formatMs(ms) : '-');
 
 export function flipTable(flips: FlipResult[]): string {

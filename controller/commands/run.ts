@@ -69,6 +69,9 @@ Options:
                            are dropped and counted (vino_migration_hold_dropped_frames_total)
   --hold-replay-burst N    held frames replayed per burst, each confirmed by a barrier before the
                            next (default 64; 0: all at once)
+  --hold-replay-window N   replayed frames delivered at the new port after the container last sent
+                           one (the port's counters) before the next burst waits for it to send
+                           (default 128; 0: pace by barriers only)
   --log-level LEVEL        trace, debug, info, warn, error (default info)
   --log-format FORMAT      pretty (readable lines) or json (one object a line, level names,
                            ISO times); default pretty when stdout is a terminal, else json
@@ -121,6 +124,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
         'hold-total-frames': { type: 'string' },
         'hold-total-bytes': { type: 'string' },
         'hold-replay-burst': { type: 'string' },
+        'hold-replay-window': { type: 'string' },
         provider: { type: 'string' },
         'state-dir': { type: 'string' },
       },
@@ -222,7 +226,7 @@ Exit status: 0 after a clean stop, 1 on a bad topology or a busy port, 2 on a ba
     };
 
     const holdLimits: Partial<HoldLimits> = {};
-    for (const [flag, key] of [['hold-frames', 'maxFrames'], ['hold-bytes', 'maxBytes'], ['hold-total-frames', 'maxTotalFrames'], ['hold-total-bytes', 'maxTotalBytes'], ['hold-replay-burst', 'replayBurst']] as const) {
+    for (const [flag, key] of [['hold-frames', 'maxFrames'], ['hold-bytes', 'maxBytes'], ['hold-total-frames', 'maxTotalFrames'], ['hold-total-bytes', 'maxTotalBytes'], ['hold-replay-burst', 'replayBurst'], ['hold-replay-window', 'replayWindow']] as const) {
       const text = values[flag];
       if (text === undefined) continue;
       const n = Number(text);

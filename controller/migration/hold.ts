@@ -16,9 +16,24 @@ export interface HoldLimits {
   /**
    * Frames per replay burst: each burst's PACKET_OUTs are confirmed by a barrier before the
    * next goes, so a receiver gets the backlog at the pace the switch delivers it, not all at
-   * once into a socket buffer sized for steady traffic. 0: the whole backlog at once.
+   * once into a socket buffer sized for steady traffic. 0: the whole backlog at once. With the
+   * replay window (port counters) the window sizes the bursts; a backlog of at most one burst
+   * goes at once.
    */
   replayBurst: number;
+  /**
+   * Frames the replay delivers at the new port (its tx count) after the container last sent one
+   * (its rx count), read from the switch's port counters before each burst: a running service
+   * that answers what it reads keeps the window open; a frozen or descheduled one closes it, so
+   * the backlog waits at the controller instead of overflowing a socket buffer. 0: bursts paced
+   * by barriers only.
+   */
+  replayWindow: number;
+  /**
+   * A closed window with no frame from the container for this long (ms) sends one burst anyway:
+   * a service that never answers (a sink) still gets its backlog, one window per this time.
+   */
+  replayIdleMs: number;
 }
 
 // A 1 s freeze of a container receiving ~10k frames/s fits per migration; the totals bound
@@ -31,6 +46,10 @@ export const defaultHoldLimits: HoldLimits = {
   // Small datagrams cost a socket about 1 KiB each (skb truesize): 64 is a small part of
   // Linux's default 208 KiB receive buffer, whatever the service already had queued.
   replayBurst: 64,
+  // Linux's default 208 KiB UDP receive buffer took a 200 ms freeze of 1 ms datagrams whole
+  // (bench:migration, control mode): 128 outstanding frames leave it room for what else arrives.
+  replayWindow: 128,
+  replayIdleMs: 100,
 };
 
 export function checkHoldLimits(limits: Partial<HoldLimits>): HoldLimits {

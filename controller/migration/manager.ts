@@ -94,6 +94,80 @@ function frameKey(frame: Buffer): string {
   return frame.toString('latin1', 0, end);
 }
 
+/** A port's packet counters: tx, frames the switch delivered to it; rx, frames it sent. */
+interface PortPackets {
+  tx: bigint;
+  rx: bigint;
+}
+
+const PORT_STATS_TIMEOUT_MS = 1000;
+const UNSUPPORTED_COUNTER = 0xffff_ffff_ffff_ffffn;
+/** How often a closed replay window reads the port's counters again. */
+const REPLAY_POLL_MS = 1;
+
+/**
+ * Paces a replay by its receiver: the container shows it reads by sending (echoes, ACKs,
+ * replies: the port's rx count moving), so at most `window` frames go to the new port after its
+ * last sign of life. A frozen or descheduled container holds up the rest at the controller
+ * instead of overflowing its socket buffers; a running one gets a window per counter read. Not
+ * a per-frame balance of delivered against answered: services answer fewer frames than they
+ * read (TCP ACKs a batch of segments, echoes a backlog in one write), and such a balance drifts
+ * until the window never opens.
+ */
+class ReplayClock {
+  /** Frames delivered since the container last sent one. */
+  private sinceAnswer = 0;
+  private last: PortPackets;
+  private lastAnswerAt = performance.now();
+  /** The switch stopped giving counters: the barrier pace alone from then on. */
+  private blind = false;
+
+  private constructor(start: PortPackets, private readonly window: number, private readonly idleMs: number) {
+    this.last = start;
+  }
+
+  /** A clock from the port's counters now, or null when the switch gives none (see HoldLimits.replayWindow, replayIdleMs). */
+  static async start(counters: Promise<PortPackets | null>, window: number, idleMs: number): Promise<ReplayClock | null> {
+    const c = await counters;
+    return c ? new ReplayClock(c, window, idleMs) : null;
+  }
+
+  /** Folds new counters in. */
+  private update(c: PortPackets): void {
+    const delivered = Number(c.tx - this.last.tx);
+    const answered = Number(c.rx - this.last.rx);
+    if (answered > 0) {
+      this.lastAnswerAt = performance.now();
+      // Those delivered since the last read and not answered may still be unread.
+      this.sinceAnswer = Math.max(0, delivered - answered);
+    } else {
+      this.sinceAnswer += delivered;
+    }
+    this.last = c;
+  }
+
+  /**
+   * Waits until the window has room and returns how much; `first`: counters already asked for;
+   * `stop`: give up waiting (aborted).
+   * Counters that stop coming open the window for good (the barrier pace still holds).
+   */
+  async room(read: () => Promise<PortPackets | null>, stop: () => boolean, first?: Promise<PortPackets | null>): Promise<number> {
+    for (let next = first; ; next = undefined) {
+      if (this.blind) return this.window;
+      const c = await (next ?? read());
+      if (!c) this.blind = true;
+      if (!c || stop()) return this.window;
+      this.update(c);
+      if (this.sinceAnswer < this.window) return this.window - this.sinceAnswer;
+      if (performance.now() - this.lastAnswerAt >= this.idleMs) {
+        this.lastAnswerAt = performance.now();
+        return this.window;
+      }
+      await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+    }
+  }
+}
+
 /** A freeze's frames while the controller holds them (not persisted: frames do not outlive the process). */
 interface Hold {
   queue: HeldFrames;
@@ -666,19 +740,55 @@ export class MigrationManager {
     // once (a UDP socket overflowed by a whole freeze drops the rest). Also once a commit waits
     // for it: the container runs then, but the rest of a backlog written at once overflowed its
     // socket more often than paced (bench: 7-32% of held frames vs 0-11%). What the hold flow
-    // sends meanwhile joins the queue behind. Only the backlog of the freeze is paced: the last
-    // burst takes what came meanwhile too, and later frames go out as they come (a stream faster
-    // than the pace would otherwise keep the replay, and the commit waiting for it, going forever).
+    // sends meanwhile joins the queue behind. Paced by barriers alone (no port counters), only
+    // the backlog of the freeze is paced: the last burst takes what came meanwhile too, and later
+    // frames go out as they come (a stream faster than the pace would otherwise keep the replay,
+    // and the commit waiting for it, going forever).
     // The last burst is only written: the release's flow_mods below (or the commit's) follow it
     // on the same connection, so the switch sends it first.
     const burst = this.holdBudget.limits.replayBurst || Infinity;
+    // Paced by the receiver when the switch counts the new port's packets (see ReplayClock): the
+    // barrier pace still overflowed a resumed but descheduled service (bench: RcvbufErrors, UDP
+    // datagrams of the freeze lost). What arrives meanwhile is paced too, the replay ending once
+    // the queue fits the window: a stream the container does not keep up with fills the hold's
+    // caps (counted drops) instead of its sockets, and the migration's timeout bounds the wait.
+    const { replayWindow, replayIdleMs } = this.holdBudget.limits;
+    // A backlog of one burst or less needs no pace: no counters read first (a round trip before
+    // the release, which would also outdate the flip's plan made at the port's arrival).
+    const clock = replayWindow > 0 && h.queue.length > burst ? await ReplayClock.start(this.portCounters(m), replayWindow, replayIdleMs) : null;
+    if (h.phase !== 'replaying') {
+      h.replayWritten?.();
+      return;
+    }
     let backlog = h.queue.length;
+    // With the clock, frames arriving during the replay are paced too, but at most as many again
+    // as the freeze's backlog: an endless stream kept the replay, and the commit waiting for it,
+    // going for tens of seconds (bench: 30,000 frames held); then the last burst takes the rest.
+    let pacedLeft = 2 * backlog;
     let replayed: Promise<number>;
+    let counters: Promise<PortPackets | null> | undefined;
     for (;;) {
-      const frames = h.queue.take(backlog > burst ? burst : Infinity);
+      let max: number;
+      if (clock) {
+        const room = await clock.room(() => this.portCounters(m), () => h.phase !== 'replaying', counters);
+        if (h.phase !== 'replaying') {
+          h.replayWritten?.();
+          return;
+        }
+        // The window whole (the barrier pace is the clock's read now); the last burst (only
+        // written) takes the rest once it fits, or once the pacing has done its share.
+        max = h.queue.length <= room || pacedLeft <= 0 ? Infinity : room;
+      } else {
+        max = backlog > burst ? burst : Infinity;
+      }
+      const frames = h.queue.take(max);
       backlog -= frames.length;
+      pacedLeft -= frames.length;
       replayed = this.sendHeld(m, h, frames);
       if (h.queue.length === 0) break;
+      // Asked right behind the burst: the switch answers it once the burst is out, in the same
+      // round trip as the burst's barrier.
+      if (clock) counters = this.portCounters(m);
       const n = await replayed;
       if (h.phase !== 'replaying') {
         // Aborted meanwhile: its queue was discarded.
@@ -741,6 +851,24 @@ export class MigrationManager {
       void this.sendHeld(m, h, h.queue.take()).then(() => resolve(), () => resolve());
     }));
     h.forwarding = Promise.all([previous, sent]).then(() => {});
+  }
+
+  /** The new port's packet counters, or null when the switch does not give them (soon enough). */
+  private async portCounters(m: Migration): Promise<PortPackets | null> {
+    const session = this.controller.sessions.get(m.to.node);
+    const ofport = m.to.ofport;
+    if (!session || session.state !== 'ready' || ofport === null) return null;
+    try {
+      for (const body of await session.multipart({ kind: 'PORT_STATS', portNo: ofport }, PORT_STATS_TIMEOUT_MS)) {
+        if (body.kind !== 'PORT_STATS') continue;
+        const p = body.ports.find((x) => x.portNo === ofport);
+        // All-ones: a counter the switch does not keep.
+        if (p && p.txPackets !== UNSUPPORTED_COUNTER && p.rxPackets !== UNSUPPORTED_COUNTER) return { tx: p.txPackets, rx: p.rxPackets };
+      }
+    } catch {
+      // No counters: the replay falls back to barrier pacing.
+    }
+    return null;
   }
 
   /**

@@ -58,6 +58,8 @@ export function fakePort(portNo: number, name: string): PortDesc {
 
 export class FakeSwitch extends EventEmitter {
   readonly received: Message[] = [];
+  /** Packet counters per port for PORT_STATS: tx counts PACKET_OUTs to the port, rx is the test's to set. */
+  readonly portCounters = new Map<number, { rxPackets: bigint; txPackets: bigint }>();
   /** The switch's tables: FLOW_MOD and GROUP_MOD are applied to it, flow stats read from it. */
   readonly table: SimSwitch;
   readonly socket: Socket;
@@ -194,6 +196,13 @@ export class FakeSwitch extends EventEmitter {
         } else if (msg.body.kind === 'GROUP_DESC') {
           const groups = [...this.table.groups].map(([groupId, g]) => ({ groupType: g.groupType as 'ALL', groupId, buckets: g.buckets.map((b) => ({ weight: 0, watchPort: 0xffffffff, watchGroup: 0xffffffff, ...b })) }));
           this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'GROUP_DESC', groups } });
+        } else if (msg.body.kind === 'PORT_STATS') {
+          const want = msg.body.portNo;
+          const ports = options.ports.filter((p) => want === 0xffffffff || p.portNo === want).map((p) => ({
+            portNo: p.portNo, rxPackets: 0n, txPackets: 0n, ...this.portCounters.get(p.portNo), rxBytes: 0n, txBytes: 0n, rxDropped: 0n, txDropped: 0n,
+            rxErrors: 0n, txErrors: 0n, rxFrameErr: 0n, rxOverErr: 0n, rxCrcErr: 0n, collisions: 0n, durationSec: 0, durationNsec: 0,
+          }));
+          this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'PORT_STATS', ports } });
         } else if (msg.body.kind === 'METER_CONFIG') {
           const meters = [...this.table.meters].map(([meterId, m]) => ({ meterId, flags: m.flags, bands: m.bands }));
           this.write({ type: 'MULTIPART_REPLY', xid: msg.xid, flags: 0, body: { kind: 'METER_CONFIG', meters } });
@@ -212,7 +221,13 @@ export class FakeSwitch extends EventEmitter {
         return this.write({ type: 'ROLE_REPLY', xid: msg.xid, role: this.role, generationId: book.generationId ?? 0n });
       }
       case 'PACKET_OUT':
-        if (this.role === 'SLAVE') this.write({ type: 'ERROR', xid: msg.xid, version: 4, errorType: 1, code: 10, data: Buffer.alloc(0) });
+        if (this.role === 'SLAVE') return this.write({ type: 'ERROR', xid: msg.xid, version: 4, errorType: 1, code: 10, data: Buffer.alloc(0) });
+        // Delivered: counted on each output port, as PORT_STATS reports it.
+        for (const a of msg.actions) {
+          if (a.type !== 'OUTPUT') continue;
+          const c = this.portCounters.get(a.port) ?? { rxPackets: 0n, txPackets: 0n };
+          this.portCounters.set(a.port, { ...c, txPackets: c.txPackets + 1n });
+        }
         return;
       case 'FLOW_MOD':
       case 'GROUP_MOD':

@@ -7,6 +7,7 @@ import { getMigration, makeWorld, numberedFrame, postJson, untilValue, type Worl
 import { fakePort, type FakeSwitch } from '../../src/openflow-sim/fake-switch.js';
 import { RuleKind, cookieKind, ruleCookie } from '../../controller/core/cookies.js';
 import type { Message } from '../../src/openflow/types/index.js';
+import type { HoldLimits } from '../../controller/migration/hold.js';
 
 interface View {
   id: string; state: string; timeline: { event: string }[];
@@ -48,9 +49,11 @@ function gateReplayBarriers(sw: FakeSwitch, ofport: number) {
   };
 }
 
-async function frozenWorld(t: { teardown: (fn: () => unknown) => void }, replayBurst: number, port: string) {
+async function frozenWorld(t: { teardown: (fn: () => unknown) => void }, replayBurst: number, port: string, limits: Partial<HoldLimits> = {}) {
   // packetInRate 0: the session's PACKET_IN rate limit (tested on its own) stays out of the count.
-  const w = await makeWorld('two-region.json', { holdLimits: { replayBurst }, session: { packetInRate: 0 } });
+  // The barrier pace alone unless a test gives a replay window (the fake switch counts PACKET_OUTs
+  // as tx and nothing as rx: a window would close on its own).
+  const w = await makeWorld('two-region.json', { holdLimits: { replayBurst, replayWindow: 0, ...limits }, session: { packetInRate: 0 } });
   t.teardown(() => w.close());
   const home = w.app.controller.locations.get('web')!;
   const target = 'h3';
@@ -94,7 +97,7 @@ t.test('replay in bursts: the next burst only after the previous burst\'s barrie
   t.equal(((await c.json()) as View).state, 'committed');
 });
 
-t.test('only the freeze\'s backlog is paced: a stream that keeps coming does not keep the replay (and a commit) waiting', async (t) => {
+t.test('only the freeze\'s backlog is paced by barriers: a stream that keeps coming does not keep the replay (and a commit) waiting', async (t) => {
   const burst = 4;
   const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-stream');
   let seq = 0;
@@ -197,4 +200,98 @@ t.test('replayBurst 0: the whole backlog in one batch', async (t) => {
   // Settled (its release written and saved) before the world goes away.
   gate.stop();
   await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+});
+
+/** Frames replayed to `ofport` so far, by the switch's own count. */
+const txCount = (sw: FakeSwitch, ofport: number) => Number(sw.portCounters.get(ofport)?.txPackets ?? 0n);
+const answered = (sw: FakeSwitch, ofport: number, n: number) => {
+  const c = sw.portCounters.get(ofport) ?? { rxPackets: 0n, txPackets: 0n };
+  sw.portCounters.set(ofport, { ...c, rxPackets: BigInt(n) });
+};
+
+t.test('replay window: no more frames at the new port than the window after the container last sent one; its frames open it again', async (t) => {
+  const burst = 4;
+  const window = 6;
+  // No idle fallback in this test: only answers open the window.
+  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-window', { replayWindow: window, replayIdleMs: 3_600_000 });
+  const held = 20;
+  for (let i = 0; i < held; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === held);
+  sw.addPort(fakePort(911, 'c-window'));
+  await untilValue('window full', () => txCount(sw, 911), (n) => n === window);
+  // The replay now reads the counters until they change: let it read them several times.
+  const polls = () => sw.received.filter((x) => x.type === 'MULTIPART_REQUEST' && x.body.kind === 'PORT_STATS').length;
+  const before = polls();
+  await untilValue('counters read again', polls, (n) => n >= before + 5);
+  t.equal(seqs(sw.received, 911).length, window, 'nothing more while the container sends nothing');
+
+  answered(sw, 911, 3);
+  await untilValue('window open again', () => txCount(sw, 911), (n) => n === 2 * window);
+  const again = polls();
+  await untilValue('counters read again', polls, (n) => n >= again + 5);
+  t.equal(seqs(sw.received, 911).length, 2 * window, 'the container sent: one more window, no more');
+
+  // Frames arriving during the replay are paced with the rest, behind them.
+  for (let i = held; i < held + 2; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+  await untilValue('late frames queued', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === held + 2);
+  // A container that answers every frame it gets (counts ahead of the deliveries earn no credit).
+  const echo = setInterval(() => answered(sw, 911, txCount(sw, 911)), 1);
+  t.teardown(() => clearInterval(echo));
+  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  clearInterval(echo);
+  t.same(seqs(sw.received, 911), [...Array(held + 2).keys()], 'every frame once, in arrival order');
+  t.match(done.freeze, { held: held + 2, replayed: held + 2, dropped: 0 });
+});
+
+t.test('replay window: a container that never answers still gets its backlog, one burst per idle time', async (t) => {
+  const { w, m, mac, sw } = await frozenWorld(t, 4, 'c-sink', { replayWindow: 4, replayIdleMs: 5 });
+  for (let i = 0; i < 30; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === 30);
+  sw.addPort(fakePort(912, 'c-sink'));
+  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  t.same(seqs(sw.received, 912), [...Array(30).keys()], 'every frame once, in arrival order');
+  t.match(done.freeze, { held: 30, replayed: 30, dropped: 0 });
+});
+
+t.test('replay window: an abort while the window is closed ends the replay and drops the rest', async (t) => {
+  const { w, m, mac, sw } = await frozenWorld(t, 4, 'c-wabort', { replayWindow: 4, replayIdleMs: 3_600_000 });
+  for (let i = 0; i < 12; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === 12);
+  sw.addPort(fakePort(913, 'c-wabort'));
+  await untilValue('window full', () => txCount(sw, 913), (n) => n === 4);
+  const a = await postJson(w, `/api/v1/migrations/${m.id}/abort`);
+  t.equal(a.status, 200);
+  const v = await untilValue('aborted', () => getMigration<View>(w, m.id), (x) => x.state === 'aborted');
+  t.match(v.freeze, { held: 12, replayed: 4, dropped: 8 });
+  answered(sw, 913, 4);
+  // The replay loop must not send anything after the abort, answers or not.
+  const polls = () => sw.received.filter((x) => x.type === 'MULTIPART_REQUEST' && x.body.kind === 'PORT_STATS').length;
+  const p = polls();
+  await new Promise((r) => setTimeout(r, 20));
+  t.ok(polls() <= p + 1, 'the replay stopped reading the counters');
+  t.equal(seqs(sw.received, 913).length, 4);
+});
+
+t.test('replay window: a stream that never lets the queue shrink ends the pacing after twice the freeze\'s backlog; every frame once, in order', async (t) => {
+  const { w, m, mac, sw } = await frozenWorld(t, 2, 'c-wstream', { replayWindow: 4, replayIdleMs: 3_600_000 });
+  let seq = 0;
+  for (; seq < 8; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
+  // The container answers everything it gets; frames keep coming faster than the window lets out.
+  const echo = setInterval(() => answered(sw, 914, txCount(sw, 914)), 1);
+  const stream = setInterval(() => {
+    for (let i = 0; i < 6; i++, seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  }, 1);
+  t.teardown(() => {
+    clearInterval(echo);
+    clearInterval(stream);
+  });
+  sw.addPort(fakePort(914, 'c-wstream'));
+  await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  clearInterval(stream);
+  const sent = seq;
+  const done = await untilValue('every frame out', () => getMigration<View>(w, m.id), (v) => v.freeze!.replayed === sent);
+  clearInterval(echo);
+  t.same(seqs(sw.received, 914), [...Array(sent).keys()], 'every frame once, in arrival order');
+  t.match(done.freeze, { held: sent, dropped: 0 });
 });

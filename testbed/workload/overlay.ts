@@ -173,9 +173,15 @@ export class Overlay {
     const argv = [process.execPath, probeProgram('probe-server'), '--name', container, '--http-port', String(ports.http), '--udp-port', String(ports.udp)];
     if (ports.udpRcvbuf) argv.push('--udp-rcvbuf', String(ports.udpRcvbuf));
     if (ports.duplicateLog) argv.push('--duplicate-log', ports.duplicateLog);
+    argv.push('--counters-file', this.probeCountersFile(container));
     const child = track(this.bed.spawnInContainer(container, argv, { env: childEnv() }));
     await waitForLine(child, (l) => l.includes('"ready":true'), 15_000, `probe server in ${container}`);
     return child;
+  }
+
+  /** The probe server's running totals in `container` (probe-server --counters-file). */
+  probeCountersFile(container: string): string {
+    return this.file(`probe-server-${container}.counters.json`);
   }
 
   /** A folder for files of this run. */

@@ -7,11 +7,16 @@
  *     connections that must survive the move.
  *
  *   node probe-server.js [--name NAME] [--http-port 8080] [--udp-port 7777] [--tcp-port 7778]
- *        [--udp-rcvbuf BYTES] [--duplicate-log FILE]
+ *        [--udp-rcvbuf BYTES] [--duplicate-log FILE] [--counters-file FILE]
  *
  * --duplicate-log appends a JSON line {"session","seq","t"} (t: CLOCK_MONOTONIC ms) for every
  * probe-client datagram received a second time: a duplicate the network delivered, told apart
  * from an echo the network duplicated on the way back.
+ *
+ * --counters-file keeps a JSON object of running totals over probe-client datagrams there,
+ * rewritten whenever one moves: udpOutOfOrder (received after a later sequence number of its
+ * session, first copy only: reordered on the way in, e.g. by a replay that a frame delivered
+ * directly overtook), udpDuplicates. Read before and after a run, their difference is the run's.
  *
  * --udp-rcvbuf sets the UDP socket's SO_RCVBUF (the kernel caps it at net.core.rmem_max and
  * doubles it for its bookkeeping); 0, the default, keeps the system's (net.core.rmem_default).
@@ -22,7 +27,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer } from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -34,6 +39,7 @@ const { values } = parseArgs({
     'tcp-port': { type: 'string', default: '7778' },
     'udp-rcvbuf': { type: 'string', default: '0' },
     'duplicate-log': { type: 'string' },
+    'counters-file': { type: 'string' },
   },
   strict: true,
 });
@@ -70,19 +76,43 @@ http.keepAliveTimeout = 0;
 http.on('clientError', (_err, socket) => socket.destroy());
 
 const duplicateLog = values['duplicate-log'];
+const countersFile = values['counters-file'];
 // probe-client's datagrams: "VINO" magic, session, sequence number (see probe-client.ts).
 const PROBE_MAGIC = 0x56494e4f;
-const seenBySession = new Map<number, Set<number>>();
-function noteDuplicate(msg: Buffer): void {
-  if (duplicateLog === undefined || msg.length < 12 || msg.readUInt32BE(0) !== PROBE_MAGIC) return;
+interface SessionSeen {
+  seqs: Set<number>;
+  highest: number;
+}
+const seenBySession = new Map<number, SessionSeen>();
+const totals = { udpOutOfOrder: 0, udpDuplicates: 0 };
+
+function writeCounters(): void {
+  if (countersFile === undefined) return;
+  // Whole or not at all for a reader (the bench reads it while the server runs).
+  writeFileSync(`${countersFile}.tmp`, `${JSON.stringify(totals)}\n`);
+  renameSync(`${countersFile}.tmp`, countersFile);
+}
+
+/** Notes a probe-client datagram: a duplicate (logged), or one that came after a later one of its session. */
+function noteOrder(msg: Buffer): void {
+  if ((duplicateLog === undefined && countersFile === undefined) || msg.length < 12 || msg.readUInt32BE(0) !== PROBE_MAGIC) return;
   const session = msg.readUInt32BE(4);
   const seq = msg.readUInt32BE(8);
   let seen = seenBySession.get(session);
-  if (!seen) seenBySession.set(session, (seen = new Set()));
-  if (!seen.has(seq)) {
-    seen.add(seq);
+  if (!seen) seenBySession.set(session, (seen = { seqs: new Set(), highest: -1 }));
+  if (!seen.seqs.has(seq)) {
+    seen.seqs.add(seq);
+    if (seq > seen.highest) {
+      seen.highest = seq;
+      return;
+    }
+    totals.udpOutOfOrder++;
+    writeCounters();
     return;
   }
+  totals.udpDuplicates++;
+  writeCounters();
+  if (duplicateLog === undefined) return;
   const t = Math.round(Number(process.hrtime.bigint()) / 1e3) / 1e3;
   appendFileSync(duplicateLog, `${JSON.stringify({ session, seq, t })}\n`);
 }
@@ -90,7 +120,7 @@ function noteDuplicate(msg: Buffer): void {
 const udp = createSocket({ type: 'udp4', ...(udpRcvbuf > 0 ? { recvBufferSize: udpRcvbuf } : {}) });
 udp.on('message', (msg, rinfo) => {
   echoed++;
-  noteDuplicate(msg);
+  noteOrder(msg);
   udp.send(msg, rinfo.port, rinfo.address);
 });
 // An echo to a client that went away (ICMP unreachable) must not stop the server.
@@ -119,6 +149,7 @@ await Promise.all([
   process.exit(1);
 });
 
+writeCounters();
 process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, name, httpPort, udpPort, tcpPort, udpRcvbuf: udp.getRecvBufferSize() })}\n`);
 
 const stop = () => {
