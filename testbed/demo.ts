@@ -124,7 +124,7 @@ function narrative(f: RunFigures, emu: EmulatedMigration, m: MigrationView, comm
   say('');
   const by = m.committedBy === 'first-frame' ? "the container's first frame at its new port" : 'the commit call';
   say(`The flip to ${emu.to.node} was committed by ${by}${commitRaced ? ' (it arrived before the commit call did)' : ''} and took ${formatMs(m.flipLatencyMs ?? NaN)} from commit to the`);
-  say('last barrier reply, switches nearest the new location first.');
+  say(`last barrier reply${m.freeze && m.freeze.held > 0 ? ', the replay of the frames held during the freeze (below) included: they go out before the flip' : ''}.`);
   if (m.freeze) {
     say(`While web was frozen, ${m.freeze.held} frames for it reached ${emu.to.node} and were held by the controller; ${m.freeze.replayed} were replayed`);
     say(`in arrival order once its port appeared, ${m.freeze.dropped} dropped. From the freeze to the first frame at the new port: ${formatMs(m.freeze.refractoryMs ?? NaN)}.`);
