@@ -64,19 +64,16 @@ export interface StageOptions {
 }
 
 // Cookies of one kind form a range (owner, kind, then the subject's hash): comparing with its
-// bounds tells a copy's flow without BigInt arithmetic per flow.
-const COPIES_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.MIGRATION_COPY) << 40n);
-const COPIES_TO = COPIES_FROM + (1n << 40n);
-const isCopy = (f: { cookie: bigint }) => f.cookie >= COPIES_FROM && f.cookie < COPIES_TO;
-const RELABEL_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.RELABEL) << 40n);
-const RELABEL_TO = RELABEL_FROM + (1n << 40n);
-const isRelabel = (f: { cookie: bigint }) => f.cookie >= RELABEL_FROM && f.cookie < RELABEL_TO;
-const KNOWN_SOURCE_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.KNOWN_SOURCE) << 40n);
-const KNOWN_SOURCE_TO = KNOWN_SOURCE_FROM + (1n << 40n);
-const isKnownSource = (f: { cookie: bigint }) => f.cookie >= KNOWN_SOURCE_FROM && f.cookie < KNOWN_SOURCE_TO;
-const HOLD_FROM = COOKIE_OWNER_VALUE | (BigInt(RuleKind.MIGRATION_HOLD) << 40n);
-const HOLD_TO = HOLD_FROM + (1n << 40n);
-const isHold = (f: { cookie: bigint }) => f.cookie >= HOLD_FROM && f.cookie < HOLD_TO;
+// bounds tells a flow's kind without BigInt arithmetic per flow.
+function ofKind(kind: number): (f: { cookie: bigint }) => boolean {
+  const from = COOKIE_OWNER_VALUE | (BigInt(kind) << 40n);
+  const to = from + (1n << 40n);
+  return (f) => f.cookie >= from && f.cookie < to;
+}
+const isCopy = ofKind(RuleKind.MIGRATION_COPY);
+const isRelabel = ofKind(RuleKind.RELABEL);
+const isKnownSource = ofKind(RuleKind.KNOWN_SOURCE);
+const isHold = ofKind(RuleKind.MIGRATION_HOLD);
 
 function destinationMac(f: FlowSpec): unknown {
   const dst = f.match.fields.find((m) => m.field === 'eth_dst');
