@@ -9,7 +9,8 @@
 import { EventEmitter } from 'node:events';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { Etcd3, isRecoverableError } from 'etcd3';
 
 /** What is persisted: rows as the location table and the migration manager serialise them. */
 export interface StoredState {
@@ -42,12 +43,22 @@ export class StoreConflict extends Error {
  * connection every second at most (its default backoff grows to two minutes, which would
  * keep a member away long after etcd came back).
  */
+/** How long a failed etcd host is left alone before the next call tries it (a quarter of the shortest lease). */
+const HOST_RETRY_MS = 250;
+
 export function etcdClient(hosts: string[], timeoutMs = 2000): Etcd3 {
   return new Etcd3({
     hosts,
     dialTimeout: timeoutMs,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
     grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 },
+    // etcd3's own breaker stops calling a host for 5 s after three failures: longer than an
+    // election lease (etcd's minimum is about 2 s), so once etcd returned the master could not
+    // renew in time and lost the lead and what it learned meanwhile. Ours tries again sooner
+    // than the election's keep-alive period.
+    faultHandling: {
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: HOST_RETRY_MS, breaker: new ConsecutiveBreaker(3) }),
+    },
   });
 }
 

@@ -12,6 +12,8 @@ t.test('losing etcd does not break forwarding; writes 503; catch-up when it retu
   const { nodes, tables, conns, apiOf } = c;
   await a.controller.requestSync('test settle');
   const flowsBefore = nodes.map((n) => tables.get(n)!.flows.length);
+  const leaseKey = a.election.fence()?.key;
+  t.ok(leaseKey, 'the master holds an election key');
 
   await etcd.kill();
   await until('master notices etcd is gone', () => !a.status().etcdReachable, 5000);
@@ -40,7 +42,13 @@ t.test('losing etcd does not break forwarding; writes 503; catch-up when it retu
 
   await etcd.restart();
   await until('etcd reachable again', () => a.status().etcdReachable, 15_000);
-  const learnedName = a.controller.locations.byMac(mac)!.name;
+  // etcd restores every lease with a fresh TTL (at least its minimum, about 2 s): past that, a
+  // lease not renewed is gone, and the master with it. Its client must call etcd again sooner.
+  await sleep(3000);
+  t.equal(a.election.fence()?.key, leaseKey, 'the master renewed its lease once etcd returned (same election key)');
+  const learned = a.controller.locations.byMac(mac);
+  t.ok(learned, 'the master still knows the MAC it learned while etcd was away');
+  const learnedName = learned!.name;
   // A reader of its own: the members' stores must not be disturbed.
   const readerClient = etcdClient(etcd.endpoints);
   t.teardown(() => readerClient.close());
