@@ -105,7 +105,7 @@ export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: numbe
       held.every((f) => !f) ? '-' : `${sum(held.map((f) => f?.held ?? 0))} / ${sum(held.map((f) => f?.replayed ?? 0))} / ${sum(held.map((f) => f?.dropped ?? 0))}`,
       String(sum(runs.map((r) => meterDrops(r)))),
       String(sum(runs.map((r) => rcvbufErrors(r)))),
-      String(sum(runs.map((r) => outOfOrder(r)))),
+      String(sum(runs.map((r) => outOfOrder(r)))) + (held.every((f) => !f) ? '' : ` (${sum(held.map((f) => f?.behindRelease ?? 0))} at risk)`),
     ]);
   }
   return [
@@ -115,7 +115,8 @@ export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: numbe
     'before the freeze); vino: frames held / replayed / dropped;',
     'frames the switches dropped at an OpenFlow meter (OVS coverage datapath_drop_meter), datagrams the container\'s',
     'UDP sockets had no room for (Udp RcvbufErrors in its namespace), datagrams the service received after a later',
-    'one of their stream (reordered on the way in), all summed over the runs.',
+    'one of their stream (reordered on the way in), all summed over the runs; vino: "at risk", frames (any protocol) the',
+    'hold flow sent once its removal was under way, sent on behind it: only those can be overtaken by direct delivery.',
     '',
     table(['mode', 'TCP stall after resume', 'runs waiting for an RTO', 'UDP lost in the freeze', 'UDP duplicates', 'held / replayed / dropped', 'meter drops', 'socket overflows', 'out of order'], rows),
   ].join('\n');

@@ -74,6 +74,13 @@ export interface FreezeRecord {
    */
   afterRelease?: number;
   /**
+   * Frames the hold flow sent once its removal was under way (the release's or the flip's
+   * flow_mod written), sent on behind that flow_mod: the only frames the switch may have
+   * overtaken with one it delivered directly (nothing guarantees the order of a packet-in's way
+   * through the controller against the datapath's switch to the new flows). Includes afterRelease.
+   */
+  behindRelease?: number;
+  /**
    * Frames held at the new edge that the old host had taken: an explicit freeze first has the
    * old edge report what it delivers, then seals it (delivers no more); a held frame equal to a
    * reported one is not replayed.
@@ -172,15 +179,20 @@ class ReplayClock {
 interface Hold {
   queue: HeldFrames;
   /** holding: hold flow in, queueing; replaying: sending the queue to the new port, still queueing;
-   *  releasing: hold flow being removed, still queueing; released: late frames go straight out. */
-  phase: 'holding' | 'replaying' | 'releasing' | 'released';
+   *  draining: the queue is out, the hold flow stays in until the switch has sent all we gave it
+   *  (late frames go straight out); releasing: hold flow being removed; released: it is gone. */
+  phase: 'holding' | 'replaying' | 'draining' | 'releasing' | 'released';
   replayed: number;
   /** performance.now() at the freeze. */
   frozenAt: number;
   release?: Promise<void>;
-  /** Resolves once the replay's PACKET_OUTs are written (a commit need not wait for more). */
-  written?: Promise<void>;
-  replayWritten?: () => void;
+  /**
+   * Resolves once the switch has sent the replay and what the hold flow sent meanwhile (their
+   * barrier replies): the hold flow's removal, by a release or a commit's flip, then queues behind
+   * no backlog of PACKET_OUTs (see drain).
+   */
+  drained?: Promise<void>;
+  replayDrained?: () => void;
   /** A commit is waiting for the replay: its flip removes the hold flow itself (no release of our own). */
   commitPending?: boolean;
   /** Resolves once that commit's flip has the new edge's stage confirmed (the hold flow gone), or ended. */
@@ -207,6 +219,14 @@ interface Hold {
  * delivered twice. No report within this time: no traffic for it, nothing to deliver twice.
  */
 const FIRST_REPORT_WAIT_MS = 50;
+
+/**
+ * Barrier round trips the release waits for (see MigrationManager.drain): the last burst's, then
+ * one for the frames the hold flow sent while the switch was sending it. A stream never pauses,
+ * so each round forwards what came during the one before: more rounds would only delay the flip
+ * (a round took 10-180 ms on a loaded machine).
+ */
+const DRAIN_ROUNDS = 2;
 
 /** An error the API turns into a status code; `path` is a JSON Pointer into the request body. */
 export class MigrationError extends Error {
@@ -375,15 +395,14 @@ export class MigrationManager {
     }
     const hold = this.holds.get(m.id);
     if (hold) {
-      // The held frames go first, in order: the flip would take the hold flow away. Their
-      // PACKET_OUTs written is enough: the flip's flow_mods follow them on the connection (a
-      // release already under way goes first: the flip's sync queues behind it); late frames of
-      // the hold flow go out as they come.
+      // The held frames go first, in order: the flip would take the hold flow away. Its flow_mods
+      // wait until the switch has sent them (see drain; a release already under way goes first:
+      // the flip's sync queues behind it); late frames of the hold flow go out as they come.
       void this.releaseHold(m);
       hold.commitPending = true;
       const t = performance.now();
-      await hold.written;
-      waited.push(`${since(t)} ms for the replay to be written`);
+      await hold.drained;
+      waited.push(`${since(t)} ms for the replay to be sent`);
       m = this.requirePrepared(id, 'commit');
       if (m.to.ofport === null) throw new MigrationError(409, `port "${m.to.port}" went away on ${m.to.node} during the replay`);
     }
@@ -474,7 +493,7 @@ export class MigrationManager {
     if (!m) throw new MigrationError(404, `unknown migration "${id}"`);
     if (m.freeze) return m;
     if (m.state !== 'prepared') throw new MigrationError(409, `migration ${id} is ${m.state}, not prepared`);
-    m.freeze = { by, lastAtOld: new Date().toISOString(), firstAtNew: null, refractoryMs: null, held: 0, heldBytes: 0, replayed: 0, dropped: 0, afterRelease: 0, takenAtOld: 0 };
+    m.freeze = { by, lastAtOld: new Date().toISOString(), firstAtNew: null, refractoryMs: null, held: 0, heldBytes: 0, replayed: 0, dropped: 0, afterRelease: 0, behindRelease: 0, takenAtOld: 0 };
     const frozenAt = performance.now();
     this.mark(m, 'frozen', by === 'api' ? 'the old host takes no more frames' : `old port ${by === 'old-port-gone' ? 'gone' : 'down'}: implicit freeze`);
     if (this.holdBudget.limits.maxFrames === 0 || this.holdBudget.limits.maxTotalFrames === 0) {
@@ -581,7 +600,9 @@ export class MigrationManager {
       if (m.state !== 'prepared' || m.id === except) continue;
       const h = this.holds.get(m.id);
       // While the old edge only reports, nothing is held yet (see freeze).
-      const hold = (h?.phase === 'holding' || h?.phase === 'replaying') && h.seal !== 'report';
+      // Draining too: a sync meanwhile (an ingress entry, a port change) must not take the hold
+      // flow away before the switch has sent the replay.
+      const hold = (h?.phase === 'holding' || h?.phase === 'replaying' || h?.phase === 'draining') && h.seal !== 'report';
       active.push({
         name: m.container, mac: m.mac, from: { bridge: m.from.node, ofport: m.from.ofport },
         to: m.to.ofport === null ? { bridge: m.to.node } : { bridge: m.to.node, ofport: m.to.ofport },
@@ -681,7 +702,8 @@ export class MigrationManager {
         return;
       }
       if (m.to.node !== node) continue;
-      if (h.phase === 'releasing') {
+      if (h.phase === 'draining' || h.phase === 'releasing') {
+        if (h.phase === 'releasing') m.freeze.behindRelease = (m.freeze.behindRelease ?? 0) + 1;
         if (h.holdFlowGone) m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
         this.forwardHeld(m, h, frame);
         return;
@@ -691,6 +713,7 @@ export class MigrationManager {
         // sent until the flip's last stage removed it: batched per turn of the event loop like
         // those of the release (one barrier each batch, not each frame), in order.
         m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
+        m.freeze.behindRelease = (m.freeze.behindRelease ?? 0) + 1;
         if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') {
           this.forwardHeld(m, h, frame);
         } else {
@@ -717,15 +740,15 @@ export class MigrationManager {
   private releaseHold(m: Migration): Promise<void> {
     const h = this.holds.get(m.id);
     if (!h || h.phase === 'released') return Promise.resolve();
-    h.written ??= new Promise<void>((resolve) => {
-      h.replayWritten = resolve;
+    h.drained ??= new Promise<void>((resolve) => {
+      h.replayDrained = resolve;
     });
     h.flipAtNewEdge ??= new Promise<void>((resolve) => {
       h.flipReachedNewEdge = resolve;
     });
     h.release ??= this.replay(m, h).catch((err: Error) => {
       h.phase = 'released';
-      h.replayWritten?.();
+      h.replayDrained?.();
       this.mark(m, 'replay failed', err.message);
     });
     return h.release;
@@ -744,8 +767,7 @@ export class MigrationManager {
     // the backlog of the freeze is paced: the last burst takes what came meanwhile too, and later
     // frames go out as they come (a stream faster than the pace would otherwise keep the replay,
     // and the commit waiting for it, going forever).
-    // The last burst is only written: the release's flow_mods below (or the commit's) follow it
-    // on the same connection, so the switch sends it first.
+    // The last burst's barrier is awaited by the drain below, before the hold flow goes.
     const burst = this.holdBudget.limits.replayBurst || Infinity;
     // Paced by the receiver when the switch counts the new port's packets (see ReplayClock): the
     // barrier pace still overflowed a resumed but descheduled service (bench: RcvbufErrors, UDP
@@ -757,7 +779,7 @@ export class MigrationManager {
     // the release, which would also outdate the flip's plan made at the port's arrival).
     const clock = replayWindow > 0 && h.queue.length > burst ? await ReplayClock.start(this.portCounters(m), replayWindow, replayIdleMs) : null;
     if (h.phase !== 'replaying') {
-      h.replayWritten?.();
+      h.replayDrained?.();
       return;
     }
     let backlog = h.queue.length;
@@ -772,7 +794,7 @@ export class MigrationManager {
       if (clock) {
         const room = await clock.room(() => this.portCounters(m), () => h.phase !== 'replaying', counters);
         if (h.phase !== 'replaying') {
-          h.replayWritten?.();
+          h.replayDrained?.();
           return;
         }
         // The window whole (the barrier pace is the clock's read now); the last burst (only
@@ -792,7 +814,7 @@ export class MigrationManager {
       const n = await replayed;
       if (h.phase !== 'replaying') {
         // Aborted meanwhile: its queue was discarded.
-        h.replayWritten?.();
+        h.replayDrained?.();
         return;
       }
       if (n < 0) {
@@ -803,9 +825,18 @@ export class MigrationManager {
     }
     // From now on a frame the hold flow sends arrived after every replayed one: it goes out
     // behind them at once (see onHeldFrame), never waiting for the release to finish.
+    h.phase = 'draining';
+    const drainFrom = performance.now();
+    const rounds = await this.drain(h, replayed);
+    if (h.phase !== 'draining') {
+      // Aborted meanwhile.
+      h.replayDrained?.();
+      return;
+    }
+    const drainMs = Math.round((performance.now() - drainFrom) * 1000) / 1000;
     h.phase = 'releasing';
-    h.replayWritten?.();
     this.activate();
+    h.replayDrained?.();
     // The backlog is out: from now on the network delivers at the new port without us, before
     // and whether or not a commit follows. The release turns the hold flow into the copy flow's
     // local delivery (the old edge stays sealed); a commit already waiting does the same with
@@ -816,15 +847,40 @@ export class MigrationManager {
     const gone = () => {
       h.holdFlowGone = true;
     };
-    if (h.commitPending) await Promise.all([replayed, h.flipAtNewEdge!.then(gone)]);
-    else if (m.state !== 'prepared') await replayed;
-    else await Promise.all([replayed, this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node).then(gone)]);
+    if (h.commitPending) await h.flipAtNewEdge!.then(gone);
+    else if (m.state === 'prepared') await this.syncCollectingFailures(m, `release the hold of ${m.container}`, m.to.node).then(gone);
     await h.forwarding;
     h.phase = 'released';
     this.firstAtNew(m, 'hold released, nothing was held: frames reach the new port directly');
     this.metrics?.heldFrames.observe(h.queue.held);
-    this.mark(m, 'replayed', `${h.replayed} held frames replayed in arrival order, ${h.queue.dropped} dropped${h.commitPending ? '; the hold flow goes with the flip' : h.holdFlowGone ? '; hold flow released' : ''}`);
+    this.mark(m, 'replayed', `${h.replayed} held frames replayed in arrival order, ${h.queue.dropped} dropped; the switch had sent them ${drainMs} ms after the last burst (${rounds} round trips)${h.commitPending ? '; the hold flow goes with the flip' : h.holdFlowGone ? '; hold flow released' : ''}`);
     this.emit(m, 'migration-replayed');
+  }
+
+  /**
+   * Waits until the switch has sent the replay's last burst and the frames the hold flow sent
+   * meanwhile, as far as a few barrier round trips go; returns how many it took.
+   *
+   * Why: direct delivery begins when the switch's datapath stops using the hold flow, shortly
+   * after the flow_mod that removes it. Every held frame the switch has not sent by then is
+   * overtaken by those it delivers directly. Frames we wrote before that flow_mod are sent
+   * before it (one connection, in order), but a switch still working through a backlog of
+   * PACKET_OUTs keeps sending new frames to us meanwhile, and those can only go out behind the
+   * flow_mod (bench: 20-30 reordered per migration whose flip followed a burst of hundreds of
+   * frames). Removed once the backlog is gone, the frames at risk are those of one round trip.
+   */
+  private async drain(h: Hold, last: Promise<number>): Promise<number> {
+    await last;
+    let rounds = 1;
+    while (rounds < DRAIN_ROUNDS && h.phase === 'draining') {
+      const forwarding = h.forwarding;
+      if (!forwarding) break;
+      await forwarding;
+      rounds++;
+      // Nothing came meanwhile: the switch holds nothing of ours.
+      if (h.forwarding === forwarding) break;
+    }
+    return rounds;
   }
 
   /**

@@ -210,7 +210,9 @@ t.test('a controller restart in the prepared state keeps the migration and the t
  * Runs inside c2: one long-lived keep-alive HTTP connection (Nagle off), a request 1 ms after
  * each answer, and a UDP datagram every 5 ms to the echo server, for `seconds` (slow enough for
  * the frozen server's socket buffer to keep what arrives: losses are then the network's). Prints the
- * counts and the namespace's TCP retransmission timeouts (TcpExt TCPTimeouts) over the run.
+ * counts, the datagrams echoed after a later one (the server echoes each as it reads it, and the
+ * echoes share one path: the order the server got them in) and the namespace's TCP
+ * retransmission timeouts (TcpExt TCPTimeouts) over the run.
  */
 const STREAM = `
 const [ip, seconds] = process.argv.slice(1);
@@ -225,10 +227,10 @@ s.on('connect', ask);
 s.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n', buf.indexOf('\\r\\n\\r\\n') + 4)) >= 0 && buf.indexOf('\\r\\n\\r\\n') >= 0) { buf = buf.slice(i + 1); replies++; setTimeout(ask, 1); } });
 s.on('error', (e) => { console.error(e.code); process.exit(2); });
 const u = require('node:dgram').createSocket('udp4');
-let usent = 0; const seen = new Set(); let dup = 0;
-u.on('message', (m) => { const n = m.readUInt32BE(0); if (seen.has(n)) dup++; else seen.add(n); });
+let usent = 0; const seen = new Set(); let dup = 0, latest = -1, reordered = 0;
+u.on('message', (m) => { const n = m.readUInt32BE(0); if (seen.has(n)) { dup++; return; } seen.add(n); if (n < latest) reordered++; else latest = n; });
 u.connect(7777, ip, () => { const iv = setInterval(() => { const b = Buffer.alloc(8); b.writeUInt32BE(usent++, 0); u.send(b); }, 5);
-  setTimeout(() => { clearInterval(iv); done = true; setTimeout(() => { console.log(JSON.stringify({ sent, replies, usent, uechoed: seen.size, dup, rto: timeouts() - t0 })); process.exit(0); }, 1500); }, Number(seconds) * 1000); });
+  setTimeout(() => { clearInterval(iv); done = true; setTimeout(() => { console.log(JSON.stringify({ sent, replies, usent, uechoed: seen.size, dup, reordered, rto: timeouts() - t0 })); process.exit(0); }, 1500); }, Number(seconds) * 1000); });
 `;
 
 t.test('frames sent while c1 is frozen and unplugged are held and replayed: every TCP request answered, no UDP datagram lost in the network, none twice', async (t) => {
@@ -256,7 +258,7 @@ t.test('frames sent while c1 is frozen and unplugged are held and replayed: ever
       await vino!.api.commit(m.id);
     },
   });
-  const out = JSON.parse((await stream).stdout.trim()) as { sent: number; replies: number; usent: number; uechoed: number; dup: number; rto: number };
+  const out = JSON.parse((await stream).stdout.trim()) as { sent: number; replies: number; usent: number; uechoed: number; dup: number; reordered: number; rto: number };
   t.comment(JSON.stringify(out));
   t.ok(frozen?.freeze, 'the freeze answered with its record');
   const done = await vino!.api.migration(m.id);
@@ -270,6 +272,14 @@ t.test('frames sent while c1 is frozen and unplugged are held and replayed: ever
   t.comment(`UDP datagrams lost: ${out.usent - out.uechoed}; of them, a socket had no room for at most ${overflowed}`);
   t.ok(out.usent - out.uechoed <= overflowed, `no UDP datagram lost but those a socket had no room for (${out.usent - out.uechoed} lost, ${overflowed} socket overflows)`);
   t.equal(out.dup, 0, 'no datagram echoed twice');
+  // Order: the replay, and every frame the hold flow sent before its removal was under way, go
+  // out in arrival order (the release waits until the switch has sent them, see drain). A frame
+  // it sent later goes out behind the removal's flow_mod, and the switch may deliver one directly
+  // before it (no OpenFlow message orders a packet-in's round trip against the datapath's switch
+  // to the new flows): only those can be reordered.
+  const behind = done.freeze!.behindRelease ?? 0;
+  t.comment(`UDP datagrams received after a later one: ${out.reordered}; frames sent on behind the hold flow's removal: ${behind}`);
+  t.ok(out.reordered <= behind, `no datagram reordered but those the hold flow sent once its removal was under way (${out.reordered} reordered, ${behind} at risk)`);
   t.equal(out.replies, out.sent, 'every request on the long-lived connection answered');
   // A retransmission timeout may fire DURING a long freeze whatever happens to the frames (no
   // ACK comes while the port is gone); what the hold removes is the wait for one after the resume.

@@ -11,7 +11,7 @@ import type { HoldLimits } from '../../controller/migration/hold.js';
 
 interface View {
   id: string; state: string; timeline: { event: string }[];
-  freeze: null | { held: number; replayed: number; dropped: number };
+  freeze: null | { held: number; replayed: number; dropped: number; behindRelease?: number };
 }
 
 const holdCookie = (mac: string) => ruleCookie(RuleKind.MIGRATION_HOLD, `hold:${mac}`);
@@ -122,6 +122,41 @@ t.test('only the freeze\'s backlog is paced by barriers: a stream that keeps com
   const done = (await (await c).json()) as View;
   t.equal(done.state, 'committed');
   t.same(seqs(sw.received, 908), [...Array(seq).keys()], 'every frame once, in arrival order');
+});
+
+t.test('the hold flow goes only once the switch has sent the replay and the frames sent on during its last burst', async (t) => {
+  // A flow_mod written while the switch still works through PACKET_OUTs lets it deliver directly
+  // before it has sent what it gave us meanwhile (those can only go out behind the flow_mod):
+  // the release waits for the barrier replies first.
+  const burst = 4;
+  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-drain');
+  let seq = 0;
+  for (; seq < 2 * burst; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
+  const gate = gateReplayBarriers(sw, 909);
+  t.teardown(() => gate.stop());
+  const holdGone = () => sw.received.findIndex((x) => x.type === 'FLOW_MOD' && (x.command === 'DELETE' || x.command === 'DELETE_STRICT') && cookieKind(x.cookie) === RuleKind.MIGRATION_HOLD);
+  sw.addPort(fakePort(909, 'c-drain'));
+  await untilValue('first burst', () => gate.held.length, (n) => n === 1);
+  gate.release();
+  await untilValue('last burst', () => gate.held.length, (n) => n === 1);
+  t.equal(seqs(sw.received, 909).length, 2 * burst, 'the whole backlog is written');
+  // Sent on at once behind the replay, still before the hold flow goes.
+  for (const end = seq + 3; seq < end; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  await untilValue('sent on as they come', () => seqs(sw.received, 909).length, (n) => n === seq);
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(holdGone(), -1, 'no removal of the hold flow while the last burst\'s barrier reply is outstanding');
+  gate.release();
+  await untilValue('the forwarded frames\' barrier', () => gate.held.length, (n) => n >= 1);
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(holdGone(), -1, 'nor while that of the frames sent on during it is');
+  gate.stop();
+  await untilValue('hold flow removed', holdGone, (i) => i >= 0);
+  const lastOut = sw.received.map((x) => isReplay(x, 909)).lastIndexOf(true);
+  t.ok(holdGone() > lastOut, 'after every frame sent on');
+  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  t.match(done.freeze, { held: seq, replayed: seq, dropped: 0, behindRelease: 0 });
+  t.same(seqs(sw.received, 909), [...Array(seq).keys()], 'every frame once, in arrival order');
 });
 
 t.test('a commit during a paced replay waits for the whole backlog before its flip', async (t) => {
