@@ -298,7 +298,6 @@ export class SwitchSession extends EventEmitter {
   private deadline(ms: number, what: string): Pick<Pending, 'deadline' | 'timeout'> {
     const at = performance.now() + ms;
     if (at < this.deadlineAt) this.armDeadline(at);
-    else if (this.pending.size === 0) this.deadlineTimer?.ref();
     return { deadline: at, timeout: { ms, what } };
   }
 
@@ -325,10 +324,13 @@ export class SwitchSession extends EventEmitter {
     if (next < Infinity && this.state !== 'closed') this.armDeadline(next);
   }
 
-  /** A request answered (or failed otherwise): nothing pending lets the process exit meanwhile. */
+  /**
+   * A request answered (or failed otherwise). The timer stays armed when nothing is pending: it
+   * keeps nothing alive that the open socket does not (close() clears it), and leaving it saves
+   * re-arming it for every batch.
+   */
   private settled(xid: number): void {
     this.pending.delete(xid);
-    if (this.pending.size === 0) this.deadlineTimer?.unref();
   }
 
   private track(xid: number, p: Pending): void {

@@ -35,7 +35,4 @@ t.test('counts kept between reads are added once: a second read without new even
   t.match(third, /vino_flow_batches_total 3\n/);
   t.match(third, /vino_barrier_rtt_seconds_count 3\n/);
   t.match(third, /vino_openflow_messages_in_total\{type="PACKET_IN"\} 2\n/);
-  // More observations than are kept between reads: none is lost.
-  for (let i = 0; i < 5000; i++) m.batchApplied(0, 1);
-  t.match(await m.text(), /vino_barrier_rtt_seconds_count 5003\n/);
 });
