@@ -304,7 +304,8 @@ export class SwitchSession extends EventEmitter {
   private armDeadline(at: number): void {
     clearTimeout(this.deadlineTimer);
     this.deadlineAt = at;
-    this.deadlineTimer = setTimeout(() => this.expire(), Math.max(0, at - performance.now()));
+    // setTimeout takes at most 2^31-1 ms (longer fires at once); a later deadline re-arms on expiry.
+    this.deadlineTimer = setTimeout(() => this.expire(), Math.min(MAX_TIMER_MS, Math.max(0, at - performance.now())));
   }
 
   /** Fails every request past its deadline; the timer then waits for the earliest one left. */
@@ -549,6 +550,7 @@ export class SwitchSession extends EventEmitter {
 }
 
 const FAIR_READ_BYTES = 16 * 1024;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Allows `rate` events per second on average, in bursts of up to one second's worth. */
 class TokenBucket {
