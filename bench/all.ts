@@ -30,7 +30,7 @@ const BENCHES: Bench[] = [
   { name: 'openflow', script: 'openflow-codec.js', args: ['--quick'], limitS: 45, what: 'OpenFlow codec vs Buffer copy / JSON' },
   { name: 'json', script: 'json.js', args: ['--quick'], limitS: 45, what: 'JSON paths vs JSON.parse / JSON.stringify' },
   // vino at window 1000 answers its first burst seconds late (one sync for thousands of MACs): a 3 s window shows nothing.
-  { name: 'ofload', script: 'ofload.js', args: ['--seconds', '8', '--warmup', '3', '--rounds', '1'], limitS: 230, what: 'packet-ins: vino vs ovs-testcontroller vs os-ken, window 1000 and 1' },
+  { name: 'ofload', script: 'ofload.js', args: ['--seconds', '8', '--warmup', '3', '--rounds', '1'], limitS: 230, what: 'packet-ins: vino vs ovs-testcontroller vs os-ken, and the load generator\'s ceiling, window 1000 and 1' },
   { name: 'flip', script: 'flip-controller.js', args: ['--runs', '30', '--warmup', '5'], limitS: 120, what: 'flip, controller\'s own cost: prepared vs on-commit vs first-frame' },
   { name: 'flowinstall', script: 'flowinstall.js', args: ['--flows', '5000', '--single', '200', '--rounds', '1'], limitS: 90, what: 'flow installation into OVS: vino vs ovs-ofctl' },
   {

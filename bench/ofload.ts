@@ -13,13 +13,15 @@
  * simple_switch_13 (bench/baselines/simple_switch_13.py). All three speak OpenFlow 1.3 with the
  * emulated switches (they offer only 1.3 in their HELLO). Every measurement starts a fresh
  * controller process; the figures are medians over several rounds (the machine is shared).
+ * A "ceiling" column, not a controller (bench/lib/ceiling-responder.ts), shows what the emulated
+ * switches can take at all on this machine, so that a goal above it is reported as unmeasurable.
  *
  * The traffic: behind each switch sit hosts on a few edge ports (numbers outside the topology's
  * port plan). First one "anchor" host per edge port announces itself (broadcast frame); then
  * every packet-in comes from a MAC never seen before, addressed to the anchor behind another edge
- * port of the same switch. vino learns the new MAC and installs its flow on every switch (plus
- * the known-source flow where it was learned); the learning switch knows the destination and
- * installs an (in_port, src, dst) flow on that switch.
+ * port of the same switch. vino learns the new MAC and installs its flows on the switch it was
+ * learned at (known source, local delivery, labelled delivery: forwarding by destination edge);
+ * the learning switch knows the destination and installs an (in_port, src, dst) flow on that switch.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +42,7 @@ const OSKEN_MANAGER = '/usr/bin/osken-manager';
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const BASELINE_APP = join(ROOT, 'bench/baselines/simple_switch_13.py');
 const OVS_TESTCONTROLLER = '/usr/bin/ovs-testcontroller';
+const CEILING_RESPONDER = join(ROOT, 'dist/bench/lib/ceiling-responder.js');
 const TARGET_FLOW_MODS = 200_000;
 /** vino's answers/s over ovs-testcontroller's (throughput mode), and its mean RTT over vino's at most this. */
 const TARGET_ANSWER_RATIO = 3;
@@ -53,7 +56,9 @@ const HELP = `Usage: npm run bench:ofload [-- OPTIONS]
   --seconds S         measured time per measurement, warm-up excluded (default 10)
   --warmup S          warm-up before each measurement (default 2)
   --rounds N          rounds; each figure is the median over rounds (default 3)
-  --controllers LIST  vino,ovs-testcontroller,os-ken (default all three), and vino-base with --vino-base
+  --controllers LIST  ceiling,vino,ovs-testcontroller,os-ken (default all four), and vino-base with --vino-base;
+                      "ceiling" is not a controller: a responder that answers each PACKET_IN with a
+                      precomputed PACKET_OUT of its frame, the most this load generator can measure here
   --vino-base DIR     another checkout of this repository, built (DIR/dist): its controller is measured as
                       "vino-base" in the same run (before/after comparisons on a busy machine)
   --modes LIST        throughput,latency (default both)
@@ -63,7 +68,7 @@ const HELP = `Usage: npm run bench:ofload [-- OPTIONS]
   -v, --verbose       print the phases of each measurement with their times
 `;
 
-const CONTROLLERS = ['vino', 'ovs-testcontroller', 'os-ken', 'vino-base'] as const;
+const CONTROLLERS = ['ceiling', 'vino', 'ovs-testcontroller', 'os-ken', 'vino-base'] as const;
 type ControllerName = (typeof CONTROLLERS)[number];
 type Mode = 'throughput' | 'latency';
 
@@ -112,7 +117,7 @@ function opts() {
       seconds: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       rounds: { type: 'string', default: '3' },
-      controllers: { type: 'string', default: 'vino,ovs-testcontroller,os-ken' },
+      controllers: { type: 'string', default: 'ceiling,vino,ovs-testcontroller,os-ken' },
       'vino-base': { type: 'string' },
       modes: { type: 'string', default: 'throughput,latency' },
       stall: { type: 'string', default: '10' },
@@ -207,6 +212,7 @@ class Bench {
       ...(this.vinoBase ? [`vino-base: node ${this.vinoBase.via} (same flags)`] : []),
       `os-ken: ${SYSTEM_PYTHON} ${OSKEN_MANAGER} --ofp-listen-host 127.0.0.1 --ofp-tcp-listen-port PORT bench/baselines/simple_switch_13.py (OpenFlow 1.3)`,
       `ovs-testcontroller: ${OVS_TESTCONTROLLER} -O OpenFlow13 --wildcards ptcp:PORT:127.0.0.1 (C learning switch; flows on in_port, eth_src, eth_dst; OpenFlow 1.3)`,
+      `ceiling (not a controller): node ${CEILING_RESPONDER} --listen 127.0.0.1:PORT (each PACKET_IN answered by a precomputed PACKET_OUT of its frame, no decision, no flows: what the emulated switches can take)`,
       `each measurement: fresh controller process, handshake + anchor hosts, ${this.o.warmup} s warm-up, ${this.o.seconds} s measured; ${this.o.rounds} round(s), medians reported`,
       `throughput mode: ${this.o.window} packet-ins outstanding per switch; latency mode: 1 per switch`,
     ].join('\n');
@@ -214,6 +220,7 @@ class Bench {
 
   private startController(name: ControllerName, port: number, tag: string): Child {
     const log = join(this.dir, `${tag}.log`);
+    if (name === 'ceiling') return startChild([process.execPath, CEILING_RESPONDER, '--listen', `127.0.0.1:${port}`], log);
     if (name === 'ovs-testcontroller') {
       // Its own control socket (the default path is shared by every instance on the machine).
       return startChild([OVS_TESTCONTROLLER, '-O', 'OpenFlow13', '--wildcards', `--unixctl=${join(this.dir, `${tag}.ctl`)}`, '-vconsole:warn', `ptcp:${port}:127.0.0.1`], log);
@@ -397,17 +404,24 @@ async function main(): Promise<void> {
     { label: `window ${o.window}: answered per controller CPU-s`, mode: 'throughput', f: (r) => r.answeredPerCpuSec },
     { label: `window ${o.window}: controller CPU % of a core`, mode: 'throughput', f: (r) => r.controllerCpu, lowerIsBetter: true },
     { label: 'window 1: answered/s', mode: 'latency', f: (r) => r.answeredPerSec },
+    // Mean RTT is N switches outstanding / answered/s (Little's law): this is what the RTT is made of.
+    { label: 'window 1: answered per controller CPU-s', mode: 'latency', f: (r) => r.answeredPerCpuSec },
     { label: 'window 1: RTT mean µs', mode: 'latency', f: (r) => r.meanUs, lowerIsBetter: true },
     { label: 'window 1: RTT p50 µs', mode: 'latency', f: (r) => r.p50Us, lowerIsBetter: true },
     { label: 'window 1: RTT p99 µs', mode: 'latency', f: (r) => r.p99Us, lowerIsBetter: true },
   ];
-  const peers = o.controllers.filter((c) => c !== 'vino');
+  // The ceiling is no peer: it gets a column, not a ratio.
+  const peers = o.controllers.filter((c) => c !== 'vino' && c !== 'ceiling');
   out('');
   out(`medians of ${o.rounds} round(s), ${o.switches} switches; "vino/X": vino over peer X for rates, X over vino for latencies and CPU (above 1: vino better)`);
   out('  answered: a packet-in whose frame the switch got back in a PACKET_OUT, or whose source MAC got a flow (ADD/MODIFY');
   out('  matching it as eth_src or eth_dst) at the switch that sent it, whichever came first; RTT: packet-in sent → that answer.');
-  out(`  FLOW_MODs: every OFPT_FLOW_MOD received; vino installs each new MAC on all ${o.switches} switches (+ its known-source flow),`);
+  out('  FLOW_MODs: every OFPT_FLOW_MOD received; vino installs 3 flows per new MAC on the switch it was learned at,');
   out('  a learning switch sends one FLOW_MOD and one PACKET_OUT per packet-in.');
+  if (o.controllers.includes('ceiling')) {
+    out('  ceiling: NOT A CONTROLLER. A responder that answers each PACKET_IN with a precomputed PACKET_OUT of its frame (no');
+    out('  decision, no flows), in its own process: the most answers/s and the least RTT this load generator can show on this machine.');
+  }
   const w = Math.max(...rows.map((r) => r.label.length));
   const cols = [...o.controllers, ...(o.controllers.includes('vino') ? peers.map((p) => `vino/${p}`) : [])];
   const cw = Math.max(12, ...cols.map((c) => c.length));
@@ -439,6 +453,21 @@ async function main(): Promise<void> {
         const ratio = med('vino', 'latency', (r) => r.meanUs) / med('ovs-testcontroller', 'latency', (r) => r.meanUs);
         out(`target: vino's mean RTT <= ${TARGET_MEAN_RTT_RATIO}× ovs-testcontroller's (window 1): ${ratio <= TARGET_MEAN_RTT_RATIO ? 'MET' : 'NOT MET'} (${fmt(ratio, 2)}×)`);
       }
+    }
+  }
+  if (o.controllers.includes('ceiling') && o.controllers.includes('ovs-testcontroller')) {
+    // A goal above what the emulated switches can take from a responder that costs nothing cannot be told apart here.
+    if (o.modes.includes('throughput')) {
+      const ceiling = med('ceiling', 'throughput', (r) => r.answeredPerSec);
+      const goal = TARGET_ANSWER_RATIO * med('ovs-testcontroller', 'throughput', (r) => r.answeredPerSec);
+      out(`measurable here? ${TARGET_ANSWER_RATIO}× ovs-testcontroller's answered/s is ${fmt(goal)}; the load generator's ceiling is ${fmt(ceiling)}: `
+        + (ceiling >= goal ? 'yes' : 'NO, the goal is above what this bench can measure on this machine'));
+    }
+    if (o.modes.includes('latency')) {
+      const ceiling = med('ceiling', 'latency', (r) => r.meanUs);
+      const goal = TARGET_MEAN_RTT_RATIO * med('ovs-testcontroller', 'latency', (r) => r.meanUs);
+      out(`measurable here? ${TARGET_MEAN_RTT_RATIO}× ovs-testcontroller's mean RTT is ${fmt(goal)} µs; the load generator's floor is ${fmt(ceiling)} µs: `
+        + (ceiling <= goal ? 'yes' : 'NO, the goal is below what this bench can measure on this machine'));
     }
   }
   const prof = bench.profileReport();

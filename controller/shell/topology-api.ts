@@ -12,11 +12,12 @@ import { ReloadError } from './controller.js';
 
 /** Per switch: the last barrier-confirmed change and the refusals, from the controller's events. */
 export class SwitchActivity {
-  private readonly bySwitch = new Map<string, { lastSync: string | null; lastStage: string | null; errors: number; lastError: string | null }>();
+  /** lastSyncMs: ms since epoch, formatted when read (an event comes with every confirmed batch, one per learned MAC at times). */
+  private readonly bySwitch = new Map<string, { lastSyncMs: number | null; lastStage: string | null; errors: number; lastError: string | null }>();
   private readonly onEvent = (e: ControllerEvent) => {
     if (e.type === 'flows-applied' && typeof e.switch === 'string') {
       const a = this.entry(e.switch);
-      a.lastSync = new Date().toISOString();
+      a.lastSyncMs = Date.now();
       a.lastStage = String(e.stage);
     } else if (e.type === 'flows-failed' && typeof e.switch === 'string') {
       const a = this.entry(e.switch);
@@ -29,8 +30,10 @@ export class SwitchActivity {
     controller.on('event', this.onEvent);
   }
 
-  get(name: string) {
-    return this.bySwitch.get(name) ?? { lastSync: null, lastStage: null, errors: 0, lastError: null };
+  get(name: string): { lastSync: string | null; lastStage: string | null; errors: number; lastError: string | null } {
+    const a = this.bySwitch.get(name);
+    if (!a) return { lastSync: null, lastStage: null, errors: 0, lastError: null };
+    return { lastSync: a.lastSyncMs === null ? null : new Date(a.lastSyncMs).toISOString(), lastStage: a.lastStage, errors: a.errors, lastError: a.lastError };
   }
 
   close(): void {
@@ -39,7 +42,7 @@ export class SwitchActivity {
 
   private entry(name: string) {
     let a = this.bySwitch.get(name);
-    if (!a) this.bySwitch.set(name, (a = { lastSync: null, lastStage: null, errors: 0, lastError: null }));
+    if (!a) this.bySwitch.set(name, (a = { lastSyncMs: null, lastStage: null, errors: 0, lastError: null }));
     return a;
   }
 }

@@ -15,3 +15,24 @@ t.test('per-type counters count each message and location change under its own l
   t.match(text, /vino_location_changes_total\{kind="added"\} 2\n/);
   t.match(text, /vino_location_changes_total\{kind="moved"\} 1\n/);
 });
+
+t.test('counts kept between reads are added once: a second read without new events shows the same totals', async (t) => {
+  const m = new Metrics(false);
+  m.batchApplied(3, 0.7);
+  m.batchApplied(1, 30);
+  m.messageIn('PACKET_IN');
+  const first = await m.text();
+  t.match(first, /vino_flow_batches_total 2\n/);
+  t.match(first, /vino_openflow_messages_out_total 6\n/, 'messages plus one barrier per batch');
+  t.match(first, /vino_barrier_rtt_seconds_bucket\{le="0.001"\} 1\n/);
+  t.match(first, /vino_barrier_rtt_seconds_count 2\n/);
+  t.match(first, /vino_packet_ins_total 1\n/);
+  const second = await m.text();
+  t.equal(second, first, 'nothing counted twice');
+  m.batchApplied(2, 0.1);
+  m.messageIn('PACKET_IN');
+  const third = await m.text();
+  t.match(third, /vino_flow_batches_total 3\n/);
+  t.match(third, /vino_barrier_rtt_seconds_count 3\n/);
+  t.match(third, /vino_openflow_messages_in_total\{type="PACKET_IN"\} 2\n/);
+});

@@ -149,6 +149,27 @@ t.test('barrier-confirmed batch; a dropped barrier times out; refused messages a
   t.equal(s.state, 'ready', 'a lost barrier does not kill the session');
 });
 
+t.test('one deadline timer for every request: a shorter timeout asked later still fires first, answered ones never time out', async (t) => {
+  const h = await harness(t, { requestTimeoutMs: 10_000 });
+  const sw = h.connectSwitch({ datapathId: 7n });
+  const s = await h.nextSession();
+  await ready(s);
+  // Armed first for a long deadline; the later, shorter one must re-arm the session's timer.
+  const order: string[] = [];
+  (sw as unknown as { options: { answerBarrier: boolean } }).options.answerBarrier = false;
+  const slow = s.request({ type: 'BARRIER_REQUEST', xid: 0 }, 3_000).then(() => 'answered', (e: SessionError) => e.code).finally(() => order.push('slow'));
+  const fast = s.request({ type: 'BARRIER_REQUEST', xid: 0 }, 200).then(() => 'answered', (e: SessionError) => e.code).finally(() => order.push('fast'));
+  t.equal(await fast, 'TIMEOUT', 'the short request timed out');
+  t.equal(await slow, 'TIMEOUT', 'the long one too, later');
+  t.same(order, ['fast', 'slow'], 'in the order of their deadlines');
+  // Answered requests leave nothing behind to time out: the session stays usable.
+  (sw as unknown as { options: { answerBarrier: boolean } }).options.answerBarrier = true;
+  for (let i = 0; i < 3; i++) t.equal((await s.request({ type: 'BARRIER_REQUEST', xid: 0 }, 200)).type, 'BARRIER_REPLY', `barrier ${i} answered`);
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(s.state, 'ready', 'still ready after the answered requests\' deadlines passed');
+  t.equal((s as unknown as { pending: Map<number, unknown> }).pending.size, 0, 'nothing pending');
+});
+
 t.test('requests in flight fail at once when the switch vanishes', async (t) => {
   const h = await harness(t, { requestTimeoutMs: 10_000 });
   const sw = h.connectSwitch({ datapathId: 6n, answerBarrier: false });
