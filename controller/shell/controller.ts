@@ -1013,9 +1013,9 @@ export class Controller extends EventEmitter {
       return q.run;
     }
     const entry: QueuedSync = { reasons: [reason], moreReasons: 0, reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, byDistance: opts.byDistance === true, pipelined: pipelinable, run: Promise.resolve() };
-    // A change without ordering (a learned MAC, an ingress entry on demand) goes out as soon as
-    // the previous change is sent, not confirmed: its flows concern other MACs than the batches
-    // still awaiting their barriers, which the switch applies first anyway (same connection).
+    // A change without ordering (a learned MAC, an ingress entry on demand, a port up) goes out
+    // as soon as the previous change is sent, not confirmed: it is computed against the model as
+    // sent, and the switch applies the batches still awaiting their barriers first (same connection).
     // Its promise, and everything queued after it on syncChain, still waits for its barriers.
     // Any other change waits until every earlier one is confirmed, as before.
     // A pipelined one starts at the end of this event-loop turn, not at the next microtask: the
@@ -1051,8 +1051,8 @@ export class Controller extends EventEmitter {
 
   /**
    * One sync (`sync`: resolves once confirmed). With `previousConfirmed` it is pipelined: it may start before the changes sent
-   * before it are confirmed, as long as it only recomputes changed endpoints against the model
-   * of what the switches hold (which pipelined batches update when sent); a single unordered
+   * before it are confirmed, computing against the model of what the switches hold (which
+   * pipelined batches and prepared moves update when sent); a single unordered
    * stage is then sent without waiting, and the barriers' confirmation is returned.
    */
   private async sync(reason: string, opts: { reconcile: string[]; towards?: string; byDistance?: boolean }): Promise<void> {
@@ -1066,8 +1066,10 @@ export class Controller extends EventEmitter {
       for (const node of opts.reconcile) this.installed.delete(node);
       return undefined;
     }
-    // A full computation diffs against everything installed: only confirmed state.
-    if (opts.previousConfirmed && !this.endpointOnlyNext()) await opts.previousConfirmed;
+    // A pipelined full computation (a port up, say) diffs against the model as sent too: every
+    // change still unconfirmed is in it (pipelined ones and prepared moves from their send; any
+    // other holds the lane until confirmed), and each switch applies them before this one. A
+    // refusal re-reads that switch (applyTo) as it would have anyway.
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const diffs = await this.planDiffs();
     if (this.stopping) return undefined;
@@ -1080,12 +1082,6 @@ export class Controller extends EventEmitter {
     if (opts.previousConfirmed && stages.length === 1 && stages[0]!.label === this.unorderedLabel(undefined)) return this.sendUnconfirmed(stages[0]!, reason);
     await this.applyStages(stages, reason);
     return undefined;
-  }
-
-  /** Whether the next planDiffs takes the endpoint-only path (planDiffs' own test, without its side effects). */
-  private endpointOnlyNext(): boolean {
-    const basis = this.basis;
-    return basis !== undefined && this.basisCurrent(basis, { ...defaultForwardingOptions, ...this.options.forwarding }) && !this.tracked.portSetChanged;
   }
 
   /** The last full computation still stands for every input but the endpoints (and edge ports, checked apart). */
