@@ -439,7 +439,7 @@ export class MigrationManager {
     m.flipLatencyMs = Math.round((performance.now() - started) * 1000) / 1000;
     // Where a slow flip's time went: a plan found stale at its turn is computed afresh and staged by levels.
     this.mark(m, 'flip confirmed', `${m.flipLatencyMs} ms after the commit started; the new location is saved next`);
-    const planNote = !plan ? 'no plan made ahead' : !usable ? 'the plan made ahead was for another port' : this.controller.syncCounts.prepared > sentAsPreparedBefore ? 'sent as planned ahead' : 'the plan made ahead was stale at its turn: computed afresh';
+    const planNote = !plan ? 'no plan made ahead' : !usable ? 'the plan made ahead was for another port' : this.controller.syncCounts.prepared > sentAsPreparedBefore ? 'sent as planned ahead' : `the plan made ahead was stale at its turn (${this.controller.lastStaleReasons.join(', ')}): computed afresh`;
     this.metrics?.flipLatency.observe(m.flipLatencyMs / 1000);
     // The save is off the flip's path, not off the answer's: the commit is answered (and
     // `committed`) only once the new location is stored. A crash before that leaves it
@@ -451,7 +451,7 @@ export class MigrationManager {
     await this.controller.saveState();
     if (failures.length > 0) {
       m.state = 'failed';
-      m.error = `switches refused the flip: ${failures.join('; ')} (they will be re-read and reconciled)`;
+      m.error = `the flip was not confirmed by every switch: ${failures.join('; ')} (they will be re-read and reconciled)`;
       this.mark(m, 'failed', m.error);
     } else {
       m.state = 'committed';
@@ -617,7 +617,7 @@ export class MigrationManager {
   private async syncCollectingFailures(m: Migration, reason: string, towards: string, plan?: PreparedMove, onStage?: (switches: string[]) => void): Promise<string[]> {
     const failures: string[] = [];
     const onEvent = (e: ControllerEvent) => {
-      if (e.type === 'flows-failed') failures.push(`${String(e.switch)}: ${String(e.error)}`);
+      if (e.type === 'flows-failed') failures.push(`${String(e.switch)} ${e.disconnected === true ? 'disconnected before confirming it' : 'refused it'} (${String(e.error)})`);
       else if (e.type === 'flows-stage-applied') {
         const ev = e as unknown as { stage: string; switches: string[]; failed: string[]; elapsedMs: number };
         onStage?.(ev.switches);

@@ -137,7 +137,7 @@ export type ControllerEvent =
   | { type: 'port-change'; switch: string; reason: string; port: { portNo: number; name: string; up: boolean } }
   | { type: 'container-moved'; container: string; mac: string; from: { node: string; ofport: number } | null; to: { node: string; ofport: number } | null; source: string }
   | { type: 'flows-applied'; switch: string; stage: string; flowMods: number; elapsedMs: number }
-  | { type: 'flows-failed'; switch: string; stage: string; error: string }
+  | { type: 'flows-failed'; switch: string; stage: string; error: string; disconnected?: boolean }
   | { type: string; [key: string]: unknown };
 
 const OWN = { groupIds: OWN_GROUP_IDS, meterIds: new Set([1]) };
@@ -219,6 +219,8 @@ export interface PreparedMove {
   /** Controller inputs besides migrations, and installed-state generation, when computed. */
   otherInputs: number;
   installedGeneration: number;
+  /** How many port events the controller had seen when computed (set by prepareMove). */
+  portEvents?: number;
 }
 
 /** What the last full computation of the desired state was based on besides the endpoints. */
@@ -253,6 +255,8 @@ export class Controller extends EventEmitter {
   readonly unknownSessions = new Map<string, SwitchSession>();
   /** How many syncs recomputed every switch's state, only changed endpoints' flows, or sent a move prepared ahead. */
   readonly syncCounts = { full: 0, endpoints: 0, prepared: 0 };
+  /** Why the last prepared move found stale was not sent (preparedMoveStale's reasons). */
+  lastStaleReasons: string[] = [];
   /** What we believe each connected switch holds (read back on connect, updated on apply). */
   private readonly installed = new InstalledTables();
   private readonly tracked = new TrackedLocations();
@@ -293,6 +297,15 @@ export class Controller extends EventEmitter {
   private migrationsVersion = 0;
   /** Bumped whenever what we believe a switch holds (`installed`) changes. */
   private installedGeneration = 0;
+  /**
+   * What each of the latest bumps of installedGeneration changed: the switch, and the subjects
+   * (the MAC hash in our cookies) of the flows its diff added or deleted; no subjects: anything
+   * else (groups, meters, a read-back, a switch gone). A prepared move checks against it whether
+   * the changes sent since it was computed left its flows alone (preparedMoveStale).
+   */
+  private readonly modelChanges: { generation: number; node: string; subjects?: Set<bigint> }[] = [];
+  /** The part of inputsVersion's bumps that came from port events. */
+  private portEvents = 0;
   private basis?: Basis;
   private auditTimer?: NodeJS.Timeout;
   private readonly store?: StateStore;
@@ -483,6 +496,7 @@ export class Controller extends EventEmitter {
     session.on('port', (reason: string, desc: PortDesc) => {
       if (this.sessions.get(node) !== session) return;
       this.inputsVersion++;
+      this.portEvents++;
       this.followPorts(node, session);
       this.emit('event', { type: 'port-change', switch: node, reason: String(reason), port: portView(desc) });
       // A tunnel coming or going changes paths: staged per label like a reload, so that no
@@ -511,7 +525,7 @@ export class Controller extends EventEmitter {
       if (s !== session) continue;
       this.sessions.delete(node);
       this.installed.delete(node);
-      this.installedGeneration++;
+      this.noteModelChange(node);
       this.inputsVersion++;
       this.log.warn({ switch: node, dpid, reason }, 'switch disconnected');
       this.emit('event', { type: 'switch-down', switch: node, dpid, reason });
@@ -999,9 +1013,9 @@ export class Controller extends EventEmitter {
       return q.run;
     }
     const entry: QueuedSync = { reasons: [reason], moreReasons: 0, reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, byDistance: opts.byDistance === true, pipelined: pipelinable, run: Promise.resolve() };
-    // A change without ordering (a learned MAC, an ingress entry on demand) goes out as soon as
-    // the previous change is sent, not confirmed: its flows concern other MACs than the batches
-    // still awaiting their barriers, which the switch applies first anyway (same connection).
+    // A change without ordering (a learned MAC, an ingress entry on demand, a port up) goes out
+    // as soon as the previous change is sent, not confirmed: it is computed against the model as
+    // sent, and the switch applies the batches still awaiting their barriers first (same connection).
     // Its promise, and everything queued after it on syncChain, still waits for its barriers.
     // Any other change waits until every earlier one is confirmed, as before.
     // A pipelined one starts at the end of this event-loop turn, not at the next microtask: the
@@ -1037,8 +1051,8 @@ export class Controller extends EventEmitter {
 
   /**
    * One sync (`sync`: resolves once confirmed). With `previousConfirmed` it is pipelined: it may start before the changes sent
-   * before it are confirmed, as long as it only recomputes changed endpoints against the model
-   * of what the switches hold (which pipelined batches update when sent); a single unordered
+   * before it are confirmed, computing against the model of what the switches hold (which
+   * pipelined batches and prepared moves update when sent); a single unordered
    * stage is then sent without waiting, and the barriers' confirmation is returned.
    */
   private async sync(reason: string, opts: { reconcile: string[]; towards?: string; byDistance?: boolean }): Promise<void> {
@@ -1052,8 +1066,10 @@ export class Controller extends EventEmitter {
       for (const node of opts.reconcile) this.installed.delete(node);
       return undefined;
     }
-    // A full computation diffs against everything installed: only confirmed state.
-    if (opts.previousConfirmed && !this.endpointOnlyNext()) await opts.previousConfirmed;
+    // A pipelined full computation (a port up, say) diffs against the model as sent too: every
+    // change still unconfirmed is in it (pipelined ones and prepared moves from their send; any
+    // other holds the lane until confirmed), and each switch applies them before this one. A
+    // refusal re-reads that switch (applyTo) as it would have anyway.
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
     const diffs = await this.planDiffs();
     if (this.stopping) return undefined;
@@ -1066,12 +1082,6 @@ export class Controller extends EventEmitter {
     if (opts.previousConfirmed && stages.length === 1 && stages[0]!.label === this.unorderedLabel(undefined)) return this.sendUnconfirmed(stages[0]!, reason);
     await this.applyStages(stages, reason);
     return undefined;
-  }
-
-  /** Whether the next planDiffs takes the endpoint-only path (planDiffs' own test, without its side effects). */
-  private endpointOnlyNext(): boolean {
-    const basis = this.basis;
-    return basis !== undefined && this.basisCurrent(basis, { ...defaultForwardingOptions, ...this.options.forwarding }) && !this.tracked.portSetChanged;
   }
 
   /** The last full computation still stands for every input but the endpoints (and edge ports, checked apart). */
@@ -1122,18 +1132,23 @@ export class Controller extends EventEmitter {
    * goes at once behind that switch's barrier: the switch finishes the messages before a barrier
    * before it starts on those after it, so the order holds without waiting for the reply.
    * Resolves once every barrier is back; stage events come in stage order.
+   * `pipelined` (a prepared move): each part is in the model once sent, the first stage goes
+   * without waiting for `pipelined.previous` (the changes sent before, unconfirmed: on each
+   * connection the switch applies them first) and every later stage waits for it too;
+   * `pipelined.sent` is called once the last stage is sent.
    */
-  private async applyStages(stages: TransitionStage[], reason: string): Promise<void> {
+  private async applyStages(stages: TransitionStage[], reason: string, pipelined?: { previous: Promise<void>; sent: () => void }): Promise<void> {
     // Per switch, the confirmation of the last part it was sent, until it is back.
     const unconfirmed = new Map<string, Promise<void>>();
     let announced = Promise.resolve();
     try {
-      for (const stage of stages) {
+      for (const [i, stage] of stages.entries()) {
         const only = stage.changes.size === 1 ? stage.changes.keys().next().value : undefined;
         const waitFor = [...unconfirmed].filter(([node]) => node !== only).map(([, confirmed]) => confirmed);
+        if (pipelined && i > 0) waitFor.push(pipelined.previous);
         if (waitFor.length > 0) await Promise.all(waitFor);
         if (this.stopping) break;
-        const sent = await this.sendStage(stage, reason, false, announced);
+        const sent = await this.sendStage(stage, reason, pipelined !== undefined, announced);
         for (const [node, confirmed] of sent.perSwitch) {
           unconfirmed.set(node, confirmed);
           const settled = () => {
@@ -1147,6 +1162,8 @@ export class Controller extends EventEmitter {
       // What was sent still settles; the failure reported is this one.
       announced.catch(() => {});
       throw err;
+    } finally {
+      pipelined?.sent();
     }
     await announced;
   }
@@ -1165,13 +1182,16 @@ export class Controller extends EventEmitter {
       // A pipelined batch is in the model from now on (a refusal re-reads the switch, below).
       if (modelWhenSent && installed) {
         applyDiff(installed, diff);
-        this.installedGeneration++;
+        this.noteModelChange(node, diff);
       }
       const result = await batch;
       this.options.metrics?.batchApplied(msgs.length, result.elapsedMs);
-      // Unless it was forgotten or re-read meanwhile, the model now holds what was confirmed.
-      if (!modelWhenSent && installed && this.installed.get(node) === installed) applyDiff(installed, diff);
-      this.installedGeneration++;
+      // Unless it was forgotten or re-read meanwhile, the model now holds what was confirmed
+      // (a batch modelled when sent changes nothing more in it now).
+      if (!modelWhenSent && installed && this.installed.get(node) === installed) {
+        applyDiff(installed, diff);
+        this.noteModelChange(node, diff);
+      }
       applied.push(node);
       this.emit('event', { type: 'flows-applied', switch: node, stage, flowMods: msgs.length, elapsedMs: Math.round(result.elapsedMs * 1000) / 1000 });
     } catch (err) {
@@ -1179,11 +1199,21 @@ export class Controller extends EventEmitter {
       this.options.metrics?.error('batch');
       // What the switch holds is uncertain now: read it back before the next change.
       this.installed.delete(node);
-      this.installedGeneration++;
-      this.log.error({ switch: node, stage, reason, err: (err as Error).message }, 'switch refused a forwarding change');
-      this.emit('event', { type: 'flows-failed', switch: node, stage, error: (err as Error).message });
+      this.noteModelChange(node);
+      const closed = err instanceof SessionError && err.code === 'CLOSED';
+      this.log.error({ switch: node, stage, reason, err: (err as Error).message }, closed ? 'switch disconnected before confirming a forwarding change' : 'switch refused a forwarding change');
+      this.emit('event', { type: 'flows-failed', switch: node, stage, error: (err as Error).message, ...(closed ? { disconnected: true } : {}) });
       void this.requestSync(`re-read ${node} after a failed change`, { reconcile: node });
     }
+  }
+
+  /** Bumps installedGeneration, noting what `diff` (none: anything) changed on `node` (see modelChanges). */
+  private noteModelChange(node: string, diff?: SwitchDiff): void {
+    this.installedGeneration++;
+    const subjects = diff && diffSubjects(diff);
+    this.modelChanges.push({ generation: this.installedGeneration, node, ...(subjects ? { subjects } : {}) });
+    // Plans older than these many changes are taken as stale: a bounded log.
+    if (this.modelChanges.length > MODEL_CHANGES_KEPT) this.modelChanges.splice(0, this.modelChanges.length - MODEL_CHANGES_KEPT);
   }
 
   /**
@@ -1193,8 +1223,16 @@ export class Controller extends EventEmitter {
    * state is not settled (the commit then computes as any change does).
    */
   prepareMove(name: string, to: { node: string; ofport: number }, migrations: readonly MigrationInProgress[], towards: string): Promise<PreparedMove | undefined> {
-    const run = this.syncChain.then(() => this.computeMove(name, to, migrations, towards));
-    this.syncChain = run.then(() => {}, () => {});
+    // Once every queued change is sent, not confirmed: each is in the model by then (a pipelined
+    // change from its send, any other only once confirmed) and the plan is sent after them.
+    const previousConfirmed = this.chainConfirmed;
+    const run = this.chainSent.then(() => {
+      const plan = this.computeMove(name, to, migrations, towards);
+      if (plan) plan.portEvents = this.portEvents;
+      return plan;
+    });
+    this.chainSent = run.then(() => {}, () => {});
+    this.chainConfirmed = Promise.all([previousConfirmed, this.chainSent]).then(() => {});
     return run;
   }
 
@@ -1280,13 +1318,23 @@ export class Controller extends EventEmitter {
   /**
    * Applies a move prepared ahead (after the location and migrations were updated to match it),
    * in turn with every other change; if anything it was based on changed meanwhile, computes
-   * the change afresh instead.
+   * the change afresh instead. A plan that still holds goes out as soon as the changes queued
+   * before it are sent, without waiting for their barrier replies: they are in the model it
+   * was checked against, and each switch applies them before it (same connection). Resolves
+   * once every barrier is back, theirs and its own.
    */
   requestPreparedMove(reason: string, plan: PreparedMove): Promise<void> {
-    const run = this.syncChain.then(() => {
-      if (this.stopping) return undefined;
+    const previousConfirmed = this.chainConfirmed;
+    let markSent!: () => void;
+    const sent = new Promise<void>((resolve) => (markSent = resolve));
+    const run = this.chainSent.then(async () => {
+      if (this.stopping) return;
       const stale = this.preparedMoveStale(plan);
       if (stale.length > 0) {
+        this.lastStaleReasons = stale;
+        // Computed afresh from the confirmed state, as any full computation (the changes
+        // queued after it wait until it is sent and confirmed).
+        await previousConfirmed;
         this.log.debug({ reason, stale }, 'a forwarding change prepared ahead is stale: computing it afresh');
         return this.sync(reason, { reconcile: [], towards: plan.towards });
       }
@@ -1296,9 +1344,11 @@ export class Controller extends EventEmitter {
       // The plan saw the move's entries through a view; from now on the live sets hold them.
       this.basis = { version: this.inputsVersion, ctx: { ...plan.ctx, demand: this.tracked.demand, departed: this.tracked.departed } };
       this.log.debug({ reason, stages: plan.stages.map((s) => s.label) }, 'applying a forwarding change prepared ahead');
-      return this.applyStages(plan.stages, reason);
-    });
-    this.syncChain = run.catch(() => {});
+      await this.applyStages(plan.stages, reason, { previous: previousConfirmed, sent: markSent });
+      await previousConfirmed;
+    }).finally(markSent);
+    this.chainSent = sent;
+    this.chainConfirmed = Promise.all([previousConfirmed, run.catch(() => {})]).then(() => {});
     return run;
   }
 
@@ -1308,14 +1358,57 @@ export class Controller extends EventEmitter {
     const before = this.tracked.changedSince.get(plan.name);
     const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
     const stale: string[] = [];
-    if (plan.installedGeneration !== this.installedGeneration) stale.push('switch tables');
-    if (plan.otherInputs !== this.inputsVersion - this.migrationsVersion) stale.push('inputs');
+    const mac = now?.mac ?? before?.mac;
+    // Port events (a link up, a port added) matter only through the fabric: the plan's, as it
+    // will be after the move, must be the fabric now (the location already moved).
+    const portEventsOnly = plan.portEvents !== undefined && plan.otherInputs + (this.portEvents - plan.portEvents) === this.inputsVersion - this.migrationsVersion;
+    let fabricNow: Fabric | undefined;
+    const sameFabricNow = () => {
+      fabricNow ??= this.fabric();
+      return sameTunnels(plan.ctx.fabric, fabricNow) && sameEdgePorts(plan.ctx.fabric, fabricNow);
+    };
+    if (plan.otherInputs !== this.inputsVersion - this.migrationsVersion && !(portEventsOnly && sameFabricNow())) stale.push('inputs');
+    if (plan.installedGeneration !== this.installedGeneration && !(mac && this.changesMissPlan(plan, mac) && sameFabricNow())) stale.push('switch tables');
     if (now === undefined || now.node !== plan.to.node || now.ofport !== plan.to.ofport) stale.push('destination');
     if (this.tracked.changedSince.size !== 1 || before === undefined || before.node !== plan.from.node || before.ofport !== plan.from.ofport) stale.push('pending locations');
-    if (this.tracked.entriesChanged.size !== 0 || this.pendingRemovals.size !== 0) stale.push('pending entries');
+    // Entries asked for meanwhile (a peer's first frames to a MAC its edge has no entry for) go
+    // with the sync that asked for them, queued after this change: they need not spoil the plan
+    // unless they are the mover's own (their flows lead to where it was).
+    const entriesNotMovers = mac !== undefined && !this.tracked.entriesChanged.has(mac);
+    if ((this.tracked.entriesChanged.size !== 0 && !entriesNotMovers) || this.pendingRemovals.size !== 0) stale.push('pending entries');
     if (JSON.stringify(this.activeMigrations) !== plan.migrations) stale.push('migrations');
     if (!sameOptions(plan.ctx.options, options)) stale.push('options');
     return stale;
+  }
+
+  /**
+   * Whether every change made to the model since `plan` was computed left the plan's flows
+   * alone: flows only (no group, meter, read-back or switch gone), none of the mover's `mac` and
+   * none of a subject (MAC) whose flows the plan changes on that switch. Such changes are other
+   * MACs' own flows (an ingress entry, a learned neighbour), which the move does not alter: the
+   * plan plus them is what a computation now would send.
+   */
+  private changesMissPlan(plan: PreparedMove, mac: string): boolean {
+    const since = this.modelChanges.filter((c) => c.generation > plan.installedGeneration);
+    if (since.length !== this.installedGeneration - plan.installedGeneration) return false;
+    const mover = ruleCookie(0, mac) & SUBJECT_MASK;
+    const planSubjects = new Map<string, Set<bigint> | undefined>();
+    for (const stage of plan.stages) {
+      for (const [node, diff] of stage.changes) {
+        const subjects = diffSubjects(diff);
+        const had = planSubjects.get(node);
+        if (planSubjects.has(node) && had === undefined) continue;
+        planSubjects.set(node, subjects === undefined ? undefined : new Set([...(had ?? []), ...subjects]));
+      }
+    }
+    for (const c of since) {
+      if (!c.subjects || c.subjects.has(mover)) return false;
+      if (!planSubjects.has(c.node)) continue;
+      const touched = planSubjects.get(c.node);
+      if (touched === undefined) return false;
+      for (const subject of c.subjects) if (touched.has(subject)) return false;
+    }
+    return true;
   }
 
   /**
@@ -1525,7 +1618,7 @@ export class Controller extends EventEmitter {
         if (kind === RuleKind.INGRESS_ENTRY) this.tracked.demand.add(node, dst.value);
         else if (!f.match.fields.some((m) => m.field === 'in_port')) this.tracked.departed.add(node, dst.value);
       }
-      this.installedGeneration++;
+      this.noteModelChange(node);
       // What was read back need not be what the basis assumes: only a full diff brings it in line.
       this.inputsVersion++;
       this.log.info({ switch: node, flows: state.flows.length, groups: state.groups.length, meters: state.meters.length }, 'read back installed state');
@@ -1750,6 +1843,32 @@ function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean
 }
 
 /** Same bridges (in the same order) with the same tunnels (port, peer, state): the same paths and flooding tree. */
+/** The part of our cookies that names the rule's subject (a MAC, mostly): see cookies.ts. */
+const SUBJECT_MASK = (1n << 40n) - 1n;
+/** How many changes to the model a prepared move can be checked against (see modelChanges). */
+const MODEL_CHANGES_KEPT = 1024;
+
+/** The subjects of the flows a diff adds or deletes; undefined if it touches anything else (groups, meters, flows not ours). */
+function diffSubjects(diff: SwitchDiff): Set<bigint> | undefined {
+  if (diff.groupsToAdd.length + diff.groupsToModify.length + diff.groupsToDelete.length + diff.metersToAdd.length + diff.metersToModify.length + diff.metersToDelete.length > 0) return undefined;
+  const subjects = new Set<bigint>();
+  for (const f of [...diff.flowsToAdd, ...diff.flowsToDelete]) {
+    if (!isOurCookie(f.cookie)) return undefined;
+    subjects.add(f.cookie & SUBJECT_MASK);
+  }
+  return subjects;
+}
+
+/** Whether two fabrics have the same bridges with the same edge ports. */
+function sameEdgePorts(a: Fabric, b: Fabric): boolean {
+  if (a.bridges.size !== b.bridges.size) return false;
+  for (const [name, x] of a.bridges) {
+    const y = b.bridges.get(name);
+    if (!y || x.edgePorts.length !== y.edgePorts.length || x.edgePorts.some((p, i) => p !== y.edgePorts[i])) return false;
+  }
+  return true;
+}
+
 function sameTunnels(a: Fabric, b: Fabric): boolean {
   if (a.bridges.size !== b.bridges.size) return false;
   const other = b.bridges.values();
