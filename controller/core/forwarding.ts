@@ -720,8 +720,8 @@ export function contextChangeFlows(ctx: ForwardingContext, next: ForwardingConte
     edgeChanged.push(name);
     if ((was.length === 0) !== (now.length === 0)) edgeSetChanged = true;
   }
-  const own = edgeSetChanged ? next.bridges : edgeChanged;
-  for (const name of own) {
+  // A bridge's own flows see edge ports only as "has some" (bridgeFlows).
+  for (const name of edgeSetChanged ? next.bridges : []) {
     const was = ctx.fabric.bridges.get(name);
     const now = next.fabric.bridges.get(name)!;
     const slot = changeSlot(out, name);
