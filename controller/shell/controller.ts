@@ -19,7 +19,7 @@ import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, isOurCookie, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
-  BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, desiredStateFor, endpointChangeFlows, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
+  BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, desiredStateFor, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
   migrationsByMac, OWN_GROUP_IDS, withEntry, withMigrationChanges, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
 import { instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
@@ -1356,9 +1356,15 @@ export class Controller extends EventEmitter {
     for (const [node, s] of this.sessions) if (s.state === 'ready' && this.installed.has(node)) targets.push(node);
     const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
     const basis = this.basis;
-    if (basis && this.basisCurrent(basis, options) && !this.edgePortsChanged(basis.ctx.fabric)) {
-      this.syncCounts.endpoints++;
-      return this.endpointDiffs(basis, targets);
+    if (basis && this.basisCurrent(basis, options)) {
+      // Edge ports that gained their first or lost their last location, over the same tunnels:
+      // the flood groups of their bridges change (and the label flows towards a bridge that
+      // becomes or stops being an edge), confined too (contextChangeFlows).
+      const fabric = this.edgePortsChanged(basis.ctx.fabric);
+      if (!fabric || sameTunnels(basis.ctx.fabric, fabric)) {
+        this.syncCounts.endpoints++;
+        return this.endpointDiffs(basis, targets, fabric);
+      }
     }
     this.syncCounts.full++;
     const fabric = this.fabric();
@@ -1439,14 +1445,16 @@ export class Controller extends EventEmitter {
    * changed since, the endpoints whose migration entry changed (before under the basis's
    * migrations, after under today's, which the basis takes from now on), the endpoints whose
    * demand or departed entries grew (their flows computed anew: what is installed already is
-   * left alone), and flows left over from removed entries.
+   * left alone), flows left over from removed entries, and with `fabric` (the same tunnels, other
+   * edge ports) the state of the bridges whose edge ports changed.
    */
-  private endpointDiffs(basis: Basis, targets: string[]): Map<string, SwitchDiff> {
-    const { fabric } = basis.ctx;
-    const endpoint = (l: Location | undefined) => (l && fabric.bridges.has(l.node) ? endpointOf(l) : undefined);
+  private endpointDiffs(basis: Basis, targets: string[], fabric?: Fabric): Map<string, SwitchDiff> {
+    const bridges = basis.ctx.fabric.bridges;
+    const endpoint = (l: Location | undefined) => (l && bridges.has(l.node) ? endpointOf(l) : undefined);
     const migrations = migrationsByMac(this.activeMigrations);
     const migrating = changedMigrations(basis.ctx.migrations, migrations);
-    const next: ForwardingContext = migrating.size > 0 ? { ...basis.ctx, migrations } : basis.ctx;
+    const next: ForwardingContext = migrating.size === 0 && !fabric ? basis.ctx
+      : { ...basis.ctx, migrations, ...(fabric ? { fabric, bridges: [...fabric.bridges.keys()] } : {}) };
     const changes: EndpointChange[] = [];
     const gone: string[] = [];
     for (const [name, was] of this.tracked.changedSince) {
@@ -1470,10 +1478,10 @@ export class Controller extends EventEmitter {
     const ready = new Set(targets);
     const all = withMigrationChanges(basis.ctx, next, changes, (mac) => endpoint(this.locations.byMac(mac)));
     if (next !== basis.ctx) this.basis = { version: basis.version, ctx: next };
-    for (const [node, flows] of endpointChangeFlows(basis.ctx, all, next)) {
+    for (const [node, part] of contextChangeFlows(basis.ctx, next, all)) {
       if (!ready.has(node)) continue;
       const extra = this.pendingRemovals.get(node);
-      diffs.set(node, diffFlowChange(extra ? [...flows.before, ...extra] : flows.before, flows.after, this.installed.get(node)!));
+      diffs.set(node, diffConfinedChange(extra ? { ...part, before: [...part.before, ...extra] } : part, this.installed.get(node)!, OWN));
     }
     for (const [node, extra] of this.pendingRemovals) {
       if (!diffs.has(node) && ready.has(node)) diffs.set(node, diffFlowChange(extra, [], this.installed.get(node)!));
@@ -1501,15 +1509,16 @@ export class Controller extends EventEmitter {
     for (const [bridge, mac] of back) this.tracked.departed.delete(bridge, mac);
   }
 
-  /** Whether a port gained its first or lost its last location so that some bridge's edge ports differ from `fabric`'s. */
-  private edgePortsChanged(fabric: Fabric): boolean {
-    if (!this.tracked.portSetChanged) return false;
+  /** The fabric now, if a port gained its first or lost its last location so that some bridge's edge ports differ from `fabric`'s. */
+  private edgePortsChanged(fabric: Fabric): Fabric | undefined {
+    if (!this.tracked.portSetChanged) return undefined;
     this.tracked.portSetChanged = false;
-    for (const [name, bridge] of this.fabric().bridges) {
+    const now = this.fabric();
+    for (const [name, bridge] of now.bridges) {
       const was = fabric.bridges.get(name)?.edgePorts ?? [];
-      if (bridge.edgePorts.length !== was.length || bridge.edgePorts.some((p, i) => p !== was[i])) return true;
+      if (bridge.edgePorts.length !== was.length || bridge.edgePorts.some((p, i) => p !== was[i])) return now;
     }
-    return false;
+    return undefined;
   }
 
   /** The fabric as the switches report it, with the edge ports that hold locations. */

@@ -1,8 +1,9 @@
 /**
  * A migration's forwarding changes without a full recomputation, against one: its prepare, the
  * freeze's report, hold and seal, the end of the hold, its abort (changes of the migrations
- * list: of the mover's endpoint alone) and its commit as planned ahead (Controller.prepareMove:
- * the mover's flows and the flood groups of the edges whose ports change). Two controllers with
+ * list: of the mover's endpoint alone), its commit as planned ahead (Controller.prepareMove:
+ * the mover's flows and the flood groups of the edges whose ports change) and its commit without
+ * a plan (the endpoint-only path, edge ports included). Two controllers with
  * the same fake switches take the same steps; one as the shell does, the other recomputing
  * everything at every step. After each step the switches' tables must be equal and each switch
  * must have received the same changes: stage by stage, but for the planned commit, whose stages
@@ -56,7 +57,7 @@ const publish = (list: MigrationInProgress[], reason: string, towards: string) =
  * A migration of `name` to `to` through `phases` (each a change of its entry), then committed as
  * planned ahead or aborted. The plan is made on the shell's controller after the last phase.
  */
-async function migrate(t: Test, pair: Pair, name: string, to: { node: string; ofport: number }, phases: Partial<MigrationInProgress>[], end: 'commit' | 'abort'): Promise<void> {
+async function migrate(t: Test, pair: Pair, name: string, to: { node: string; ofport: number }, phases: Partial<MigrationInProgress>[], end: 'commit' | 'commit unplanned' | 'abort'): Promise<void> {
   const l = pair.shell.app.controller.locations.get(name)!;
   const base: MigrationInProgress = { name, mac: l.mac, from: { bridge: l.node, ofport: l.ofport }, to: { bridge: to.node, ofport: to.ofport } };
   for (const [i, phase] of phases.entries()) {
@@ -68,11 +69,22 @@ async function migrate(t: Test, pair: Pair, name: string, to: { node: string; of
     await step(t, pair, `${name} → ${to.node}:${to.ofport}: abort`, publish([], 'abort', l.node), 'endpoints');
     return;
   }
+  const move = (w: World) => {
+    w.app.controller.locations.set({ ...l, node: to.node, ofport: to.ofport, source: 'migration' });
+    w.app.controller.migrations = [];
+  };
+  if (end === 'commit unplanned') {
+    // As when the plan was stale at its turn: the move and the migration's end in one sync.
+    await step(t, pair, `${name} → ${to.node}:${to.ofport}: commit (no plan)`, async (w) => {
+      move(w);
+      await w.app.controller.requestSync('commit', { towards: to.node });
+    }, 'endpoints');
+    return;
+  }
   const plan = await pair.shell.app.controller.prepareMove(name, to, [], to.node);
   t.ok(plan, `${name} → ${to.node}:${to.ofport}: a plan was made`);
   await step(t, pair, `${name} → ${to.node}:${to.ofport}: commit`, async (w, asTheShell) => {
-    w.app.controller.locations.set({ ...l, node: to.node, ofport: to.ofport, source: 'migration' });
-    w.app.controller.migrations = [];
+    move(w);
     await (asTheShell ? w.app.controller.requestPreparedMove('commit', plan!) : w.app.controller.requestSync('commit', { towards: to.node }));
   }, 'prepared');
 }
@@ -107,5 +119,9 @@ for (const file of ['line-3.json', 'two-region.json', 'three-region.json', 'grid
       await migrate(t, pair, second, { node: switches[0]!, ofport: 953 }, [{}], 'commit');
       await migrate(t, pair, second, { node: at.node, ofport: at.ofport }, [{}], 'commit');
     }
+    // Committed without a plan (one made ahead was stale): the endpoint-only path, the new
+    // edge's flood group with it.
+    await migrate(t, pair, first, { node: home, ofport: 954 }, [{}], 'commit unplanned');
+    if (switches.length > 0) await migrate(t, pair, first, { node: switches.at(-1)!, ofport: 955 }, [{}], 'commit unplanned');
   });
 }
