@@ -469,18 +469,29 @@ export function bridgeFlows(ctx: ForwardingContext, bridge: FabricBridge, cache?
     on(UNKNOWN_DESTINATION_RULE, UNKNOWN_DESTINATION_INSTRUCTIONS),
   );
   // Labels: one flow per destination edge whose next hop is not the default one.
-  const defaultPort = ctx.labelRoot === undefined ? undefined : ctx.paths.nextHop(bridge.name, ctx.labelRoot);
-  for (const [name, dest] of ctx.fabric.bridges) {
-    if (name === bridge.name || dest.edgePorts.length === 0) continue;
-    const port = ctx.paths.nextHop(bridge.name, name);
-    if (port === undefined || port === defaultPort) continue;
-    flows.push(on(labelRule(ctx.labels.get(name)!), outputTo(ctx, port), port));
+  const defaultPort = defaultLabelPort(ctx, bridge.name);
+  for (const dest of ctx.fabric.bridges.values()) {
+    const f = labelFlowTowards(ctx, bridge.name, defaultPort, dest, cache);
+    if (f) flows.push(f);
   }
   if (defaultPort !== undefined) flows.push(on(LABEL_DEFAULT_RULE, outputTo(ctx, defaultPort), defaultPort));
   // Own label with a MAC not (or no longer) here: dropped, not sent on by the default.
   if (edge && defaultPort !== undefined) flows.push(on(rule(RuleKind.LABEL_LOCAL_MISS, `own:${own}`, LABEL_TABLE, Priority.LABEL_LOCAL_MISS, [vlanIs(own)]), []));
   flows.push(on(LABEL_UNTAGGED_RULE, FLOOD), on(TO_CONTROLLER_RULE, TO_CONTROLLER_INSTRUCTIONS));
   return flows;
+}
+
+/** The port of `bridge`'s default label flow (towards the label root), if any. */
+function defaultLabelPort(ctx: ForwardingContext, bridge: string): number | undefined {
+  return ctx.labelRoot === undefined ? undefined : ctx.paths.nextHop(bridge, ctx.labelRoot);
+}
+
+/** `from`'s flow for the label of `dest` (none: not an edge, itself, unreachable, or the default's way). */
+function labelFlowTowards(ctx: ForwardingContext, from: string, defaultPort: number | undefined, dest: FabricBridge, cache: FlowCache | undefined): FlowSpec | undefined {
+  if (dest.name === from || dest.edgePorts.length === 0) return undefined;
+  const port = ctx.paths.nextHop(from, dest.name);
+  if (port === undefined || port === defaultPort) return undefined;
+  return flowOn(labelRule(ctx.labels.get(dest.name)!), outputTo(ctx, port), port, cache);
 }
 
 /**
@@ -712,23 +723,40 @@ export function withMigrationChanges(ctx: ForwardingContext, next: ForwardingCon
 export function contextChangeFlows(ctx: ForwardingContext, next: ForwardingContext, changes: readonly EndpointChange[]): Map<string, BridgeChange> {
   const out = endpointChangeFlows(ctx, changes, next);
   const edgeChanged: string[] = [];
-  let edgeSetChanged = false;
+  // Bridges that became or stopped being an edge: bridgeFlows sees edge ports only as "has some".
+  const edgeOrNot: string[] = [];
   for (const name of next.bridges) {
     const was = ctx.fabric.bridges.get(name)?.edgePorts ?? [];
     const now = next.fabric.bridges.get(name)!.edgePorts;
     if (was.length === now.length && was.every((p, i) => p === now[i])) continue;
     edgeChanged.push(name);
-    if ((was.length === 0) !== (now.length === 0)) edgeSetChanged = true;
+    if ((was.length === 0) !== (now.length === 0)) edgeOrNot.push(name);
   }
-  // A bridge's own flows see edge ports only as "has some" (bridgeFlows).
-  for (const name of edgeSetChanged ? next.bridges : []) {
+  for (const name of edgeChanged) changeSlot(out, name).groups = bridgeGroups(next, next.fabric.bridges.get(name)!);
+  if (edgeOrNot.length === 0) return out;
+  // Their own flows whole; on every other bridge, its flow for their labels.
+  const whole = new Set(edgeOrNot);
+  for (const name of next.bridges) {
     const was = ctx.fabric.bridges.get(name);
     const now = next.fabric.bridges.get(name)!;
     const slot = changeSlot(out, name);
-    if (was) for (const f of bridgeFlows(ctx, was)) slot.before.push(f);
-    for (const f of bridgeFlows(next, now)) slot.after.push(f);
+    if (whole.has(name)) {
+      if (was) for (const f of bridgeFlows(ctx, was)) slot.before.push(f);
+      for (const f of bridgeFlows(next, now)) slot.after.push(f);
+      continue;
+    }
+    const defaultBefore = defaultLabelPort(ctx, name);
+    const defaultAfter = defaultLabelPort(next, name);
+    for (const dest of edgeOrNot) {
+      const before = ctx.fabric.bridges.get(dest);
+      const f = before && labelFlowTowards(ctx, name, defaultBefore, before, undefined);
+      if (f) slot.before.push(f);
+      const g = labelFlowTowards(next, name, defaultAfter, next.fabric.bridges.get(dest)!, undefined);
+      if (g) slot.after.push(g);
+    }
   }
-  for (const name of edgeChanged) changeSlot(out, name).groups = bridgeGroups(next, next.fabric.bridges.get(name)!);
+  // Bridges none of whose flows changed hold an empty slot: dropped.
+  for (const [name, slot] of out) if (slot.before.length === 0 && slot.after.length === 0 && !slot.groups) out.delete(name);
   return out;
 }
 
