@@ -18,8 +18,8 @@
  * - a migration from the first host to the farthest one, next to the old↔new path length and the
  *   mover's ingress entries: its prepare as the shell computes it (the sync of the migrations
  *   list: the mover's endpoint alone, whose entry changed; then the flip's plan, Controller.
- *   prepareMove: the mover's flows at the new location and the new edge's flood group, with
- *   contextChangeFlows), compute + diff + encode; its commit's flow_mods, bytes and switches;
+ *   prepareMove: the two ends' bridges built afresh, the mover's flows at the new location and
+ *   the ends' flood groups, with refreshBridges and contextChangeFlows), compute + diff + encode; its commit's flow_mods, bytes and switches;
  *   the commit's time through the endpoint path (median and slowest of 21 runs) and as a full
  *   recomputation (what the plan replaces);
  * - learning one new container, and one new ingress entry (the endpoint-only path of the shell);
@@ -40,13 +40,13 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { generateTopology, type GeneratedShape } from '../src/topology/generate.js';
 import { analyzeTopology } from '../src/topology/analyze.js';
 import { resolveTopology } from '../src/topology/load.js';
-import { fabricFromTopology } from '../controller/core/topology-fabric.js';
+import { fabricFromTopology, refreshBridges } from '../controller/core/topology-fabric.js';
 import {
   BridgeMacs, contextChangeFlows, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, migrationsByMac, withEntry, withMigrationChanges,
   type ForwardingContext, type MigrationInProgress,
 } from '../controller/core/forwarding.js';
 import { applyDiff, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, installedFlow, InstalledTables, type SwitchDiff } from '../controller/core/diff.js';
-import type { Endpoint, Fabric } from '../controller/core/fabric.js';
+import type { Endpoint } from '../controller/core/fabric.js';
 import type { SwitchState } from '../controller/core/flows.js';
 import { LocationTable } from '../controller/core/locations.js';
 import { encodeMessage, encodeMessageInto } from '../src/openflow/encode/index.js';
@@ -171,13 +171,6 @@ function repeated<T>(run: () => T): { medianMs: number; maxMs: number; result: T
   }
   times.sort((x, y) => x - y);
   return { medianMs: times[times.length >> 1]!, maxMs: times[times.length - 1]!, result };
-}
-
-function withEdgePort(fabric: Fabric, bridge: string, ofport: number): Fabric {
-  const bridges = new Map(fabric.bridges);
-  const b = bridges.get(bridge)!;
-  bridges.set(bridge, { ...b, edgePorts: [...new Set([...b.edgePorts, ofport])].sort((x, y) => x - y) });
-  return { bridges };
 }
 
 /** Ingress entries: every container has sent to `peers` others (random, seeded): its host demands their MACs. */
@@ -315,7 +308,11 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   const target = hosts.reduce((best, h) => ((ctx.paths.distance(h, mover.at.bridge) ?? -1) > (ctx.paths.distance(best, mover.at.bridge) ?? -1) ? h : best), hosts[0]!);
   const newPort = FIRST_CONTAINER_PORT + located.get(target)!.length;
   const migration: MigrationInProgress = { name: mover.name, mac: mover.mac, from: mover.at, to: { bridge: target, ofport: newPort } };
-  const fabricMoved = withEdgePort(fabric, target, newPort);
+  // After the move its old port holds no location, its new one does: the two ends' bridges
+  // built afresh, as the shell's plan does (refreshBridges).
+  const moveEnds = [mover.at.bridge, target];
+  const locatedMoved = new Map(moveEnds.map((h) => [h, located.get(h)!.filter((p) => h !== mover.at.bridge || p !== mover.at.ofport).concat(h === target ? [newPort] : [])]));
+  const fabricMoved = refreshBridges(fabric, topology, new Map(), locatedMoved, moveEnds);
   emit({ moverEntries: [...(demand.bridgesOf(mover.mac) ?? [])].length });
 
   // Prepare as the shell does it: the sync of the migrations list (the endpoint-only path: the
@@ -338,8 +335,9 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   // old edge holds entries for it (views: the live sets get them when the move is applied).
   const moved: Endpoint = { ...mover, at: { bridge: target, ofport: newPort } };
   const plan = repeated(() => {
+    const fabricPlanned = refreshBridges(fabric, topology, new Map(), locatedMoved, moveEnds);
     const ctxPlanned: ForwardingContext = {
-      ...ctxPrepared, fabric: fabricMoved, bridges: [...fabricMoved.bridges.keys()], migrations: migrationsByMac([]),
+      ...ctxPrepared, fabric: fabricPlanned, bridges: [...fabricPlanned.bridges.keys()], migrations: migrationsByMac([]),
       demand: withEntry(demand, mover.at.bridge, mover.mac), departed: withEntry(departed, mover.at.bridge, mover.mac),
     };
     return diffCost(confinedDiffs(ctxPrepared, ctxPlanned, [{ before: mover, after: moved }]).map(([, d]) => d));

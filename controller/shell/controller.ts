@@ -25,7 +25,7 @@ import {
 import { instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
-import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
+import { fabricFromTopology, refreshBridges, reportedOfport } from '../core/topology-fabric.js';
 import { levelsAlongPaths, levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
 import {
   applyDiff, countInstalled, deleteInstalled, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, type SwitchDiff,
@@ -1219,11 +1219,14 @@ export class Controller extends EventEmitter {
     const basis = this.basis;
     const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
     if (!was || this.stopping || this.tracked.changedSince.size > 0 || this.tracked.entriesChanged.size > 0 || this.pendingRemovals.size > 0 || !basis || !this.basisCurrent(basis, options)) return undefined;
-    // The fabric as it will be: the mover's old port may stop, its new one start, holding a location.
+    // The fabric as it will be: the mover's old port may stop, its new one start, holding a
+    // location. Only the two ends' bridges change; the rest is the basis's (current: nothing
+    // pending, no port changed since).
+    const ends = new Set([was.node, to.node]);
     const located = new Map<string, Map<number, number>>();
-    for (const [node, ports] of this.tracked.portUse) located.set(node, new Map(ports));
+    for (const node of ends) located.set(node, new Map(this.tracked.portUse.get(node) ?? []));
     const use = (node: string, ofport: number, delta: number) => {
-      const ports = located.get(node) ?? located.set(node, new Map()).get(node)!;
+      const ports = located.get(node)!;
       const n = (ports.get(ofport) ?? 0) + delta;
       if (n === 0) ports.delete(ofport);
       else ports.set(ofport, n);
@@ -1231,8 +1234,11 @@ export class Controller extends EventEmitter {
     use(was.node, was.ofport, -1);
     use(to.node, to.ofport, 1);
     const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
-    for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
-    const fabric = fabricFromTopology(this.topology, reported, new Map([...located].map(([node, ports]) => [node, ports.keys()])));
+    for (const node of ends) {
+      const s = this.sessions.get(node);
+      if (s?.state === 'ready') reported.set(node, s.ports);
+    }
+    const fabric = refreshBridges(basis.ctx.fabric, this.topology, reported, new Map([...located].map(([node, ports]) => [node, ports.keys()])), ends);
     // Paths, tree and labels are the basis's: the tunnels cannot have changed while it is current.
     if (!sameTunnels(basis.ctx.fabric, fabric)) return undefined;
     const ctx: ForwardingContext = { ...basis.ctx, demand: this.tracked.demand, departed: this.tracked.departed };
