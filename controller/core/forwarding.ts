@@ -728,7 +728,8 @@ export function contextChangeFlows(ctx: ForwardingContext, next: ForwardingConte
   for (const name of next.bridges) {
     const was = ctx.fabric.bridges.get(name)?.edgePorts ?? [];
     const now = next.fabric.bridges.get(name)!.edgePorts;
-    if (was.length === now.length && was.every((p, i) => p === now[i])) continue;
+    // A bridge kept as it was (refreshBridges) is the same object: no port to compare.
+    if (was === now || (was.length === now.length && was.every((p, i) => p === now[i]))) continue;
     edgeChanged.push(name);
     if ((was.length === 0) !== (now.length === 0)) edgeOrNot.push(name);
   }

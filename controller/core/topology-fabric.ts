@@ -17,7 +17,7 @@ const OFPPS_LINK_DOWN = 1;
  *   briefly away does not make the others reroute).
  * @param extraEdgePorts per node, edge ports known from the location table (containers that
  *   moved in, learned MACs).
- * @param only the nodes whose bridges to build (absent: all).
+ * @param only the nodes whose bridges to build, in that order (absent: all, in the topology's).
  */
 export function fabricFromTopology(
   topology: ResolvedTopology,
@@ -27,8 +27,8 @@ export function fabricFromTopology(
 ): Fabric {
   const bridges = new Map<string, FabricBridge>();
   const tunnelLike = new Set(Object.keys(topology.nodes).map(defaultTunnelPortName));
-  for (const node of Object.values(topology.nodes)) {
-    if (only !== undefined && !only.has(node.name)) continue;
+  const nodes = only === undefined ? Object.values(topology.nodes) : [...only].flatMap((name) => topology.nodes[name] ?? []);
+  for (const node of nodes) {
     const reported = reportedPorts.get(node.name);
     const byName = reported === undefined ? undefined : portsByName(reported);
     // Ports are known by name: the number is whatever the switch reports for that name (OVS
