@@ -15,11 +15,13 @@
  * - flows per switch (max, mean);
  * - demand: every container has sent to `--peers` random others, so its host holds an ingress
  *   entry for each (start-up includes them: what a restart reads back);
- * - a migration from the first host to the farthest one: prepare (full recomputation, as the
- *   shell does for a change of the migrations) and commit, its flow_mods, bytes and switches
- *   next to the old↔new path length and the mover's ingress entries; the commit's compute +
- *   diff + encode time through the endpoint path (median and slowest of 21 runs) and as a full
- *   recomputation;
+ * - a migration from the first host to the farthest one, next to the old↔new path length and the
+ *   mover's ingress entries: its prepare as the shell computes it (the sync of the migrations
+ *   list: the mover's endpoint alone, whose entry changed; then the flip's plan, Controller.
+ *   prepareMove: the two ends' bridges built afresh, the mover's flows at the new location and
+ *   the ends' flood groups, with refreshBridges and contextChangeFlows), compute + diff + encode; its commit's flow_mods, bytes and switches;
+ *   the commit's time through the endpoint path (median and slowest of 21 runs) and as a full
+ *   recomputation (what the plan replaces);
  * - learning one new container, and one new ingress entry (the endpoint-only path of the shell);
  * - memory per container: the RSS (and the V8 heap) of what the controller keeps after start-up
  *   (location table, demand and departed sets, the forwarding context, every switch's installed
@@ -38,10 +40,13 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { generateTopology, type GeneratedShape } from '../src/topology/generate.js';
 import { analyzeTopology } from '../src/topology/analyze.js';
 import { resolveTopology } from '../src/topology/load.js';
-import { fabricFromTopology } from '../controller/core/topology-fabric.js';
-import { BridgeMacs, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, type MigrationInProgress } from '../controller/core/forwarding.js';
-import { applyDiff, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, installedFlow, InstalledTables, type SwitchDiff } from '../controller/core/diff.js';
-import type { Endpoint, Fabric } from '../controller/core/fabric.js';
+import { fabricFromTopology, refreshBridges } from '../controller/core/topology-fabric.js';
+import {
+  BridgeMacs, contextChangeFlows, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, migrationsByMac, withEntry, withMigrationChanges,
+  type ForwardingContext, type MigrationInProgress,
+} from '../controller/core/forwarding.js';
+import { applyDiff, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, indexInstalled, installedFlow, InstalledTables, type SwitchDiff } from '../controller/core/diff.js';
+import type { Endpoint } from '../controller/core/fabric.js';
 import type { SwitchState } from '../controller/core/flows.js';
 import { LocationTable } from '../controller/core/locations.js';
 import { encodeMessage, encodeMessageInto } from '../src/openflow/encode/index.js';
@@ -77,9 +82,13 @@ interface SizeResult {
   flowsMax?: number;
   flowsMean?: number;
   pathLength?: number;
-  prepareMs?: number;
+  /** The prepare's sync (the migrations list changed) and the flip's plan computed after it (medians of COMMIT_REPEATS), and the sum of their slowest runs. */
+  prepareSyncMs?: number;
+  preparePlanMs?: number;
+  prepareMaxMs?: number;
   prepareFlowMods?: number;
   prepareBytes?: number;
+  planFlowMods?: number;
   commitMs?: number;
   commitFlowMods?: number;
   commitBytes?: number;
@@ -151,11 +160,17 @@ function diffCost(diffs: Iterable<SwitchDiff>): { flowMods: number; bytes: numbe
   return { flowMods, bytes, switches };
 }
 
-function withEdgePort(fabric: Fabric, bridge: string, ofport: number): Fabric {
-  const bridges = new Map(fabric.bridges);
-  const b = bridges.get(bridge)!;
-  bridges.set(bridge, { ...b, edgePorts: [...new Set([...b.edgePorts, ofport])].sort((x, y) => x - y) });
-  return { bridges };
+/** `run` once untimed, then COMMIT_REPEATS times timed: the median and the slowest, and the last result. */
+function repeated<T>(run: () => T): { medianMs: number; maxMs: number; result: T } {
+  let result = run();
+  const times: number[] = [];
+  for (let i = 0; i < COMMIT_REPEATS; i++) {
+    const t = now();
+    result = run();
+    times.push(now() - t);
+  }
+  times.sort((x, y) => x - y);
+  return { medianMs: times[times.length >> 1]!, maxMs: times[times.length - 1]!, result };
 }
 
 /** Ingress entries: every container has sent to `peers` others (random, seeded): its host demands their MACs. */
@@ -293,23 +308,48 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   const target = hosts.reduce((best, h) => ((ctx.paths.distance(h, mover.at.bridge) ?? -1) > (ctx.paths.distance(best, mover.at.bridge) ?? -1) ? h : best), hosts[0]!);
   const newPort = FIRST_CONTAINER_PORT + located.get(target)!.length;
   const migration: MigrationInProgress = { name: mover.name, mac: mover.mac, from: mover.at, to: { bridge: target, ofport: newPort } };
-  const fabricMoved = withEdgePort(fabric, target, newPort);
+  // After the move its old port holds no location, its new one does: the two ends' bridges
+  // built afresh, as the shell's plan does (refreshBridges).
+  const moveEnds = [mover.at.bridge, target];
+  const locatedMoved = new Map(moveEnds.map((h) => [h, located.get(h)!.filter((p) => h !== mover.at.bridge || p !== mover.at.ofport).concat(h === target ? [newPort] : [])]));
+  const fabricMoved = refreshBridges(fabric, topology, new Map(), locatedMoved, moveEnds);
   emit({ moverEntries: [...(demand.bridgesOf(mover.mac) ?? [])].length });
 
-  // Prepare as the shell does it (a change of the migrations: full recomputation).
-  t = now();
-  const ctxPrepared = forwardingContext({ fabric: fabricMoved, migrations: [migration], demand, departed });
-  const prepared = desiredStateFor(ctxPrepared, endpoints, cache);
-  const prepareDiffs = [...prepared].map(([name, s]) => diffInstalled(s, installed.get(name)!, OWN));
-  const prepareCost = diffCost(prepareDiffs);
-  const prepareMs = now() - t;
-  [...prepared.keys()].forEach((name, i) => applyDiff(installed.get(name)!, prepareDiffs[i]!));
-  emit({ pathLength: (ctx.paths.distance(mover.at.bridge, target) ?? 0) + 1, prepareMs, prepareFlowMods: prepareCost.flowMods, prepareBytes: prepareCost.bytes });
+  // Prepare as the shell does it: the sync of the migrations list (the endpoint-only path: the
+  // mover's flows before and after its entry), then the flip's plan (Controller.prepareMove).
+  const endpointOfMac = (mac: string): Endpoint | undefined => {
+    const l = locations.byMac(mac);
+    return l && { name: l.name, mac: l.mac, ...(l.ip ? { ip: l.ip } : {}), at: { bridge: l.node, ofport: l.ofport } };
+  };
+  const confinedDiffs = (from: ForwardingContext, to: ForwardingContext, changes: Parameters<typeof contextChangeFlows>[2]) =>
+    [...contextChangeFlows(from, to, withMigrationChanges(from, to, changes, endpointOfMac))].map(([name, c]) => [name, diffConfinedChange(c, installed.get(name)!, OWN)] as const);
+  // Both pure and cheap, as the commit's below: the median and slowest of COMMIT_REPEATS runs.
+  const ctxPrepared: ForwardingContext = { ...ctx, migrations: migrationsByMac([migration]) };
+  const prepareSync = () => {
+    const diffs = confinedDiffs(ctx, ctxPrepared, []);
+    return { diffs, cost: diffCost(diffs.map(([, d]) => d)) };
+  };
+  const sync = repeated(prepareSync);
+  for (const [name, d] of sync.result.diffs) applyDiff(installed.get(name)!, d);
+  // The plan: after the move, its new port holds a location (the new edge's flood group) and the
+  // old edge holds entries for it (views: the live sets get them when the move is applied).
+  const moved: Endpoint = { ...mover, at: { bridge: target, ofport: newPort } };
+  const plan = repeated(() => {
+    const fabricPlanned = refreshBridges(fabric, topology, new Map(), locatedMoved, moveEnds);
+    const ctxPlanned: ForwardingContext = {
+      ...ctxPrepared, fabric: fabricPlanned, bridges: [...fabricPlanned.bridges.keys()], migrations: migrationsByMac([]),
+      demand: withEntry(demand, mover.at.bridge, mover.mac), departed: withEntry(departed, mover.at.bridge, mover.mac),
+    };
+    return diffCost(confinedDiffs(ctxPrepared, ctxPlanned, [{ before: mover, after: moved }]).map(([, d]) => d));
+  });
+  emit({
+    pathLength: (ctx.paths.distance(mover.at.bridge, target) ?? 0) + 1, prepareSyncMs: sync.medianMs, preparePlanMs: plan.medianMs, prepareMaxMs: sync.maxMs + plan.maxMs,
+    prepareFlowMods: sync.result.cost.flowMods, prepareBytes: sync.result.cost.bytes, planFlowMods: plan.result.flowMods,
+  });
 
   // The commit's entries, as the shell notes them on the move: the old edge relabels and keeps an entry.
   demand.add(mover.at.bridge, mover.mac);
   departed.add(mover.at.bridge, mover.mac);
-  const moved: Endpoint = { ...mover, at: { bridge: target, ofport: newPort } };
   const after = [moved, ...endpoints.slice(1)];
 
   // The commit through the endpoint path (a prepared move sends what was computed so; a learned
@@ -339,7 +379,8 @@ async function measureSize(shape: GeneratedShape, bridges: number, containers: n
   commitTimes.sort((x, y) => x - y);
   emit({ commitEndpointMs: commitTimes[commitTimes.length >> 1], commitEndpointMaxMs: commitTimes[commitTimes.length - 1], commitEndpointFlowMods: endpointCommitCost.flowMods, commitEndpointSwitches: endpointCommitCost.switches, contextMs: ctxSetup });
 
-  // The same commit as a full recomputation (what the shell's prepareMove computes ahead).
+  // The same commit as a full recomputation (what the shell's prepareMove computed ahead before
+  // it took the mover's flows alone: the plan's flow_mods must be these).
   t = now();
   const committed = desiredStateFor(ctxCommitted, after, cache);
   const commitDiffs = [...committed].map(([name, s]) => diffInstalled(s, installed.get(name)!, OWN));
@@ -477,7 +518,7 @@ function exponent(a: number | undefined, b: number | undefined, n1: number, n2: 
 function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'containers'): void {
   console.log(`\n${title}`);
   const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'flows/switch max', 'mean', 'transit max',
-    'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path, median / max of 21)', 'its flow_mods (switches)', 'prepare flow_mods', 'prepare ms', 'learn ms', 'entry ms', 'RSS MiB', 'B/container (RSS)', 'heap B/container',
+    'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path, median / max of 21)', 'prepare ms (sync + plan = compute, medians of 21; slowest)', 'its flow_mods (switches)', 'prepare flow_mods', 'plan flow_mods', 'learn ms', 'entry ms', 'RSS MiB', 'B/container (RSS)', 'heap B/container',
     `exp start-up`, 'exp flows max', 'exp commit flow_mods', 'exp commit ms', 'exp B/ctr'];
   console.log(`| ${head.join(' | ')} |`);
   console.log(`|${head.map(() => '---').join('|')}|`);
@@ -488,8 +529,9 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const exp = (f: (x: SizeResult) => number | undefined, sp?: number, sr?: number) => (p ? exponent(sp ?? f(p), sr ?? f(r), p[key], r[key]) : '–');
     const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), `${fmt(startup)} (${fmt(r.startupCpuMs)})`, fmt(r.startupFlowMods), fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
       fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), `${fmt(r.commitEndpointMs, 2)} / ${fmt(r.commitEndpointMaxMs, 2)}`,
+      r.prepareSyncMs === undefined || r.preparePlanMs === undefined ? '–' : `${fmt(r.prepareSyncMs, 2)} + ${fmt(r.preparePlanMs, 2)} = ${fmt(r.prepareSyncMs + r.preparePlanMs, 2)}; ${fmt(r.prepareMaxMs, 2)}`,
       `${fmt(r.commitEndpointFlowMods)} (${fmt(r.commitEndpointSwitches)})`,
-      fmt(r.prepareFlowMods), fmt(r.prepareMs, 1), fmt(r.learnMs, 2), fmt(r.entryMs, 2), fmt(r.rssMiB), fmt(r.bytesPerContainer), fmt(r.heapPerContainer),
+      fmt(r.prepareFlowMods), fmt(r.planFlowMods), fmt(r.learnMs, 2), fmt(r.entryMs, 2), fmt(r.rssMiB), fmt(r.bytesPerContainer), fmt(r.heapPerContainer),
       exp(() => undefined, pStartup, startup), exp((x) => x.flowsMax), exp((x) => x.commitFlowMods), exp((x) => x.commitMs), exp((x) => x.bytesPerContainer)];
     console.log(`| ${cells.join(' | ')} |`);
     const notes = [r.skipped, r.walk && `walk ${r.walk}`,

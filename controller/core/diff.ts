@@ -422,7 +422,7 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
     for (const f of macs.on(bridge)) if (!wanted.has(passingKey(f))) flowsToDelete.push(f);
   }
 
-  const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, (a, b) => a.groupType === b.groupType && canonicalKey(a.buckets) === canonicalKey(b.buckets), own.groupIds);
+  const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, sameGroup, own.groupIds);
   const meters = diffById(desired.meters, installed.meters, (m) => m.meterId, (a, b) => a.flags === b.flags && canonicalKey(a.bands) === canonicalKey(b.bands), own.meterIds);
   return {
     flowsToAdd, flowsToDelete,
@@ -432,7 +432,7 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
 }
 
 function diffEmptyFlows(desired: SwitchState, installed: InstalledState, own: OwnIds): SwitchDiff {
-  const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, (a, b) => a.groupType === b.groupType && canonicalKey(a.buckets) === canonicalKey(b.buckets), own.groupIds);
+  const groups = diffById(desired.groups, installed.groups, (g) => g.groupId, sameGroup, own.groupIds);
   const meters = diffById(desired.meters, installed.meters, (m) => m.meterId, (a, b) => a.flags === b.flags && canonicalKey(a.bands) === canonicalKey(b.bands), own.meterIds);
   return {
     flowsToAdd: desired.flows.slice(), flowsToDelete: [],
@@ -462,6 +462,46 @@ export function diffFlowChange(before: readonly FlowSpec[], after: readonly Flow
     if (cur) d.flowsToDelete.push(cur);
   }
   return d;
+}
+
+/**
+ * diffFlowChange plus, when `groups` is given (the switch's groups as desired now: its flood
+ * group changed with its edge ports), the group changes against what it holds.
+ */
+export function diffConfinedChange(change: { before: readonly FlowSpec[]; after: readonly FlowSpec[]; groups?: GroupSpec[] }, installed: InstalledState, own: OwnIds = {}): SwitchDiff {
+  const d = diffFlowChange(change.before, change.after, installed);
+  if (change.groups) {
+    const groups = diffById(change.groups, installed.groups, (g) => g.groupId, sameGroup, own.groupIds);
+    d.groupsToAdd = groups.add;
+    d.groupsToModify = groups.modify;
+    d.groupsToDelete = groups.remove;
+  }
+  return d;
+}
+
+function sameGroup(a: GroupSpec, b: GroupSpec): boolean {
+  return a.groupType === b.groupType && sameData(a.buckets, b.buckets);
+}
+
+/**
+ * Equal as their canonicalKey texts would be (keys in any order, an undefined value as absent),
+ * without building the texts: a flood group has a bucket per port, and the text of a hundred
+ * buckets took most of a move's plan.
+ */
+function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k in x) if (x[k] !== undefined && !sameData(x[k], y[k])) return false;
+  for (const k in y) if (y[k] !== undefined && x[k] === undefined) return false;
+  return true;
 }
 
 /**

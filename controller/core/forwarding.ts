@@ -349,7 +349,7 @@ export function forwardingContext(input: Omit<ForwardingInput, 'endpoints' | 'ca
     paths,
     tree: spanningTreePorts(input.fabric),
     options: { ...defaultForwardingOptions, ...input.options },
-    migrations: new Map((input.migrations ?? []).map((m) => [m.mac.toLowerCase(), m])),
+    migrations: migrationsByMac(input.migrations ?? []),
     labels,
     bridgeOfLabel: new Map([...labels].map(([b, l]) => [l, b])),
     labelRoot: labelRoot(input.fabric, paths),
@@ -358,6 +358,30 @@ export function forwardingContext(input: Omit<ForwardingInput, 'endpoints' | 'ca
     outputs: new Map(),
     pushes: new Map(),
   };
+}
+
+/** Migrations in progress by lower-case MAC, as a forwarding context holds them. */
+export function migrationsByMac(list: readonly MigrationInProgress[]): Map<string, MigrationInProgress> {
+  return new Map(list.map((m) => [m.mac.toLowerCase(), m]));
+}
+
+/**
+ * The MACs whose migration entry differs between two contexts' maps (added, removed, a field
+ * changed). A MAC's entry is read by its own endpoint's flows only (putEndpointFlows): a change
+ * of the migrations is a change of these endpoints, nothing else.
+ */
+export function changedMigrations(a: ReadonlyMap<string, MigrationInProgress>, b: ReadonlyMap<string, MigrationInProgress>): Set<string> {
+  const out = new Set<string>();
+  if (a === b) return out;
+  for (const [mac, m] of a) if (!sameMigration(m, b.get(mac))) out.add(mac);
+  for (const mac of b.keys()) if (!a.has(mac)) out.add(mac);
+  return out;
+}
+
+function sameMigration(a: MigrationInProgress, b: MigrationInProgress | undefined): boolean {
+  return b !== undefined && a.name === b.name && a.mac.toLowerCase() === b.mac.toLowerCase()
+    && a.from.bridge === b.from.bridge && a.from.ofport === b.from.ofport && a.to.bridge === b.to.bridge && a.to.ofport === b.to.ofport
+    && (a.hold === true) === (b.hold === true) && a.seal === b.seal;
 }
 
 /**
@@ -445,18 +469,29 @@ export function bridgeFlows(ctx: ForwardingContext, bridge: FabricBridge, cache?
     on(UNKNOWN_DESTINATION_RULE, UNKNOWN_DESTINATION_INSTRUCTIONS),
   );
   // Labels: one flow per destination edge whose next hop is not the default one.
-  const defaultPort = ctx.labelRoot === undefined ? undefined : ctx.paths.nextHop(bridge.name, ctx.labelRoot);
-  for (const [name, dest] of ctx.fabric.bridges) {
-    if (name === bridge.name || dest.edgePorts.length === 0) continue;
-    const port = ctx.paths.nextHop(bridge.name, name);
-    if (port === undefined || port === defaultPort) continue;
-    flows.push(on(labelRule(ctx.labels.get(name)!), outputTo(ctx, port), port));
+  const defaultPort = defaultLabelPort(ctx, bridge.name);
+  for (const dest of ctx.fabric.bridges.values()) {
+    const f = labelFlowTowards(ctx, bridge.name, defaultPort, dest, cache);
+    if (f) flows.push(f);
   }
   if (defaultPort !== undefined) flows.push(on(LABEL_DEFAULT_RULE, outputTo(ctx, defaultPort), defaultPort));
   // Own label with a MAC not (or no longer) here: dropped, not sent on by the default.
   if (edge && defaultPort !== undefined) flows.push(on(rule(RuleKind.LABEL_LOCAL_MISS, `own:${own}`, LABEL_TABLE, Priority.LABEL_LOCAL_MISS, [vlanIs(own)]), []));
   flows.push(on(LABEL_UNTAGGED_RULE, FLOOD), on(TO_CONTROLLER_RULE, TO_CONTROLLER_INSTRUCTIONS));
   return flows;
+}
+
+/** The port of `bridge`'s default label flow (towards the label root), if any. */
+function defaultLabelPort(ctx: ForwardingContext, bridge: string): number | undefined {
+  return ctx.labelRoot === undefined ? undefined : ctx.paths.nextHop(bridge, ctx.labelRoot);
+}
+
+/** `from`'s flow for the label of `dest` (none: not an edge, itself, unreachable, or the default's way). */
+function labelFlowTowards(ctx: ForwardingContext, from: string, defaultPort: number | undefined, dest: FabricBridge, cache: FlowCache | undefined): FlowSpec | undefined {
+  if (dest.name === from || dest.edgePorts.length === 0) return undefined;
+  const port = ctx.paths.nextHop(from, dest.name);
+  if (port === undefined || port === defaultPort) return undefined;
+  return flowOn(labelRule(ctx.labels.get(dest.name)!), outputTo(ctx, port), port, cache);
 }
 
 /**
@@ -631,18 +666,98 @@ export interface EndpointChange {
   after?: Endpoint;
 }
 
-/** What a change of some endpoints does to each bridge it concerns: the flows they produced before and those they produce now. */
-export function endpointChangeFlows(ctx: ForwardingContext, changes: readonly EndpointChange[]): Map<string, { before: FlowSpec[]; after: FlowSpec[] }> {
-  const out = new Map<string, { before: FlowSpec[]; after: FlowSpec[] }>();
-  const slot = (bridge: string) => {
-    let s = out.get(bridge);
-    if (!s) out.set(bridge, (s = { before: [], after: [] }));
-    return s;
-  };
+/**
+ * What a change of some endpoints does to each bridge it concerns: the flows they produced
+ * before (under `ctx`) and those they produce now (under `next`, by default the same context).
+ */
+export function endpointChangeFlows(ctx: ForwardingContext, changes: readonly EndpointChange[], next: ForwardingContext = ctx): Map<string, BridgeChange> {
+  const out = new Map<string, BridgeChange>();
   for (const c of changes) {
-    if (c.before) for (const [b, flows] of endpointFlows(ctx, c.before)) for (const f of flows) slot(b).before.push(f);
-    if (c.after) for (const [b, flows] of endpointFlows(ctx, c.after)) for (const f of flows) slot(b).after.push(f);
+    if (c.before) for (const [b, flows] of endpointFlows(ctx, c.before)) for (const f of flows) changeSlot(out, b).before.push(f);
+    if (c.after) for (const [b, flows] of endpointFlows(next, c.after)) for (const f of flows) changeSlot(out, b).after.push(f);
   }
+  return out;
+}
+
+/** A bridge's part of a confined change: flows it held and flows it holds now; with `groups`, its groups as they are now (its flood group changed). */
+export interface BridgeChange {
+  before: FlowSpec[];
+  after: FlowSpec[];
+  groups?: GroupSpec[];
+}
+
+function changeSlot(out: Map<string, BridgeChange>, bridge: string): BridgeChange {
+  let s = out.get(bridge);
+  if (!s) out.set(bridge, (s = { before: [], after: [] }));
+  return s;
+}
+
+/**
+ * The endpoints `changes` plus every endpoint whose migration entry differs between `ctx` and
+ * `next`, unchanged otherwise (its flows depend on that entry): the changes to compute when the
+ * migrations in progress changed too. `endpointOfMac` gives a MAC's endpoint (undefined: none).
+ */
+export function withMigrationChanges(ctx: ForwardingContext, next: ForwardingContext, changes: readonly EndpointChange[], endpointOfMac: (mac: string) => Endpoint | undefined): EndpointChange[] {
+  const macs = changedMigrations(ctx.migrations, next.migrations);
+  if (macs.size === 0) return [...changes];
+  const covered = new Set<string>();
+  for (const c of changes) for (const ep of [c.before, c.after]) if (ep) covered.add(ep.mac.toLowerCase());
+  const out = [...changes];
+  for (const mac of macs) {
+    if (covered.has(mac)) continue;
+    const ep = endpointOfMac(mac);
+    if (ep) out.push({ before: ep, after: ep });
+  }
+  return out;
+}
+
+/**
+ * What changes on each bridge between `ctx` and `next`, two contexts of the same bridges and
+ * tunnels (the same paths, tree and labels) that may differ in edge ports, migrations and entry
+ * views: the flows of the endpoints `changes` (each before under `ctx`, after under `next`;
+ * endpoints whose migration entry changed must be among them: withMigrationChanges), and the own
+ * state of the bridges whose edge ports changed (their flood group; a bridge that gained its
+ * first or lost its last edge port also changes its own flows and every bridge's label flow
+ * towards it). Nothing else depends on these inputs.
+ */
+export function contextChangeFlows(ctx: ForwardingContext, next: ForwardingContext, changes: readonly EndpointChange[]): Map<string, BridgeChange> {
+  const out = endpointChangeFlows(ctx, changes, next);
+  const edgeChanged: string[] = [];
+  // Bridges that became or stopped being an edge: bridgeFlows sees edge ports only as "has some".
+  const edgeOrNot: string[] = [];
+  for (const name of next.bridges) {
+    const was = ctx.fabric.bridges.get(name)?.edgePorts ?? [];
+    const now = next.fabric.bridges.get(name)!.edgePorts;
+    // A bridge kept as it was (refreshBridges) is the same object: no port to compare.
+    if (was === now || (was.length === now.length && was.every((p, i) => p === now[i]))) continue;
+    edgeChanged.push(name);
+    if ((was.length === 0) !== (now.length === 0)) edgeOrNot.push(name);
+  }
+  for (const name of edgeChanged) changeSlot(out, name).groups = bridgeGroups(next, next.fabric.bridges.get(name)!);
+  if (edgeOrNot.length === 0) return out;
+  // Their own flows whole; on every other bridge, its flow for their labels.
+  const whole = new Set(edgeOrNot);
+  for (const name of next.bridges) {
+    const was = ctx.fabric.bridges.get(name);
+    const now = next.fabric.bridges.get(name)!;
+    const slot = changeSlot(out, name);
+    if (whole.has(name)) {
+      if (was) for (const f of bridgeFlows(ctx, was)) slot.before.push(f);
+      for (const f of bridgeFlows(next, now)) slot.after.push(f);
+      continue;
+    }
+    const defaultBefore = defaultLabelPort(ctx, name);
+    const defaultAfter = defaultLabelPort(next, name);
+    for (const dest of edgeOrNot) {
+      const before = ctx.fabric.bridges.get(dest);
+      const f = before && labelFlowTowards(ctx, name, defaultBefore, before, undefined);
+      if (f) slot.before.push(f);
+      const g = labelFlowTowards(next, name, defaultAfter, next.fabric.bridges.get(dest)!, undefined);
+      if (g) slot.after.push(g);
+    }
+  }
+  // Bridges none of whose flows changed hold an empty slot: dropped.
+  for (const [name, slot] of out) if (slot.before.length === 0 && slot.after.length === 0 && !slot.groups) out.delete(name);
   return out;
 }
 

@@ -17,15 +17,18 @@ const OFPPS_LINK_DOWN = 1;
  *   briefly away does not make the others reroute).
  * @param extraEdgePorts per node, edge ports known from the location table (containers that
  *   moved in, learned MACs).
+ * @param only the nodes whose bridges to build, in that order (absent: all, in the topology's).
  */
 export function fabricFromTopology(
   topology: ResolvedTopology,
   reportedPorts: ReadonlyMap<string, ReadonlyMap<number, PortDesc>>,
   extraEdgePorts: ReadonlyMap<string, Iterable<number>> = new Map(),
+  only?: ReadonlySet<string>,
 ): Fabric {
   const bridges = new Map<string, FabricBridge>();
   const tunnelLike = new Set(Object.keys(topology.nodes).map(defaultTunnelPortName));
-  for (const node of Object.values(topology.nodes)) {
+  const nodes = only === undefined ? Object.values(topology.nodes) : [...only].flatMap((name) => topology.nodes[name] ?? []);
+  for (const node of nodes) {
     const reported = reportedPorts.get(node.name);
     const byName = reported === undefined ? undefined : portsByName(reported);
     // Ports are known by name: the number is whatever the switch reports for that name (OVS
@@ -60,6 +63,24 @@ export function fabricFromTopology(
       edgePorts: [...edge].sort((a, b) => a - b),
     });
   }
+  return { bridges };
+}
+
+/**
+ * `fabric` with the bridges of `nodes` built afresh from their reported and located ports (a
+ * bridge depends on its own alone), every other bridge kept, in the same order: a move changes
+ * the edge ports of its two ends only, and a thousand bridges' ports need not be read again.
+ */
+export function refreshBridges(
+  fabric: Fabric,
+  topology: ResolvedTopology,
+  reportedPorts: ReadonlyMap<string, ReadonlyMap<number, PortDesc>>,
+  extraEdgePorts: ReadonlyMap<string, Iterable<number>>,
+  nodes: Iterable<string>,
+): Fabric {
+  const fresh = fabricFromTopology(topology, reportedPorts, extraEdgePorts, new Set(nodes));
+  const bridges = new Map(fabric.bridges);
+  for (const [name, b] of fresh.bridges) bridges.set(name, b);
   return { bridges };
 }
 

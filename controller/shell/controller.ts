@@ -19,16 +19,16 @@ import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, isOurCookie, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
-  BridgeMacs, defaultForwardingOptions, desiredStateFor, endpointChangeFlows, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
-  OWN_GROUP_IDS, withEntry, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
+  BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, desiredStateFor, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
+  migrationsByMac, OWN_GROUP_IDS, withEntry, withMigrationChanges, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
 import { instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
-import { fabricFromTopology, reportedOfport } from '../core/topology-fabric.js';
+import { fabricFromTopology, refreshBridges, reportedOfport } from '../core/topology-fabric.js';
 import { levelsAlongPaths, levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
 import {
-  applyDiff, countInstalled, deleteInstalled, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, type SwitchDiff,
+  applyDiff, countInstalled, deleteInstalled, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, type SwitchDiff,
 } from '../core/diff.js';
 import { SessionError, SwitchSession, dpidText, type SessionOptions } from './session.js';
 import { CorruptStateFile, FileStateStore, type StateStore, type StoredState } from '../ha/store.js';
@@ -216,7 +216,7 @@ export interface PreparedMove {
   migrations: string;
   ctx: ForwardingContext;
   stages: TransitionStage[];
-  /** Controller inputs besides migrations, and installed-state generation, when computed. */
+  /** The controller's inputsVersion (inputs besides endpoints and migrations), and installed-state generation, when computed. */
   otherInputs: number;
   installedGeneration: number;
   /** How many port events the controller had seen when computed (set by prepareMove). */
@@ -288,13 +288,12 @@ export class Controller extends EventEmitter {
   private stopping = false;
   private activeMigrations: readonly MigrationInProgress[] = [];
   /**
-   * Bumped by every change the desired state depends on besides the endpoints: switches ready
-   * or gone, their ports, migrations, read-back state. While it stands still, syncs recompute
-   * only the endpoints that changed.
+   * Bumped by every change the desired state depends on besides the endpoints and the
+   * migrations: switches ready or gone, their ports, read-back state. While it stands still,
+   * syncs recompute only the endpoints that changed (a migration's entry is read by its own
+   * endpoint's flows alone: a change of the migrations is a change of those endpoints).
    */
   private inputsVersion = 0;
-  /** The part of inputsVersion's bumps that came from the migrations list. */
-  private migrationsVersion = 0;
   /** Bumped whenever what we believe a switch holds (`installed`) changes. */
   private installedGeneration = 0;
   /**
@@ -380,15 +379,22 @@ export class Controller extends EventEmitter {
     return this.current;
   }
 
+  /**
+   * The next sync recomputes every switch's state, as after a reload, whatever changed: the
+   * reference the endpoint-only path is checked against (tests).
+   */
+  recomputeAllNext(): void {
+    this.basis = undefined;
+  }
+
   /** Migrations between prepare and commit (the migration manager publishes them here). */
   get migrations(): readonly MigrationInProgress[] {
     return this.activeMigrations;
   }
 
   set migrations(list: readonly MigrationInProgress[]) {
+    // Compared with the basis's at the next sync (endpointDiffs): the MACs whose entry changed are recomputed.
     this.activeMigrations = list;
-    this.inputsVersion++;
-    this.migrationsVersion++;
   }
 
   // ------------------------------------------------------------------------------ switches
@@ -1236,15 +1242,27 @@ export class Controller extends EventEmitter {
     return run;
   }
 
+  /**
+   * The move alone: the mover's flows before (as the switches hold them: the basis) and after
+   * (its new location, the migrations `migrations`, its entries at the old edge), the flows of
+   * any other MAC whose migration entry differs, and the flood groups (and, should a bridge gain
+   * its first or lose its last edge port, the own flows) of the bridges whose edge ports the move
+   * changes: nothing else depends on these (contextChangeFlows). Computed against the basis, so
+   * only when the switches hold it: nothing pending.
+   */
   private computeMove(name: string, to: { node: string; ofport: number }, migrations: readonly MigrationInProgress[], towards: string): PreparedMove | undefined {
     const was = this.locations.get(name);
-    if (!was || this.stopping || this.tracked.changedSince.size > 0 || this.tracked.entriesChanged.size > 0 || this.pendingRemovals.size > 0 || this.basis?.version !== this.inputsVersion) return undefined;
+    const basis = this.basis;
     const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
-    // The fabric as it will be: the mover's old port may stop, its new one start, holding a location.
+    if (!was || this.stopping || this.tracked.changedSince.size > 0 || this.tracked.entriesChanged.size > 0 || this.pendingRemovals.size > 0 || !basis || !this.basisCurrent(basis, options)) return undefined;
+    // The fabric as it will be: the mover's old port may stop, its new one start, holding a
+    // location. Only the two ends' bridges change; the rest is the basis's (current: nothing
+    // pending, no port changed since).
+    const ends = new Set([was.node, to.node]);
     const located = new Map<string, Map<number, number>>();
-    for (const [node, ports] of this.tracked.portUse) located.set(node, new Map(ports));
+    for (const node of ends) located.set(node, new Map(this.tracked.portUse.get(node) ?? []));
     const use = (node: string, ofport: number, delta: number) => {
-      const ports = located.get(node) ?? located.set(node, new Map()).get(node)!;
+      const ports = located.get(node)!;
       const n = (ports.get(ofport) ?? 0) + delta;
       if (n === 0) ports.delete(ofport);
       else ports.set(ofport, n);
@@ -1252,38 +1270,43 @@ export class Controller extends EventEmitter {
     use(was.node, was.ofport, -1);
     use(to.node, to.ofport, 1);
     const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
-    for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
-    const fabric = fabricFromTopology(this.topology, reported, new Map([...located].map(([node, ports]) => [node, ports.keys()])));
+    for (const node of ends) {
+      const s = this.sessions.get(node);
+      if (s?.state === 'ready') reported.set(node, s.ports);
+    }
+    const fabric = refreshBridges(basis.ctx.fabric, this.topology, reported, new Map([...located].map(([node, ports]) => [node, ports.keys()])), ends);
+    // Paths, tree and labels are the basis's: the tunnels cannot have changed while it is current.
+    if (!sameTunnels(basis.ctx.fabric, fabric)) return undefined;
+    const ctx: ForwardingContext = { ...basis.ctx, demand: this.tracked.demand, departed: this.tracked.departed };
     // The move's own entries, as TrackedLocations will note them when it is applied.
     const moved = was.node !== to.node;
-    const ctx = forwardingContext({
-      fabric, migrations, options,
+    const next: ForwardingContext = {
+      ...ctx, fabric, bridges: [...fabric.bridges.keys()], migrations: migrationsByMac(migrations),
       demand: moved ? withEntry(this.tracked.demand, was.node, was.mac) : this.tracked.demand,
       departed: moved ? withEntry(this.tracked.departed, was.node, was.mac) : this.tracked.departed,
-    });
-    const endpoints = this.locations.endpoints()
-      .map((e) => (e.name === name ? { ...e, at: { bridge: to.node, ofport: to.ofport } } : e))
-      .filter((e) => fabric.bridges.has(e.at.bridge));
-    // A cache of its own: the shared one keeps the flows of the state in force.
-    const desired = desiredStateFor(ctx, endpoints, new FlowCache());
+    };
+    const endpointIn = (l: Location | undefined) => (l && fabric.bridges.has(l.node) ? endpointOf(l) : undefined);
+    const mover: EndpointChange = { before: endpointIn(was), after: endpointIn({ ...was, node: to.node, ofport: to.ofport }) };
+    const changes = withMigrationChanges(ctx, next, [mover], (mac) => endpointIn(this.locations.byMac(mac)));
+    const parts = contextChangeFlows(ctx, next, changes);
+    const diffs = new Map<string, SwitchDiff>();
+    for (const [node, s] of this.sessions) {
+      const installed = this.installed.get(node);
+      const part = parts.get(node);
+      if (s.state === 'ready' && installed && part) diffs.set(node, diffConfinedChange(part, installed, OWN));
+    }
     return {
-      name, from: { node: was.node, ofport: was.ofport }, to, towards, migrations: JSON.stringify(migrations), ctx,
-      stages: this.stageMove(desired, ctx, towards, was.mac),
-      otherInputs: this.inputsVersion - this.migrationsVersion, installedGeneration: this.installedGeneration,
+      name, from: { node: was.node, ofport: was.ofport }, to, towards, migrations: JSON.stringify(migrations), ctx: next,
+      stages: this.stageMove(diffs, next, towards, was.mac),
+      otherInputs: this.inputsVersion, installedGeneration: this.installedGeneration,
     };
   }
 
   /**
-   * A move's stages: each ready switch's state diffed against what it holds now, in one stage
-   * when the new edge already delivers what reaches it for the mover, else levelled along paths
-   * to `towards`.
+   * A move's stages: each ready switch's change, in one stage when the new edge already
+   * delivers what reaches it for the mover, else levelled along paths to `towards`.
    */
-  private stageMove(desired: ReadonlyMap<string, SwitchState>, ctx: ForwardingContext, towards: string, mac: string): TransitionStage[] {
-    const diffs = new Map<string, SwitchDiff>();
-    for (const [node, s] of this.sessions) {
-      const installed = this.installed.get(node);
-      if (s.state === 'ready' && installed) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, installed, OWN));
-    }
+  private stageMove(diffs: ReadonlyMap<string, SwitchDiff>, ctx: ForwardingContext, towards: string, mac: string): TransitionStage[] {
     // Only flows towards the mover change: a switch waits for the changed switches on its own
     // path to the new location, not for every switch nearer to it.
     const nextBridge = (from: string, to: string) => {
@@ -1361,13 +1384,13 @@ export class Controller extends EventEmitter {
     const mac = now?.mac ?? before?.mac;
     // Port events (a link up, a port added) matter only through the fabric: the plan's, as it
     // will be after the move, must be the fabric now (the location already moved).
-    const portEventsOnly = plan.portEvents !== undefined && plan.otherInputs + (this.portEvents - plan.portEvents) === this.inputsVersion - this.migrationsVersion;
+    const portEventsOnly = plan.portEvents !== undefined && plan.otherInputs + (this.portEvents - plan.portEvents) === this.inputsVersion;
     let fabricNow: Fabric | undefined;
     const sameFabricNow = () => {
       fabricNow ??= this.fabric();
       return sameTunnels(plan.ctx.fabric, fabricNow) && sameEdgePorts(plan.ctx.fabric, fabricNow);
     };
-    if (plan.otherInputs !== this.inputsVersion - this.migrationsVersion && !(portEventsOnly && sameFabricNow())) stale.push('inputs');
+    if (plan.otherInputs !== this.inputsVersion && !(portEventsOnly && sameFabricNow())) stale.push('inputs');
     if (plan.installedGeneration !== this.installedGeneration && !(mac && this.changesMissPlan(plan, mac) && sameFabricNow())) stale.push('switch tables');
     if (now === undefined || now.node !== plan.to.node || now.ofport !== plan.to.ofport) stale.push('destination');
     if (this.tracked.changedSince.size !== 1 || before === undefined || before.node !== plan.from.node || before.ofport !== plan.from.ofport) stale.push('pending locations');
@@ -1430,9 +1453,15 @@ export class Controller extends EventEmitter {
     for (const [node, s] of this.sessions) if (s.state === 'ready' && this.installed.has(node)) targets.push(node);
     const options: ForwardingOptions = { ...defaultForwardingOptions, ...this.options.forwarding };
     const basis = this.basis;
-    if (basis && this.basisCurrent(basis, options) && !this.edgePortsChanged(basis.ctx.fabric)) {
-      this.syncCounts.endpoints++;
-      return this.endpointDiffs(basis, targets);
+    if (basis && this.basisCurrent(basis, options)) {
+      // Edge ports that gained their first or lost their last location, over the same tunnels:
+      // the flood groups of their bridges change (and the label flows towards a bridge that
+      // becomes or stops being an edge), confined too (contextChangeFlows).
+      const fabric = this.edgePortsChanged(basis.ctx.fabric);
+      if (!fabric || sameTunnels(basis.ctx.fabric, fabric)) {
+        this.syncCounts.endpoints++;
+        return this.endpointDiffs(basis, targets, fabric);
+      }
     }
     this.syncCounts.full++;
     const fabric = this.fabric();
@@ -1448,27 +1477,28 @@ export class Controller extends EventEmitter {
     return this.computeInSlices(ctx, endpoints, targets.filter((n) => fabric.bridges.has(n)));
   }
 
-  /** The last forwarding context built, with the migrations (as JSON) it was built from. */
-  private lastContext?: { ctx: ForwardingContext; migrations: string };
+  /** The last forwarding context built. */
+  private lastContext?: ForwardingContext;
 
   /**
    * The forwarding context of `fabric`. Building the paths (all pairs) is the costliest step at
    * a thousand bridges, and they depend on the tunnels alone (which exist and are up), as does
    * the flooding tree: a switch connecting changes its edge ports, as a rule not the tunnels.
-   * So while the tunnels, the migrations and the options stay the same, the last context's
-   * paths and tree are kept, with this fabric: a connect storm builds them once, not per sync.
+   * So while the tunnels and the options stay the same, the last context's paths and tree are
+   * kept, with this fabric and the migrations now: a connect storm builds them once, not per sync.
    */
   private contextFor(fabric: Fabric, options: ForwardingOptions): ForwardingContext {
-    const migrations = JSON.stringify(this.migrations);
     const last = this.lastContext;
-    if (last && last.migrations === migrations && sameOptions(last.ctx.options, options) && sameTunnels(last.ctx.fabric, fabric)) {
+    if (last && sameOptions(last.options, options) && sameTunnels(last.fabric, fabric)) {
       // Paths, tree, labels and label root depend on the bridges and tunnels alone.
-      const ctx: ForwardingContext = { ...last.ctx, fabric, bridges: [...fabric.bridges.keys()], demand: this.tracked.demand, departed: this.tracked.departed };
-      this.lastContext = { ctx, migrations };
+      const ctx: ForwardingContext = {
+        ...last, fabric, bridges: [...fabric.bridges.keys()], migrations: migrationsByMac(this.migrations), demand: this.tracked.demand, departed: this.tracked.departed,
+      };
+      this.lastContext = ctx;
       return ctx;
     }
     const ctx = forwardingContext({ fabric, migrations: this.migrations, options, demand: this.tracked.demand, departed: this.tracked.departed });
-    this.lastContext = { ctx, migrations };
+    this.lastContext = ctx;
     return ctx;
   }
 
@@ -1509,12 +1539,19 @@ export class Controller extends EventEmitter {
 
   /**
    * The endpoint-only path: the installed state is the desired one but for the endpoints that
-   * changed since, the endpoints whose demand or departed entries grew (their flows computed
-   * anew: what is installed already is left alone), and flows left over from removed entries.
+   * changed since, the endpoints whose migration entry changed (before under the basis's
+   * migrations, after under today's, which the basis takes from now on), the endpoints whose
+   * demand or departed entries grew (their flows computed anew: what is installed already is
+   * left alone), flows left over from removed entries, and with `fabric` (the same tunnels, other
+   * edge ports) the state of the bridges whose edge ports changed.
    */
-  private endpointDiffs(basis: Basis, targets: string[]): Map<string, SwitchDiff> {
-    const { fabric } = basis.ctx;
-    const endpoint = (l: Location | undefined) => (l && fabric.bridges.has(l.node) ? endpointOf(l) : undefined);
+  private endpointDiffs(basis: Basis, targets: string[], fabric?: Fabric): Map<string, SwitchDiff> {
+    const bridges = basis.ctx.fabric.bridges;
+    const endpoint = (l: Location | undefined) => (l && bridges.has(l.node) ? endpointOf(l) : undefined);
+    const migrations = migrationsByMac(this.activeMigrations);
+    const migrating = changedMigrations(basis.ctx.migrations, migrations);
+    const next: ForwardingContext = migrating.size === 0 && !fabric ? basis.ctx
+      : { ...basis.ctx, migrations, ...(fabric ? { fabric, bridges: [...fabric.bridges.keys()] } : {}) };
     const changes: EndpointChange[] = [];
     const gone: string[] = [];
     for (const [name, was] of this.tracked.changedSince) {
@@ -1528,17 +1565,20 @@ export class Controller extends EventEmitter {
       const now = this.locations.byMac(mac);
       if (now && !this.tracked.changedSince.has(now.name)) {
         const ep = endpoint(now);
-        if (ep) changes.push({ after: ep });
+        // Its flows of the old migration entry go too.
+        if (ep) changes.push(migrating.has(ep.mac.toLowerCase()) ? { before: ep, after: ep } : { after: ep });
       }
     }
     this.tracked.changedSince.clear();
     this.tracked.entriesChanged.clear();
     const diffs = new Map<string, SwitchDiff>();
     const ready = new Set(targets);
-    for (const [node, flows] of endpointChangeFlows(basis.ctx, changes)) {
+    const all = withMigrationChanges(basis.ctx, next, changes, (mac) => endpoint(this.locations.byMac(mac)));
+    if (next !== basis.ctx) this.basis = { version: basis.version, ctx: next };
+    for (const [node, part] of contextChangeFlows(basis.ctx, next, all)) {
       if (!ready.has(node)) continue;
       const extra = this.pendingRemovals.get(node);
-      diffs.set(node, diffFlowChange(extra ? [...flows.before, ...extra] : flows.before, flows.after, this.installed.get(node)!));
+      diffs.set(node, diffConfinedChange(extra ? { ...part, before: [...part.before, ...extra] } : part, this.installed.get(node)!, OWN));
     }
     for (const [node, extra] of this.pendingRemovals) {
       if (!diffs.has(node) && ready.has(node)) diffs.set(node, diffFlowChange(extra, [], this.installed.get(node)!));
@@ -1549,7 +1589,7 @@ export class Controller extends EventEmitter {
       this.tracked.demand.deleteMac(mac);
       this.tracked.departed.deleteMac(mac);
     }
-    for (const c of changes) if (c.after) this.tracked.departed.delete(c.after.at.bridge, c.after.mac);
+    for (const c of all) if (c.after) this.tracked.departed.delete(c.after.at.bridge, c.after.mac);
     return diffs;
   }
 
@@ -1566,15 +1606,16 @@ export class Controller extends EventEmitter {
     for (const [bridge, mac] of back) this.tracked.departed.delete(bridge, mac);
   }
 
-  /** Whether a port gained its first or lost its last location so that some bridge's edge ports differ from `fabric`'s. */
-  private edgePortsChanged(fabric: Fabric): boolean {
-    if (!this.tracked.portSetChanged) return false;
+  /** The fabric now, if a port gained its first or lost its last location so that some bridge's edge ports differ from `fabric`'s. */
+  private edgePortsChanged(fabric: Fabric): Fabric | undefined {
+    if (!this.tracked.portSetChanged) return undefined;
     this.tracked.portSetChanged = false;
-    for (const [name, bridge] of this.fabric().bridges) {
+    const now = this.fabric();
+    for (const [name, bridge] of now.bridges) {
       const was = fabric.bridges.get(name)?.edgePorts ?? [];
-      if (bridge.edgePorts.length !== was.length || bridge.edgePorts.some((p, i) => p !== was[i])) return true;
+      if (bridge.edgePorts.length !== was.length || bridge.edgePorts.some((p, i) => p !== was[i])) return now;
     }
-    return false;
+    return undefined;
   }
 
   /** The fabric as the switches report it, with the edge ports that hold locations. */
