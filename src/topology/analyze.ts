@@ -376,9 +376,8 @@ class Checker {
     const m = this.m;
     const macs = new Map<string, string>();
     const portNames = new Map<string, string>();
-    if (m.containers.size > OFPORT_CONTAINER_MAX - OFPORT_CONTAINER_MIN + 1) {
-      this.report(['containers'], `more than ${OFPORT_CONTAINER_MAX - OFPORT_CONTAINER_MIN + 1} containers (the container port number range)`);
-    }
+    // Numbers need be unique per bridge only (see resolve): the limit is one host's.
+    const perHost = new Map<string, number>();
     for (const [name, c] of m.containers) {
       const base: PathSegment[] = ['containers', name];
       if (m.nodes.has(name) || m.brokenNodes.has(name)) {
@@ -403,6 +402,11 @@ class Checker {
         continue;
       }
       if (prior === undefined) this.port(c.host, portName, { owner: `container "${name}"`, path: portPath, explicit: c.port !== undefined });
+      const count = (perHost.get(c.host) ?? 0) + 1;
+      perHost.set(c.host, count);
+      if (count === OFPORT_CONTAINER_MAX - OFPORT_CONTAINER_MIN + 2) {
+        this.report([...base, 'host'], `node "${c.host}" has more than ${OFPORT_CONTAINER_MAX - OFPORT_CONTAINER_MIN + 1} containers (the container port number range of one bridge)`);
+      }
     }
   }
 
@@ -535,15 +539,25 @@ function resolve(m: Model, c: Checker): ResolvedTopology {
   });
   for (const adj of Object.values(graph)) adj.sort((x, y) => (x.switch < y.switch ? -1 : x.switch > y.switch ? 1 : 0));
 
-  // Container ports: one pool for the whole topology (see derive.ts).
+  // Container ports: one pool for the whole topology (see derive.ts), so that a container keeps
+  // its number on whichever host it migrates to. The range holds 61,184: past that, a container
+  // gets a number free on its own host (in file order, so appending moves nothing); one that
+  // migrates where its number is taken gets another from OVS, and the controller follows its
+  // port by name.
   const containerPool = new NumberPool(OFPORT_CONTAINER_MIN, OFPORT_CONTAINER_MAX);
+  const hostPools = new Map<string, NumberPool>();
   const containers: Record<string, ResolvedContainer> = {};
   for (const [name, spec] of m.containers) {
     const mac = parseMac(spec.mac);
+    let hostPool = hostPools.get(spec.host);
+    if (!hostPool) hostPools.set(spec.host, (hostPool = new NumberPool(OFPORT_CONTAINER_MIN, OFPORT_CONTAINER_MAX)));
+    const preferred = preferredContainerOfport(name);
+    const ofport = containerPool.full ? hostPool.allocate(preferred) : containerPool.allocate(preferred);
+    hostPool.reserve(ofport);
     const plan: ContainerPortPlan = {
       kind: 'container',
       name: spec.port ?? defaultContainerPortName(name),
-      ofport: containerPool.allocate(preferredContainerOfport(name)),
+      ofport,
       container: name,
       mac: mac.ok ? mac.value : spec.mac,
       ip: spec.ip,

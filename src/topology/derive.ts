@@ -110,6 +110,11 @@ export class NumberPool {
     return this.used.has(n);
   }
 
+  /** Every number of the range is taken: allocate would throw. */
+  get full(): boolean {
+    return this.inRange >= this.max - this.min + 1;
+  }
+
   reserve(n: number): void {
     if (this.used.has(n)) return;
     this.used.add(n);

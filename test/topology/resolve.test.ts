@@ -338,3 +338,53 @@ const GOLDEN = {
     h2: ['int-h2#1', 'vx-sw2#205', 'c-c2#15923'],
   },
 };
+
+/** base() with a 10.0.0.0/8 overlay: room for more containers than the port range. */
+function wideBase(): Record<string, any> {
+  const f = base();
+  f.overlay_subnet = '10.0.0.0/8';
+  f.nodes.sw1.internal_port.ip = '10.0.0.1';
+  f.links[1].overlay_ip = '10.0.0.11';
+  f.links[2].overlay_ip = '10.0.0.12';
+  return f;
+}
+
+/** `n` containers named c0, c1, … on the hosts `hostOf(i)` chooses, with distinct MACs and addresses. */
+function manyContainers(n: number, hostOf: (i: number) => string): Record<string, unknown> {
+  const containers: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const k = i + 1;
+    const mac = `02:01:00:${((k >> 16) & 255).toString(16).padStart(2, '0')}:${((k >> 8) & 255).toString(16).padStart(2, '0')}:${(k & 255).toString(16).padStart(2, '0')}`;
+    containers[`c${i}`] = { mac, ip: `10.${1 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`, host: hostOf(i) };
+  }
+  return containers;
+}
+
+t.test('more containers than the container port range: unique per host past it, earlier numbers kept', async (t) => {
+  const range = OFPORT_CONTAINER_MAX - OFPORT_CONTAINER_MIN + 1;
+  const f = wideBase();
+  f.containers = manyContainers(range + 500, (i) => (i % 2 === 0 ? 'h1' : 'h2'));
+  const topo = resolveTopology(f);
+  const all = Object.values(topo.containers);
+  t.equal(all.length, range + 500, 'every container resolved');
+  const first = all.slice(0, range).map((c) => c.ofport);
+  t.equal(new Set(first).size, range, 'while the range lasts, numbers are unique in the whole topology');
+  for (const host of ['h1', 'h2']) {
+    const ports = all.filter((c) => c.node === host).map((c) => c.ofport);
+    t.equal(new Set(ports).size, ports.length, `numbers unique on ${host}`);
+    t.ok(ports.every((p) => p >= OFPORT_CONTAINER_MIN && p <= OFPORT_CONTAINER_MAX), `${host}: every number in the container range`);
+  }
+  (f.containers as Record<string, unknown>).zz = { mac: '02:02:00:00:00:01', ip: '10.9.0.1', host: 'h1' };
+  const grown = resolveTopology(f);
+  t.ok(all.every((c) => grown.containers[c.name]!.ofport === c.ofport), 'appending a container moves no number');
+});
+
+t.test('more containers on one host than the container port range: the problem names the host', async (t) => {
+  const range = OFPORT_CONTAINER_MAX - OFPORT_CONTAINER_MIN + 1;
+  const f = wideBase();
+  f.containers = manyContainers(range + 1, () => 'h1');
+  const err = t.throws(() => resolveTopology(f)) as unknown as TopologyError;
+  t.ok(err instanceof TopologyError, 'a topology error');
+  t.match(err.message, /node "h1" has more than 61184 containers \(the container port number range of one bridge\)/);
+  t.equal(err.problems.length, 1, 'that is the only problem');
+});
