@@ -20,8 +20,11 @@ import { decodeMessage } from '../../src/openflow/decode/index.js';
 import { encodeMessage } from '../../src/openflow/encode/index.js';
 import { MessageFramer } from '../../src/openflow/framer.js';
 import { MessageTypeCode as T, OFP_VERSION, Port } from '../../src/openflow/constants.js';
-import { MultipartTypeCode } from '../../src/openflow/types/multipart.js';
+import { MultipartFlags, MultipartTypeCode } from '../../src/openflow/types/multipart.js';
 import type { Message, PortDesc } from '../../src/openflow/types/index.js';
+
+/** PORT_DESC entries per MULTIPART_REPLY: 64 bytes each, well under the 64 KiB message limit. */
+const PORTS_PER_REPLY = 1000;
 
 export interface EmulatedSwitchConfig {
   /** Distinguishes this switch's generated MACs from every other switch's (0..65535). */
@@ -415,9 +418,16 @@ export class EmulatedSwitch {
       case T.MULTIPART_REQUEST: {
         const kind = bytes.readUInt16BE(8);
         if (kind === MultipartTypeCode.PORT_DESC) {
-          const reply: Message = { type: 'MULTIPART_REPLY', xid, flags: 0, body: { kind: 'PORT_DESC', ports: this.portDesc } };
+          // A message is at most 64 KiB: a bridge with a thousand ports answers in parts, all
+          // but the last flagged REPLY_MORE, as a real switch does.
+          const parts: Buffer[] = [];
+          for (let i = 0; i === 0 || i < this.portDesc.length; i += PORTS_PER_REPLY) {
+            const last = i + PORTS_PER_REPLY >= this.portDesc.length;
+            const reply: Message = { type: 'MULTIPART_REPLY', xid, flags: last ? 0 : MultipartFlags.REPLY_MORE, body: { kind: 'PORT_DESC', ports: this.portDesc.slice(i, i + PORTS_PER_REPLY) } };
+            parts.push(encodeMessage(reply));
+          }
           if (this.gotFeatures) queueMicrotask(() => this.readyResolve());
-          return [encodeMessage(reply)];
+          return parts;
         }
         // Every other kind: an empty table (no flows, groups, meters yet); DESC: blank strings.
         const body = Buffer.alloc(8 + (kind === MultipartTypeCode.DESC ? 1056 : 0));
