@@ -22,25 +22,16 @@ export class Metrics {
   });
   private readonly messagesOut = new Counter({
     name: 'vino_openflow_messages_out_total', help: 'OpenFlow messages sent in barrier-confirmed batches', registers: [this.registry],
-    collect: () => {
-      this.messagesOut.inc(this.pending.messagesOut);
-      this.pending.messagesOut = 0;
-    },
+    collect: (): void => this.collectCount(this.messagesOut, 'messagesOut'),
   });
   private readonly packetIns = new Counter({
     name: 'vino_packet_ins_total', help: 'PACKET_IN messages received', registers: [this.registry],
-    collect: () => {
-      this.packetIns.inc(this.pending.packetIns);
-      this.pending.packetIns = 0;
-    },
+    collect: (): void => this.collectCount(this.packetIns, 'packetIns'),
   });
   private readonly proxyArps = new Counter({ name: 'vino_proxy_arp_replies_total', help: 'ARP requests answered by the controller', registers: [this.registry] });
   private readonly batches = new Counter({
     name: 'vino_flow_batches_total', help: 'Barrier-confirmed batches applied', registers: [this.registry],
-    collect: () => {
-      this.batches.inc(this.pending.batches);
-      this.pending.batches = 0;
-    },
+    collect: (): void => this.collectCount(this.batches, 'batches'),
   });
   private readonly barrierRtt = new Histogram({
     name: 'vino_barrier_rtt_seconds', help: 'From the first message of a batch to its barrier reply',
@@ -96,6 +87,12 @@ export class Metrics {
   error(kind: string): void { this.errors.inc({ kind }); }
   locationChange(kind: string): void {
     this.pending.locationChanges.set(kind, (this.pending.locationChanges.get(kind) ?? 0) + 1);
+  }
+
+  /** Adds an unlabelled count kept as a number since the last scrape to its counter. */
+  private collectCount(counter: Counter, key: 'messagesOut' | 'packetIns' | 'batches'): void {
+    counter.inc(this.pending[key]);
+    this.pending[key] = 0;
   }
 
   private collectCounts(counter: Counter<string>, counts: Map<string, number>): void {
