@@ -441,7 +441,10 @@ export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endp
   };
   const placeOne = (bridge: string, f: FlowSpec) => tables.get(bridge)?.[f.tableId]!.push(f);
   for (const name of ctx.bridges) place(name, bridgeFlows(ctx, ctx.fabric.bridges.get(name)!, cache));
-  for (const ep of endpoints) putEndpointFlows(ctx, ep, cache, placeOne);
+  // A slice of the bridges (a switch that connected, say): only the endpoints with a flow on one
+  // of them are computed, not every endpoint's flows to keep the slice's.
+  const slice = ctx.bridges.length < ctx.fabric.bridges.size ? new Set(ctx.bridges) : undefined;
+  for (const ep of endpoints) if (!slice || endpointTouches(ctx, ep.mac.toLowerCase(), ep.at.bridge, slice)) putEndpointFlows(ctx, ep, cache, placeOne);
   const out = new Map<string, SwitchState>();
   const meters = bridgeMeters(ctx);
   for (const name of ctx.bridges) {
@@ -541,6 +544,19 @@ export function endpointFlows(ctx: ForwardingContext, ep: Endpoint, cache?: Flow
     else out.set(bridge, [f]);
   });
   return out;
+}
+
+/**
+ * Whether putEndpointFlows puts any flow of the endpoint of `mac` (lower case) at bridge `at` on
+ * one of `bridges`: its edge, its migration's new edge, its ingress and relabel entries.
+ */
+export function endpointTouches(ctx: ForwardingContext, mac: string, at: string, bridges: ReadonlySet<string>): boolean {
+  if (bridges.has(at)) return true;
+  const to = ctx.migrations.get(mac)?.to.bridge;
+  if (to !== undefined && bridges.has(to)) return true;
+  for (const b of ctx.demand.bridgesOf(mac) ?? []) if (bridges.has(b)) return true;
+  for (const b of ctx.departed.bridgesOf(mac) ?? []) if (bridges.has(b)) return true;
+  return false;
 }
 
 /** endpointFlows handing each flow to `put` (a full computation places them at once, without a map per endpoint). */

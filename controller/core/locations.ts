@@ -38,6 +38,11 @@ export class LocationTable {
     return [...this.byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
+  /** Every entry in no particular order (all() sorts: a copy and n log n per call). */
+  values(): IterableIterator<Location> {
+    return this.byName.values();
+  }
+
   get(name: string): Location | undefined {
     return this.byName.get(name);
   }

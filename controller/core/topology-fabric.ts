@@ -26,7 +26,7 @@ export function fabricFromTopology(
   only?: ReadonlySet<string>,
 ): Fabric {
   const bridges = new Map<string, FabricBridge>();
-  const tunnelLike = new Set(Object.keys(topology.nodes).map(defaultTunnelPortName));
+  const tunnelLike = tunnelNamesOf(topology);
   const nodes = only === undefined ? Object.values(topology.nodes) : [...only].flatMap((name) => topology.nodes[name] ?? []);
   for (const node of nodes) {
     const reported = reportedPorts.get(node.name);
@@ -64,6 +64,14 @@ export function fabricFromTopology(
     });
   }
   return { bridges };
+}
+
+/** Every port name vino would give a tunnel to a node of `topology`: built once per topology (a sync may build one bridge). */
+const tunnelNamesByTopology = new WeakMap<ResolvedTopology, ReadonlySet<string>>();
+function tunnelNamesOf(topology: ResolvedTopology): ReadonlySet<string> {
+  let names = tunnelNamesByTopology.get(topology);
+  if (!names) tunnelNamesByTopology.set(topology, (names = new Set(Object.keys(topology.nodes).map(defaultTunnelPortName))));
+  return names;
 }
 
 /**

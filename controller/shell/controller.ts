@@ -19,13 +19,13 @@ import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, isOurCookie, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
-  BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, desiredStateFor, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
+  BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, desiredStateFor, endpointFlowsOn, endpointTouches, FlowCache, FLOOD_GROUP, forwardingContext,
   migrationsByMac, OWN_GROUP_IDS, withEntry, withMigrationChanges, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
 import { instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
-import { fabricFromTopology, refreshBridges, reportedOfport } from '../core/topology-fabric.js';
+import { fabricFromTopology, portsByName, refreshBridges, reportedOfport } from '../core/topology-fabric.js';
 import { levelsAlongPaths, levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
 import {
   applyDiff, countInstalled, deleteInstalled, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, type SwitchDiff,
@@ -154,6 +154,8 @@ class TrackedLocations extends LocationTable {
   readonly changedSince = new Map<string, Location | undefined>();
   /** Per node: ofport → number of locations there. */
   readonly portUse = new Map<string, Map<number, number>>();
+  /** Per node: the names located there (a switch connecting checks its own ports' numbers, not the whole table's). */
+  readonly namesAt = new Map<string, Set<string>>();
   /** A port gained its first or lost its last location since the controller cleared this. */
   portSetChanged = false;
   /** Ingress entries wanted: (bridge, MAC) its edge ports sent to (packet-ins of misses, read-back). */
@@ -162,6 +164,13 @@ class TrackedLocations extends LocationTable {
   readonly departed = new BridgeMacs();
   /** MACs whose demand or departed entries grew since the flows were last computed. */
   readonly entriesChanged = new Set<string>();
+  /**
+   * Switches that connected, disconnected or were read back since the flows were last computed:
+   * each one's whole state is computed anew (if connected), and its bridge as it reports its
+   * ports is checked against the basis's. A switch that connects as planned changes no other
+   * switch's state, so a connect storm costs each switch its own state, not everyone's per sync.
+   */
+  readonly switchesChanged = new Set<string>();
 
   override set(entry: Parameters<LocationTable['set']>[0]): LocationChange | undefined {
     const change = super.set(entry);
@@ -179,6 +188,16 @@ class TrackedLocations extends LocationTable {
     const from = change.kind === 'moved' ? change.from : change.kind === 'removed' ? change.location : undefined;
     const to = change.kind === 'removed' ? undefined : change.location;
     if (!this.changedSince.has(change.location.name)) this.changedSince.set(change.location.name, from);
+    if (from && from.node !== to?.node) {
+      const names = this.namesAt.get(from.node);
+      names?.delete(from.name);
+      if (names?.size === 0) this.namesAt.delete(from.node);
+    }
+    if (to && to.node !== from?.node) {
+      let names = this.namesAt.get(to.node);
+      if (!names) this.namesAt.set(to.node, (names = new Set()));
+      names.add(to.name);
+    }
     if (from && to && from.node !== to.node) {
       // The old edge relabels what stale ingress entries still send it, and its own containers
       // keep an ingress entry for the MAC (they were its neighbours).
@@ -253,8 +272,8 @@ export class Controller extends EventEmitter {
   readonly sessions = new Map<string, SwitchSession>();
   /** Sessions of switches not in the topology, by dpid text. */
   readonly unknownSessions = new Map<string, SwitchSession>();
-  /** How many syncs recomputed every switch's state, only changed endpoints' flows, or sent a move prepared ahead. */
-  readonly syncCounts = { full: 0, endpoints: 0, prepared: 0 };
+  /** How many syncs recomputed every switch's state, only changed endpoints' flows, or sent a move prepared ahead; `switches`: whole states of single switches (connected, read back) computed by endpoint syncs. */
+  readonly syncCounts = { full: 0, endpoints: 0, prepared: 0, switches: 0 };
   /** Why the last prepared move found stale was not sent (preparedMoveStale's reasons). */
   lastStaleReasons: string[] = [];
   /** What we believe each connected switch holds (read back on connect, updated on apply). */
@@ -289,9 +308,11 @@ export class Controller extends EventEmitter {
   private activeMigrations: readonly MigrationInProgress[] = [];
   /**
    * Bumped by every change the desired state depends on besides the endpoints and the
-   * migrations: switches ready or gone, their ports, read-back state. While it stands still,
-   * syncs recompute only the endpoints that changed (a migration's entry is read by its own
-   * endpoint's flows alone: a change of the migrations is a change of those endpoints).
+   * migrations and the switches' presence: port events, a reload, a new role. While it stands
+   * still, syncs recompute only the endpoints that changed (a migration's entry is read by its own
+   * endpoint's flows alone: a change of the migrations is a change of those endpoints) and the
+   * whole state of switches that connected or were read back (tracked.switchesChanged), unless
+   * the fabric the switches report differs from the basis's.
    */
   private inputsVersion = 0;
   /** Bumped whenever what we believe a switch holds (`installed`) changes. */
@@ -497,7 +518,7 @@ export class Controller extends EventEmitter {
     const previous = this.sessions.get(node);
     if (previous && previous !== session) previous.close('replaced by a new connection with the same datapath id');
     this.sessions.set(node, session);
-    this.inputsVersion++;
+    this.tracked.switchesChanged.add(node);
     this.followPorts(node, session);
     session.on('port', (reason: string, desc: PortDesc) => {
       if (this.sessions.get(node) !== session) return;
@@ -532,7 +553,7 @@ export class Controller extends EventEmitter {
       this.sessions.delete(node);
       this.installed.delete(node);
       this.noteModelChange(node);
-      this.inputsVersion++;
+      this.tracked.switchesChanged.add(node);
       this.log.warn({ switch: node, dpid, reason }, 'switch disconnected');
       this.emit('event', { type: 'switch-down', switch: node, dpid, reason });
       return;
@@ -748,10 +769,17 @@ export class Controller extends EventEmitter {
    * number: a port renumbered or recreated (or never numbered as planned) is followed.
    */
   private followPorts(node: string, session: SwitchSession): void {
-    for (const l of this.locations.all()) {
-      if (l.node !== node || l.port === undefined) continue;
-      const now = reportedOfport(session.ports, l.port);
-      if (now === undefined || now === l.ofport) continue;
+    // Collected first: moving an entry while iterating the table is not done (and the table is not copied per call).
+    let byName: Map<string, PortDesc> | undefined;
+    const moved: [Location, number][] = [];
+    for (const name of this.tracked.namesAt.get(node) ?? []) {
+      const l = this.tracked.get(name);
+      if (l === undefined || l.port === undefined) continue;
+      byName ??= portsByName(session.ports);
+      const now = byName.get(l.port)?.portNo;
+      if (now !== undefined && now !== l.ofport) moved.push([l, now]);
+    }
+    for (const [l, now] of moved) {
       const change = this.locations.set({ ...l, ofport: now });
       if (change) this.announce(change, `port ${l.port} is ofport ${now} on ${node}`, false);
     }
@@ -1401,6 +1429,8 @@ export class Controller extends EventEmitter {
     if ((this.tracked.entriesChanged.size !== 0 && !entriesNotMovers) || this.pendingRemovals.size !== 0) stale.push('pending entries');
     if (JSON.stringify(this.activeMigrations) !== plan.migrations) stale.push('migrations');
     if (!sameOptions(plan.ctx.options, options)) stale.push('options');
+    // A switch connected or went since: the plan stands if the fabric it assumed still does.
+    if (this.tracked.switchesChanged.size !== 0 && !sameFabricNow()) stale.push('switches');
     return stale;
   }
 
@@ -1456,14 +1486,29 @@ export class Controller extends EventEmitter {
     if (basis && this.basisCurrent(basis, options)) {
       // Edge ports that gained their first or lost their last location, over the same tunnels:
       // the flood groups of their bridges change (and the label flows towards a bridge that
-      // becomes or stops being an edge), confined too (contextChangeFlows).
-      const fabric = this.edgePortsChanged(basis.ctx.fabric);
+      // becomes or stops being an edge), confined too (contextChangeFlows). A switch that
+      // connected or went reports its ports (or is assumed to hold the planned ones): the same
+      // check, over every bridge.
+      const switchesChanged = [...this.tracked.switchesChanged];
+      const fabric = switchesChanged.length > 0 ? this.fabricIfChanged(basis.ctx.fabric, switchesChanged) : this.edgePortsChanged(basis.ctx.fabric);
       if (!fabric || sameTunnels(basis.ctx.fabric, fabric)) {
         this.syncCounts.endpoints++;
-        return this.endpointDiffs(basis, targets, fabric);
+        const diffs = this.endpointDiffs(basis, targets, fabric);
+        if (switchesChanged.length === 0) return diffs;
+        // Each switch that connected or was read back: its whole state against what it holds
+        // (the endpoint path's part for it is in there too).
+        this.syncCounts.switches += switchesChanged.length;
+        this.tracked.switchesChanged.clear();
+        const ctx = this.basis!.ctx;
+        const ready = new Set(targets);
+        const whole = switchesChanged.filter((n) => ready.has(n) && ctx.fabric.bridges.has(n));
+        if (whole.length === 0) return diffs;
+        for (const [node, diff] of await this.computeInSlices(ctx, this.endpointsTouching(ctx, new Set(whole)), whole)) diffs.set(node, diff);
+        return diffs;
       }
     }
     this.syncCounts.full++;
+    this.tracked.switchesChanged.clear();
     const fabric = this.fabric();
     const ctx = this.contextFor(fabric, options);
     const endpoints = this.locations.endpoints().filter((e) => fabric.bridges.has(e.at.bridge));
@@ -1593,6 +1638,21 @@ export class Controller extends EventEmitter {
     return diffs;
   }
 
+  /**
+   * The endpoints with a flow on one of `bridges` (their own, a migration's new edge, ingress or
+   * relabel entries), in one pass over the table that builds only those: a connect storm's syncs
+   * each ask it at 100k locations. In no particular order (a switch's flows in another order are
+   * the same table).
+   */
+  private endpointsTouching(ctx: ForwardingContext, bridges: ReadonlySet<string>): Endpoint[] {
+    const out: Endpoint[] = [];
+    for (const l of this.tracked.values()) {
+      if (!ctx.fabric.bridges.has(l.node) || !endpointTouches(ctx, l.mac, l.node, bridges)) continue;
+      out.push({ name: l.name, mac: l.mac, ...(l.ip ? { ip: l.ip } : {}), at: { bridge: l.node, ofport: l.ofport } });
+    }
+    return out;
+  }
+
   /** Demand and departed entries of MACs no longer known (a full computation no longer produces their flows). */
   private pruneEntries(): void {
     for (const set of [this.tracked.demand, this.tracked.departed]) {
@@ -1616,6 +1676,29 @@ export class Controller extends EventEmitter {
       if (bridge.edgePorts.length !== was.length || bridge.edgePorts.some((p, i) => p !== was[i])) return now;
     }
     return undefined;
+  }
+
+  /**
+   * The fabric now if its tunnels or edge ports differ from `fabric`'s, else undefined; only the
+   * bridges of `nodes` are built again unless a port's use changed (a bridge depends on its own
+   * ports alone, and a connect storm asks this once per sync).
+   */
+  private fabricIfChanged(fabric: Fabric, nodes: readonly string[]): Fabric | undefined {
+    let now: Fabric;
+    if (this.tracked.portSetChanged) now = this.fabric();
+    else {
+      const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
+      const located = new Map<string, Iterable<number>>();
+      for (const node of nodes) {
+        const s = this.sessions.get(node);
+        if (s?.state === 'ready') reported.set(node, s.ports);
+        const ports = this.tracked.portUse.get(node);
+        if (ports) located.set(node, ports.keys());
+      }
+      now = refreshBridges(fabric, this.topology, reported, located, nodes.filter((n) => this.topology.nodes[n] !== undefined));
+    }
+    this.tracked.portSetChanged = false;
+    return sameTunnels(fabric, now) && sameEdgePorts(fabric, now) ? undefined : now;
   }
 
   /** The fabric as the switches report it, with the edge ports that hold locations. */
@@ -1660,8 +1743,8 @@ export class Controller extends EventEmitter {
         else if (!f.match.fields.some((m) => m.field === 'in_port')) this.tracked.departed.add(node, dst.value);
       }
       this.noteModelChange(node);
-      // What was read back need not be what the basis assumes: only a full diff brings it in line.
-      this.inputsVersion++;
+      // What was read back need not be what the basis assumes: only a diff of its whole state brings it in line.
+      this.tracked.switchesChanged.add(node);
       this.log.info({ switch: node, flows: state.flows.length, groups: state.groups.length, meters: state.meters.length }, 'read back installed state');
     } catch (err) {
       this.log.error({ switch: node, err: (err as Error).message }, 'could not read back the switch state');
