@@ -10,20 +10,16 @@
  * computed on the commit path (`--precompute off`, how the first round did it) against the
  * flip prepared ahead (`on`), so the ratio holds whatever the machine's load.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
-import pino from 'pino';
-import { startApp } from '../controller/app.js';
 import { loadTopology, resolveTopology } from '../src/topology/load.js';
 import { generateTopology } from '../src/topology/generate.js';
 import type { ResolvedTopology } from '../src/topology/types.js';
-import { EmulatedSwitch } from './lib/emulated-switch.js';
-import { median, quantile, sleep } from './lib/children.js';
+import { startConnected } from './lib/connected-startup.js';
+import { median, quantile } from './lib/children.js';
 import { formatProfile } from './lib/cpu-profile.js';
 import { describeMachine } from './lib/timing.js';
 import { pickFlipCase } from './migration/flip.js';
@@ -34,8 +30,6 @@ const GOAL_MS: Record<string, number> = { 'line-3': 1, 'paper-24': 5, // issue 1
   // Issue 13: a migration's compute + send at 1,000 switches / 100k containers.
   'tree-1000-100000': 5, 'ring-1000-100000': 5 };
 const FIRST_FRAME_GOAL_MS = 10;
-/** Emulated hosts' ports: outside any topology's port plan (they carry no traffic here). */
-const SPARE_EDGE_PORTS = [4000, 4001];
 
 const { values } = parseArgs({
   options: {
@@ -91,36 +85,15 @@ interface FlipFigures {
 }
 
 async function measure(topology: ResolvedTopology, variant: Variant, profileTo?: string): Promise<FlipFigures> {
-  const dir = mkdtempSync(join(tmpdir(), 'vino-flip-'));
-  const app = await startApp({
-    topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: null, logger: pino({ level: 'silent' }),
-    stateFile: join(dir, 'state.json'),
-  });
-  app.migrations.precomputeFlips = variant !== 'on-commit';
   const c = pickFlipCase(topology);
   const portName = topology.containers[c.container]!.port;
   const ofport = topology.containers[c.container]!.ofport;
-  const switches: EmulatedSwitch[] = [];
+  // The mover's port exists at both ends (attached before the commit, as in a real migration).
+  const started = await startConnected(topology, { extraPorts: (node) => (node === c.away || node === c.home ? [{ ofport, name: portName }] : []) });
+  const { app, switches, startupMs } = started;
+  app.migrations.precomputeFlips = variant !== 'on-commit';
   try {
-    const nodes = Object.values(topology.nodes);
-    const nodeIndex = new Map(nodes.map((n, i) => [n.name, i]));
-    nodes.forEach((node, index) => {
-      const ports = node.bridge.ports.map((p) => ({ ofport: p.ofport, name: p.name }));
-      // The mover's port exists at both ends (attached before the commit, as in a real migration).
-      if ((node.name === c.away || node.name === c.home) && !ports.some((p) => p.name === portName)) ports.push({ ofport, name: portName });
-      switches.push(new EmulatedSwitch({ index, datapathId: BigInt(`0x${node.bridge.dpid}`), bridgeName: node.bridge.name, ports, edgePorts: SPARE_EDGE_PORTS }));
-    });
-    // A thousand switches with 100k containers take seconds to connect and sync.
-    const connecting = performance.now();
-    const deadline = connecting + 30_000 + 100 * nodes.length;
-    await Promise.all(switches.map((s) => s.connect('127.0.0.1', app.openflow[0]!.port, deadline)));
-    await Promise.all(switches.map((s) => s.ready));
-    while (app.controller.switchInfo().some((s) => !s.fallback && !s.connected)) {
-      if (performance.now() > deadline) throw new Error(`${topology.name}: switches did not all connect`);
-      await sleep(10);
-    }
-    await app.controller.requestSync('bench settle');
-    const startupMs = performance.now() - connecting;
+    const nodeIndex = new Map(Object.values(topology.nodes).map((n, i) => [n.name, i]));
     const prepareMs: number[] = [];
     const flipMs: number[] = [];
     const answerMs: number[] = [];
@@ -197,9 +170,7 @@ async function measure(topology: ResolvedTopology, variant: Variant, profileTo?:
     }
     return { topology: topology.name, switches: switches.length, variant, flipMs, answerMs, cpuMs, stages: stages / runs, flowMods: flowMods / runs, sentPrepared, startupMs, prepareMs };
   } finally {
-    for (const s of switches) s.close();
-    await app.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await started.close();
   }
 }
 

@@ -3,7 +3,7 @@
  * 24..1,000 bridges and 1k..100k containers, each size measured in its own child process (a
  * clean heap for RSS, and a size that blows up is killed and reported as skipped).
  *
- *   npm run bench:scale [-- --bridges 24,100,300,1000 --containers 1000,10000,100000 --shapes tree,ring --timeout 120 --peers 8 --memory-only]
+ *   npm run bench:scale [-- --bridges 24,100,300,1000 --containers 1000,10000,100000 --shapes tree,ring --timeout 120 --peers 8 --memory-only --no-connected]
  *
  * What one size measures, with the controller's own core functions (the same calls the shell
  * makes: desiredStateFor, diffInstalled / diffFlowChange, diffToMessages, encodeMessage):
@@ -30,7 +30,13 @@
  *   count), divided by the containers. No emulated switch runs in the process;
  * - a sampled walk of frames through simulated switches loaded with the committed tables:
  *   every frame delivered once at its destination port, none looped (skipped when the tables
- *   are too big for the simulator's linear lookup).
+ *   are too big for the simulator's linear lookup);
+ * - start-up with switches connecting (another child; not with --memory-only or --no-connected):
+ *   the controller (startApp) and one emulated switch per node in one process, every switch
+ *   connecting over loopback at once, from empty tables (a fresh start, so no ingress entries),
+ *   until every switch is connected and its flows barrier-confirmed (bench/lib/connected-
+ *   startup.ts); with the process's CPU time (controller and emulated switches share it) and how
+ *   many full computations the connect storm cost. Issue 13's goal: < 10 s at 1,000 switches.
  * Growth exponents: log(m2/m1) / log(n2/n1) between consecutive sizes of a series.
  */
 import { spawn } from 'node:child_process';
@@ -53,6 +59,7 @@ import { encodeMessage, encodeMessageInto } from '../src/openflow/encode/index.j
 import { BufferWriter } from '../src/openflow/writer.js';
 import { SimNetwork } from '../src/openflow-sim/network.js';
 import { Prng } from './lib/prng.js';
+import { startConnected } from './lib/connected-startup.js';
 
 const OWN = { groupIds: OWN_GROUP_IDS, meterIds: new Set([1]) };
 const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
@@ -79,6 +86,12 @@ interface SizeResult {
   startupCpuMs?: number;
   startupFlowMods?: number;
   startupBytes?: number;
+  /** Start-up with every switch connecting over loopback (bench/lib/connected-startup.ts). */
+  connectedStartupMs?: number;
+  connectedCpuMs?: number;
+  connectedFlowMods?: number;
+  connectedFullComputations?: number;
+  connectedSkipped?: string;
   flowsMax?: number;
   flowsMean?: number;
   pathLength?: number;
@@ -184,6 +197,14 @@ function demandOf(endpoints: readonly Endpoint[], peers: number): BridgeMacs {
     }
   }
   return demand;
+}
+
+/** The start-up with switches connecting, in a child of its own (the controller and the switches' sockets). */
+async function measureConnected(shape: GeneratedShape, bridges: number, containers: number): Promise<void> {
+  const topology = resolveTopology(generateTopology({ shape, bridges, containers }));
+  const started = await startConnected(topology);
+  emit({ connectedStartupMs: started.startupMs, connectedCpuMs: started.startupCpuMs, connectedFlowMods: started.startupFlowMods, connectedFullComputations: started.syncs.full });
+  await started.close();
 }
 
 async function measureSize(shape: GeneratedShape, bridges: number, containers: number, peers: number, memoryOnly: boolean): Promise<void> {
@@ -475,11 +496,11 @@ function numbers(list: string[], flag: string): number[] {
   });
 }
 
-function runChild(shape: string, bridges: number, containers: number, peers: number, timeoutSec: number, heapMiB: number, memoryOnly: boolean): Promise<SizeResult> {
+function runChild(shape: string, bridges: number, containers: number, peers: number, timeoutSec: number, heapMiB: number, memoryOnly: boolean, mode: '--child' | '--child-connected' = '--child'): Promise<SizeResult> {
   const result: SizeResult = { shape, bridges, containers };
   const started = now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, '--expose-gc', fileURLToPath(import.meta.url), '--child', shape, String(bridges), String(containers), String(peers), String(memoryOnly)], {
+    const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, '--expose-gc', fileURLToPath(import.meta.url), mode, shape, String(bridges), String(containers), String(peers), String(memoryOnly)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -517,7 +538,7 @@ function exponent(a: number | undefined, b: number | undefined, n1: number, n2: 
 
 function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'containers'): void {
   console.log(`\n${title}`);
-  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'flows/switch max', 'mean', 'transit max',
+  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'start-up, switches connecting ms (CPU ms; flow_mods; full computations)', 'flows/switch max', 'mean', 'transit max',
     'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path, median / max of 21)', 'prepare ms (sync + plan = compute, medians of 21; slowest)', 'its flow_mods (switches)', 'prepare flow_mods', 'plan flow_mods', 'learn ms', 'entry ms', 'RSS MiB', 'B/container (RSS)', 'heap B/container',
     `exp start-up`, 'exp flows max', 'exp commit flow_mods', 'exp commit ms', 'exp B/ctr'];
   console.log(`| ${head.join(' | ')} |`);
@@ -527,7 +548,8 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const startup = r.startupComputeMs !== undefined && r.startupEncodeMs !== undefined ? r.startupComputeMs + r.startupEncodeMs : undefined;
     const pStartup = p && p.startupComputeMs !== undefined && p.startupEncodeMs !== undefined ? p.startupComputeMs + p.startupEncodeMs : undefined;
     const exp = (f: (x: SizeResult) => number | undefined, sp?: number, sr?: number) => (p ? exponent(sp ?? f(p), sr ?? f(r), p[key], r[key]) : '–');
-    const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), `${fmt(startup)} (${fmt(r.startupCpuMs)})`, fmt(r.startupFlowMods), fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
+    const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), `${fmt(startup)} (${fmt(r.startupCpuMs)})`, fmt(r.startupFlowMods),
+      r.connectedStartupMs === undefined ? (r.connectedSkipped ?? '–') : `${fmt(r.connectedStartupMs)} (${fmt(r.connectedCpuMs)}; ${fmt(r.connectedFlowMods)}; ${fmt(r.connectedFullComputations)})`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
       fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), `${fmt(r.commitEndpointMs, 2)} / ${fmt(r.commitEndpointMaxMs, 2)}`,
       r.prepareSyncMs === undefined || r.preparePlanMs === undefined ? '–' : `${fmt(r.prepareSyncMs, 2)} + ${fmt(r.preparePlanMs, 2)} = ${fmt(r.prepareSyncMs + r.preparePlanMs, 2)}; ${fmt(r.prepareMaxMs, 2)}`,
       `${fmt(r.commitEndpointFlowMods)} (${fmt(r.commitEndpointSwitches)})`,
@@ -548,6 +570,11 @@ async function main(): Promise<void> {
     await measureSize(args[1] as GeneratedShape, Number(args[2]), Number(args[3]), Number(args[4]), args[5] === 'true');
     return;
   }
+  if (args[0] === '--child-connected') {
+    await measureConnected(args[1] as GeneratedShape, Number(args[2]), Number(args[3]));
+    // The app's timers and sockets are closed; exit rather than wait for stragglers.
+    process.exit(0);
+  }
   const shapes = listArg(args, '--shapes', 'tree,ring');
   const sizes = numbers(listArg(args, '--bridges', '24,100,300,1000'), '--bridges');
   const counts = numbers(listArg(args, '--containers', '1000,10000,100000'), '--containers');
@@ -556,6 +583,7 @@ async function main(): Promise<void> {
   const peers = numbers(listArg(args, '--peers', '8'), '--peers')[0]!;
   // Start-up and memory only: no migration, learning, walk or validation.
   const memoryOnly = args.includes('--memory-only');
+  const connected = !memoryOnly && !args.includes('--no-connected');
   for (const s of shapes) if (s !== 'tree' && s !== 'ring') throw new Error(`--shapes: "${s}" is not tree or ring`);
   console.log(`bench:scale  load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}  timeout ${timeoutSec} s/size, heap ${heapMiB} MiB, ${peers} peers per container (ingress entries)`);
   const all: SizeResult[] = [];
@@ -579,6 +607,11 @@ async function main(): Promise<void> {
           if (base.keptRss !== undefined && base.keptHeap !== undefined) {
             Object.assign(r, { baseRss: base.keptRss, baseHeap: base.keptHeap, baseYoung: base.keptYoung, bytesPerContainer: (r.keptRss - base.keptRss) / containers, heapPerContainer: (r.keptHeap - base.keptHeap) / containers });
           }
+        }
+        if (connected && !r.skipped) {
+          const c = await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly, '--child-connected');
+          if (c.skipped) r.connectedSkipped = c.skipped;
+          else Object.assign(r, { connectedStartupMs: c.connectedStartupMs, connectedCpuMs: c.connectedCpuMs, connectedFlowMods: c.connectedFlowMods, connectedFullComputations: c.connectedFullComputations });
         }
         rows.push(r);
         all.push(r);

@@ -1,0 +1,78 @@
+/**
+ * The controller started in this process with one emulated switch per topology node connecting
+ * to it over loopback, all at once (a connect storm): how long until every switch is connected
+ * and holds its flows, barrier-confirmed. The switches start with empty tables (a fresh start);
+ * their flow_mods are counted. Used by bench:scale (start-up with switches connecting) and
+ * bench:flip (which then moves a container back and forth).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startApp, type RunningApp } from '../../controller/app.js';
+import type { ResolvedTopology } from '../../src/topology/types.js';
+import { EmulatedSwitch } from './emulated-switch.js';
+import { sleep } from './children.js';
+
+/** Emulated hosts' spare ports: outside any topology's port plan (they carry no traffic here). */
+const SPARE_EDGE_PORTS = [4000, 4001];
+
+export interface ConnectedController {
+  app: RunningApp;
+  switches: EmulatedSwitch[];
+  /** The switches start connecting → every one connected and its flows barrier-confirmed. */
+  startupMs: number;
+  /** CPU time of this process meanwhile (controller and emulated switches: they share it). */
+  startupCpuMs: number;
+  /** FLOW_MODs the switches received by then. */
+  startupFlowMods: number;
+  /** Syncs by kind during the start-up (full computations, endpoint syncs, switches computed alone). */
+  syncs: { full: number; endpoints: number; switches: number };
+  close(): Promise<void>;
+}
+
+export async function startConnected(topology: ResolvedTopology, opts: { extraPorts?: (node: string) => { ofport: number; name: string }[] } = {}): Promise<ConnectedController> {
+  const dir = mkdtempSync(join(tmpdir(), 'vino-connected-'));
+  const app = await startApp({
+    topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: null, logger: pino({ level: 'silent' }),
+    stateFile: join(dir, 'state.json'),
+  });
+  const switches: EmulatedSwitch[] = [];
+  const close = async () => {
+    for (const s of switches) s.close();
+    await app.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const nodes = Object.values(topology.nodes);
+    nodes.forEach((node, index) => {
+      const ports = node.bridge.ports.map((p) => ({ ofport: p.ofport, name: p.name }));
+      for (const extra of opts.extraPorts?.(node.name) ?? []) if (!ports.some((p) => p.name === extra.name)) ports.push(extra);
+      switches.push(new EmulatedSwitch({ index, datapathId: BigInt(`0x${node.bridge.dpid}`), bridgeName: node.bridge.name, ports, edgePorts: SPARE_EDGE_PORTS }));
+    });
+    const before = { ...app.controller.syncCounts };
+    const cpu = process.cpuUsage();
+    const connecting = performance.now();
+    // A thousand switches with 100k containers take seconds to connect and sync.
+    const deadline = connecting + 30_000 + 100 * nodes.length;
+    await Promise.all(switches.map((s) => s.connect('127.0.0.1', app.openflow[0]!.port, deadline)));
+    await Promise.all(switches.map((s) => s.ready));
+    while (app.controller.switchInfo().some((s) => !s.fallback && !s.connected)) {
+      if (performance.now() > deadline) throw new Error(`${topology.name}: switches did not all connect`);
+      await sleep(10);
+    }
+    await app.controller.requestSync('bench settle');
+    const startupMs = performance.now() - connecting;
+    const used = process.cpuUsage(cpu);
+    const after = app.controller.syncCounts;
+    return {
+      app, switches, startupMs, startupCpuMs: (used.user + used.system) / 1000,
+      startupFlowMods: switches.reduce((n, s) => n + s.counters.flowMods, 0),
+      syncs: { full: after.full - before.full, endpoints: after.endpoints - before.endpoints, switches: after.switches - before.switches },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
