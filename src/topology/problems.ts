@@ -46,6 +46,9 @@ export function formatProblem(p: Problem, file?: string): string {
 }
 
 /** Thrown by the resolving entry points; carries every problem found. */
+/** Problems spelled out in a TopologyError's message: a file with 60,000 of them must not make a message of megabytes. */
+export const MESSAGE_PROBLEMS = 100;
+
 export class TopologyError extends Error {
   constructor(
     readonly problems: readonly Problem[],
@@ -54,7 +57,8 @@ export class TopologyError extends Error {
     super(
       problems.length === 1
         ? `invalid topology: ${formatProblem(problems[0]!, file)}`
-        : `invalid topology (${problems.length} problems):\n${problems.map((p) => '  ' + formatProblem(p, file)).join('\n')}`,
+        : `invalid topology (${problems.length} problems):\n${problems.slice(0, MESSAGE_PROBLEMS).map((p) => '  ' + formatProblem(p, file)).join('\n')}`
+          + (problems.length > MESSAGE_PROBLEMS ? `\n  ... and ${problems.length - MESSAGE_PROBLEMS} more (every one in .problems)` : ''),
     );
     this.name = 'TopologyError';
   }

@@ -20,7 +20,7 @@ import {
   formatDpid,
 } from '../../src/topology/derive.js';
 import { nodeByDpid } from '../../src/topology/query.js';
-import { TopologyError } from '../../src/topology/problems.js';
+import { MESSAGE_PROBLEMS, TopologyError } from '../../src/topology/problems.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import { base, exampleFiles } from './fixtures.js';
 
@@ -325,6 +325,17 @@ t.test('invalid input throws a TopologyError listing every problem', async (t) =
   t.ok(err instanceof TopologyError);
   t.equal(err.problems.length, 2);
   t.match(err.message, /invalid topology \(2 problems\)/);
+});
+
+t.test('a TopologyError with thousands of problems keeps them all but spells out the first hundred in its message', async (t) => {
+  const f = base();
+  for (let i = 0; i < 3000; i++) f.containers[`bad${i}`] = { ...f.containers.c1, mac: `not-a-mac-${i}` };
+  const err = t.throws(() => resolveTopology(f)) as unknown as TopologyError;
+  t.ok(err instanceof TopologyError);
+  t.ok(err.problems.length >= 3000, `every problem kept (${err.problems.length})`);
+  t.match(err.message, new RegExp(`invalid topology \\(${err.problems.length} problems\\)`));
+  t.match(err.message, new RegExp(`and ${err.problems.length - MESSAGE_PROBLEMS} more`));
+  t.ok(err.message.split('\n').length <= MESSAGE_PROBLEMS + 2, 'the message lists at most the first hundred');
 });
 
 // Recorded from the first release of the derivation (src/topology/derive.ts).
