@@ -92,6 +92,12 @@ interface SizeResult {
   connectedFlowMods?: number;
   connectedFullComputations?: number;
   connectedSkipped?: string;
+  /** A restart on the same state file with the switches holding their flows (ingress entries included). */
+  restartMs?: number;
+  restartCpuMs?: number;
+  restartFlowMods?: number;
+  restartFlowsHeld?: number;
+  restartFullComputations?: number;
   flowsMax?: number;
   flowsMean?: number;
   pathLength?: number;
@@ -199,12 +205,23 @@ function demandOf(endpoints: readonly Endpoint[], peers: number): BridgeMacs {
   return demand;
 }
 
-/** The start-up with switches connecting, in a child of its own (the controller and the switches' sockets). */
-async function measureConnected(shape: GeneratedShape, bridges: number, containers: number): Promise<void> {
+/**
+ * The start-up with switches connecting, in a child of its own (the controller and the switches'
+ * sockets): from empty tables; then, once the containers have talked (the same demand as the
+ * size's: its ingress entries sent, untimed), a restart: a new controller on the same state file,
+ * the switches connecting with every flow they hold, read back and diffed.
+ */
+async function measureConnected(shape: GeneratedShape, bridges: number, containers: number, peers: number): Promise<void> {
   const topology = resolveTopology(generateTopology({ shape, bridges, containers }));
-  const started = await startConnected(topology);
+  const started = await startConnected(topology, { keepFlows: true });
   emit({ connectedStartupMs: started.startupMs, connectedCpuMs: started.startupCpuMs, connectedFlowMods: started.startupFlowMods, connectedFullComputations: started.syncs.full });
-  await started.close();
+  const ctl = started.app.controller;
+  for (const [bridge, mac] of demandOf(ctl.locations.endpoints(), peers).entries()) ctl.noteDemand(bridge, mac);
+  await ctl.requestSync('bench: containers have talked');
+  const held = started.flowsHeld();
+  const restarted = await started.restart();
+  emit({ restartMs: restarted.startupMs, restartCpuMs: restarted.startupCpuMs, restartFlowMods: restarted.startupFlowMods, restartFlowsHeld: held, restartFullComputations: restarted.syncs.full });
+  await restarted.close();
 }
 
 async function measureSize(shape: GeneratedShape, bridges: number, containers: number, peers: number, memoryOnly: boolean): Promise<void> {
@@ -538,7 +555,7 @@ function exponent(a: number | undefined, b: number | undefined, n1: number, n2: 
 
 function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'containers'): void {
   console.log(`\n${title}`);
-  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'start-up, switches connecting ms (CPU ms; flow_mods; full computations)', 'flows/switch max', 'mean', 'transit max',
+  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'start-up, switches connecting ms (CPU ms; flow_mods; full computations)', 'restart, switches holding their flows ms (CPU ms; flows held; flow_mods; full computations)', 'flows/switch max', 'mean', 'transit max',
     'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path, median / max of 21)', 'prepare ms (sync + plan = compute, medians of 21; slowest)', 'its flow_mods (switches)', 'prepare flow_mods', 'plan flow_mods', 'learn ms', 'entry ms', 'RSS MiB', 'B/container (RSS)', 'heap B/container',
     `exp start-up`, 'exp flows max', 'exp commit flow_mods', 'exp commit ms', 'exp B/ctr'];
   console.log(`| ${head.join(' | ')} |`);
@@ -549,7 +566,8 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const pStartup = p && p.startupComputeMs !== undefined && p.startupEncodeMs !== undefined ? p.startupComputeMs + p.startupEncodeMs : undefined;
     const exp = (f: (x: SizeResult) => number | undefined, sp?: number, sr?: number) => (p ? exponent(sp ?? f(p), sr ?? f(r), p[key], r[key]) : '–');
     const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), `${fmt(startup)} (${fmt(r.startupCpuMs)})`, fmt(r.startupFlowMods),
-      r.connectedStartupMs === undefined ? (r.connectedSkipped ?? '–') : `${fmt(r.connectedStartupMs)} (${fmt(r.connectedCpuMs)}; ${fmt(r.connectedFlowMods)}; ${fmt(r.connectedFullComputations)})`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
+      r.connectedStartupMs === undefined ? (r.connectedSkipped ?? '–') : `${fmt(r.connectedStartupMs)} (${fmt(r.connectedCpuMs)}; ${fmt(r.connectedFlowMods)}; ${fmt(r.connectedFullComputations)})`,
+      r.restartMs === undefined ? '–' : `${fmt(r.restartMs)} (${fmt(r.restartCpuMs)}; ${fmt(r.restartFlowsHeld)}; ${fmt(r.restartFlowMods)}; ${fmt(r.restartFullComputations)})`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
       fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), `${fmt(r.commitEndpointMs, 2)} / ${fmt(r.commitEndpointMaxMs, 2)}`,
       r.prepareSyncMs === undefined || r.preparePlanMs === undefined ? '–' : `${fmt(r.prepareSyncMs, 2)} + ${fmt(r.preparePlanMs, 2)} = ${fmt(r.prepareSyncMs + r.preparePlanMs, 2)}; ${fmt(r.prepareMaxMs, 2)}`,
       `${fmt(r.commitEndpointFlowMods)} (${fmt(r.commitEndpointSwitches)})`,
@@ -571,7 +589,7 @@ async function main(): Promise<void> {
     return;
   }
   if (args[0] === '--child-connected') {
-    await measureConnected(args[1] as GeneratedShape, Number(args[2]), Number(args[3]));
+    await measureConnected(args[1] as GeneratedShape, Number(args[2]), Number(args[3]), Number(args[4]));
     // The app's timers and sockets are closed; exit rather than wait for stragglers.
     process.exit(0);
   }
@@ -611,7 +629,10 @@ async function main(): Promise<void> {
         if (connected && !r.skipped) {
           const c = await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly, '--child-connected');
           if (c.skipped) r.connectedSkipped = c.skipped;
-          else Object.assign(r, { connectedStartupMs: c.connectedStartupMs, connectedCpuMs: c.connectedCpuMs, connectedFlowMods: c.connectedFlowMods, connectedFullComputations: c.connectedFullComputations });
+          else {
+            Object.assign(r, { connectedStartupMs: c.connectedStartupMs, connectedCpuMs: c.connectedCpuMs, connectedFlowMods: c.connectedFlowMods, connectedFullComputations: c.connectedFullComputations });
+            Object.assign(r, { restartMs: c.restartMs, restartCpuMs: c.restartCpuMs, restartFlowMods: c.restartFlowMods, restartFlowsHeld: c.restartFlowsHeld, restartFullComputations: c.restartFullComputations });
+          }
         }
         rows.push(r);
         all.push(r);

@@ -3,7 +3,9 @@
  * to it over loopback, all at once (a connect storm): how long until every switch is connected
  * and holds its flows, barrier-confirmed. The switches start with empty tables (a fresh start);
  * their flow_mods are counted. Used by bench:scale (start-up with switches connecting) and
- * bench:flip (which then moves a container back and forth).
+ * bench:flip (which then moves a container back and forth). With `keepFlows` the switches keep
+ * what they are sent, and `restart` starts a new controller on the same state file that the
+ * same switches (their tables) connect to: a restart, with every table read back.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { startApp, type RunningApp } from '../../controller/app.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
-import { EmulatedSwitch } from './emulated-switch.js';
+import { EmulatedSwitch, type EmulatedFlowTable } from './emulated-switch.js';
 import { sleep } from './children.js';
 
 /** Emulated hosts' spare ports: outside any topology's port plan (they carry no traffic here). */
@@ -28,27 +30,43 @@ export interface ConnectedController {
   startupFlowMods: number;
   /** Syncs by kind during the start-up (full computations, endpoint syncs, switches computed alone). */
   syncs: { full: number; endpoints: number; switches: number };
+  /** Flows the switches hold (with keepFlows): every switch's together. */
+  flowsHeld(): number;
+  /** Stops this controller (the switches disconnect) and starts another on the same state file, the same switches' tables connecting to it. */
+  restart(): Promise<ConnectedController>;
   close(): Promise<void>;
 }
 
-export async function startConnected(topology: ResolvedTopology, opts: { extraPorts?: (node: string) => { ofport: number; name: string }[] } = {}): Promise<ConnectedController> {
-  const dir = mkdtempSync(join(tmpdir(), 'vino-connected-'));
+interface StartOptions {
+  extraPorts?: (node: string) => { ofport: number; name: string }[];
+  keepFlows?: boolean;
+}
+
+export function startConnected(topology: ResolvedTopology, opts: StartOptions = {}): Promise<ConnectedController> {
+  return start(topology, opts, mkdtempSync(join(tmpdir(), 'vino-connected-')));
+}
+
+async function start(topology: ResolvedTopology, opts: StartOptions, dir: string, tables?: EmulatedFlowTable[]): Promise<ConnectedController> {
   const app = await startApp({
     topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: null, logger: pino({ level: 'silent' }),
     stateFile: join(dir, 'state.json'),
   });
   const switches: EmulatedSwitch[] = [];
-  const close = async () => {
+  const stop = async () => {
     for (const s of switches) s.close();
     await app.stop();
+  };
+  const close = async () => {
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   };
+  const flows = tables ?? (opts.keepFlows ? Object.keys(topology.nodes).map((): EmulatedFlowTable => new Map()) : undefined);
   try {
     const nodes = Object.values(topology.nodes);
     nodes.forEach((node, index) => {
       const ports = node.bridge.ports.map((p) => ({ ofport: p.ofport, name: p.name }));
       for (const extra of opts.extraPorts?.(node.name) ?? []) if (!ports.some((p) => p.name === extra.name)) ports.push(extra);
-      switches.push(new EmulatedSwitch({ index, datapathId: BigInt(`0x${node.bridge.dpid}`), bridgeName: node.bridge.name, ports, edgePorts: SPARE_EDGE_PORTS }));
+      switches.push(new EmulatedSwitch({ index, datapathId: BigInt(`0x${node.bridge.dpid}`), bridgeName: node.bridge.name, ports, edgePorts: SPARE_EDGE_PORTS, ...(flows ? { flows: flows[index]! } : {}) }));
     });
     const before = { ...app.controller.syncCounts };
     const cpu = process.cpuUsage();
@@ -69,6 +87,11 @@ export async function startConnected(topology: ResolvedTopology, opts: { extraPo
       app, switches, startupMs, startupCpuMs: (used.user + used.system) / 1000,
       startupFlowMods: switches.reduce((n, s) => n + s.counters.flowMods, 0),
       syncs: { full: after.full - before.full, endpoints: after.endpoints - before.endpoints, switches: after.switches - before.switches },
+      flowsHeld: () => (flows ?? []).reduce((n, t) => n + t.size, 0),
+      restart: async () => {
+        await stop();
+        return start(topology, opts, dir, flows);
+      },
       close,
     };
   } catch (err) {

@@ -42,7 +42,17 @@ export interface EmulatedSwitchConfig {
    * as ovs-testcontroller).
    */
   readyAfter?: 'features' | 'port-desc';
+  /**
+   * Keeps the flows the controller adds (raw, by table, priority and match) and answers FLOW
+   * stats requests with them, as a switch that already holds flows does when a controller
+   * (re)starts; pass the same map to the switch that replaces this one. Without it the emulated
+   * switch only counts FLOW_MODs and reports an empty table.
+   */
+  flows?: EmulatedFlowTable;
 }
+
+/** An emulated switch's flows: key (table, priority, match bytes) → the flow stats entry that reports it. */
+export type EmulatedFlowTable = Map<string, Buffer>;
 
 export interface SwitchCounters {
   flowMods: number;
@@ -59,6 +69,10 @@ export interface SwitchCounters {
 const OFPFC_ADD = 0;
 const OFPFC_MODIFY = 1;
 const OFPFC_MODIFY_STRICT = 2;
+const OFPFC_DELETE_STRICT = 4;
+/** ofp_flow_stats up to its match; a MULTIPART_REPLY body is at most 64 KiB. */
+const FLOW_STATS_HEADER = 48;
+const FLOW_STATS_PER_REPLY_BYTES = 60_000;
 const OXM_CLASS_OPENFLOW_BASIC = 0x8000;
 const OXM_ETH_DST = 3;
 const OXM_ETH_SRC = 4;
@@ -310,6 +324,7 @@ export class EmulatedSwitch {
       switch (m[1]) {
         case T.FLOW_MOD:
           this.counters.flowMods++;
+          if (this.config.flows) this.keepFlow(m, this.config.flows);
           this.onFlowMod(m, now);
           break;
         case T.PACKET_OUT:
@@ -381,6 +396,59 @@ export class EmulatedSwitch {
     }
   }
 
+  /**
+   * Adds, replaces or deletes (strict: table, priority, match) a flow in `flows`, stored as the
+   * flow stats entry that will report it: the FLOW_MOD's own fields moved into that layout.
+   */
+  private keepFlow(m: Buffer, flows: EmulatedFlowTable): void {
+    if (m.length < FLOW_MOD_MATCH_OFFSET + 4) return;
+    const matchEnd = FLOW_MOD_MATCH_OFFSET + ((m.readUInt16BE(FLOW_MOD_MATCH_OFFSET + 2) + 7) & ~7);
+    const key = `${m[24]}/${m.readUInt16BE(30)}/${m.toString('latin1', FLOW_MOD_MATCH_OFFSET, Math.min(matchEnd, m.length))}`;
+    const command = m[FLOW_MOD_COMMAND_OFFSET];
+    if (command === OFPFC_DELETE_STRICT) {
+      flows.delete(key);
+      return;
+    }
+    if (command !== OFPFC_ADD && command !== OFPFC_MODIFY_STRICT) return;
+    const entry = Buffer.alloc(FLOW_STATS_HEADER + m.length - FLOW_MOD_MATCH_OFFSET);
+    entry.writeUInt16BE(entry.length, 0);
+    entry[2] = m[24]!; // table_id
+    entry.writeUInt16BE(m.readUInt16BE(30), 12); // priority
+    m.copy(entry, 14, 26, 30); // idle_timeout, hard_timeout
+    m.copy(entry, 18, 44, 46); // flags
+    m.copy(entry, 24, 8, 16); // cookie
+    m.copy(entry, FLOW_STATS_HEADER, FLOW_MOD_MATCH_OFFSET);
+    flows.set(key, entry);
+  }
+
+  /** FLOW stats replies with every kept flow (any request: the controller asks for all of its own). */
+  private flowStatsReplies(xid: number, flows: EmulatedFlowTable): Buffer[] {
+    const parts: Buffer[] = [];
+    let batch: Buffer[] = [];
+    let bytes = 0;
+    const flush = (last: boolean) => {
+      const body = Buffer.concat(batch);
+      const msg = Buffer.alloc(16 + body.length);
+      msg[0] = OFP_VERSION;
+      msg[1] = T.MULTIPART_REPLY;
+      msg.writeUInt16BE(msg.length, 2);
+      msg.writeUInt32BE(xid, 4);
+      msg.writeUInt16BE(MultipartTypeCode.FLOW, 8);
+      msg.writeUInt16BE(last ? 0 : MultipartFlags.REPLY_MORE, 10);
+      body.copy(msg, 16);
+      parts.push(msg);
+      batch = [];
+      bytes = 0;
+    };
+    for (const entry of flows.values()) {
+      if (bytes + entry.length > FLOW_STATS_PER_REPLY_BYTES) flush(false);
+      batch.push(entry);
+      bytes += entry.length;
+    }
+    flush(true);
+    return parts;
+  }
+
   /** Handshake and the controller's occasional requests: decoded with the codec (not hot). */
   private control(bytes: Buffer): Buffer[] | undefined {
     const type = bytes[1]!;
@@ -429,6 +497,7 @@ export class EmulatedSwitch {
           if (this.gotFeatures) queueMicrotask(() => this.readyResolve());
           return parts;
         }
+        if (kind === MultipartTypeCode.FLOW && this.config.flows) return this.flowStatsReplies(xid, this.config.flows);
         // Every other kind: an empty table (no flows, groups, meters yet); DESC: blank strings.
         const body = Buffer.alloc(8 + (kind === MultipartTypeCode.DESC ? 1056 : 0));
         body.writeUInt16BE(kind, 0);
