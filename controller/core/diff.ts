@@ -5,7 +5,7 @@
 import { Group, Port } from '../../src/openflow/constants.js';
 import type { Message } from '../../src/openflow/types/index.js';
 import { isOurCookie } from './cookies.js';
-import { canonicalKey, flowKey, instructionsKey, matchKey, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
+import { canonicalKey, flowKey, instructionsKey, matchKey, sameInstructions, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 import type { Match } from '../../src/openflow/types/index.js';
 
 /** DELETE_STRICT with the exact cookie: never removes a flow some other rule (or tool) owns. */
@@ -168,16 +168,13 @@ type Identity = { tableId: number; priority: number; match: Match };
 
 /** The index in `run` of `bridge` holding a flow with the identity of `flow`, or -1. */
 function find(run: Run, bridge: string, flow: Identity): number {
-  let cur: FlowSpec | undefined;
-  let same = false;
+  // The switch first, the flow's identity only where it holds one: a MAC's run lists many
+  // switches (its ingress entries) and a switch holds few of its flows.
+  let owner = -1;
   for (let i = 0; i < run.length; i++) {
     const x = run[i]!;
-    if (typeof x !== 'string') {
-      cur = x;
-      same = sameIdentity(cur, flow);
-    } else if (same && x === bridge) {
-      return i;
-    }
+    if (typeof x !== 'string') owner = i;
+    else if (x === bridge && sameIdentity(run[owner] as FlowSpec, flow)) return i;
   }
   return -1;
 }
@@ -515,7 +512,7 @@ function passingKey(f: Identity): string {
 /** An ADD with the same table/priority/match replaces atomically: needed unless what is there is equal. */
 function needsAdd(cur: FlowSpec | undefined, f: FlowSpec): boolean {
   if (cur === f) return false; // the very object we installed: unchanged
-  return !cur || cur.cookie !== f.cookie || instructionsKey(cur.instructions) !== instructionsKey(f.instructions);
+  return !cur || cur.cookie !== f.cookie || !sameInstructions(cur.instructions, f.instructions);
 }
 
 function diffById<T>(desired: T[], have: ReadonlyMap<number, T>, id: (x: T) => number, same: (a: T, b: T) => boolean, own?: ReadonlySet<number>) {

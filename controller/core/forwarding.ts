@@ -166,7 +166,7 @@ export class BridgeMacs implements BridgesByMac {
   }
 
   bridgesOf(mac: string): Iterable<string> | undefined {
-    return this.byMac.get(mac.toLowerCase());
+    return this.byMac.get(lowerMac(mac));
   }
 
   /** How many bridges hold an entry for `mac`. */
@@ -202,6 +202,15 @@ export class BridgeMacs implements BridgesByMac {
 }
 
 const SMALL_SET = 16;
+
+/** `mac` in lower case, itself when it is already (ours are): no string made per lookup. */
+function lowerMac(mac: string): string {
+  for (let i = 0; i < mac.length; i++) {
+    const c = mac.charCodeAt(i);
+    if (c >= 65 && c <= 90) return mac.toLowerCase();
+  }
+  return mac;
+}
 
 /** A copy of `list` plus `item`, of exactly that length (push would leave room for a dozen more). */
 function withOneMore(list: readonly string[], item: string): string[] {

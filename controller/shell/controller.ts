@@ -1555,7 +1555,7 @@ export class Controller extends EventEmitter {
    * shared FlowCache keeps every slice's flows until the last one is done. The installed state
    * of a switch that disconnects meanwhile is gone: it is skipped (its reconnect reconciles).
    */
-  private async computeInSlices(ctx: ForwardingContext, endpoints: readonly Endpoint[], targets: readonly string[]): Promise<Map<string, SwitchDiff>> {
+  private async computeInSlices(ctx: ForwardingContext, endpoints: readonly Endpoint[] | ReadonlyMap<string, readonly Endpoint[]>, targets: readonly string[]): Promise<Map<string, SwitchDiff>> {
     const diffs = new Map<string, SwitchDiff>();
     const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
     this.flowCache.begin();
@@ -1565,7 +1565,7 @@ export class Controller extends EventEmitter {
         const t0 = performance.now();
         const slice = targets.slice(i, i + size);
         i += slice.length;
-        const desired = desiredStateFor({ ...ctx, bridges: slice }, endpoints, this.flowCache);
+        const desired = desiredStateFor({ ...ctx, bridges: slice }, Array.isArray(endpoints) ? endpoints : endpointsOfSlice(endpoints as ReadonlyMap<string, readonly Endpoint[]>, slice), this.flowCache);
         for (const node of slice) {
           const installed = this.installed.get(node);
           if (installed) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, installed, OWN));
@@ -1639,16 +1639,26 @@ export class Controller extends EventEmitter {
   }
 
   /**
-   * The endpoints with a flow on one of `bridges` (their own, a migration's new edge, ingress or
-   * relabel entries), in one pass over the table that builds only those: a connect storm's syncs
-   * each ask it at 100k locations. In no particular order (a switch's flows in another order are
-   * the same table).
+   * Per bridge of `bridges`, the endpoints with a flow on it (their own, a migration's new edge,
+   * ingress or relabel entries), in one pass over the table that builds only those: a connect
+   * storm's syncs each ask it at 100k locations, and each slice then reads its own bridges'
+   * lists, not all of them. In no particular order (a switch's flows in another order are the
+   * same table).
    */
-  private endpointsTouching(ctx: ForwardingContext, bridges: ReadonlySet<string>): Endpoint[] {
-    const out: Endpoint[] = [];
+  private endpointsTouching(ctx: ForwardingContext, bridges: ReadonlySet<string>): Map<string, Endpoint[]> {
+    const out = new Map<string, Endpoint[]>([...bridges].map((b) => [b, []]));
+    const put = (bridge: string | undefined, ep: Endpoint) => {
+      if (bridge === undefined) return;
+      const list = out.get(bridge);
+      if (list && list.at(-1) !== ep) list.push(ep);
+    };
     for (const l of this.tracked.values()) {
       if (!ctx.fabric.bridges.has(l.node) || !endpointTouches(ctx, l.mac, l.node, bridges)) continue;
-      out.push({ name: l.name, mac: l.mac, ...(l.ip ? { ip: l.ip } : {}), at: { bridge: l.node, ofport: l.ofport } });
+      const ep: Endpoint = { name: l.name, mac: l.mac, ...(l.ip ? { ip: l.ip } : {}), at: { bridge: l.node, ofport: l.ofport } };
+      put(l.node, ep);
+      put(ctx.migrations.get(l.mac)?.to.bridge, ep);
+      for (const b of ctx.demand.bridgesOf(l.mac) ?? []) put(b, ep);
+      for (const b of ctx.departed.bridgesOf(l.mac) ?? []) put(b, ep);
     }
     return out;
   }
@@ -1984,6 +1994,14 @@ function diffSubjects(diff: SwitchDiff): Set<bigint> | undefined {
 }
 
 /** Whether two fabrics have the same bridges with the same edge ports. */
+/** The endpoints of a slice's bridges, each once (an endpoint may have flows on several of them). */
+function endpointsOfSlice(byBridge: ReadonlyMap<string, readonly Endpoint[]>, slice: readonly string[]): readonly Endpoint[] {
+  if (slice.length === 1) return byBridge.get(slice[0]!) ?? [];
+  const seen = new Set<Endpoint>();
+  for (const b of slice) for (const ep of byBridge.get(b) ?? []) seen.add(ep);
+  return [...seen];
+}
+
 function sameEdgePorts(a: Fabric, b: Fabric): boolean {
   if (a.bridges.size !== b.bridges.size) return false;
   for (const [name, x] of a.bridges) {
