@@ -1503,7 +1503,8 @@ export class Controller extends EventEmitter {
         const ready = new Set(targets);
         const whole = switchesChanged.filter((n) => ready.has(n) && ctx.fabric.bridges.has(n));
         if (whole.length === 0) return diffs;
-        for (const [node, diff] of await this.computeInSlices(ctx, this.endpointsTouching(ctx, new Set(whole)), whole)) diffs.set(node, diff);
+        // The other switches' flows stay cached (forget false): the next computation shares them.
+        for (const [node, diff] of await this.computeInSlices(ctx, this.endpointsTouching(ctx, new Set(whole)), whole, false)) diffs.set(node, diff);
         return diffs;
       }
     }
@@ -1552,10 +1553,12 @@ export class Controller extends EventEmitter {
    * between slices: at a thousand bridges it takes seconds, during which the other switches'
    * keepalives and packet-ins must still be answered. A slice is the desired state of its bridges
    * alone (the forwarding context is the whole fabric's) diffed against what they hold; the
-   * shared FlowCache keeps every slice's flows until the last one is done. The installed state
-   * of a switch that disconnects meanwhile is gone: it is skipped (its reconnect reconciles).
+   * shared FlowCache keeps every slice's flows until the last one is done, then (`forget`) drops
+   * what none used; the whole state of some switches alone keeps the rest. `endpoints` by bridge:
+   * a slice reads its own bridges' lists. The installed state of a switch that disconnects
+   * meanwhile is gone: it is skipped (its reconnect reconciles).
    */
-  private async computeInSlices(ctx: ForwardingContext, endpoints: readonly Endpoint[] | ReadonlyMap<string, readonly Endpoint[]>, targets: readonly string[]): Promise<Map<string, SwitchDiff>> {
+  private async computeInSlices(ctx: ForwardingContext, endpoints: readonly Endpoint[] | ReadonlyMap<string, readonly Endpoint[]>, targets: readonly string[], forget = true): Promise<Map<string, SwitchDiff>> {
     const diffs = new Map<string, SwitchDiff>();
     const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
     this.flowCache.begin();
@@ -1577,7 +1580,7 @@ export class Controller extends EventEmitter {
         await yieldToEventLoop();
       }
     } finally {
-      this.flowCache.end();
+      this.flowCache.end(forget);
     }
     return diffs;
   }
@@ -1943,9 +1946,10 @@ class SlicedFlowCache extends FlowCache {
     this.slicing = true;
   }
 
-  end(): void {
+  /** `forget` false: a computation of some switches only (connected, read back), whose flows do not include the others': keep theirs. */
+  end(forget = true): void {
     this.slicing = false;
-    super.finish();
+    if (forget) super.finish();
   }
 
   override finish(): void {

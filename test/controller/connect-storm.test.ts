@@ -49,7 +49,12 @@ t.test('a connect storm: one full computation, then each switch alone; the table
   const nodes = Object.keys(w.topology.nodes).length;
   t.ok(ctl.syncCounts.full - before.full <= 1, `at most one full computation for ${nodes} switches connecting (${ctl.syncCounts.full - before.full})`);
   t.ok(ctl.syncCounts.switches - before.switches >= nodes - 1, `every other switch's state computed alone (${ctl.syncCounts.switches - before.switches})`);
+  // Each switch's flows stayed cached as the next switches were computed: a full computation
+  // finds every flow there (the switches share those objects), none made anew.
+  const cache = (ctl as unknown as { flowCache: { size: number } }).flowCache;
+  const cachedAfterStorm = cache.size;
   t.same([...(await fullRecomputationSends(w)).keys()], [], 'a full recomputation changes nothing');
+  t.equal(cache.size, cachedAfterStorm, `the flow cache held every switch's flows after the storm (${cachedAfterStorm})`);
   walksDeliver(t, w, somePairs(w));
 });
 
