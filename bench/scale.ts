@@ -37,6 +37,13 @@
  *   until every switch is connected and its flows barrier-confirmed (bench/lib/connected-
  *   startup.ts); with the process's CPU time (controller and emulated switches share it) and how
  *   many full computations the connect storm cost. Issue 13's goal: < 10 s at 1,000 switches.
+ *   Then, once the containers have talked (ingress entries sent), a restart on the same state
+ *   file with the switches holding every flow (read back and diffed);
+ * - the running controller's memory per container (a third child): heap and RSS after a full GC
+ *   once every switch is connected and synced (fresh start), the emulated switches' own share
+ *   measured apart and taken off, minus the same with 0 containers: what bench:scale's core
+ *   figure leaves out (the resolved topology's container records, the sessions' port lists, the
+ *   shell's indexes) is in it.
  * Growth exponents: log(m2/m1) / log(n2/n1) between consecutive sizes of a series.
  */
 import { spawn } from 'node:child_process';
@@ -59,7 +66,7 @@ import { encodeMessage, encodeMessageInto } from '../src/openflow/encode/index.j
 import { BufferWriter } from '../src/openflow/writer.js';
 import { SimNetwork } from '../src/openflow-sim/network.js';
 import { Prng } from './lib/prng.js';
-import { startConnected } from './lib/connected-startup.js';
+import { emulatedSwitches, startConnected } from './lib/connected-startup.js';
 
 const OWN = { groupIds: OWN_GROUP_IDS, meterIds: new Set([1]) };
 const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
@@ -98,6 +105,11 @@ interface SizeResult {
   restartFlowMods?: number;
   restartFlowsHeld?: number;
   restartFullComputations?: number;
+  /** The running controller after a fresh connected start-up (its sessions, models and tables; the emulated switches count only), after a full GC. */
+  liveHeap?: number;
+  liveRss?: number;
+  liveHeapPerContainer?: number;
+  liveRssPerContainer?: number;
   flowsMax?: number;
   flowsMean?: number;
   pathLength?: number;
@@ -222,6 +234,25 @@ async function measureConnected(shape: GeneratedShape, bridges: number, containe
   const restarted = await started.restart();
   emit({ restartMs: restarted.startupMs, restartCpuMs: restarted.startupCpuMs, restartFlowMods: restarted.startupFlowMods, restartFlowsHeld: held, restartFullComputations: restarted.syncs.full });
   await restarted.close();
+}
+
+/** The memory of the controller running with its switches connected (fresh start, switches keeping nothing), after a full GC. */
+async function measureLiveMemory(shape: GeneratedShape, bridges: number, containers: number): Promise<void> {
+  // The emulated switches' own share (their port lists and frame templates), measured apart on
+  // switches made and dropped first, is not the controller's: taken off the figure.
+  const topology = resolveTopology(generateTopology({ shape, bridges, containers }));
+  gc();
+  const before = heapInUse();
+  let spare: unknown = emulatedSwitches(topology);
+  gc();
+  const emulators = heapInUse() - before;
+  spare = undefined;
+  void spare;
+  // No other reference kept here: what stays is what the controller keeps (the resolved topology included).
+  const started = await startConnected(topology);
+  gc();
+  emit({ liveHeap: heapInUse() - emulators, liveRss: process.memoryUsage().rss - emulators });
+  await started.close();
 }
 
 async function measureSize(shape: GeneratedShape, bridges: number, containers: number, peers: number, memoryOnly: boolean): Promise<void> {
@@ -513,7 +544,7 @@ function numbers(list: string[], flag: string): number[] {
   });
 }
 
-function runChild(shape: string, bridges: number, containers: number, peers: number, timeoutSec: number, heapMiB: number, memoryOnly: boolean, mode: '--child' | '--child-connected' = '--child'): Promise<SizeResult> {
+function runChild(shape: string, bridges: number, containers: number, peers: number, timeoutSec: number, heapMiB: number, memoryOnly: boolean, mode: '--child' | '--child-connected' | '--child-live-memory' = '--child'): Promise<SizeResult> {
   const result: SizeResult = { shape, bridges, containers };
   const started = now();
   return new Promise((resolve) => {
@@ -555,7 +586,7 @@ function exponent(a: number | undefined, b: number | undefined, n1: number, n2: 
 
 function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'containers'): void {
   console.log(`\n${title}`);
-  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'start-up, switches connecting ms (CPU ms; flow_mods; full computations)', 'restart, switches holding their flows ms (CPU ms; flows held; flow_mods; full computations)', 'flows/switch max', 'mean', 'transit max',
+  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'start-up, switches connecting ms (CPU ms; flow_mods; full computations)', 'restart, switches holding their flows ms (CPU ms; flows held; flow_mods; full computations)', 'controller running with its switches, B/container heap / RSS', 'flows/switch max', 'mean', 'transit max',
     'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path, median / max of 21)', 'prepare ms (sync + plan = compute, medians of 21; slowest)', 'its flow_mods (switches)', 'prepare flow_mods', 'plan flow_mods', 'learn ms', 'entry ms', 'RSS MiB', 'B/container (RSS)', 'heap B/container',
     `exp start-up`, 'exp flows max', 'exp commit flow_mods', 'exp commit ms', 'exp B/ctr'];
   console.log(`| ${head.join(' | ')} |`);
@@ -567,7 +598,8 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const exp = (f: (x: SizeResult) => number | undefined, sp?: number, sr?: number) => (p ? exponent(sp ?? f(p), sr ?? f(r), p[key], r[key]) : '–');
     const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), `${fmt(startup)} (${fmt(r.startupCpuMs)})`, fmt(r.startupFlowMods),
       r.connectedStartupMs === undefined ? (r.connectedSkipped ?? '–') : `${fmt(r.connectedStartupMs)} (${fmt(r.connectedCpuMs)}; ${fmt(r.connectedFlowMods)}; ${fmt(r.connectedFullComputations)})`,
-      r.restartMs === undefined ? '–' : `${fmt(r.restartMs)} (${fmt(r.restartCpuMs)}; ${fmt(r.restartFlowsHeld)}; ${fmt(r.restartFlowMods)}; ${fmt(r.restartFullComputations)})`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
+      r.restartMs === undefined ? '–' : `${fmt(r.restartMs)} (${fmt(r.restartCpuMs)}; ${fmt(r.restartFlowsHeld)}; ${fmt(r.restartFlowMods)}; ${fmt(r.restartFullComputations)})`,
+      `${fmt(r.liveHeapPerContainer)} / ${fmt(r.liveRssPerContainer)}`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
       fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), `${fmt(r.commitEndpointMs, 2)} / ${fmt(r.commitEndpointMaxMs, 2)}`,
       r.prepareSyncMs === undefined || r.preparePlanMs === undefined ? '–' : `${fmt(r.prepareSyncMs, 2)} + ${fmt(r.preparePlanMs, 2)} = ${fmt(r.prepareSyncMs + r.preparePlanMs, 2)}; ${fmt(r.prepareMaxMs, 2)}`,
       `${fmt(r.commitEndpointFlowMods)} (${fmt(r.commitEndpointSwitches)})`,
@@ -587,6 +619,10 @@ async function main(): Promise<void> {
   if (args[0] === '--child') {
     await measureSize(args[1] as GeneratedShape, Number(args[2]), Number(args[3]), Number(args[4]), args[5] === 'true');
     return;
+  }
+  if (args[0] === '--child-live-memory') {
+    await measureLiveMemory(args[1] as GeneratedShape, Number(args[2]), Number(args[3]));
+    process.exit(0);
   }
   if (args[0] === '--child-connected') {
     await measureConnected(args[1] as GeneratedShape, Number(args[2]), Number(args[3]), Number(args[4]));
@@ -613,6 +649,14 @@ async function main(): Promise<void> {
     if (!b) baselines.set(key, (b = await runChild(shape, bridges, 0, peers, timeoutSec, heapMiB, memoryOnly)));
     return b;
   };
+  // The running controller with 0 containers, its switches connected: what is not per container.
+  const liveBaselines = new Map<string, SizeResult>();
+  const liveBaseline = async (shape: string, bridges: number): Promise<SizeResult> => {
+    const key = `${shape}/${bridges}`;
+    let b = liveBaselines.get(key);
+    if (!b) liveBaselines.set(key, (b = await runChild(shape, bridges, 0, peers, timeoutSec, heapMiB, memoryOnly, '--child-live-memory')));
+    return b;
+  };
   for (const shape of shapes) {
     for (const containers of counts) {
       const rows: SizeResult[] = [];
@@ -632,6 +676,11 @@ async function main(): Promise<void> {
           else {
             Object.assign(r, { connectedStartupMs: c.connectedStartupMs, connectedCpuMs: c.connectedCpuMs, connectedFlowMods: c.connectedFlowMods, connectedFullComputations: c.connectedFullComputations });
             Object.assign(r, { restartMs: c.restartMs, restartCpuMs: c.restartCpuMs, restartFlowMods: c.restartFlowMods, restartFlowsHeld: c.restartFlowsHeld, restartFullComputations: c.restartFullComputations });
+          }
+          const live = await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly, '--child-live-memory');
+          const liveBase = await liveBaseline(shape, bridges);
+          if (live.liveHeap !== undefined && live.liveRss !== undefined && liveBase.liveHeap !== undefined && liveBase.liveRss !== undefined) {
+            Object.assign(r, { liveHeap: live.liveHeap, liveRss: live.liveRss, liveHeapPerContainer: (live.liveHeap - liveBase.liveHeap) / containers, liveRssPerContainer: (live.liveRss - liveBase.liveRss) / containers });
           }
         }
         rows.push(r);

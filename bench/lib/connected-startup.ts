@@ -37,6 +37,15 @@ export interface ConnectedController {
   close(): Promise<void>;
 }
 
+/** One emulated switch per node of `topology` (not connected). */
+export function emulatedSwitches(topology: ResolvedTopology, opts: StartOptions = {}, flows?: EmulatedFlowTable[]): EmulatedSwitch[] {
+  return Object.values(topology.nodes).map((node, index) => {
+    const ports = node.bridge.ports.map((p) => ({ ofport: p.ofport, name: p.name }));
+    for (const extra of opts.extraPorts?.(node.name) ?? []) if (!ports.some((p) => p.name === extra.name)) ports.push(extra);
+    return new EmulatedSwitch({ index, datapathId: BigInt(`0x${node.bridge.dpid}`), bridgeName: node.bridge.name, ports, edgePorts: SPARE_EDGE_PORTS, ...(flows ? { flows: flows[index]! } : {}) });
+  });
+}
+
 interface StartOptions {
   extraPorts?: (node: string) => { ofport: number; name: string }[];
   keepFlows?: boolean;
@@ -63,11 +72,7 @@ async function start(topology: ResolvedTopology, opts: StartOptions, dir: string
   const flows = tables ?? (opts.keepFlows ? Object.keys(topology.nodes).map((): EmulatedFlowTable => new Map()) : undefined);
   try {
     const nodes = Object.values(topology.nodes);
-    nodes.forEach((node, index) => {
-      const ports = node.bridge.ports.map((p) => ({ ofport: p.ofport, name: p.name }));
-      for (const extra of opts.extraPorts?.(node.name) ?? []) if (!ports.some((p) => p.name === extra.name)) ports.push(extra);
-      switches.push(new EmulatedSwitch({ index, datapathId: BigInt(`0x${node.bridge.dpid}`), bridgeName: node.bridge.name, ports, edgePorts: SPARE_EDGE_PORTS, ...(flows ? { flows: flows[index]! } : {}) }));
-    });
+    switches.push(...emulatedSwitches(topology, opts, flows));
     const before = { ...app.controller.syncCounts };
     const cpu = process.cpuUsage();
     const connecting = performance.now();
