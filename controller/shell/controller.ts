@@ -1985,10 +1985,15 @@ function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean
 const SUBJECT_MASK = (1n << 40n) - 1n;
 /** How many changes to the model a prepared move can be checked against (see modelChanges). */
 const MODEL_CHANGES_KEPT = 1024;
+/** Flows in one change past which its subjects are not noted (see diffSubjects). */
+const MAX_DIFF_SUBJECTS = 256;
 
 /** The subjects of the flows a diff adds or deletes; undefined if it touches anything else (groups, meters, flows not ours). */
 function diffSubjects(diff: SwitchDiff): Set<bigint> | undefined {
   if (diff.groupsToAdd.length + diff.groupsToModify.length + diff.groupsToDelete.length + diff.metersToAdd.length + diff.metersToModify.length + diff.metersToDelete.length > 0) return undefined;
+  // A switch's whole table (start-up, a reconcile) counts as "anything": a plan made before it is
+  // stale anyway, and a thousand such sets would keep a bigint per flow of the overlay.
+  if (diff.flowsToAdd.length + diff.flowsToDelete.length > MAX_DIFF_SUBJECTS) return undefined;
   const subjects = new Set<bigint>();
   for (const f of [...diff.flowsToAdd, ...diff.flowsToDelete]) {
     if (!isOurCookie(f.cookie)) return undefined;
@@ -1997,7 +2002,6 @@ function diffSubjects(diff: SwitchDiff): Set<bigint> | undefined {
   return subjects;
 }
 
-/** Whether two fabrics have the same bridges with the same edge ports. */
 /** The endpoints of a slice's bridges, each once (an endpoint may have flows on several of them). */
 function endpointsOfSlice(byBridge: ReadonlyMap<string, readonly Endpoint[]>, slice: readonly string[]): readonly Endpoint[] {
   if (slice.length === 1) return byBridge.get(slice[0]!) ?? [];
@@ -2006,6 +2010,7 @@ function endpointsOfSlice(byBridge: ReadonlyMap<string, readonly Endpoint[]>, sl
   return [...seen];
 }
 
+/** Whether two fabrics have the same bridges with the same edge ports. */
 function sameEdgePorts(a: Fabric, b: Fabric): boolean {
   if (a.bridges.size !== b.bridges.size) return false;
   for (const [name, x] of a.bridges) {
