@@ -5,7 +5,7 @@
 import { Group, Port } from '../../src/openflow/constants.js';
 import type { Message } from '../../src/openflow/types/index.js';
 import { isOurCookie } from './cookies.js';
-import { canonicalKey, flowKey, instructionsKey, matchKey, sameInstructions, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
+import { canonicalKey, flowKey, instructionsKey, matchKey, sameData, sameInstructions, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 import type { Match } from '../../src/openflow/types/index.js';
 
 /** DELETE_STRICT with the exact cookie: never removes a flow some other rule (or tool) owns. */
@@ -478,27 +478,6 @@ export function diffConfinedChange(change: { before: readonly FlowSpec[]; after:
 
 function sameGroup(a: GroupSpec, b: GroupSpec): boolean {
   return a.groupType === b.groupType && sameData(a.buckets, b.buckets);
-}
-
-/**
- * Equal as their canonicalKey texts would be (keys in any order, an undefined value as absent),
- * without building the texts: a flood group has a bucket per port, and the text of a hundred
- * buckets took most of a move's plan.
- */
-function sameData(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (a instanceof Uint8Array || b instanceof Uint8Array) return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
-    return true;
-  }
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  for (const k in x) if (x[k] !== undefined && !sameData(x[k], y[k])) return false;
-  for (const k in y) if (y[k] !== undefined && x[k] === undefined) return false;
-  return true;
 }
 
 /**

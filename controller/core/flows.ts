@@ -107,13 +107,15 @@ export function sameInstructions(a: Instruction[], b: Instruction[]): boolean {
   return a === b || sameData(a, b);
 }
 
-/** canonicalKey(a) === canonicalKey(b) without the strings: key order free, undefined properties absent. */
-function sameData(a: unknown, b: unknown): boolean {
+/**
+ * Equal as their canonicalKey texts would be (keys in any order, an undefined value as absent),
+ * without building the texts: a flood group has a bucket per port, and the text of a hundred
+ * buckets took most of a move's plan.
+ */
+export function sameData(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (a instanceof Uint8Array || b instanceof Uint8Array) {
-    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0;
-  }
+  if (a instanceof Uint8Array || b instanceof Uint8Array) return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0;
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
@@ -121,14 +123,9 @@ function sameData(a: unknown, b: unknown): boolean {
   }
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
-  let defined = 0;
-  for (const k in x) {
-    if (x[k] === undefined) continue;
-    defined++;
-    if (!sameData(x[k], y[k])) return false;
-  }
-  for (const k in y) if (y[k] !== undefined) defined--;
-  return defined === 0;
+  for (const k in x) if (x[k] !== undefined && !sameData(x[k], y[k])) return false;
+  for (const k in y) if (y[k] !== undefined && x[k] === undefined) return false;
+  return true;
 }
 
 export function instructionsKey(instructions: Instruction[]): string {
