@@ -169,6 +169,11 @@ export class FileStateStore implements StateStore {
 
   async load(): Promise<StoredState | undefined> {
     await this.compaction;
+    return this.read();
+  }
+
+  /** load() without waiting for a compaction (a save's own read runs in the chain the compaction waits for). */
+  private async read(): Promise<StoredState | undefined> {
     this.loadNotes = [];
     let text: string;
     try {
@@ -272,7 +277,7 @@ export class FileStateStore implements StateStore {
     }
     // Changes with nothing read or written yet: what is on disk is the base they apply to.
     if (!this.rows) {
-      await this.load();
+      await this.read();
       this.rows ??= { locations: new Map(), migrations: new Map() };
     }
     const line: JournalLine = { journal: this.journalId, seq: this.seq + 1 };

@@ -400,6 +400,8 @@ export class Controller extends EventEmitter {
     await this.syncChain.catch(() => {});
     this.stopPhase = `saving the state (${this.store?.description ?? 'no store'})`;
     await this.saveState();
+    // A compaction under way finishes (or fails) rather than leave its temporary file behind.
+    if (this.store instanceof FileStateStore) await this.store.settled();
     this.stopPhase = 'stopped';
   }
 
@@ -1810,7 +1812,7 @@ export class Controller extends EventEmitter {
     if (this.saveQueued) return this.saveQueued;
     const run = this.saving.then(async () => {
       this.saveQueued = undefined;
-      const batch = this.takeUnsaved();
+      const batch = store.saveChanges ? this.takeUnsaved() : undefined;
       if (!store.saveChanges) {
         await store.save({ locations: this.locations.toJSON(), migrations: asArray(this.extraState()) });
       } else if (batch) {
