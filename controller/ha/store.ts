@@ -268,6 +268,8 @@ export class FileStateStore implements StateStore {
 
   private async write(changes: StateChanges): Promise<void> {
     if (changes.full) {
+      // Until it is written, the journal on disk no longer extends what the rows hold.
+      this.rewrite = true;
       const rows = { locations: new Map<string, unknown>(), migrations: new Map<string, unknown>() };
       for (const row of changes.locations) rows.locations.set(rowKey('locations', row), row);
       for (const row of changes.migrations) rows.migrations.set(rowKey('migrations', row), row);
