@@ -281,6 +281,7 @@ export class MigrationManager {
     this.holdBudget = new HoldBudget(checkHoldLimits(this.options.hold));
     controller.heldFrameSink = (node, frame) => this.onHeldFrame(node, frame);
     controller.extraState = () => [...this.migrations.values()];
+    controller.extraRow = (id) => this.migrations.get(id);
     controller.on('frame-at-new-location', (f: { node: string; ofport: number; mac: string; portName?: string }) => this.onFrame(f));
     controller.on('event', (e: ControllerEvent) => this.onControllerEvent(e));
     this.restore(controller.loadedExtraState);
@@ -661,7 +662,10 @@ export class MigrationManager {
         if (m.state === 'prepared' && ev.switch === m.from.node && ev.port.portNo === m.from.ofport) planAgain();
         if (m.state !== 'prepared' || m.to.node !== ev.switch) continue;
         // Asked for by number: the first port with that number names it.
-        if (m.to.port === null && m.to.ofport === ev.port.portNo && ev.reason !== 'DELETE') m.to.port = ev.port.name;
+        if (m.to.port === null && m.to.ofport === ev.port.portNo && ev.reason !== 'DELETE') {
+          m.to.port = ev.port.name;
+          this.controller.noteExtraChanged(m.id);
+        }
         if (m.to.port !== ev.port.name) continue;
         if (ev.reason === 'DELETE') {
           m.to.ofport = null;
@@ -685,7 +689,10 @@ export class MigrationManager {
     for (const m of this.migrations.values()) {
       if (m.state !== 'prepared' || m.mac !== f.mac.toLowerCase() || m.to.node !== f.node) continue;
       if (m.to.ofport !== f.ofport && m.to.port !== f.portName) continue;
-      if (m.to.ofport === null) m.to.ofport = f.ofport;
+      if (m.to.ofport === null) {
+        m.to.ofport = f.ofport;
+        this.controller.noteExtraChanged(m.id);
+      }
       void this.commit(m.id, 'first-frame').catch((err: Error) => this.controller.emit('event', { type: 'migration-failed', id: m.id, error: err.message }));
       return;
     }
@@ -697,6 +704,8 @@ export class MigrationManager {
     for (const [id, h] of this.holds) {
       const m = this.migrations.get(id);
       if (!m || m.mac !== mac || !m.freeze) continue;
+      // Its freeze counters change below (saved with the next save, as every change of a row).
+      this.controller.noteExtraChanged(m.id);
       if (m.from.node === node && m.to.node !== node) {
         this.noteTaken(m, h, frame);
         return;
@@ -889,6 +898,7 @@ export class MigrationManager {
    * arrival order behind the replay.
    */
   private forwardHeld(m: Migration, h: Hold, frame: Uint8Array): void {
+    this.controller.noteExtraChanged(m.id);
     if (!h.queue.push(frame)) {
       if (m.freeze) m.freeze.dropped = h.queue.dropped;
       this.metrics?.holdDropped.inc();
@@ -954,6 +964,7 @@ export class MigrationManager {
     }
     h.replayed += frames.length;
     if (m.freeze) m.freeze.replayed = h.replayed;
+    this.controller.noteExtraChanged(m.id);
     this.metrics?.replayedFrames.inc(frames.length);
     return frames.length;
   }
@@ -969,6 +980,7 @@ export class MigrationManager {
     h.taken.set(key, (h.taken.get(key) ?? 0) + 1);
     h.takenFrames++;
     if (m.freeze) m.freeze.reportedAtOld = (m.freeze.reportedAtOld ?? 0) + 1;
+    this.controller.noteExtraChanged(m.id);
     h.onReport?.();
   }
 
@@ -986,6 +998,7 @@ export class MigrationManager {
       if (n === 1) h.taken.delete(key);
       else h.taken.set(key, n - 1);
       if (m.freeze) m.freeze.takenAtOld = (m.freeze.takenAtOld ?? 0) + 1;
+      this.controller.noteExtraChanged(m.id);
     }
     return out;
   }
@@ -995,6 +1008,7 @@ export class MigrationManager {
     if (n === 0) return;
     if (!counted) h.queue.dropped += n;
     if (m.freeze) m.freeze.dropped = h.queue.dropped;
+    this.controller.noteExtraChanged(m.id);
     this.metrics?.holdDropped.inc(n);
     this.metrics?.heldBytesNow.set(this.holdBudget.bytes);
   }
@@ -1037,6 +1051,7 @@ export class MigrationManager {
     const created = this.created.get(m.id) ?? Date.parse(m.createdAt);
     const entry = { event, at: new Date().toISOString(), t: Math.round((Date.now() - created) * 1000) / 1000, ...(detail ? { detail } : {}) };
     m.timeline.push(entry);
+    this.controller.noteExtraChanged(m.id);
     // Each step on the event stream as it happens: the dashboard and the CLI draw the timeline from these.
     this.controller.emit('event', { type: 'migration-step', id: m.id, container: m.container, state: m.state, ...entry });
     const t = entry.t;
@@ -1080,7 +1095,10 @@ export class MigrationManager {
     }
     void this.controller.saveState();
     const done = this.list().filter((x) => x.state !== 'prepared' && x.state !== 'committing');
-    for (const old of done.slice(0, Math.max(0, done.length - this.options.keepFinished))) this.migrations.delete(old.id);
+    for (const old of done.slice(0, Math.max(0, done.length - this.options.keepFinished))) {
+      this.migrations.delete(old.id);
+      this.controller.noteExtraChanged(old.id);
+    }
   }
 
   /**
@@ -1098,6 +1116,7 @@ export class MigrationManager {
       // A commit interrupted by a restart is finished by the reconcile: its new location was stored with it.
       const m: Migration = { ...raw, state: raw.state === 'committing' ? 'committed' : raw.state, freeze: raw.freeze ?? null };
       this.migrations.set(m.id, m);
+      this.controller.noteExtraChanged(m.id);
       this.created.set(m.id, Date.parse(m.createdAt));
       if (raw.state === 'committing') this.mark(m, 'committed', 'the flip was interrupted by a controller restart: finished by the reconcile towards the new location, stored as committing');
       if (m.state === 'prepared') {

@@ -31,7 +31,7 @@ import {
   applyDiff, countInstalled, deleteInstalled, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, type SwitchDiff,
 } from '../core/diff.js';
 import { SessionError, SwitchSession, dpidText, type SessionOptions } from './session.js';
-import { CorruptStateFile, FileStateStore, type StateStore, type StoredState } from '../ha/store.js';
+import { CorruptStateFile, FileStateStore, type StateChanges, type StateStore, type StoredState } from '../ha/store.js';
 import type { Metrics } from './metrics.js';
 import { diffTopologies, formatTopologyDiff, type TopologyDiff } from '../../src/topology/diff.js';
 
@@ -171,16 +171,27 @@ class TrackedLocations extends LocationTable {
    * switch's state, so a connect storm costs each switch its own state, not everyone's per sync.
    */
   readonly switchesChanged = new Set<string>();
+  /**
+   * Names whose row changed since the state was last saved (Controller.saveState writes only
+   * these); undefined while the next save writes everything anyway.
+   */
+  unsaved?: Set<string>;
 
   override set(entry: Parameters<LocationTable['set']>[0]): LocationChange | undefined {
+    // The same place with another port name or source is no change for the flows, but it is for the row.
+    const before = this.unsaved ? super.get(entry.name) : undefined;
     const change = super.set(entry);
     if (change) this.note(change);
+    if (this.unsaved && (change || before?.port !== entry.port || before?.source !== entry.source)) this.unsaved.add(entry.name);
     return change;
   }
 
   override delete(name: string): LocationChange | undefined {
     const change = super.delete(name);
-    if (change) this.note(change);
+    if (change) {
+      this.note(change);
+      this.unsaved?.add(name);
+    }
     return change;
   }
 
@@ -389,6 +400,8 @@ export class Controller extends EventEmitter {
     await this.syncChain.catch(() => {});
     this.stopPhase = `saving the state (${this.store?.description ?? 'no store'})`;
     await this.saveState();
+    // A compaction under way finishes (or fails) rather than leave its temporary file behind.
+    if (this.store instanceof FileStateStore) await this.store.settled();
     this.stopPhase = 'stopped';
   }
 
@@ -602,6 +615,8 @@ export class Controller extends EventEmitter {
   async assumeRole(role: 'MASTER' | 'SLAVE', generationId: bigint): Promise<string[]> {
     const claim = { role, generationId };
     this.claimedRole = claim;
+    // A new master writes the whole state (etcd keeps only what differs from what it holds).
+    this.saveAllNext();
     const nodes = [...this.sessions].filter(([, s]) => s.state === 'ready');
     const results = await Promise.all(nodes.map(([node, s]) => this.claimRole(node, s, claim)));
     const refused = nodes.filter((_, i) => !results[i]).map(([node]) => node);
@@ -1810,7 +1825,17 @@ export class Controller extends EventEmitter {
     if (this.saveQueued) return this.saveQueued;
     const run = this.saving.then(async () => {
       this.saveQueued = undefined;
-      await store.save({ locations: this.locations.toJSON(), migrations: asArray(this.extraState()) });
+      const batch = store.saveChanges ? this.takeUnsaved() : undefined;
+      if (!store.saveChanges) {
+        await store.save({ locations: this.locations.toJSON(), migrations: asArray(this.extraState()) });
+      } else if (batch) {
+        try {
+          await store.saveChanges(batch.changes);
+        } catch (err) {
+          this.giveBackUnsaved(batch);
+          throw err;
+        }
+      }
       if (!this.storeHealthy) this.log.info({ store: store.description, attempts: this.saveFailures + 1 }, 'state saved again after a failure');
       this.storeHealthy = true;
       this.lastSaveError = undefined;
@@ -1833,6 +1858,54 @@ export class Controller extends EventEmitter {
     this.saveQueued = run;
     this.saving = run;
     return run;
+  }
+
+  /** What changed since the last successful save; undefined: the next save writes everything. */
+  private unsavedExtra?: Set<string>;
+
+  /** Notes that the stored row of migration `id` changed (or went): the next save writes it. */
+  noteExtraChanged(id: string): void {
+    this.unsavedExtra?.add(id);
+  }
+
+  /** The next save writes the whole state (after a start, a load, a change of role). */
+  private saveAllNext(): void {
+    this.tracked.unsaved = undefined;
+    this.unsavedExtra = undefined;
+  }
+
+  /**
+   * The changes the next save writes, taken from the dirty sets (which start afresh): the whole
+   * state after saveAllNext, else the rows of the names and ids noted since. undefined: nothing.
+   */
+  private takeUnsaved(): { changes: StateChanges; names?: Set<string>; ids?: Set<string> } | undefined {
+    const names = this.tracked.unsaved;
+    const ids = this.unsavedExtra;
+    this.tracked.unsaved = new Set();
+    this.unsavedExtra = new Set();
+    if (!names || !ids) {
+      return { changes: { full: true, locations: [...this.locations.values()], removedLocations: [], migrations: asArray(this.extraState()), removedMigrations: [] } };
+    }
+    if (names.size === 0 && ids.size === 0) return undefined;
+    const changes: StateChanges = { full: false, locations: [], removedLocations: [], migrations: [], removedMigrations: [] };
+    for (const name of names) {
+      const row = this.locations.get(name);
+      if (row) changes.locations.push(row);
+      else changes.removedLocations.push(name);
+    }
+    for (const id of ids) {
+      const row = this.extraRow(id);
+      if (row !== undefined) changes.migrations.push(row);
+      else changes.removedMigrations.push(id);
+    }
+    return { changes, names, ids };
+  }
+
+  /** A failed save's changes are due again (with whatever changed meanwhile). */
+  private giveBackUnsaved(batch: { changes: StateChanges; names?: Set<string>; ids?: Set<string> }): void {
+    if (batch.changes.full) return this.saveAllNext();
+    for (const n of batch.names ?? []) this.tracked.unsaved?.add(n);
+    for (const id of batch.ids ?? []) this.unsavedExtra?.add(id);
   }
 
   /** Failed saves in a row (0 once one succeeds). */
@@ -1869,6 +1942,8 @@ export class Controller extends EventEmitter {
 
   /** Hook for the migration manager to persist its own state beside the locations. */
   extraState: () => unknown = () => [];
+  /** The migration manager's row of one migration (undefined: gone), for saves of what changed. */
+  extraRow: (id: string) => unknown = () => undefined;
   loadedExtraState: unknown = undefined;
 
   private async loadState(): Promise<void> {
@@ -1892,6 +1967,7 @@ export class Controller extends EventEmitter {
       this.log.warn({ file: store.file, movedTo: aside, err: err.reason }, 'state file truncated or corrupt: moved aside, starting from the topology (--state-reset)');
       return;
     }
+    if (store instanceof FileStateStore) for (const note of store.loadNotes) this.log.warn({ file: store.file }, `state file: ${note}`);
     if (!state) return;
     const n = this.adoptLocations(state.locations, store.description);
     this.loadedExtraState = state.migrations;

@@ -3,8 +3,8 @@
  * without waiting for the state file, and the commit answers (and turns `committed`) only once
  * the new location is saved. What a crash leaves either way is test/faults/controller-crash.
  */
-import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { FileStateStore } from '../../controller/ha/store.js';
 import { fakePort } from '../../src/openflow-sim/fake-switch.js';
 import { makeWorld } from './world.js';
 
@@ -57,7 +57,8 @@ t.test('commit: flipped before the save, answered after it', async (t) => {
   open();
   const done = await committed;
   t.equal(done.state, 'committed', 'answered committed once saved');
-  const saved = JSON.parse(readFileSync(w.stateFile, 'utf8')) as { locations: { name: string; node: string; ofport: number }[]; migrations: { id: string; state: string }[] };
+  // As the next start reads it: the snapshot and its journal.
+  const saved = (await new FileStateStore(w.stateFile).load()) as { locations: { name: string; node: string; ofport: number }[]; migrations: { id: string; state: string }[] };
   t.match(saved.locations.find((l) => l.name === mover), { node: target, ofport: 931 }, 'the state file has the new location when the commit answers');
   t.ok(['committing', 'committed'].includes(saved.migrations.find((x) => x.id === m.id)?.state ?? ''), 'and the commit');
 });

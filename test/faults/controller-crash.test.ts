@@ -11,7 +11,9 @@
  * reinstalls the copies to both ports, and the orchestrator's unanswered commit is retried);
  * the migration ends committed (its timeline says how) and frames reach only the new port.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { FileStateStore } from '../../controller/ha/store.js';
 import { fakePort } from '../../src/openflow-sim/fake-switch.js';
@@ -57,10 +59,10 @@ for (const { crashIn, after: crashAfter, savedMidFlip = false } of cases) {
     await onDiskState(w, m.id, 'prepared');
 
     // The crash: what is on disk at that moment, switches frozen as they are.
-    let onDisk = '';
+    let onDisk: Disk | undefined;
     let savedAtCrash: Promise<void> | undefined;
     const freeze = () => {
-      onDisk = readFileSync(w.stateFile, 'utf8');
+      onDisk = readDisk(w.stateFile);
       // Another save catching the flip: the state as it is at the crash point reached the disk.
       if (savedMidFlip) savedAtCrash = new FileStateStore(`${w.stateFile}.mid-flip`).save({ locations: w.app.controller.locations.toJSON(), migrations: w.app.controller.extraState() as unknown[] });
       for (const sw of w.switches.values()) sw.close();
@@ -73,12 +75,12 @@ for (const { crashIn, after: crashAfter, savedMidFlip = false } of cases) {
       const seen: string[] = [];
       w.app.controller.on('event', (e: { type: string }) => {
         seen.push(e.type);
-        if (e.type === 'flows-applied' && onDisk === '' && ++stages === crashAfter) freeze();
+        if (e.type === 'flows-applied' && onDisk === undefined && ++stages === crashAfter) freeze();
       });
       const c = await api(w, `/api/v1/migrations/${m.id}/commit`, {});
       // The commit in the dying process cannot finish (its switches are gone): that is the crash.
       t.comment(`commit in the crashed process answered ${c.status} (${((await c.json()) as MigrationView).state}); events ${seen.join(' ')}`);
-      if (onDisk === '') {
+      if (onDisk === undefined) {
         // This topology's flip had fewer confirmations: nothing left to crash into.
         t.comment(`the flip finished after ${stages} confirmation(s): no crash point ${crashAfter}`);
         return;
@@ -86,25 +88,25 @@ for (const { crashIn, after: crashAfter, savedMidFlip = false } of cases) {
       t.pass(`crashed in the middle of the flip, after ${crashAfter} confirmation(s)`);
       if (savedAtCrash) {
         await savedAtCrash;
-        onDisk = readFileSync(`${w.stateFile}.mid-flip`, 'utf8');
+        onDisk = readDisk(`${w.stateFile}.mid-flip`);
       }
     } else if (crashIn === 'flipped') {
       // The commit's save is the first one after its flip (nothing else saves meanwhile).
       const controller = w.app.controller;
       const save = controller.saveState.bind(controller);
       controller.saveState = () => {
-        if (onDisk === '') freeze();
+        if (onDisk === undefined) freeze();
         return save();
       };
       const c = await api(w, `/api/v1/migrations/${m.id}/commit`, {});
       t.comment(`commit in the crashed process answered ${c.status}`);
-      t.not(onDisk, '', 'crashed after the flip, before its save');
+      t.not(onDisk, undefined, 'crashed after the flip, before its save');
     } else {
       t.equal((await api(w, `/api/v1/migrations/${m.id}/commit`, {})).status, 200, 'committed');
       await onDiskState(w, m.id, 'committed');
       freeze();
     }
-    const saved = JSON.parse(onDisk) as { migrations: MigrationView[] };
+    const saved = (await loadDisk(onDisk!)) as { migrations: MigrationView[] };
     const savedState = saved.migrations.find((x) => x.id === m.id)?.state;
     // Nothing else saves during this flip, and the commit's own save comes after it.
     const expectedOnDisk = { prepared: 'prepared', flipping: savedMidFlip ? 'committing' : 'prepared', flipped: 'prepared', committed: 'committed' }[crashIn];
@@ -120,7 +122,7 @@ for (const { crashIn, after: crashAfter, savedMidFlip = false } of cases) {
       if (crashIn === 'flipped') t.same(at, [newPort], `down (flipped): from ${p} delivered once, at the new port only (every switch flipped)`);
     }
 
-    await w.restartController(() => writeFileSync(w.stateFile, onDisk));
+    await w.restartController(() => writeDisk(w.stateFile, onDisk!));
     // The switches reconnect as fake switches with their topology ports: the container's new
     // port, which a real switch would still have, is plugged again.
     w.switches.get(target)!.addPort(fakePort(901, 'c-moved'));
@@ -155,12 +157,39 @@ for (const { crashIn, after: crashAfter, savedMidFlip = false } of cases) {
 async function onDiskState(w: World, id: string, state: string): Promise<void> {
   for (let i = 0; i < 250; i++) {
     try {
-      const saved = JSON.parse(readFileSync(w.stateFile, 'utf8')) as { migrations?: MigrationView[] };
-      if (saved.migrations?.some((x) => x.id === id && x.state === state)) return;
+      const saved = (await new FileStateStore(w.stateFile).load()) as { migrations?: MigrationView[] } | undefined;
+      if (saved?.migrations?.some((x) => x.id === id && x.state === state)) return;
     } catch {
       // not written yet
     }
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`the state file never showed migration ${id} ${state}`);
+}
+
+/** The state on disk: the snapshot and its journal (null: none), as bytes. */
+interface Disk {
+  snapshot: string;
+  journal: string | null;
+}
+
+function readDisk(file: string): Disk {
+  return { snapshot: readFileSync(file, 'utf8'), journal: existsSync(`${file}.journal`) ? readFileSync(`${file}.journal`, 'utf8') : null };
+}
+
+function writeDisk(file: string, disk: Disk): void {
+  writeFileSync(file, disk.snapshot);
+  if (disk.journal === null) rmSync(`${file}.journal`, { force: true });
+  else writeFileSync(`${file}.journal`, disk.journal);
+}
+
+/** The state a start would load from `disk`. */
+async function loadDisk(disk: Disk): Promise<unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'vino-crash-disk-'));
+  try {
+    writeDisk(join(dir, 'state.json'), disk);
+    return await new FileStateStore(join(dir, 'state.json')).load();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

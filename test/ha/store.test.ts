@@ -49,6 +49,26 @@ t.test('etcd store', async (t) => {
     await t.rejects(a.save({ locations: [{ mac: 'x' }], migrations: [] }), /without a "name"/);
   });
 
+  await t.test('a save of changes compares and writes only the rows given, and deletes the keys removed', async (t) => {
+    const c = client();
+    const a = new EtcdStateStore(c, { prefix: `${prefix}ch/` });
+    await a.save({ locations: [loc('web', 's1', 1), loc('db', 's2', 2)], migrations: [{ id: 'm1', state: 'prepared' }, { id: 'm2', state: 'prepared' }] });
+    const before = await c.getAll().prefix(`${prefix}ch/state/`).exec();
+    const revOf = (res: typeof before, suffix: string) => res.kvs.find((kv) => kv.key.toString().endsWith(suffix))?.mod_revision;
+    await a.saveChanges({ full: false, locations: [loc('web', 's3', 3)], removedLocations: [], migrations: [], removedMigrations: ['m1'] });
+    const after = await c.getAll().prefix(`${prefix}ch/state/`).exec();
+    t.not(revOf(after, '/web'), revOf(before, '/web'), 'the changed row is written');
+    t.equal(revOf(after, '/db'), revOf(before, '/db'), 'a row not in the change list is left alone (not deleted)');
+    t.equal(revOf(after, '/m1'), undefined, 'the removed key is deleted');
+    t.equal(revOf(after, '/m2'), revOf(before, '/m2'));
+    await a.saveChanges({ full: false, locations: [loc('web', 's3', 3)], removedLocations: ['gone-already'], migrations: [], removedMigrations: [] });
+    const again = await c.getAll().prefix(`${prefix}ch/state/`).exec();
+    t.equal(again.header.revision, after.header.revision, 'a row handed over as etcd holds it, and a key it does not have: no write at all');
+    const back = await new EtcdStateStore(c, { prefix: `${prefix}ch/` }).load();
+    t.same(back?.locations.map((l) => (l as { name: string }).name).sort(), ['db', 'web']);
+    t.same(back?.migrations, [{ id: 'm2', state: 'prepared' }]);
+  });
+
   await t.test('compare-and-swap: a writer with a stale view is refused, then succeeds after re-reading', async (t) => {
     const a = new EtcdStateStore(client(), { prefix: `${prefix}cas/` });
     const b = new EtcdStateStore(client(), { prefix: `${prefix}cas/` });
