@@ -4,6 +4,9 @@
  */
 import type { ResolvedTopology } from '../../src/topology/types.js';
 import type { PortDesc } from '../../src/openflow/types/index.js';
+
+/** What the fabric reads of a reported port (a PortDesc has more). */
+export type ReportedPort = Pick<PortDesc, 'portNo' | 'name' | 'config' | 'state'>;
 import { Port } from '../../src/openflow/constants.js';
 import type { Fabric, FabricBridge } from './fabric.js';
 import { defaultTunnelPortName } from '../../src/topology/derive.js';
@@ -21,7 +24,7 @@ const OFPPS_LINK_DOWN = 1;
  */
 export function fabricFromTopology(
   topology: ResolvedTopology,
-  reportedPorts: ReadonlyMap<string, ReadonlyMap<number, PortDesc>>,
+  reportedPorts: ReadonlyMap<string, ReadonlyMap<number, ReportedPort>>,
   extraEdgePorts: ReadonlyMap<string, Iterable<number>> = new Map(),
   only?: ReadonlySet<string>,
 ): Fabric {
@@ -82,7 +85,7 @@ function tunnelNamesOf(topology: ResolvedTopology): ReadonlySet<string> {
 export function refreshBridges(
   fabric: Fabric,
   topology: ResolvedTopology,
-  reportedPorts: ReadonlyMap<string, ReadonlyMap<number, PortDesc>>,
+  reportedPorts: ReadonlyMap<string, ReadonlyMap<number, ReportedPort>>,
   extraEdgePorts: ReadonlyMap<string, Iterable<number>>,
   nodes: Iterable<string>,
 ): Fabric {
@@ -93,18 +96,18 @@ export function refreshBridges(
 }
 
 /** A switch's ports by name (names are unique per bridge in OVS). */
-export function portsByName(ports: ReadonlyMap<number, PortDesc>): Map<string, PortDesc> {
-  const out = new Map<string, PortDesc>();
+export function portsByName<P extends ReportedPort>(ports: ReadonlyMap<number, P>): Map<string, P> {
+  const out = new Map<string, P>();
   for (const p of ports.values()) out.set(p.name, p);
   return out;
 }
 
 /** The number a switch reports for a port name, else undefined. */
-export function reportedOfport(ports: ReadonlyMap<number, PortDesc> | undefined, name: string): number | undefined {
+export function reportedOfport(ports: ReadonlyMap<number, ReportedPort> | undefined, name: string): number | undefined {
   for (const p of ports?.values() ?? []) if (p.name === name) return p.portNo;
   return undefined;
 }
 
-function isUp(p: PortDesc | undefined): boolean {
+function isUp(p: ReportedPort | undefined): boolean {
   return p !== undefined && (p.config & OFPPC_PORT_DOWN) === 0 && (p.state & OFPPS_LINK_DOWN) === 0;
 }

@@ -30,7 +30,7 @@ import { levelsAlongPaths, levelsTowards, stageDiffs, stageFabricChange, type Tr
 import {
   applyDiff, countInstalled, deleteInstalled, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, type SwitchDiff,
 } from '../core/diff.js';
-import { SessionError, SwitchSession, dpidText, type SessionOptions } from './session.js';
+import { SessionError, SwitchSession, dpidText, type SessionOptions, type SwitchPort } from './session.js';
 import { CorruptStateFile, FileStateStore, type StateChanges, type StateStore, type StoredState } from '../ha/store.js';
 import type { Metrics } from './metrics.js';
 import { diffTopologies, formatTopologyDiff, type TopologyDiff } from '../../src/topology/diff.js';
@@ -785,7 +785,7 @@ export class Controller extends EventEmitter {
    */
   private followPorts(node: string, session: SwitchSession): void {
     // Collected first: moving an entry while iterating the table is not done (and the table is not copied per call).
-    let byName: Map<string, PortDesc> | undefined;
+    let byName: Map<string, SwitchPort> | undefined;
     const moved: [Location, number][] = [];
     for (const name of this.tracked.namesAt.get(node) ?? []) {
       const l = this.tracked.get(name);
@@ -1312,7 +1312,7 @@ export class Controller extends EventEmitter {
     };
     use(was.node, was.ofport, -1);
     use(to.node, to.ofport, 1);
-    const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
+    const reported = new Map<string, ReadonlyMap<number, SwitchPort>>();
     for (const node of ends) {
       const s = this.sessions.get(node);
       if (s?.state === 'ready') reported.set(node, s.ports);
@@ -1715,7 +1715,7 @@ export class Controller extends EventEmitter {
     let now: Fabric;
     if (this.tracked.portSetChanged) now = this.fabric();
     else {
-      const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
+      const reported = new Map<string, ReadonlyMap<number, SwitchPort>>();
       const located = new Map<string, Iterable<number>>();
       for (const node of nodes) {
         const s = this.sessions.get(node);
@@ -1731,7 +1731,7 @@ export class Controller extends EventEmitter {
 
   /** The fabric as the switches report it, with the edge ports that hold locations. */
   private fabric(): Fabric {
-    const reported = new Map<string, ReadonlyMap<number, PortDesc>>();
+    const reported = new Map<string, ReadonlyMap<number, SwitchPort>>();
     for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
     const located = new Map<string, Iterable<number>>();
     for (const [node, ports] of this.tracked.portUse) located.set(node, ports.keys());
@@ -2042,7 +2042,7 @@ function asArray(x: unknown): unknown[] {
   return Array.isArray(x) ? x : [];
 }
 
-function portView(p: PortDesc): { portNo: number; name: string; up: boolean } {
+function portView(p: SwitchPort): { portNo: number; name: string; up: boolean } {
   return { portNo: p.portNo, name: p.name, up: (p.config & 1) === 0 && (p.state & 1) === 0 };
 }
 

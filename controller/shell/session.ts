@@ -113,7 +113,8 @@ export class SwitchSession extends EventEmitter {
   state: SessionState = 'handshake';
   datapathId?: bigint;
   features?: FeaturesReply;
-  readonly ports = new Map<number, PortDesc>();
+  /** What the switch reports of each port: the fields the controller reads, not the whole PortDesc (one per container: 100k of them). */
+  readonly ports = new Map<number, SwitchPort>();
   /** Counters for metrics and the API. */
   readonly stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, errorsIn: 0, dropped: 0 };
   readonly remote: string;
@@ -476,7 +477,7 @@ export class SwitchSession extends EventEmitter {
       }
       case 'PORT_STATUS':
         if (msg.reason === 'DELETE') this.ports.delete(msg.desc.portNo);
-        else this.ports.set(msg.desc.portNo, msg.desc);
+        else this.ports.set(msg.desc.portNo, switchPort(msg.desc));
         this.emit('port', msg.reason, msg.desc);
         break;
       default: {
@@ -512,7 +513,7 @@ export class SwitchSession extends EventEmitter {
       // Whole packets to the controller: proxy ARP and learning need the frame, not a buffer id.
       this.send({ type: 'SET_CONFIG', xid: 0, flags: 0, missSendLen: 0xffff });
       const parts = await this.multipart({ kind: 'PORT_DESC' });
-      for (const part of parts) if (part.kind === 'PORT_DESC') for (const p of part.ports) this.ports.set(p.portNo, p);
+      for (const part of parts) if (part.kind === 'PORT_DESC') for (const p of part.ports) this.ports.set(p.portNo, switchPort(p));
       clearTimeout(this.handshakeTimer);
       if ((this.state as SessionState) === 'closed') return;
       this.state = 'ready';
@@ -589,4 +590,16 @@ function isReplyTo(request: Message, reply: Message): boolean {
 
 export function dpidText(dpid: bigint): string {
   return dpid.toString(16).padStart(16, '0');
+}
+
+/** A port as the controller keeps it: number, name, and the bits that say whether it is up. */
+export interface SwitchPort {
+  portNo: number;
+  name: string;
+  config: number;
+  state: number;
+}
+
+function switchPort(p: PortDesc): SwitchPort {
+  return { portNo: p.portNo, name: p.name, config: p.config, state: p.state };
 }
