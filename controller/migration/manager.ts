@@ -274,8 +274,6 @@ export class MigrationManager {
   private readonly plans = new Map<string, PreparedMove>();
   /** Plans being computed (queued with the controller's changes), by migration id. */
   private readonly planning = new Map<string, Promise<void>>();
-  /** Migrations whose pending plan (planning) was asked for by a port change (see flip). */
-  private readonly replannedForPort = new Set<string>();
 
   constructor(readonly controller: Controller, options: Partial<MigrationOptions> = {}, readonly metrics?: Metrics) {
     this.options = { timeoutMs: 120_000, keepFinished: 200, hold: {}, ...options };
@@ -386,15 +384,8 @@ export class MigrationManager {
     const waited: string[] = [];
     const since = (t: number) => Math.round((performance.now() - t) * 1000) / 1000;
     // A plan still being computed is queued ahead of this flip's change anyway: waiting costs nothing.
-    // But for a re-plan after a port change when a plan for this port exists: waiting for it cost
-    // its turn behind the port change's sync and an event-loop turn (4-20 ms at the resume, when
-    // the port's link-up and the first frame come together). The commit checks the plan it has
-    // (Controller.preparedMoveStale: a port event counts only if the fabric after the move
-    // differs, which a link-up of the destination port does not) and computes afresh if stale.
     const planning = this.planning.get(id);
-    const ahead = this.plans.get(id);
-    const planForPort = ahead !== undefined && ahead.to.node === m.to.node && ahead.to.ofport === m.to.ofport;
-    if (planning && !(planForPort && this.replannedForPort.has(id))) {
+    if (planning) {
       const t = performance.now();
       await planning;
       waited.push(`${since(t)} ms for the plan`);
@@ -667,10 +658,8 @@ export class MigrationManager {
         const planAgain = () => {
           const run = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.precompute(m));
           this.planning.set(m.id, run);
-          this.replannedForPort.add(m.id);
           void run.finally(() => {
             if (this.planning.get(m.id) === run) this.planning.delete(m.id);
-            if (!this.planning.has(m.id)) this.replannedForPort.delete(m.id);
           });
         };
         if (m.state === 'prepared' && ev.switch === m.from.node && ev.port.portNo === m.from.ofport) planAgain();
