@@ -696,7 +696,7 @@ export class MigrationManager {
         // Before anything else: the later frames need not reach us (see Controller.quietArrival).
         this.arrived.add(m.id);
         this.activate();
-        if (this.controller.quietArrival(f.node, m.mac, f.ofport)) this.mark(m, 'arrival flow quiet', `${f.node} copies the container's frames at port ${f.ofport} to the controller no more`);
+        this.controller.quietArrival(f.node, m.mac, f.ofport);
       }
       void this.commit(m.id, 'first-frame').catch((err: Error) => {
         // Still prepared (the commit was refused): the next frame may commit it again.
