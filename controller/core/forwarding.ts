@@ -105,11 +105,6 @@ export interface MigrationInProgress {
    * them no more (the old host takes nothing from then on; their twins are held at the new edge).
    */
   seal?: 'report' | 'drop';
-  /**
-   * The container's first frame at its new port reached the controller (and commits the
-   * migration): its arrival flow there forwards without copying to the controller any more.
-   */
-  arrived?: boolean;
 }
 
 /** Which bridges hold an entry for a MAC (the demand set, the departed set). */
@@ -386,7 +381,7 @@ export function changedMigrations(a: ReadonlyMap<string, MigrationInProgress>, b
 function sameMigration(a: MigrationInProgress, b: MigrationInProgress | undefined): boolean {
   return b !== undefined && a.name === b.name && a.mac.toLowerCase() === b.mac.toLowerCase()
     && a.from.bridge === b.from.bridge && a.from.ofport === b.from.ofport && a.to.bridge === b.to.bridge && a.to.ofport === b.to.ofport
-    && (a.hold === true) === (b.hold === true) && a.seal === b.seal && (a.arrived === true) === (b.arrived === true);
+    && (a.hold === true) === (b.hold === true) && a.seal === b.seal;
 }
 
 /**
@@ -577,7 +572,7 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
     const newPort = to!.ofport;
     const both = newPort === undefined ? [output(ep.at.ofport)] : [output(ep.at.ofport), output(newPort)];
     put(at, flowOn(local, [applyActions(both)], `same/${ep.at.ofport}/${newPort}`, cache));
-    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(mac, newPort, migration.arrived === true, cache));
+    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(mac, newPort, cache));
     put(at, flowOn(deliverHome, [applyActions([POP, ...both])], `same/${homeLabel}/${ep.at.ofport}/${newPort}`, cache));
     if (hold) {
       put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
@@ -607,7 +602,7 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
     const back = ctx.paths.nextHop(n, at);
     const newLocal: Action[] = back === undefined ? [PUSH, setVid(toLabel)] : [PUSH, setVid(homeLabel), OLD_COPY, output(back), setVid(toLabel), NEW_COPY];
     put(n, flowOn(local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
-    if (to!.ofport !== undefined) put(n, arrivalFlow(mac, to!.ofport, migration.arrived === true, cache));
+    if (to!.ofport !== undefined) put(n, arrivalFlow(mac, to!.ofport, cache));
     const copyMatch = [vlanIs(toLabel), dstMatch];
     if (to!.ofport !== undefined) put(n, flowOn(rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(ctx, to!.ofport), `${toLabel}/${to!.ofport}`, cache));
     if (hold) put(n, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, toLabel, cache));
@@ -774,25 +769,12 @@ export function endpointFlowsOn(ctx: ForwardingContext, ep: Endpoint, bridge: st
 /**
  * A migrating container's frames at its new port. Left to the ingress miss they would pass its
  * meter, which drops whole frames, not just the controller's copy: after a resume the container
- * and the echoes of its replayed backlog exceed it at once. Unmetered instead; a copy goes to
- * the controller only until the first one is in (`arrived`, see arrivedFlow): that one commits
- * the migration, and every later copy only slowed the switch (a controller action puts each
- * frame through ovs-vswitchd's slow path) while the flip's barriers wait on it.
+ * and the echoes of its replayed backlog exceed it at once. Unmetered instead; the copies last
+ * from the first frame (which commits the migration) until the flip replaces this flow.
  */
-function arrivalFlow(mac: string, ofport: number, arrived: boolean, cache: FlowCache | undefined): FlowSpec {
-  return arrived ? flowOn(arrivalRule(mac, ofport), GOTO_EDGE, `arrived/${ofport}`, cache) : flowOn(arrivalRule(mac, ofport), ARRIVAL_INSTRUCTIONS, ofport, cache);
-}
-
-function arrivalRule(mac: string, ofport: number): Rule {
-  return rule(RuleKind.MIGRATION_ARRIVAL, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE, [{ field: 'in_port', value: ofport }, { field: 'eth_src', value: mac }]);
-}
-
-/**
- * The arrival flow once the container's first frame is in: what the controller sends the new
- * edge at once, ahead of any computation, and what every sync computes from then on.
- */
-export function arrivedFlow(mac: string, ofport: number): FlowSpec {
-  return arrivalFlow(mac.toLowerCase(), ofport, true, undefined);
+function arrivalFlow(mac: string, ofport: number, cache: FlowCache | undefined): FlowSpec {
+  const r = rule(RuleKind.MIGRATION_ARRIVAL, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE, [{ field: 'in_port', value: ofport }, { field: 'eth_src', value: mac }]);
+  return flowOn(r, ARRIVAL_INSTRUCTIONS, ofport, cache);
 }
 
 /** A rule: what its flows on every bridge share. */

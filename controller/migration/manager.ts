@@ -347,9 +347,6 @@ export class MigrationManager {
     return m;
   }
 
-  /** Migrations whose container's first frame at the new port reached us (see onFrame). */
-  private readonly arrived = new Set<string>();
-
   /** Flips in progress, by migration id: a commit call that races the first frame joins it. */
   private readonly committing = new Map<string, Promise<Migration>>();
 
@@ -611,7 +608,6 @@ export class MigrationManager {
         to: m.to.ofport === null ? { bridge: m.to.node } : { bridge: m.to.node, ofport: m.to.ofport },
         ...(hold ? { hold: true } : {}),
         ...(h?.seal ? { seal: h.seal } : {}),
-        ...(this.arrived.has(m.id) ? { arrived: true } : {}),
       });
     }
     return active;
@@ -667,8 +663,6 @@ export class MigrationManager {
         // Asked for by number: the first port with that number names it.
         if (m.to.port === null && m.to.ofport === ev.port.portNo && ev.reason !== 'DELETE') m.to.port = ev.port.name;
         if (m.to.port !== ev.port.name) continue;
-        // Another port (or none): its first frame is yet to come (activated below, synced by the port change).
-        if (ev.reason === 'DELETE' || m.to.ofport !== ev.port.portNo) this.arrived.delete(m.id);
         if (ev.reason === 'DELETE') {
           m.to.ofport = null;
           this.mark(m, 'port gone', `ofport ${ev.port.portNo}`);
@@ -692,26 +686,9 @@ export class MigrationManager {
       if (m.state !== 'prepared' || m.mac !== f.mac.toLowerCase() || m.to.node !== f.node) continue;
       if (m.to.ofport !== f.ofport && m.to.port !== f.portName) continue;
       if (m.to.ofport === null) m.to.ofport = f.ofport;
-      if (m.to.ofport === f.ofport && !this.arrived.has(m.id)) {
-        // Before anything else: the later frames need not reach us (see Controller.quietArrival).
-        this.arrived.add(m.id);
-        this.activate();
-        this.controller.quietArrival(f.node, m.mac, f.ofport);
-      }
-      void this.commit(m.id, 'first-frame').catch((err: Error) => {
-        // Still prepared (the commit was refused): the next frame may commit it again.
-        if (this.migrations.get(m.id)?.state === 'prepared') this.unarrive(m, 'the commit by the first frame failed');
-        this.controller.emit('event', { type: 'migration-failed', id: m.id, error: err.message });
-      });
+      void this.commit(m.id, 'first-frame').catch((err: Error) => this.controller.emit('event', { type: 'migration-failed', id: m.id, error: err.message }));
       return;
     }
-  }
-
-  /** The new port's arrival flow copies frames to the controller again (see onFrame). */
-  private unarrive(m: Migration, why: string): void {
-    if (!this.arrived.delete(m.id)) return;
-    this.activate();
-    void this.controller.requestSync(`${m.container}: ${why}: its frames at the new port go to the controller again`, { towards: m.to.node });
   }
 
   /** A frame a hold flow sent: queued behind the others, or (hold released) sent on at once. */
@@ -1093,7 +1070,6 @@ export class MigrationManager {
 
   private finish(m: Migration): void {
     this.metrics?.migrations.inc({ state: m.state });
-    this.arrived.delete(m.id);
     const h = this.holds.get(m.id);
     if (h) {
       // Committed: frames still waiting for their batch (forwardHeld) belong at the new port,

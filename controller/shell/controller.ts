@@ -19,7 +19,7 @@ import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, isOurCookie, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
-  arrivedFlow, BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, desiredStateFor, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
+  BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, desiredStateFor, endpointFlowsOn, FlowCache, FLOOD_GROUP, forwardingContext,
   migrationsByMac, OWN_GROUP_IDS, withEntry, withMigrationChanges, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
 import { instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
@@ -28,7 +28,7 @@ import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, refreshBridges, reportedOfport } from '../core/topology-fabric.js';
 import { levelsAlongPaths, levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
 import {
-  applyDiff, countInstalled, deleteInstalled, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, setInstalled, type SwitchDiff,
+  applyDiff, countInstalled, deleteInstalled, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, type SwitchDiff,
 } from '../core/diff.js';
 import { SessionError, SwitchSession, dpidText, type SessionOptions } from './session.js';
 import { CorruptStateFile, FileStateStore, type StateStore, type StoredState } from '../ha/store.js';
@@ -771,31 +771,6 @@ export class Controller extends EventEmitter {
     if (portName) entry.port = portName;
     const change = this.locations.set(entry);
     if (change) this.announce(change, known ? 'host move detected from traffic' : 'learned from traffic');
-  }
-
-  /**
-   * A migrating container's first frame at its new port is in: its arrival flow on `node` stops
-   * copying to the controller at once, ahead of the flip and of anything queued (one flow_mod,
-   * no barrier: the flip's barriers follow on the same connection). Each copy costs the switch a
-   * slow-path upcall and a packet-in, for every frame the resumed container sends until the
-   * flip, just when the flip's barrier round trips wait on that switch. The caller has marked
-   * the migration `arrived`, so every sync computes this flow from now on.
-   *
-   * Modelled without a new installed generation: the prepared flip stays valid (its flow for this
-   * slot, the mover's own ingress flow, is an ADD over whatever the arrival flow holds). Only
-   * over the copying arrival flow as modelled: should the model not hold it yet (its sync
-   * unconfirmed), the next sync sends this flow instead.
-   */
-  quietArrival(node: string, mac: string, ofport: number): boolean {
-    const session = this.sessions.get(node);
-    const installed = this.installed.get(node);
-    if (!session || session.state !== 'ready' || !installed) return false;
-    const flow = arrivedFlow(mac, ofport);
-    const cur = installedFlow(installed, flow);
-    if (!cur || cur.cookie !== flow.cookie || instructionsKey(cur.instructions) === instructionsKey(flow.instructions)) return false;
-    session.send(flowAdds([flow])[0]!);
-    setInstalled(installed, flow);
-    return true;
   }
 
   // ------------------------------------------------------------------------------ containers
