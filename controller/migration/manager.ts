@@ -775,28 +775,23 @@ export class MigrationManager {
     // the queue fits the window: a stream the container does not keep up with fills the hold's
     // caps (counted drops) instead of its sockets, and the migration's timeout bounds the wait.
     const { replayWindow, replayIdleMs } = this.holdBudget.limits;
-    // A backlog of one burst or less needs no pace: no counters read (a round trip before the
-    // release, which would also outdate the flip's plan made at the port's arrival).
-    const paced = replayWindow > 0 && h.queue.length > burst;
-    // Paced: the counters are asked for and the first window goes right behind the request, not
-    // after its reply. The switch answers a connection's messages in order, so the reply counts
-    // what the port had before the window, as a clock started first would; and a fresh clock's
-    // room is the whole window. Waiting kept the new port idle for two round trips (the start,
-    // then the first room) through a switch busy at the resume (bench: 1-35 ms each).
-    const start = paced ? this.portCounters(m) : undefined;
-    let clock: ReplayClock | null = null;
+    // A backlog of one burst or less needs no pace: no counters read first (a round trip before
+    // the release, which would also outdate the flip's plan made at the port's arrival).
+    const clock = replayWindow > 0 && h.queue.length > burst ? await ReplayClock.start(this.portCounters(m), replayWindow, replayIdleMs) : null;
+    if (h.phase !== 'replaying') {
+      h.replayDrained?.();
+      return;
+    }
     let backlog = h.queue.length;
     // With the clock, frames arriving during the replay are paced too, but at most as many again
     // as the freeze's backlog: an endless stream kept the replay, and the commit waiting for it,
     // going for tens of seconds (bench: 30,000 frames held); then the last burst takes the rest.
     let pacedLeft = 2 * backlog;
-    let replayed!: Promise<number>;
+    let replayed: Promise<number>;
     let counters: Promise<PortPackets | null> | undefined;
-    for (let first = true; ; first = false) {
+    for (;;) {
       let max: number;
-      if (first && paced) {
-        max = replayWindow;
-      } else if (clock) {
+      if (clock) {
         const room = await clock.room(() => this.portCounters(m), () => h.phase !== 'replaying', counters);
         if (h.phase !== 'replaying') {
           h.replayDrained?.();
@@ -815,9 +810,7 @@ export class MigrationManager {
       if (h.queue.length === 0) break;
       // Asked right behind the burst: the switch answers it once the burst is out, in the same
       // round trip as the burst's barrier.
-      if (clock || (first && paced)) counters = this.portCounters(m);
-      // No counters from the switch: the barrier pace alone from here on.
-      if (first && start) clock = await ReplayClock.start(start, replayWindow, replayIdleMs);
+      if (clock) counters = this.portCounters(m);
       const n = await replayed;
       if (h.phase !== 'replaying') {
         // Aborted meanwhile: its queue was discarded.
