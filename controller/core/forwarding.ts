@@ -344,11 +344,7 @@ export interface ForwardingContext {
   labelRoot: string | undefined;
   demand: BridgesByMac;
   departed: BridgesByMac;
-  /**
-   * Instructions "output to tunnel port N" and "push label L, go to the label table", shared by
-   * every flow that has them (a bridge's label flows through one tunnel). A container's port is
-   * in one or two flows, each kept once by the flow cache: not memoised (an entry per container).
-   */
+  /** Instructions "output to port N" and "push label L, go to the label table", shared by every flow that has them. */
   outputs: Map<number, Instruction[]>;
   pushes: Map<number, Instruction[]>;
 }
@@ -867,27 +863,17 @@ function inPort(port: number): OxmField {
 }
 
 function outputTo(ctx: ForwardingContext, port: number): Instruction[] {
-  if (!tunnelPorts(ctx.fabric).has(port)) return [applyActions([output(port)])];
   let instructions = ctx.outputs.get(port);
   if (!instructions) ctx.outputs.set(port, (instructions = [applyActions([output(port)])]));
   return instructions;
 }
 
-/** Delivery at an edge port (a container's): see ForwardingContext.outputs. */
-function popOutput(_ctx: ForwardingContext, port: number): Instruction[] {
-  return [applyActions([POP, output(port)])];
-}
-
-/** Every tunnel port number of `fabric`'s bridges, once per fabric. */
-const tunnelPortsOf = new WeakMap<Fabric, ReadonlySet<number>>();
-function tunnelPorts(fabric: Fabric): ReadonlySet<number> {
-  let ports = tunnelPortsOf.get(fabric);
-  if (!ports) {
-    const all = new Set<number>();
-    for (const b of fabric.bridges.values()) for (const t of b.tunnels) all.add(t.ofport);
-    tunnelPortsOf.set(fabric, (ports = all));
-  }
-  return ports;
+function popOutput(ctx: ForwardingContext, port: number): Instruction[] {
+  // Keyed apart from outputTo's: port numbers are below 2^32.
+  const key = -1 - port;
+  let instructions = ctx.outputs.get(key);
+  if (!instructions) ctx.outputs.set(key, (instructions = [applyActions([POP, output(port)])]));
+  return instructions;
 }
 
 function pushLabel(ctx: ForwardingContext, label: number): Instruction[] {
