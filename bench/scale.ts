@@ -110,6 +110,7 @@ interface SizeResult {
   liveRss?: number;
   liveHeapPerContainer?: number;
   liveRssPerContainer?: number;
+  liveSkipped?: string;
   flowsMax?: number;
   flowsMean?: number;
   pathLength?: number;
@@ -599,7 +600,7 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), `${fmt(startup)} (${fmt(r.startupCpuMs)})`, fmt(r.startupFlowMods),
       r.connectedStartupMs === undefined ? (r.connectedSkipped ?? '–') : `${fmt(r.connectedStartupMs)} (${fmt(r.connectedCpuMs)}; ${fmt(r.connectedFlowMods)}; ${fmt(r.connectedFullComputations)})`,
       r.restartMs === undefined ? '–' : `${fmt(r.restartMs)} (${fmt(r.restartCpuMs)}; ${fmt(r.restartFlowsHeld)}; ${fmt(r.restartFlowMods)}; ${fmt(r.restartFullComputations)})`,
-      `${fmt(r.liveHeapPerContainer)} / ${fmt(r.liveRssPerContainer)}`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
+      r.liveSkipped ?? `${fmt(r.liveHeapPerContainer)} / ${fmt(r.liveRssPerContainer)}`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
       fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), `${fmt(r.commitEndpointMs, 2)} / ${fmt(r.commitEndpointMaxMs, 2)}`,
       r.prepareSyncMs === undefined || r.preparePlanMs === undefined ? '–' : `${fmt(r.prepareSyncMs, 2)} + ${fmt(r.preparePlanMs, 2)} = ${fmt(r.prepareSyncMs + r.preparePlanMs, 2)}; ${fmt(r.prepareMaxMs, 2)}`,
       `${fmt(r.commitEndpointFlowMods)} (${fmt(r.commitEndpointSwitches)})`,
@@ -678,6 +679,7 @@ async function main(): Promise<void> {
             Object.assign(r, { restartMs: c.restartMs, restartCpuMs: c.restartCpuMs, restartFlowMods: c.restartFlowMods, restartFlowsHeld: c.restartFlowsHeld, restartFullComputations: c.restartFullComputations });
           }
           const live = await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly, '--child-live-memory');
+          if (live.skipped) r.liveSkipped = live.skipped;
           const liveBase = await liveBaseline(shape, bridges);
           if (live.liveHeap !== undefined && live.liveRss !== undefined && liveBase.liveHeap !== undefined && liveBase.liveRss !== undefined) {
             Object.assign(r, { liveHeap: live.liveHeap, liveRss: live.liveRss, liveHeapPerContainer: (live.liveHeap - liveBase.liveHeap) / containers, liveRssPerContainer: (live.liveRss - liveBase.liveRss) / containers });

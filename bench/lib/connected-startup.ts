@@ -6,6 +6,7 @@
  * bench:flip (which then moves a container back and forth). With `keepFlows` the switches keep
  * what they are sent, and `restart` starts a new controller on the same state file that the
  * same switches (their tables) connect to: a restart, with every table read back.
+ * VINO_BENCH_LOG=info (or warn, debug) prints the controller's log on stderr.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,8 @@ export function emulatedSwitches(topology: ResolvedTopology, opts: StartOptions 
 interface StartOptions {
   extraPorts?: (node: string) => { ofport: number; name: string }[];
   keepFlows?: boolean;
+  /** Called with the controller as soon as it listens (a watchdog, say). */
+  onStarted?: (app: RunningApp, switches: EmulatedSwitch[]) => void;
 }
 
 export function startConnected(topology: ResolvedTopology, opts: StartOptions = {}): Promise<ConnectedController> {
@@ -57,7 +60,7 @@ export function startConnected(topology: ResolvedTopology, opts: StartOptions = 
 
 async function start(topology: ResolvedTopology, opts: StartOptions, dir: string, tables?: EmulatedFlowTable[]): Promise<ConnectedController> {
   const app = await startApp({
-    topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: null, logger: pino({ level: 'silent' }),
+    topology, ofListen: [{ host: '127.0.0.1', port: 0 }], apiListen: null, logger: pino({ level: process.env.VINO_BENCH_LOG ?? 'silent' }, pino.destination(2)),
     stateFile: join(dir, 'state.json'),
   });
   const switches: EmulatedSwitch[] = [];
@@ -73,6 +76,7 @@ async function start(topology: ResolvedTopology, opts: StartOptions, dir: string
   try {
     const nodes = Object.values(topology.nodes);
     switches.push(...emulatedSwitches(topology, opts, flows));
+    opts.onStarted?.(app, switches);
     const before = { ...app.controller.syncCounts };
     const cpu = process.cpuUsage();
     const connecting = performance.now();

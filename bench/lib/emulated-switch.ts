@@ -69,6 +69,8 @@ export interface SwitchCounters {
 const OFPFC_ADD = 0;
 const OFPFC_MODIFY = 1;
 const OFPFC_MODIFY_STRICT = 2;
+/** Before connecting again after the controller closed a connection mid-handshake. */
+const RECONNECT_PAUSE_MS = 100;
 const OFPFC_DELETE_STRICT = 4;
 /** ofp_flow_stats up to its match; a MULTIPART_REPLY body is at most 64 KiB. */
 const FLOW_STATS_HEADER = 48;
@@ -149,7 +151,11 @@ export class EmulatedSwitch {
   readonly errors: string[] = [];
 
   private socket?: Socket;
-  private readonly framer = new MessageFramer();
+  private framer = new MessageFramer();
+  /** Where connect() was told to go, for a reconnect after a refusal (see attach). */
+  private target?: { host: string; portNo: number; deadline: number };
+  private readyDone = false;
+  private closing = false;
   private readonly templates: Buffer[];
   private readonly frameOffset: number;
   private readonly portDesc: PortDesc[];
@@ -209,8 +215,13 @@ export class EmulatedSwitch {
     }
   }
 
-  /** Connects, retrying while the controller is not listening yet. */
+  /**
+   * Connects, retrying while the controller is not listening yet; a connection the controller
+   * closes before the handshake is over (it refuses switches past its handshake limit) is made
+   * again after a pause until `deadline`, as Open vSwitch does with its backoff.
+   */
   async connect(host: string, portNo: number, deadline: number): Promise<void> {
+    this.target = { host, portNo, deadline };
     for (;;) {
       try {
         await new Promise<void>((resolve, reject) => {
@@ -241,13 +252,28 @@ export class EmulatedSwitch {
     s.on('close', () => {
       this.closed = true;
       this.window = 0;
+      const t = this.target;
+      if (this.readyDone || this.closing || !t || performance.now() > t.deadline) return;
+      setTimeout(() => {
+        if (this.closing) return;
+        this.framer = new MessageFramer();
+        this.gotFeatures = false;
+        this.closed = false;
+        this.connect(t.host, t.portNo, t.deadline).catch(() => {});
+      }, RECONNECT_PAUSE_MS);
     });
     s.write(encodeMessage({ type: 'HELLO', xid: this.nextXid++, version: OFP_VERSION, elements: [{ type: 'VERSIONBITMAP', versions: [OFP_VERSION] }] }));
   }
 
   close(): void {
+    this.closing = true;
     this.window = 0;
     this.socket?.destroy();
+  }
+
+  private markReady(): void {
+    this.readyDone = true;
+    this.readyResolve();
   }
 
   /** Sends one packet-in per edge port from its anchor host (broadcast destination): teaches them. */
@@ -472,7 +498,7 @@ export class EmulatedSwitch {
         return undefined;
       case T.FEATURES_REQUEST:
         this.gotFeatures = true;
-        if (this.config.readyAfter === 'features') queueMicrotask(() => this.readyResolve());
+        if (this.config.readyAfter === 'features') queueMicrotask(() => this.markReady());
         return [encodeMessage({ type: 'FEATURES_REPLY', xid, datapathId: this.config.datapathId, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f })];
       case T.GET_CONFIG_REQUEST: {
         const body = Buffer.alloc(4);
@@ -494,7 +520,7 @@ export class EmulatedSwitch {
             const reply: Message = { type: 'MULTIPART_REPLY', xid, flags: last ? 0 : MultipartFlags.REPLY_MORE, body: { kind: 'PORT_DESC', ports: this.portDesc.slice(i, i + PORTS_PER_REPLY) } };
             parts.push(encodeMessage(reply));
           }
-          if (this.gotFeatures) queueMicrotask(() => this.readyResolve());
+          if (this.gotFeatures) queueMicrotask(() => this.markReady());
           return parts;
         }
         if (kind === MultipartTypeCode.FLOW && this.config.flows) return this.flowStatsReplies(xid, this.config.flows);
