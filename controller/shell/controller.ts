@@ -1672,7 +1672,7 @@ export class Controller extends EventEmitter {
     };
     for (const l of this.tracked.values()) {
       if (!ctx.fabric.bridges.has(l.node) || !endpointTouches(ctx, l.mac, l.node, bridges)) continue;
-      const ep: Endpoint = { name: l.name, mac: l.mac, ...(l.ip ? { ip: l.ip } : {}), at: { bridge: l.node, ofport: l.ofport } };
+      const ep = endpointOf(l);
       put(l.node, ep);
       put(ctx.migrations.get(l.mac)?.to.bridge, ep);
       for (const b of ctx.demand.bridgesOf(l.mac) ?? []) put(b, ep);

@@ -12,6 +12,7 @@ import { OpenFlowError, errorCodeName, errorTypeName } from '../../src/openflow/
 import { HeaderError, MessageFramer } from '../../src/openflow/framer.js';
 import { checkHeader } from '../../src/openflow/header-check.js';
 import { BufferWriter } from '../../src/openflow/writer.js';
+import type { ReportedPort } from '../core/topology-fabric.js';
 import type {
   ControllerRole, ErrorMessage, FeaturesReply, Message, MultipartReplyBody, MultipartRequestBody, PortDesc, RoleReply,
 } from '../../src/openflow/types/index.js';
@@ -593,12 +594,7 @@ export function dpidText(dpid: bigint): string {
 }
 
 /** A port as the controller keeps it: number, name, and the bits that say whether it is up. */
-export interface SwitchPort {
-  portNo: number;
-  name: string;
-  config: number;
-  state: number;
-}
+export type SwitchPort = ReportedPort;
 
 function switchPort(p: PortDesc): SwitchPort {
   return { portNo: p.portNo, name: p.name, config: p.config, state: p.state };
