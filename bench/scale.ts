@@ -642,20 +642,13 @@ async function main(): Promise<void> {
   for (const s of shapes) if (s !== 'tree' && s !== 'ring') throw new Error(`--shapes: "${s}" is not tree or ring`);
   console.log(`bench:scale  load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}  timeout ${timeoutSec} s/size, heap ${heapMiB} MiB, ${peers} peers per container (ingress entries)`);
   const all: SizeResult[] = [];
-  // The controller with 0 containers on the same topology: what it keeps that is not per container.
+  // What is not per container: the same child with 0 containers on the same topology (the core
+  // structures, or the running controller with its switches connected), once per mode and size.
   const baselines = new Map<string, SizeResult>();
-  const baseline = async (shape: string, bridges: number): Promise<SizeResult> => {
-    const key = `${shape}/${bridges}`;
+  const baselineOf = async (mode: '--child' | '--child-live-memory', shape: string, bridges: number): Promise<SizeResult> => {
+    const key = `${mode} ${shape}/${bridges}`;
     let b = baselines.get(key);
-    if (!b) baselines.set(key, (b = await runChild(shape, bridges, 0, peers, timeoutSec, heapMiB, memoryOnly)));
-    return b;
-  };
-  // The running controller with 0 containers, its switches connected: what is not per container.
-  const liveBaselines = new Map<string, SizeResult>();
-  const liveBaseline = async (shape: string, bridges: number): Promise<SizeResult> => {
-    const key = `${shape}/${bridges}`;
-    let b = liveBaselines.get(key);
-    if (!b) liveBaselines.set(key, (b = await runChild(shape, bridges, 0, peers, timeoutSec, heapMiB, memoryOnly, '--child-live-memory')));
+    if (!b) baselines.set(key, (b = await runChild(shape, bridges, 0, peers, timeoutSec, heapMiB, memoryOnly, mode)));
     return b;
   };
   for (const shape of shapes) {
@@ -666,7 +659,7 @@ async function main(): Promise<void> {
         const smaller = all.find((x) => x.shape === shape && x.skipped && x.bridges <= bridges && x.containers <= containers);
         const r = smaller ? { shape, bridges, containers, skipped: `skipped: ${smaller.bridges}/${smaller.containers} was (${smaller.skipped})` } : await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly);
         if (r.keptRss !== undefined && r.keptHeap !== undefined) {
-          const base = await baseline(shape, bridges);
+          const base = await baselineOf('--child', shape, bridges);
           if (base.keptRss !== undefined && base.keptHeap !== undefined) {
             Object.assign(r, { baseRss: base.keptRss, baseHeap: base.keptHeap, baseYoung: base.keptYoung, bytesPerContainer: (r.keptRss - base.keptRss) / containers, heapPerContainer: (r.keptHeap - base.keptHeap) / containers });
           }
@@ -680,7 +673,7 @@ async function main(): Promise<void> {
           }
           const live = await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly, '--child-live-memory');
           if (live.skipped) r.liveSkipped = live.skipped;
-          const liveBase = await liveBaseline(shape, bridges);
+          const liveBase = await baselineOf('--child-live-memory', shape, bridges);
           if (live.liveHeap !== undefined && live.liveRss !== undefined && liveBase.liveHeap !== undefined && liveBase.liveRss !== undefined) {
             Object.assign(r, { liveHeap: live.liveHeap, liveRss: live.liveRss, liveHeapPerContainer: (live.liveHeap - liveBase.liveHeap) / containers, liveRssPerContainer: (live.liveRss - liveBase.liveRss) / containers });
           }

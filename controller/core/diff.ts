@@ -5,7 +5,7 @@
 import { Group, Port } from '../../src/openflow/constants.js';
 import type { Message } from '../../src/openflow/types/index.js';
 import { isOurCookie } from './cookies.js';
-import { canonicalKey, flowKey, instructionsKey, matchKey, sameData, sameInstructions, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
+import { canonicalKey, flowKey, instructionsKey, lowerMac, matchKey, sameData, sameInstructions, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 import type { Match } from '../../src/openflow/types/index.js';
 
 /** DELETE_STRICT with the exact cookie: never removes a flow some other rule (or tool) owns. */
@@ -257,13 +257,7 @@ export function macOf(flow: Identity): string | undefined {
     if (f.mask !== undefined || typeof f.value !== 'string') continue;
     if (f.field === 'eth_dst' || mac === undefined) mac = f.value;
   }
-  if (mac === undefined) return undefined;
-  // The MAC as the flow has it when already lower-case (ours are): no string made per lookup.
-  for (let i = 0; i < mac.length; i++) {
-    const c = mac.charCodeAt(i);
-    if (c >= 65 && c <= 90) return mac.toLowerCase();
-  }
-  return mac;
+  return mac === undefined ? undefined : lowerMac(mac);
 }
 
 /** The flow the switch holds with the identity (table, priority, match) of `flow`. */

@@ -107,6 +107,15 @@ export function sameInstructions(a: Instruction[], b: Instruction[]): boolean {
   return a === b || sameData(a, b);
 }
 
+/** `mac` in lower case, itself when it is already (ours are): no string made per lookup. */
+export function lowerMac(mac: string): string {
+  for (let i = 0; i < mac.length; i++) {
+    const c = mac.charCodeAt(i);
+    if (c >= 65 && c <= 90) return mac.toLowerCase();
+  }
+  return mac;
+}
+
 /**
  * Equal as their canonicalKey texts would be (keys in any order, an undefined value as absent),
  * without building the texts: a flood group has a bucket per port, and the text of a hundred

@@ -34,7 +34,7 @@ import { Port } from '../../src/openflow/constants.js';
 import type { Action, Instruction, Match, OxmField } from '../../src/openflow/types/index.js';
 import { Paths, spanningTreePorts, type Attachment, type Endpoint, type Fabric, type FabricBridge } from './fabric.js';
 import { RuleKind, ruleCookie } from './cookies.js';
-import type { FlowSpec, GroupSpec, MeterSpec, SwitchState } from './flows.js';
+import { lowerMac, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 
 export const INGRESS_TABLE = 0;
 /** Table 1: untagged frames from edge ports (ingress entries, local delivery). */
@@ -202,15 +202,6 @@ export class BridgeMacs implements BridgesByMac {
 }
 
 const SMALL_SET = 16;
-
-/** `mac` in lower case, itself when it is already (ours are): no string made per lookup. */
-function lowerMac(mac: string): string {
-  for (let i = 0; i < mac.length; i++) {
-    const c = mac.charCodeAt(i);
-    if (c >= 65 && c <= 90) return mac.toLowerCase();
-  }
-  return mac;
-}
 
 /** A copy of `list` plus `item`, of exactly that length (push would leave room for a dozen more). */
 function withOneMore(list: readonly string[], item: string): string[] {

@@ -1505,7 +1505,7 @@ export class Controller extends EventEmitter {
       // connected or went reports its ports (or is assumed to hold the planned ones): the same
       // check, over every bridge.
       const switchesChanged = [...this.tracked.switchesChanged];
-      const fabric = switchesChanged.length > 0 ? this.fabricIfChanged(basis.ctx.fabric, switchesChanged) : this.edgePortsChanged(basis.ctx.fabric);
+      const fabric = this.fabricIfChanged(basis.ctx.fabric, switchesChanged);
       if (!fabric || sameTunnels(basis.ctx.fabric, fabric)) {
         this.syncCounts.endpoints++;
         const diffs = this.endpointDiffs(basis, targets, fabric);
@@ -1672,6 +1672,7 @@ export class Controller extends EventEmitter {
     };
     for (const l of this.tracked.values()) {
       if (!ctx.fabric.bridges.has(l.node) || !endpointTouches(ctx, l.mac, l.node, bridges)) continue;
+      // Placed where endpointTouches found it: its bridge, a migration's new edge, its entries.
       const ep = endpointOf(l);
       put(l.node, ep);
       put(ctx.migrations.get(l.mac)?.to.bridge, ep);
@@ -1694,24 +1695,14 @@ export class Controller extends EventEmitter {
     for (const [bridge, mac] of back) this.tracked.departed.delete(bridge, mac);
   }
 
-  /** The fabric now, if a port gained its first or lost its last location so that some bridge's edge ports differ from `fabric`'s. */
-  private edgePortsChanged(fabric: Fabric): Fabric | undefined {
-    if (!this.tracked.portSetChanged) return undefined;
-    this.tracked.portSetChanged = false;
-    const now = this.fabric();
-    for (const [name, bridge] of now.bridges) {
-      const was = fabric.bridges.get(name)?.edgePorts ?? [];
-      if (bridge.edgePorts.length !== was.length || bridge.edgePorts.some((p, i) => p !== was[i])) return now;
-    }
-    return undefined;
-  }
-
   /**
-   * The fabric now if its tunnels or edge ports differ from `fabric`'s, else undefined; only the
-   * bridges of `nodes` are built again unless a port's use changed (a bridge depends on its own
+   * The fabric now if its tunnels or edge ports differ from `fabric`'s, else undefined: after a
+   * port gained its first or lost its last location every bridge is built again, else only those
+   * of `nodes` (switches that connected, went or were read back: a bridge depends on its own
    * ports alone, and a connect storm asks this once per sync).
    */
   private fabricIfChanged(fabric: Fabric, nodes: readonly string[]): Fabric | undefined {
+    if (!this.tracked.portSetChanged && nodes.length === 0) return undefined;
     let now: Fabric;
     if (this.tracked.portSetChanged) now = this.fabric();
     else {
