@@ -38,7 +38,8 @@
  *   startup.ts); with the process's CPU time (controller and emulated switches share it) and how
  *   many full computations the connect storm cost. Issue 13's goal: < 10 s at 1,000 switches.
  *   Then, once the containers have talked (ingress entries sent), a restart on the same state
- *   file with the switches holding every flow (read back and diffed);
+ *   file with the switches holding every flow (read back and diffed); VINO_BENCH_RESTART_PROFILE=FILE
+ *   writes a CPU profile of the restart alone;
  * - the running controller's memory per container (a third child): heap and RSS after a full GC
  *   once every switch is connected and synced (fresh start), the emulated switches' own share
  *   measured apart and taken off, minus the same with 0 containers: what bench:scale's core
@@ -50,6 +51,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { generateTopology, type GeneratedShape } from '../src/topology/generate.js';
 import { analyzeTopology } from '../src/topology/analyze.js';
 import { resolveTopology } from '../src/topology/load.js';
@@ -105,6 +108,8 @@ interface SizeResult {
   restartFlowMods?: number;
   restartFlowsHeld?: number;
   restartFullComputations?: number;
+  /** The restart's syncs by kind (full computations, endpoint syncs, switches computed alone). */
+  restartSyncs?: { full: number; endpoints: number; switches: number };
   /** The running controller after a fresh connected start-up (its sessions, models and tables; the emulated switches count only), after a full GC. */
   liveHeap?: number;
   liveRss?: number;
@@ -232,8 +237,20 @@ async function measureConnected(shape: GeneratedShape, bridges: number, containe
   for (const [bridge, mac] of demandOf(ctl.locations.endpoints(), peers).entries()) ctl.noteDemand(bridge, mac);
   await ctl.requestSync('bench: containers have talked');
   const held = started.flowsHeld();
+  // VINO_BENCH_RESTART_PROFILE=FILE: a CPU profile of the restart alone (controller and switches).
+  const profileTo = process.env.VINO_BENCH_RESTART_PROFILE;
+  const profiler = profileTo ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const restarted = await started.restart();
-  emit({ restartMs: restarted.startupMs, restartCpuMs: restarted.startupCpuMs, restartFlowMods: restarted.startupFlowMods, restartFlowsHeld: held, restartFullComputations: restarted.syncs.full });
+  if (profiler && profileTo) {
+    writeFileSync(profileTo, JSON.stringify((await profiler.post('Profiler.stop')).profile));
+    profiler.disconnect();
+  }
+  emit({ restartMs: restarted.startupMs, restartCpuMs: restarted.startupCpuMs, restartFlowMods: restarted.startupFlowMods, restartFlowsHeld: held, restartFullComputations: restarted.syncs.full, restartSyncs: restarted.syncs });
   await restarted.close();
 }
 

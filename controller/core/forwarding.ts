@@ -122,9 +122,44 @@ export class BridgeMacs implements BridgesByMac {
   // and a container's talkers sit on a handful of hosts), a Set past SMALL_SET.
   private readonly byMac = new Map<string, string[] | Set<string>>();
   private count = 0;
+  // The MACs of each bridge, kept only while asked for (indexBridges): a connect storm computes
+  // switches a few at a time and needs each one's MACs; at 100k containers the index costs tens
+  // of MiB, so it is not kept in between.
+  private byBridge?: Map<string, Set<string>>;
 
   get size(): number {
     return this.count;
+  }
+
+  /** Builds (true) or drops (false) the index by bridge behind macsAt. */
+  indexBridges(on: boolean): void {
+    if (!on) {
+      this.byBridge = undefined;
+      return;
+    }
+    if (this.byBridge) return;
+    this.byBridge = new Map();
+    for (const [mac, bridges] of this.byMac) for (const b of bridges) this.indexAdd(b, mac);
+  }
+
+  get indexed(): boolean {
+    return this.byBridge !== undefined;
+  }
+
+  /** The MACs with an entry on `bridge`; only while indexed (indexBridges), else undefined. */
+  macsAt(bridge: string): ReadonlySet<string> | undefined {
+    return this.byBridge ? this.byBridge.get(bridge) ?? EMPTY_MACS : undefined;
+  }
+
+  private indexAdd(bridge: string, mac: string): void {
+    let macs = this.byBridge!.get(bridge);
+    if (!macs) this.byBridge!.set(bridge, (macs = new Set()));
+    macs.add(mac);
+  }
+
+  private indexDelete(bridge: string, mac: string): void {
+    const macs = this.byBridge?.get(bridge);
+    if (macs?.delete(mac) && macs.size === 0) this.byBridge!.delete(bridge);
   }
 
   add(bridge: string, mac: string): boolean {
@@ -140,6 +175,7 @@ export class BridgeMacs implements BridgesByMac {
       bridges.add(bridge);
     }
     this.count++;
+    if (this.byBridge) this.indexAdd(bridge, key);
     return true;
   }
 
@@ -157,6 +193,7 @@ export class BridgeMacs implements BridgesByMac {
       if (bridges.size === 0) this.byMac.delete(key);
     }
     this.count--;
+    if (this.byBridge) this.indexDelete(bridge, key);
     return true;
   }
 
@@ -182,6 +219,7 @@ export class BridgeMacs implements BridgesByMac {
     if (!bridges) return [];
     this.byMac.delete(key);
     this.count -= sizeOf(bridges);
+    if (this.byBridge) for (const b of bridges) this.indexDelete(b, key);
     return [...bridges];
   }
 
@@ -190,6 +228,7 @@ export class BridgeMacs implements BridgesByMac {
     for (const [mac, bridges] of this.byMac) {
       const kept = [...bridges].filter(keep);
       if (kept.length === sizeOf(bridges)) continue;
+      if (this.byBridge) for (const b of bridges) if (!keep(b)) this.indexDelete(b, mac);
       this.count -= sizeOf(bridges) - kept.length;
       if (kept.length === 0) this.byMac.delete(mac);
       else this.byMac.set(mac, kept.length <= SMALL_SET ? kept : new Set(kept));
@@ -202,6 +241,7 @@ export class BridgeMacs implements BridgesByMac {
 }
 
 const SMALL_SET = 16;
+const EMPTY_MACS: ReadonlySet<string> = new Set();
 
 /** A copy of `list` plus `item`, of exactly that length (push would leave room for a dozen more). */
 function withOneMore(list: readonly string[], item: string): string[] {
@@ -432,28 +472,60 @@ export function computeDesiredState(input: ForwardingInput): Map<string, SwitchS
 
 /** The desired state of every bridge: its base flows, groups and meters plus every endpoint's flows. */
 export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endpoint[], cache = new FlowCache()): Map<string, SwitchState> {
+  const builder = new DesiredStateBuilder(ctx, cache);
+  builder.addBridges();
+  builder.addEndpoints(endpoints);
+  return builder.build();
+}
+
+/**
+ * The desired state of `ctx.bridges` (all of the fabric's or some), built in steps so that a
+ * caller can yield between chunks of endpoints: each endpoint's flows are computed once and only
+ * for those bridges (a connect storm or a restart computes a thousand switches; computing each
+ * slice of them from every endpoint redid an endpoint's flows once per slice it touched).
+ */
+export class DesiredStateBuilder {
   // Listed table by table: a dump of the desired state reads in pipeline order.
-  const tables = new Map<string, FlowSpec[][]>();
-  for (const name of ctx.bridges) tables.set(name, [[], [], [], []]);
-  const place = (bridge: string, flows: readonly FlowSpec[]) => {
-    const t = tables.get(bridge);
-    if (t) for (const f of flows) t[f.tableId]!.push(f);
+  private readonly tables = new Map<string, FlowSpec[][]>();
+  /** The bridges computed when they are not all of the fabric's. */
+  private readonly slice: ReadonlySet<string> | undefined;
+  private readonly put = (bridge: string, f: FlowSpec) => {
+    this.tables.get(bridge)?.[f.tableId]!.push(f);
   };
-  const placeOne = (bridge: string, f: FlowSpec) => tables.get(bridge)?.[f.tableId]!.push(f);
-  for (const name of ctx.bridges) place(name, bridgeFlows(ctx, ctx.fabric.bridges.get(name)!, cache));
-  // A slice of the bridges (a switch that connected, say): only the endpoints with a flow on one
-  // of them are computed, not every endpoint's flows to keep the slice's.
-  const slice = ctx.bridges.length < ctx.fabric.bridges.size ? new Set(ctx.bridges) : undefined;
-  for (const ep of endpoints) if (!slice || endpointTouches(ctx, ep.mac.toLowerCase(), ep.at.bridge, slice)) putEndpointFlows(ctx, ep, cache, placeOne);
-  const out = new Map<string, SwitchState>();
-  const meters = bridgeMeters(ctx);
-  for (const name of ctx.bridges) {
-    const bridge = ctx.fabric.bridges.get(name)!;
-    const t = tables.get(name)!;
-    out.set(name, { flows: ([] as FlowSpec[]).concat(t[0]!, t[1]!, t[2]!, t[3]!), groups: bridgeGroups(ctx, bridge), meters });
+
+  constructor(private readonly ctx: ForwardingContext, private readonly cache: FlowCache = new FlowCache()) {
+    for (const name of ctx.bridges) this.tables.set(name, [[], [], [], []]);
+    this.slice = ctx.bridges.length < ctx.fabric.bridges.size ? new Set(ctx.bridges) : undefined;
   }
-  cache.finish();
-  return out;
+
+  /** The flows no endpoint determines of `ctx.bridges[from, to)`: all of them before any endpoint's (a table lists them first). */
+  addBridges(from = 0, to = this.ctx.bridges.length): void {
+    for (let i = from; i < to; i++) {
+      const name = this.ctx.bridges[i]!;
+      const t = this.tables.get(name)!;
+      for (const f of bridgeFlows(this.ctx, this.ctx.fabric.bridges.get(name)!, this.cache)) t[f.tableId]!.push(f);
+    }
+  }
+
+  /** The flows of `endpoints[from, to)` on the bridges built (an endpoint with none there costs one check). */
+  addEndpoints(endpoints: readonly Endpoint[], from = 0, to = endpoints.length): void {
+    const { ctx, cache, slice, put } = this;
+    for (let i = from; i < to; i++) {
+      const ep = endpoints[i]!;
+      if (!slice || endpointTouches(ctx, ep.mac.toLowerCase(), ep.at.bridge, slice)) putEndpointFlows(ctx, ep, cache, put, slice);
+    }
+  }
+
+  /** The state of each bridge built; ends the cache's computation. */
+  build(): Map<string, SwitchState> {
+    const out = new Map<string, SwitchState>();
+    const meters = bridgeMeters(this.ctx);
+    for (const [name, t] of this.tables) {
+      out.set(name, { flows: ([] as FlowSpec[]).concat(t[0]!, t[1]!, t[2]!, t[3]!), groups: bridgeGroups(this.ctx, this.ctx.fabric.bridges.get(name)!), meters });
+    }
+    this.cache.finish();
+    return out;
+  }
 }
 
 /** Flows of a bridge that no endpoint determines: tunnel ingress, misses, flooding, labels. */
@@ -559,8 +631,11 @@ export function endpointTouches(ctx: ForwardingContext, mac: string, at: string,
   return false;
 }
 
-/** endpointFlows handing each flow to `put` (a full computation places them at once, without a map per endpoint). */
-function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache | undefined, put: (bridge: string, f: FlowSpec) => void): void {
+/**
+ * endpointFlows handing each flow to `put` (a full computation places them at once, without a
+ * map per endpoint); with `on`, only its flows on those bridges are made.
+ */
+function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache | undefined, put: (bridge: string, f: FlowSpec) => void, on?: ReadonlySet<string>): void {
   const mac = ep.mac.toLowerCase();
   const at = ep.at.bridge;
   const homeLabel = ctx.labels.get(at);
@@ -577,9 +652,12 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
   const deliverHome = rule(RuleKind.DELIVER, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(homeLabel), dstMatch]);
 
   // Its edge.
-  put(at, flowOn(rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
+  const atEdge = !on || on.has(at);
+  if (atEdge) put(at, flowOn(rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
     [inPort(ep.at.ofport), { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, cache));
-  if (!migration || toLabel === undefined) {
+  if (!atEdge) {
+    // Its edge's flows are not asked for; a new edge elsewhere may be (below).
+  } else if (!migration || toLabel === undefined) {
     put(at, flowOn(local, outputTo(ctx, ep.at.ofport), ep.at.ofport, cache));
     put(at, flowOn(deliverHome, popOutput(ctx, ep.at.ofport), labelPortSig(homeLabel, ep.at.ofport), cache));
   } else if (to!.bridge === at) {
@@ -613,6 +691,8 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
       put(at, flowOn(sealLocal, [applyActions(report ? [toController(), output(ep.at.ofport), ...onward] : onward)], `seal/${migration.seal}/${ep.at.ofport}/${toLabel}/${hop}`, cache));
       put(at, flowOn(sealLabelled, report ? [applyActions([POP, toController(), output(ep.at.ofport)])] : [], `seal/${migration.seal}/${homeLabel}/${ep.at.ofport}`, cache));
     }
+  }
+  if (migration && toLabel !== undefined && to!.bridge !== at && (!on || on.has(to!.bridge))) {
     // New edge: its local senders copy to the old edge, then go through its own label's rules.
     const n = to!.bridge;
     const back = ctx.paths.nextHop(n, at);
@@ -628,7 +708,7 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
   const ingress = ruleMatching(RuleKind.INGRESS_ENTRY, mac, EDGE_TABLE, Priority.UNICAST, toMac);
   let plainEntry: FlowSpec | undefined;
   for (const b of ctx.demand.bridgesOf(mac) ?? []) {
-    if (b === at || b === to?.bridge || !ctx.labels.has(b)) continue;
+    if (b === at || b === to?.bridge || !ctx.labels.has(b) || (on && !on.has(b))) continue;
     if (toLabel === undefined || to!.bridge === at) {
       // The same flow on every bridge that demands the MAC: one object for all.
       plainEntry ??= ingressFlow(ingress, pushLabel(ctx, homeLabel), homeLabel, ctx, cache);
@@ -647,7 +727,7 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
   // Relabel entries where it was before: frames still labelled for there go on to its edge.
   for (const b of ctx.departed.bridgesOf(mac) ?? []) {
     const label = ctx.labels.get(b);
-    if (b === at || b === to?.bridge || label === undefined) continue;
+    if (b === at || b === to?.bridge || label === undefined || (on && !on.has(b))) continue;
     const hop = ctx.paths.nextHop(b, at);
     if (hop === undefined) continue;
     const r = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(label), dstMatch]);

@@ -19,7 +19,7 @@ import type { ResolvedTopology } from '../../src/topology/types.js';
 import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, isOurCookie, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
-  BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, desiredStateFor, endpointFlowsOn, endpointTouches, FlowCache, FLOOD_GROUP, forwardingContext,
+  BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, DesiredStateBuilder, endpointFlowsOn, endpointTouches, FlowCache, FLOOD_GROUP, forwardingContext,
   migrationsByMac, OWN_GROUP_IDS, withEntry, withMigrationChanges, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
 import { instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
@@ -1083,6 +1083,11 @@ export class Controller extends EventEmitter {
       // No other sync waiting: the installed MAC runs have stopped growing for now (trimming them
       // between the syncs of a burst would copy a run again at each).
       if (this.queuedSync === undefined) this.installed.compact();
+      // No switch waiting to be computed alone: the storm's index of entries by bridge goes.
+      if (!this.queuedSync?.reconcile.size && this.tracked.switchesChanged.size === 0) {
+        this.tracked.demand.indexBridges(false);
+        this.tracked.departed.indexBridges(false);
+      }
       return unconfirmed;
     });
     // Resolves as requestSync always did: once this change and every earlier one are confirmed.
@@ -1564,29 +1569,54 @@ export class Controller extends EventEmitter {
   }
 
   /**
-   * The full computation for `targets`, a slice of bridges at a time, yielding to the event loop
-   * between slices: at a thousand bridges it takes seconds, during which the other switches'
-   * keepalives and packet-ins must still be answered. A slice is the desired state of its bridges
-   * alone (the forwarding context is the whole fabric's) diffed against what they hold; the
-   * shared FlowCache keeps every slice's flows until the last one is done, then (`forget`) drops
-   * what none used; the whole state of some switches alone keeps the rest. `endpoints` by bridge:
-   * a slice reads its own bridges' lists. The installed state of a switch that disconnects
-   * meanwhile is gone: it is skipped (its reconnect reconciles).
+   * The full computation for `targets`, yielding to the event loop between chunks: at a thousand
+   * bridges it takes seconds, during which the other switches' keepalives and packet-ins must
+   * still be answered. The desired state of all targets is built a chunk of endpoints at a time
+   * (each endpoint's flows computed once, for the targets only), then diffed against what they
+   * hold a slice of bridges at a time. The shared FlowCache keeps the computation's flows until
+   * it is done, then (`forget`) drops what none used; the whole state of some switches alone keeps
+   * the rest. `endpoints` by bridge: those touching the targets. The installed state of a switch
+   * that disconnects meanwhile is gone: it is skipped (its reconnect reconciles).
    */
   private async computeInSlices(ctx: ForwardingContext, endpoints: readonly Endpoint[] | ReadonlyMap<string, readonly Endpoint[]>, targets: readonly string[], forget = true): Promise<Map<string, SwitchDiff>> {
     const diffs = new Map<string, SwitchDiff>();
     const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
+    const list = Array.isArray(endpoints) ? endpoints as readonly Endpoint[] : endpointsOfSlice(endpoints as ReadonlyMap<string, readonly Endpoint[]>, targets);
     this.flowCache.begin();
     try {
+      const builder = new DesiredStateBuilder({ ...ctx, bridges: targets }, this.flowCache);
+      // Chunks of bridges, then of endpoints, each sized from the last chunk's cost per item.
       let size = 1;
+      for (let i = 0; i < targets.length && !this.stopping;) {
+        const t0 = performance.now();
+        const end = Math.min(targets.length, i + size);
+        builder.addBridges(i, end);
+        const perBridge = Math.max((performance.now() - t0) / (end - i), 0.001);
+        i = end;
+        size = budgetMs <= 0 ? 1 : Math.min(MAX_SLICE_BRIDGES, Math.max(1, Math.floor(budgetMs / perBridge)));
+        if (i < targets.length) await yieldToEventLoop();
+      }
+      size = 256;
+      for (let i = 0; i < list.length && !this.stopping;) {
+        const t0 = performance.now();
+        const end = Math.min(list.length, i + size);
+        builder.addEndpoints(list, i, end);
+        const perEndpoint = Math.max((performance.now() - t0) / (end - i), 0.0001);
+        i = end;
+        size = budgetMs <= 0 ? 1 : Math.min(MAX_SLICE_ENDPOINTS, Math.max(1, Math.floor(budgetMs / perEndpoint)));
+        if (i < list.length) await yieldToEventLoop();
+      }
+      const desired = builder.build();
+      size = 1;
       for (let i = 0; i < targets.length && !this.stopping;) {
         const t0 = performance.now();
         const slice = targets.slice(i, i + size);
         i += slice.length;
-        const desired = desiredStateFor({ ...ctx, bridges: slice }, Array.isArray(endpoints) ? endpoints : endpointsOfSlice(endpoints as ReadonlyMap<string, readonly Endpoint[]>, slice), this.flowCache);
         for (const node of slice) {
           const installed = this.installed.get(node);
           if (installed) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, installed, OWN));
+          // Its desired state is not needed past its diff.
+          desired.delete(node);
         }
         if (i >= targets.length) break;
         // The next slice's size from this one's cost per bridge (bridges differ little within a topology).
@@ -1664,6 +1694,14 @@ export class Controller extends EventEmitter {
    * same table).
    */
   private endpointsTouching(ctx: ForwardingContext, bridges: ReadonlySet<string>): Map<string, Endpoint[]> {
+    const { demand, departed } = this.tracked;
+    // A few switches of many: their MACs through the entries indexed by bridge (kept while the
+    // storm lasts), not a pass over every location per sync.
+    if (ctx.demand === demand && ctx.departed === departed && bridges.size * 4 <= ctx.fabric.bridges.size) {
+      demand.indexBridges(true);
+      departed.indexBridges(true);
+      return this.endpointsTouchingIndexed(ctx, bridges);
+    }
     const out = new Map<string, Endpoint[]>([...bridges].map((b) => [b, []]));
     const put = (bridge: string | undefined, ep: Endpoint) => {
       if (bridge === undefined) return;
@@ -1678,6 +1716,38 @@ export class Controller extends EventEmitter {
       put(ctx.migrations.get(l.mac)?.to.bridge, ep);
       for (const b of ctx.demand.bridgesOf(l.mac) ?? []) put(b, ep);
       for (const b of ctx.departed.bridgesOf(l.mac) ?? []) put(b, ep);
+    }
+    return out;
+  }
+
+  /** endpointsTouching through the demand and departed entries indexed by bridge: the same lists, each without repeats. */
+  private endpointsTouchingIndexed(ctx: ForwardingContext, bridges: ReadonlySet<string>): Map<string, Endpoint[]> {
+    const { demand, departed } = this.tracked;
+    const arriving = new Map<string, string[]>();
+    for (const [mac, m] of ctx.migrations) {
+      if (!bridges.has(m.to.bridge)) continue;
+      const macs = arriving.get(m.to.bridge);
+      if (macs) macs.push(mac);
+      else arriving.set(m.to.bridge, [mac]);
+    }
+    // One Endpoint per location, shared by the lists of the bridges it touches.
+    const made = new Map<string, Endpoint>();
+    const out = new Map<string, Endpoint[]>();
+    for (const bridge of bridges) {
+      const list: Endpoint[] = [];
+      const seen = new Set<string>();
+      const take = (l: Location | undefined) => {
+        if (!l || seen.has(l.name) || !ctx.fabric.bridges.has(l.node)) return;
+        seen.add(l.name);
+        let ep = made.get(l.name);
+        if (!ep) made.set(l.name, (ep = endpointOf(l)));
+        list.push(ep);
+      };
+      for (const name of this.tracked.namesAt.get(bridge) ?? []) take(this.tracked.get(name));
+      for (const mac of arriving.get(bridge) ?? []) take(this.tracked.byMac(mac));
+      for (const mac of demand.macsAt(bridge) ?? []) take(this.tracked.byMac(mac));
+      for (const mac of departed.macsAt(bridge) ?? []) take(this.tracked.byMac(mac));
+      out.set(bridge, list);
     }
     return out;
   }
@@ -1995,6 +2065,7 @@ const DEFAULT_MAX_HANDSHAKING = 256;
 /** Work between two yields to the event loop during a full recomputation or a large send, in ms. */
 const DEFAULT_SLICE_MS = 20;
 const MAX_SLICE_BRIDGES = 4096;
+const MAX_SLICE_ENDPOINTS = 1 << 20;
 
 /** Lets timers and I/O (other switches' messages) run before going on. */
 function yieldToEventLoop(): Promise<void> {
