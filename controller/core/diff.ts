@@ -113,6 +113,62 @@ export class MacFlows {
     if (was < 0) this.counts.set(bridge, this.countOn(bridge) + 1);
   }
 
+  /** `bridge` holds `flow` instead of `held` (the same identity: the desired object for an equal one read back). */
+  replace(bridge: string, mac: string, held: FlowSpec, flow: FlowSpec): void {
+    const run = this.byMac.get(mac);
+    let at = -1;
+    let owner = -1;
+    if (run) {
+      for (let i = 0; i < run.length; i++) {
+        const x = run[i]!;
+        if (typeof x !== 'string') owner = x === held ? i : -1;
+        else if (owner >= 0 && x === bridge) {
+          at = i;
+          break;
+        }
+      }
+    }
+    if (at < 0) {
+      this.set(bridge, mac, flow);
+      return;
+    }
+    const r = run!;
+    const alone = owner === at - 1 && (at + 1 === r.length || typeof r[at + 1] !== 'string');
+    const to = r.indexOf(flow);
+    // Held by this switch alone, the new one by none: in place.
+    if (alone && to < 0) {
+      r[owner] = flow;
+      return;
+    }
+    removeAt(r, at);
+    const next = r.indexOf(flow);
+    if (next < 0) r.push(flow, bridge);
+    else insertAt(r, next + 1, bridge);
+    this.grown.add(mac);
+  }
+
+  /**
+   * Records that `bridge` holds the `flows` (with their MACs) and no other MAC flow: a switch
+   * read back, forgotten just before. No search for what it held; one count.
+   */
+  addHeld(bridge: string, flows: readonly FlowSpec[], macsOf: readonly string[]): void {
+    for (let i = 0; i < flows.length; i++) {
+      const flow = flows[i]!;
+      const mac = macsOf[i]!;
+      const run = this.byMac.get(mac);
+      if (!run) {
+        this.byMac.set(mac, [flow, bridge]);
+        continue;
+      }
+      // The same object may be held by others (an indexed desired state shares its flows).
+      const at = run.indexOf(flow);
+      if (at < 0) run.push(flow, bridge);
+      else insertAt(run, at + 1, bridge);
+      this.grown.add(mac);
+    }
+    if (flows.length > 0) this.counts.set(bridge, this.countOn(bridge) + flows.length);
+  }
+
   delete(bridge: string, mac: string, flow: Identity): boolean {
     const run = this.byMac.get(mac);
     const was = run === undefined ? -1 : find(run, bridge, flow);
@@ -301,7 +357,31 @@ export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFl
   const installed: InstalledState = {
     flows: new Map(), groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])), bridge, macs,
   };
-  for (const f of state.flows) if (isOurCookie(f.cookie)) setInstalled(installed, f);
+  // A switch holds one flow per identity: its MAC flows go in without a search (MacFlows.addHeld).
+  const macFlows: FlowSpec[] = [];
+  const macsOf: string[] = [];
+  const seen = new Map<string, FlowSpec[]>();
+  for (const f of state.flows) {
+    if (!isOurCookie(f.cookie)) continue;
+    const mac = macOf(f);
+    if (mac === undefined) {
+      installed.flows.set(flowKey(f), f);
+      continue;
+    }
+    // Two with one identity (not from a switch; a state given by hand): the later one, as set would.
+    const same = seen.get(mac);
+    const dup = same?.findIndex((g) => sameIdentity(g, f)) ?? -1;
+    if (dup >= 0) {
+      macFlows[macFlows.indexOf(same![dup]!)] = f;
+      same![dup] = f;
+      continue;
+    }
+    if (same) same.push(f);
+    else seen.set(mac, [f]);
+    macFlows.push(f);
+    macsOf.push(mac);
+  }
+  macs.addHeld(bridge, macFlows, macsOf);
   return installed;
 }
 
@@ -397,7 +477,7 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
     const cur = macs.get(bridge, mac, f);
     if (cur !== undefined) macFlowsHeld++;
     if (needsAdd(cur, f)) flowsToAdd.push(f);
-    else if (cur !== f) macs.set(bridge, mac, f);
+    else if (cur !== f) macs.replace(bridge, mac, cur!, f);
   }
   for (const [key, f] of want) {
     const cur = installed.flows.get(key);

@@ -3,6 +3,7 @@
  * change tracking; the shell persists it (state file) and feeds it to the forwarding function.
  */
 import type { Endpoint } from './fabric.js';
+import { lowerMac } from './flows.js';
 
 export type LocationSource = 'topology' | 'api' | 'learned' | 'migration';
 
@@ -48,7 +49,8 @@ export class LocationTable {
   }
 
   byMac(mac: string): Location | undefined {
-    const name = this.nameByMac.get(mac.toLowerCase());
+    // lowerMac: no new string (to hash again) for a MAC already in lower case, as most are.
+    const name = this.nameByMac.get(lowerMac(mac));
     return name === undefined ? undefined : this.byName.get(name);
   }
 
