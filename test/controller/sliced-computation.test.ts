@@ -1,0 +1,146 @@
+/**
+ * The pieces a restart or connect storm computes with, against the whole computation they stand
+ * in for: the desired state of some switches (DesiredStateBuilder with a subset, each endpoint's
+ * flows made only for those switches) is the whole desired state's for them, flow for flow, with
+ * migrations (plain, held, sealed, within one bridge), ingress and relabel entries; the by-bridge
+ * index of BridgeMacs agrees with its by-MAC entries through adds and deletes; a switch read back
+ * (indexInstalled, without a search per flow) is the state set flow by flow would give.
+ */
+import t from 'tap';
+import type { Endpoint } from '../../controller/core/fabric.js';
+import { BridgeMacs, DesiredStateBuilder, desiredStateFor, forwardingContext, type MigrationInProgress } from '../../controller/core/forwarding.js';
+import { allInstalled, countInstalled, diffInstalled, indexInstalled, installedFlow, MacFlows, setInstalled, type InstalledState } from '../../controller/core/diff.js';
+import { fabricFromTopology } from '../../controller/core/topology-fabric.js';
+import { generateTopology } from '../../src/topology/generate.js';
+import { resolveTopology } from '../../src/topology/load.js';
+import { Prng } from '../../bench/lib/prng.js';
+
+function scenario(shape: 'tree' | 'ring', bridges: number, containers: number, seed: number) {
+  const topology = resolveTopology(generateTopology({ shape, bridges, containers }));
+  const located = new Map<string, number[]>();
+  for (const c of Object.values(topology.containers)) located.set(c.node, [...(located.get(c.node) ?? []), c.ofport]);
+  const fabric = fabricFromTopology(topology, new Map(), located);
+  const names = [...fabric.bridges.keys()];
+  const hosts = names.filter((n) => fabric.bridges.get(n)!.edgePorts.length > 0);
+  const endpoints: Endpoint[] = Object.values(topology.containers).map((c) => ({ name: c.name, mac: c.mac.toLowerCase(), ip: c.ip, at: { bridge: c.node, ofport: c.ofport } }));
+  const rng = new Prng(seed);
+  const demand = new BridgeMacs();
+  const departed = new BridgeMacs();
+  for (const ep of endpoints) {
+    for (let i = 0; i < 3; i++) demand.add(hosts[rng.below(hosts.length)]!, ep.mac);
+    if (rng.below(4) === 0) departed.add(hosts[rng.below(hosts.length)]!, ep.mac);
+  }
+  const migrations: MigrationInProgress[] = [];
+  const kinds: Partial<MigrationInProgress>[] = [{}, { hold: true }, { seal: 'report' }, { seal: 'drop', hold: true }];
+  for (let i = 0; i < Math.min(12, endpoints.length); i++) {
+    const ep = endpoints[rng.below(endpoints.length)]!;
+    if (migrations.some((m) => m.mac === ep.mac)) continue;
+    // Now and then within its own bridge, now and then before the new port exists.
+    const bridge = i % 5 === 0 ? ep.at.bridge : hosts[rng.below(hosts.length)]!;
+    migrations.push({ name: ep.name, mac: ep.mac, from: ep.at, to: { bridge, ...(i % 3 === 0 ? {} : { ofport: 900 + i }) }, ...kinds[i % kinds.length] });
+  }
+  return { fabric, names, endpoints, ctx: forwardingContext({ fabric, migrations, demand, departed }), rng };
+}
+
+for (const [shape, bridges, containers] of [['tree', 24, 300], ['ring', 30, 400]] as const) {
+  t.test(`${shape} ${bridges}/${containers}: the desired state of some switches is the whole computation's for them`, async (t) => {
+    const { names, endpoints, ctx, rng } = scenario(shape, bridges, containers, bridges);
+    const whole = desiredStateFor(ctx, endpoints);
+    for (let round = 0; round < 8; round++) {
+      const subset = names.filter(() => rng.below(4) === 0);
+      if (subset.length === 0) continue;
+      const builder = new DesiredStateBuilder({ ...ctx, bridges: subset });
+      // In steps, as the controller does between yields.
+      builder.addBridges(0, 1);
+      builder.addBridges(1);
+      const cut = rng.below(endpoints.length);
+      builder.addEndpoints(endpoints, 0, cut);
+      builder.addEndpoints(endpoints, cut);
+      const part = builder.build();
+      t.same([...part.keys()], subset, 'the switches asked for');
+      let differing = 0;
+      for (const b of subset) {
+        const a = part.get(b)!;
+        const w = whole.get(b)!;
+        if (a.flows.length !== w.flows.length || a.flows.some((f, i) => JSON.stringify(f, big) !== JSON.stringify(w.flows[i], big))) differing++;
+        if (JSON.stringify(a.groups, big) !== JSON.stringify(w.groups, big)) differing++;
+      }
+      t.equal(differing, 0, `round ${round}: ${subset.length} switches, the same flows in the same order and the same groups`);
+    }
+  });
+}
+
+t.test('BridgeMacs: the index by bridge follows every add and delete', async (t) => {
+  const set = new BridgeMacs();
+  const rng = new Prng(7);
+  const bridges = ['a', 'b', 'c', 'd', 'e'];
+  const macs = Array.from({ length: 40 }, (_, i) => `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`);
+  const check = (when: string) => {
+    const expected = new Map<string, Set<string>>();
+    for (const [b, m] of set.entries()) {
+      if (!expected.has(b)) expected.set(b, new Set());
+      expected.get(b)!.add(m);
+    }
+    const bad = bridges.filter((b) => JSON.stringify([...(set.macsAt(b) ?? [])].sort()) !== JSON.stringify([...(expected.get(b) ?? [])].sort()));
+    t.same(bad, [], when);
+  };
+  for (let i = 0; i < 200; i++) set.add(bridges[rng.below(5)]!, macs[rng.below(40)]!);
+  t.equal(set.macsAt('a'), undefined, 'not indexed: no answer');
+  set.indexBridges(true);
+  check('built from what was there');
+  for (let i = 0; i < 400; i++) {
+    const op = rng.below(10);
+    if (op < 5) set.add(bridges[rng.below(5)]!, macs[rng.below(40)]!.toUpperCase());
+    else if (op < 8) set.delete(bridges[rng.below(5)]!, macs[rng.below(40)]!);
+    else if (op < 9) set.deleteMac(macs[rng.below(40)]!);
+    else {
+      const dropped = bridges[rng.below(5)];
+      set.retainBridges((b) => b !== dropped);
+    }
+  }
+  check('after adds (upper case too), deletes, MACs forgotten and bridges dropped');
+  set.indexBridges(false);
+  t.equal(set.macsAt('a'), undefined, 'dropped');
+  set.add('a', macs[0]!);
+  set.indexBridges(true);
+  check('built again');
+});
+
+t.test('a switch read back is indexed as setting its flows one by one would, and adopting the desired objects keeps it so', async (t) => {
+  const { names, endpoints, ctx } = scenario('tree', 24, 300, 3);
+  const desired = desiredStateFor(ctx, endpoints);
+  // As read back: copies, not the desired objects (some switches share flow objects there).
+  const copy = <T>(x: T): T => structuredClone(x);
+  const macs = new MacFlows();
+  const slow = new MacFlows();
+  const fast = new Map<string, InstalledState>();
+  const byHand = new Map<string, InstalledState>();
+  for (const b of names) {
+    const read = desired.get(b)!.flows.map(copy);
+    fast.set(b, indexInstalled({ flows: read, groups: [], meters: [] }, b, macs));
+    const s: InstalledState = { flows: new Map(), groups: new Map(), meters: new Map(), bridge: b, macs: slow };
+    for (const f of read) setInstalled(s, f);
+    byHand.set(b, s);
+  }
+  const listing = (s: InstalledState) => [...allInstalled(s)].map((f) => JSON.stringify(f, big)).sort();
+  t.same(names.filter((b) => JSON.stringify(listing(fast.get(b)!)) !== JSON.stringify(listing(byHand.get(b)!))), [], 'every switch holds the same flows');
+  // The diff against what was read back: nothing to send, and the model now holds the desired objects.
+  let toSend = 0;
+  for (const b of names) {
+    const d = diffInstalled(desired.get(b)!, fast.get(b)!);
+    toSend += d.flowsToAdd.length + d.flowsToDelete.length;
+  }
+  t.equal(toSend, 0, 'an equal table read back needs nothing sent');
+  const notAdopted = names.filter((b) => desired.get(b)!.flows.some((f) => installedFlow(fast.get(b)!, f) !== f) || countInstalled(fast.get(b)!) !== desired.get(b)!.flows.length);
+  t.same(notAdopted, [], 'each switch holds the desired objects, as many as it wants');
+  // A table given with two flows of one identity: the later is held, as set would keep it.
+  const [first] = desired.get(names.find((b) => desired.get(b)!.flows.some((f) => f.match.fields.some((m) => m.field === 'eth_dst')))!)!.flows.filter((f) => f.match.fields.some((m) => m.field === 'eth_dst'));
+  const later = { ...copy(first!), instructions: [] };
+  const twice = indexInstalled({ flows: [copy(first!), later], groups: [], meters: [] }, 'x');
+  t.equal(countInstalled(twice), 1, 'one flow per identity');
+  t.equal(installedFlow(twice, first!), later, 'the later one');
+});
+
+function big(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? `${v}n` : v;
+}
