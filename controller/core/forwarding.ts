@@ -163,7 +163,7 @@ export class BridgeMacs implements BridgesByMac {
   }
 
   add(bridge: string, mac: string): boolean {
-    const key = mac.toLowerCase();
+    const key = lowerMac(mac);
     const bridges = this.byMac.get(key);
     if (!bridges) {
       this.byMac.set(key, [bridge]);
@@ -180,7 +180,7 @@ export class BridgeMacs implements BridgesByMac {
   }
 
   delete(bridge: string, mac: string): boolean {
-    const key = mac.toLowerCase();
+    const key = lowerMac(mac);
     const bridges = this.byMac.get(key);
     if (!bridges) return false;
     if (Array.isArray(bridges)) {
@@ -198,7 +198,7 @@ export class BridgeMacs implements BridgesByMac {
   }
 
   has(bridge: string, mac: string): boolean {
-    const bridges = this.byMac.get(mac.toLowerCase());
+    const bridges = this.byMac.get(lowerMac(mac));
     return bridges === undefined ? false : Array.isArray(bridges) ? bridges.includes(bridge) : bridges.has(bridge);
   }
 
@@ -208,13 +208,13 @@ export class BridgeMacs implements BridgesByMac {
 
   /** How many bridges hold an entry for `mac`. */
   countOf(mac: string): number {
-    const bridges = this.byMac.get(mac.toLowerCase());
+    const bridges = this.byMac.get(lowerMac(mac));
     return bridges === undefined ? 0 : sizeOf(bridges);
   }
 
   /** Forgets a MAC everywhere; returns the bridges that had it. */
   deleteMac(mac: string): string[] {
-    const key = mac.toLowerCase();
+    const key = lowerMac(mac);
     const bridges = this.byMac.get(key);
     if (!bridges) return [];
     this.byMac.delete(key);
@@ -512,7 +512,7 @@ export class DesiredStateBuilder {
     const { ctx, cache, slice, put } = this;
     for (let i = from; i < to; i++) {
       const ep = endpoints[i]!;
-      if (!slice || endpointTouches(ctx, ep.mac.toLowerCase(), ep.at.bridge, slice)) putEndpointFlows(ctx, ep, cache, put, slice);
+      if (!slice || endpointTouches(ctx, lowerMac(ep.mac), ep.at.bridge, slice)) putEndpointFlows(ctx, ep, cache, put, slice);
     }
   }
 
@@ -636,7 +636,7 @@ export function endpointTouches(ctx: ForwardingContext, mac: string, at: string,
  * map per endpoint); with `on`, only its flows on those bridges are made.
  */
 function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache | undefined, put: (bridge: string, f: FlowSpec) => void, on?: ReadonlySet<string>): void {
-  const mac = ep.mac.toLowerCase();
+  const mac = lowerMac(ep.mac);
   const at = ep.at.bridge;
   const homeLabel = ctx.labels.get(at);
   if (homeLabel === undefined) return;
