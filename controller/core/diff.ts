@@ -59,6 +59,12 @@ export interface InstalledState {
   /** The switch's name in `macs`. */
   bridge: string;
   macs: MacFlows;
+  /**
+   * Just read back (indexInstalled): its MAC flows by MAC, as the switch reported them. The diff
+   * that follows looks there instead of searching every switch's runs (a restart diffs a million
+   * flows so); gone at the first change or diff.
+   */
+  readBack?: Map<string, FlowSpec[]>;
 }
 
 type Run = (string | FlowSpec)[];
@@ -324,6 +330,7 @@ export function installedFlow(installed: InstalledState, flow: Identity): FlowSp
 
 /** Records that the switch holds `flow` (replacing the one with its identity). */
 export function setInstalled(installed: InstalledState, flow: FlowSpec): void {
+  installed.readBack = undefined;
   const mac = macOf(flow);
   if (mac === undefined) installed.flows.set(flowKey(flow), flow);
   else installed.macs.set(installed.bridge, mac, flow);
@@ -331,6 +338,7 @@ export function setInstalled(installed: InstalledState, flow: FlowSpec): void {
 
 /** Records that the switch holds no flow with the identity of `flow` any more. */
 export function deleteInstalled(installed: InstalledState, flow: Identity): void {
+  installed.readBack = undefined;
   const mac = macOf(flow);
   if (mac === undefined) installed.flows.delete(flowKey(flow));
   else installed.macs.delete(installed.bridge, mac, flow);
@@ -382,6 +390,7 @@ export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFl
     macsOf.push(mac);
   }
   macs.addHeld(bridge, macFlows, macsOf);
+  installed.readBack = seen;
   return installed;
 }
 
@@ -462,11 +471,19 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
 export function diffInstalled(desired: SwitchState, installed: InstalledState, own: OwnIds = {}): SwitchDiff {
   // A switch that holds no flow (start-up, a wiped table; MAC flows are counted apart): every desired flow is an
   // ADD, no key to compute. Should two share a key, the switch and applyDiff keep the later one.
-  if (countInstalled(installed) === 0) return diffEmptyFlows(desired, installed, own);
+  if (countInstalled(installed) === 0) {
+    installed.readBack = undefined;
+    return diffEmptyFlows(desired, installed, own);
+  }
   const want = new Map<string, FlowSpec>();
   const flowsToAdd: FlowSpec[] = [];
   // MAC flows: a switch's are found by MAC, not listed by switch (see MacFlows).
   const { macs, bridge } = installed;
+  // Just read back: its flows by MAC at hand (see InstalledState.readBack), and which of them the
+  // desired state has.
+  const fresh = installed.readBack;
+  installed.readBack = undefined;
+  const matched = fresh ? new Set<FlowSpec>() : undefined;
   let macFlowsHeld = 0;
   for (const f of desired.flows) {
     const mac = macOf(f);
@@ -474,8 +491,11 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
       want.set(flowKey(f), f);
       continue;
     }
-    const cur = macs.get(bridge, mac, f);
-    if (cur !== undefined) macFlowsHeld++;
+    const cur = fresh ? fresh.get(mac)?.find((g) => sameIdentity(g, f)) : macs.get(bridge, mac, f);
+    if (cur !== undefined) {
+      macFlowsHeld++;
+      matched?.add(cur);
+    }
     if (needsAdd(cur, f)) flowsToAdd.push(f);
     else if (cur !== f) macs.replace(bridge, mac, cur!, f);
   }
@@ -487,7 +507,9 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
   const flowsToDelete: FlowSpec[] = [];
   for (const [key, f] of installed.flows) if (!want.has(key)) flowsToDelete.push(f);
   // Every MAC flow held is wanted unless the switch holds more than the wanted ones it has.
-  if (macFlowsHeld < macs.countOn(bridge)) {
+  if (fresh) {
+    for (const list of fresh.values()) for (const g of list) if (!matched!.has(g)) flowsToDelete.push(g);
+  } else if (macFlowsHeld < macs.countOn(bridge)) {
     const wanted = new Set<string>();
     for (const f of desired.flows) if (macOf(f) !== undefined) wanted.add(passingKey(f));
     for (const f of macs.on(bridge)) if (!wanted.has(passingKey(f))) flowsToDelete.push(f);

@@ -133,6 +133,24 @@ t.test('a switch read back is indexed as setting its flows one by one would, and
   t.equal(toSend, 0, 'an equal table read back needs nothing sent');
   const notAdopted = names.filter((b) => desired.get(b)!.flows.some((f) => installedFlow(fast.get(b)!, f) !== f) || countInstalled(fast.get(b)!) !== desired.get(b)!.flows.length);
   t.same(notAdopted, [], 'each switch holds the desired objects, as many as it wants');
+  // Read back with a stray (a MAC flow no rule wants) and one flow missing: the diff deletes the
+  // stray and adds the missing one, nothing else, and holds no stray afterwards.
+  const b0 = names.find((b) => desired.get(b)!.flows.filter((f) => f.match.fields.some((m) => m.field === 'eth_dst')).length > 2)!;
+  const wanted = desired.get(b0)!.flows;
+  const missing = wanted.find((f) => f.match.fields.some((m) => m.field === 'eth_dst'))!;
+  const stray = { ...copy(missing), priority: missing.priority + 7 };
+  const readAgain = [...wanted.filter((f) => f !== missing).map(copy), stray];
+  const again = new MacFlows();
+  const held = indexInstalled({ flows: readAgain, groups: [], meters: [] }, b0, again);
+  const d = diffInstalled(desired.get(b0)!, held);
+  t.same([d.flowsToAdd.length, d.flowsToDelete.length], [1, 1], 'one flow added, one deleted');
+  t.equal(d.flowsToAdd[0], missing, 'the missing one added');
+  t.equal(d.flowsToDelete[0], stray, 'the stray deleted');
+  // A second diff (the model now searched through the runs) agrees.
+  const d2 = diffInstalled(desired.get(b0)!, held);
+  t.same([d2.flowsToAdd.length, d2.flowsToDelete.length], [1, 1], 'the same again through the runs');
+  t.equal(d2.flowsToDelete[0], stray, 'the stray again');
+
   // A table given with two flows of one identity: the later is held, as set would keep it.
   const [first] = desired.get(names.find((b) => desired.get(b)!.flows.some((f) => f.match.fields.some((m) => m.field === 'eth_dst')))!)!.flows.filter((f) => f.match.fields.some((m) => m.field === 'eth_dst'));
   const later = { ...copy(first!), instructions: [] };
