@@ -22,7 +22,7 @@ import {
   BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, DesiredStateBuilder, endpointFlowsOn, endpointTouches, FlowCache, FLOOD_GROUP, forwardingContext,
   migrationsByMac, OWN_GROUP_IDS, withEntry, withMigrationChanges, type EndpointChange, type ForwardingContext, type ForwardingOptions, type MigrationInProgress,
 } from '../core/forwarding.js';
-import { instructionsKey, type FlowSpec, type SwitchState } from '../core/flows.js';
+import { instructionsKey, matchKey, type FlowSpec, type SwitchState } from '../core/flows.js';
 import { LocationTable, type Location, type LocationChange } from '../core/locations.js';
 import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, portsByName, refreshBridges, reportedOfport } from '../core/topology-fabric.js';
@@ -1132,7 +1132,7 @@ export class Controller extends EventEmitter {
       ? stageFabricChange(diffs, ctx, (node) => this.installed.get(node)?.flows.values(), (mac) => this.locations.byMac(mac)?.node)
       : stageDiffs(diffs, this.levels(opts.towards), this.unorderedLabel(opts.towards));
     if (stages.length === 0) return undefined;
-    this.log.debug({ reason, stages: stages.map((s) => s.label) }, 'applying forwarding change');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ reason, stages: stages.map((s) => s.label), changes: stageCounts(stages) }, 'applying forwarding change');
     if (opts.previousConfirmed && stages.length === 1 && stages[0]!.label === this.unorderedLabel(undefined)) return this.sendUnconfirmed(stages[0]!, reason);
     await this.applyStages(stages, reason);
     return undefined;
@@ -2106,6 +2106,22 @@ function asArray(x: unknown): unknown[] {
 
 function portView(p: SwitchPort): { portNo: number; name: string; up: boolean } {
   return { portNo: p.portNo, name: p.name, up: (p.config & 1) === 0 && (p.state & 1) === 0 };
+}
+
+/** Per stage, what it sends: flows added and deleted, group and meter changes, switches (a debug log's summary). */
+function stageCounts(stages: readonly TransitionStage[]): { adds: number; deletes: number; groups: number; meters: number; switches: number; firstAdd?: string }[] {
+  return stages.map((st) => {
+    const c = { adds: 0, deletes: 0, groups: 0, meters: 0, switches: st.changes.size } as { adds: number; deletes: number; groups: number; meters: number; switches: number; firstAdd?: string };
+    for (const d of st.changes.values()) {
+      c.adds += d.flowsToAdd.length;
+      c.deletes += d.flowsToDelete.length;
+      c.groups += d.groupsToAdd.length + d.groupsToModify.length + d.groupsToDelete.length;
+      c.meters += d.metersToAdd.length + d.metersToModify.length + d.metersToDelete.length;
+      const f = d.flowsToAdd[0];
+      if (f && c.firstAdd === undefined) c.firstAdd = `table ${f.tableId} priority ${f.priority} cookie 0x${f.cookie.toString(16)} ${matchKey(f.match)}`;
+    }
+    return c;
+  });
 }
 
 function endpointOf(l: Location): Endpoint {
