@@ -250,7 +250,8 @@ export interface ForwardingInput {
  * its rule (kind, subject, table, priority), its signature and idle timeout, not by its bridge:
  * equal keys are equal flows, so the bridges that hold the same flow (the ingress entries of a
  * MAC, a label's flow through the same port) share one object. Entries not produced by the
- * latest computation are dropped.
+ * latest computation are dropped. An endpoint's flows that sit on one bridge only are not cached
+ * (see ONE_BRIDGE).
  */
 export class FlowCache {
   // By subject (a MAC, a label, a tunnel's peer): its few flows as flat runs of
@@ -553,6 +554,15 @@ export function endpointTouches(ctx: ForwardingContext, mac: string, at: string,
   return false;
 }
 
+/**
+ * The cache for the flows that sit on one bridge only (an endpoint's edge flows, its relabel
+ * entries): none. The cache's point is one object shared by the bridges that hold the same flow
+ * (ingress entries) and by consecutive computations; these share nothing across bridges, their
+ * instructions are their port's shared ones (a recomputation's copy compares equal at once), and
+ * keeping them cost a run and a map entry per container (~160 B at 100k containers).
+ */
+const ONE_BRIDGE = undefined;
+
 /** endpointFlows handing each flow to `put` (a full computation places them at once, without a map per endpoint). */
 function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache | undefined, put: (bridge: string, f: FlowSpec) => void): void {
   const mac = ep.mac.toLowerCase();
@@ -572,29 +582,29 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
 
   // Its edge.
   put(at, flowOn(rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
-    [inPort(ep.at.ofport), { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, cache));
+    [inPort(ep.at.ofport), { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, ONE_BRIDGE));
   if (!migration || toLabel === undefined) {
-    put(at, flowOn(local, outputTo(ep.at.ofport), ep.at.ofport, cache));
-    put(at, flowOn(deliverHome, popOutput(ep.at.ofport), labelPortSig(homeLabel, ep.at.ofport), cache));
+    put(at, flowOn(local, outputTo(ep.at.ofport), ep.at.ofport, ONE_BRIDGE));
+    put(at, flowOn(deliverHome, popOutput(ep.at.ofport), labelPortSig(homeLabel, ep.at.ofport), ONE_BRIDGE));
   } else if (to!.bridge === at) {
     // Moving to another port of the same bridge: both ports get every frame; held frames go to
     // the controller instead of the new port (two hold flows: local and labelled senders).
     const newPort = to!.ofport;
     const both = newPort === undefined ? [output(ep.at.ofport)] : [output(ep.at.ofport), output(newPort)];
-    put(at, flowOn(local, [applyActions(both)], `same/${ep.at.ofport}/${newPort}`, cache));
-    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(mac, newPort, cache));
-    put(at, flowOn(deliverHome, [applyActions([POP, ...both])], `same/${homeLabel}/${ep.at.ofport}/${newPort}`, cache));
+    put(at, flowOn(local, [applyActions(both)], `same/${ep.at.ofport}/${newPort}`, ONE_BRIDGE));
+    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(mac, newPort));
+    put(at, flowOn(deliverHome, [applyActions([POP, ...both])], `same/${homeLabel}/${ep.at.ofport}/${newPort}`, ONE_BRIDGE));
     if (hold) {
-      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
-      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]), [applyActions([POP, toController(), output(ep.at.ofport)])], `${homeLabel}/${ep.at.ofport}`, cache));
+      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, ONE_BRIDGE));
+      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]), [applyActions([POP, toController(), output(ep.at.ofport)])], `${homeLabel}/${ep.at.ofport}`, ONE_BRIDGE));
     }
   } else {
     // Old edge: local senders' frames to the old port and, labelled for the new edge, towards it.
     const hop = ctx.paths.nextHop(at, to!.bridge);
     const actions: Action[] = [output(ep.at.ofport)];
     if (hop !== undefined) actions.push(PUSH, setVid(toLabel), output(hop));
-    put(at, flowOn(local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, cache));
-    put(at, flowOn(deliverHome, popOutput(ep.at.ofport), labelPortSig(homeLabel, ep.at.ofport), cache));
+    put(at, flowOn(local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, ONE_BRIDGE));
+    put(at, flowOn(deliverHome, popOutput(ep.at.ofport), labelPortSig(homeLabel, ep.at.ofport), ONE_BRIDGE));
     if (migration?.seal) {
       // Above those two, with the hold flows' cookie kind: the controller tells a report from a
       // held frame by the bridge it comes from. The copy towards the new edge stays.
@@ -604,18 +614,18 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
       const sealLabelled = rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]);
       // The report before the delivery: the controller gets the frame as it came, not as the
       // port's send path may have padded it.
-      put(at, flowOn(sealLocal, [applyActions(report ? [toController(), output(ep.at.ofport), ...onward] : onward)], `seal/${migration.seal}/${ep.at.ofport}/${toLabel}/${hop}`, cache));
-      put(at, flowOn(sealLabelled, report ? [applyActions([POP, toController(), output(ep.at.ofport)])] : [], `seal/${migration.seal}/${homeLabel}/${ep.at.ofport}`, cache));
+      put(at, flowOn(sealLocal, [applyActions(report ? [toController(), output(ep.at.ofport), ...onward] : onward)], `seal/${migration.seal}/${ep.at.ofport}/${toLabel}/${hop}`, ONE_BRIDGE));
+      put(at, flowOn(sealLabelled, report ? [applyActions([POP, toController(), output(ep.at.ofport)])] : [], `seal/${migration.seal}/${homeLabel}/${ep.at.ofport}`, ONE_BRIDGE));
     }
     // New edge: its local senders copy to the old edge, then go through its own label's rules.
     const n = to!.bridge;
     const back = ctx.paths.nextHop(n, at);
     const newLocal: Action[] = back === undefined ? [PUSH, setVid(toLabel)] : [PUSH, setVid(homeLabel), OLD_COPY, output(back), setVid(toLabel), NEW_COPY];
-    put(n, flowOn(local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
-    if (to!.ofport !== undefined) put(n, arrivalFlow(mac, to!.ofport, cache));
+    put(n, flowOn(local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, ONE_BRIDGE));
+    if (to!.ofport !== undefined) put(n, arrivalFlow(mac, to!.ofport));
     const copyMatch = [vlanIs(toLabel), dstMatch];
-    if (to!.ofport !== undefined) put(n, flowOn(rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(to!.ofport), `${toLabel}/${to!.ofport}`, cache));
-    if (hold) put(n, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, toLabel, cache));
+    if (to!.ofport !== undefined) put(n, flowOn(rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(to!.ofport), `${toLabel}/${to!.ofport}`, ONE_BRIDGE));
+    if (hold) put(n, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, toLabel, ONE_BRIDGE));
   }
 
   // Ingress entries where its MAC is in demand (its own edges have their local flow instead).
@@ -645,15 +655,15 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
     const hop = ctx.paths.nextHop(b, at);
     if (hop === undefined) continue;
     const r = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(label), dstMatch]);
-    put(b, flowOn(r, [applyActions([setVid(homeLabel), output(hop)])], `${label}/${homeLabel}/${hop}`, cache, ctx.options.relabelIdleTimeoutS));
+    put(b, flowOn(r, [applyActions([setVid(homeLabel), output(hop)])], `${label}/${homeLabel}/${hop}`, ONE_BRIDGE, ctx.options.relabelIdleTimeoutS));
     // A frame that came in through that very port must leave by IN_PORT (a switch never outputs
     // to the ingress port otherwise). It goes with the entry above (no timeout of its own).
     const back = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 1, [{ field: 'in_port', value: hop }, vlanIs(label), dstMatch]);
-    put(b, flowOn(back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], `${label}/${hop}/${homeLabel}`, cache));
+    put(b, flowOn(back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], `${label}/${hop}/${homeLabel}`, ONE_BRIDGE));
     // A bicast copy for the old edge still in flight when the migration committed: its twin for
     // the new edge was delivered there, so relabelling it would deliver the frame twice.
     const staleCopy = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 2, [vlanIs(label), { field: 'vlan_pcp', value: OLD_COPY_PCP }, dstMatch]);
-    put(b, flowOn(staleCopy, [], label, cache));
+    put(b, flowOn(staleCopy, [], label, ONE_BRIDGE));
   }
 }
 
@@ -782,9 +792,9 @@ export function endpointFlowsOn(ctx: ForwardingContext, ep: Endpoint, bridge: st
  * and the echoes of its replayed backlog exceed it at once. Unmetered instead; the copies last
  * from the first frame (which commits the migration) until the flip replaces this flow.
  */
-function arrivalFlow(mac: string, ofport: number, cache: FlowCache | undefined): FlowSpec {
+function arrivalFlow(mac: string, ofport: number): FlowSpec {
   const r = rule(RuleKind.MIGRATION_ARRIVAL, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE, [{ field: 'in_port', value: ofport }, { field: 'eth_src', value: mac }]);
-  return flowOn(r, ARRIVAL_INSTRUCTIONS, ofport, cache);
+  return flowOn(r, ARRIVAL_INSTRUCTIONS, ofport, ONE_BRIDGE);
 }
 
 /** A rule: what its flows on every bridge share. */
