@@ -109,7 +109,15 @@ export class MacFlows {
     }
     const was = find(run, bridge, flow);
     if (was >= 0) {
-      if (run[ownerAt(run, was)] === flow) return;
+      const owner = ownerAt(run, was);
+      if (run[owner] === flow) return;
+      // Held by this switch alone (an edge flow; a read-back one): the new object takes its place.
+      // A recomputation replaces each of a switch's edge flows so (they are not cached): no shift,
+      // and no copy of the run by compact().
+      if (owner === was - 1 && (was + 1 === run.length || typeof run[was + 1] !== 'string') && !run.includes(flow)) {
+        run[owner] = flow;
+        return;
+      }
       removeAt(run, was);
     }
     const at = run.indexOf(flow);

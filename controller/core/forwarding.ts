@@ -31,7 +31,7 @@
  * entries): a change of some endpoints is recomputed alone (endpointChangeFlows).
  */
 import { Port } from '../../src/openflow/constants.js';
-import type { Action, Instruction, Match, OxmField } from '../../src/openflow/types/index.js';
+import type { Action, Bucket, Instruction, Match, OxmField } from '../../src/openflow/types/index.js';
 import { Paths, spanningTreePorts, type Attachment, type Endpoint, type Fabric, type FabricBridge } from './fabric.js';
 import { RuleKind, ruleCookie } from './cookies.js';
 import { lowerMac, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
@@ -290,7 +290,8 @@ export interface ForwardingInput {
  * its rule (kind, subject, table, priority), its signature and idle timeout, not by its bridge:
  * equal keys are equal flows, so the bridges that hold the same flow (the ingress entries of a
  * MAC, a label's flow through the same port) share one object. Entries not produced by the
- * latest computation are dropped.
+ * latest computation are dropped. An endpoint's flows that sit on one bridge only are not cached
+ * (see ONE_BRIDGE).
  */
 export class FlowCache {
   // By subject (a MAC, a label, a tunnel's peer): its few flows as flat runs of
@@ -375,9 +376,6 @@ export interface ForwardingContext {
   labelRoot: string | undefined;
   demand: BridgesByMac;
   departed: BridgesByMac;
-  /** Instructions "output to port N" and "push label L, go to the label table", shared by every flow that has them. */
-  outputs: Map<number, Instruction[]>;
-  pushes: Map<number, Instruction[]>;
 }
 
 export function forwardingContext(input: Omit<ForwardingInput, 'endpoints' | 'cache'>): ForwardingContext {
@@ -395,8 +393,6 @@ export function forwardingContext(input: Omit<ForwardingInput, 'endpoints' | 'ca
     labelRoot: labelRoot(input.fabric, paths),
     demand: input.demand ?? NONE,
     departed: input.departed ?? NONE,
-    outputs: new Map(),
-    pushes: new Map(),
   };
 }
 
@@ -549,7 +545,7 @@ export function bridgeFlows(ctx: ForwardingContext, bridge: FabricBridge, cache?
     const f = labelFlowTowards(ctx, bridge.name, defaultPort, dest, cache);
     if (f) flows.push(f);
   }
-  if (defaultPort !== undefined) flows.push(on(LABEL_DEFAULT_RULE, outputTo(ctx, defaultPort), defaultPort));
+  if (defaultPort !== undefined) flows.push(on(LABEL_DEFAULT_RULE, outputTo(defaultPort), defaultPort));
   // Own label with a MAC not (or no longer) here: dropped, not sent on by the default.
   if (edge && defaultPort !== undefined) flows.push(on(rule(RuleKind.LABEL_LOCAL_MISS, `own:${own}`, LABEL_TABLE, Priority.LABEL_LOCAL_MISS, [vlanIs(own)]), []));
   flows.push(on(LABEL_UNTAGGED_RULE, FLOOD), on(TO_CONTROLLER_RULE, TO_CONTROLLER_INSTRUCTIONS));
@@ -566,7 +562,7 @@ function labelFlowTowards(ctx: ForwardingContext, from: string, defaultPort: num
   if (dest.name === from || dest.edgePorts.length === 0) return undefined;
   const port = ctx.paths.nextHop(from, dest.name);
   if (port === undefined || port === defaultPort) return undefined;
-  return flowOn(labelRule(ctx.labels.get(dest.name)!), outputTo(ctx, port), port, cache);
+  return flowOn(labelRule(ctx.labels.get(dest.name)!), outputTo(port), port, cache);
 }
 
 /**
@@ -576,12 +572,11 @@ function labelFlowTowards(ctx: ForwardingContext, from: string, defaultPort: num
  */
 export function bridgeGroups(ctx: ForwardingContext, bridge: FabricBridge): GroupSpec[] {
   const floodPorts = [...new Set([...bridge.edgePorts, ...(ctx.tree.get(bridge.name) ?? [])])].sort((a, b) => a - b);
-  const bucket = (actions: Action[]) => ({ weight: 0, watchPort: Port.ANY, watchGroup: 0xffffffff, actions });
   const groups: GroupSpec[] = [];
   const chunks = Math.max(1, Math.ceil(floodPorts.length / FLOOD_BUCKETS));
   if (chunks > MAX_FLOOD_GROUPS) throw new Error(`bridge ${bridge.name} has ${floodPorts.length} ports to flood: more than ${MAX_FLOOD_GROUPS * FLOOD_BUCKETS}`);
   for (let i = chunks - 1; i >= 0; i--) {
-    const buckets = floodPorts.slice(i * FLOOD_BUCKETS, (i + 1) * FLOOD_BUCKETS).map((port) => bucket([output(port)]));
+    const buckets = floodPorts.slice(i * FLOOD_BUCKETS, (i + 1) * FLOOD_BUCKETS).map((port) => portObjects.get(port).bucket);
     if (i < chunks - 1) buckets.push(bucket([{ type: 'GROUP', groupId: FLOOD_GROUP + i + 1 }]));
     groups.push({ groupId: FLOOD_GROUP + i, groupType: 'ALL', buckets });
   }
@@ -632,6 +627,15 @@ export function endpointTouches(ctx: ForwardingContext, mac: string, at: string,
 }
 
 /**
+ * The cache for the flows that sit on one bridge only (an endpoint's edge flows, its relabel
+ * entries): none. The cache's point is one object shared by the bridges that hold the same flow
+ * (ingress entries) and by consecutive computations; these share nothing across bridges, their
+ * instructions are their port's shared ones (a recomputation's copy compares equal at once), and
+ * keeping them cost a run and a map entry per container (~160 B at 100k containers).
+ */
+const ONE_BRIDGE = undefined;
+
+/**
  * endpointFlows handing each flow to `put` (a full computation places them at once, without a
  * map per endpoint); with `on`, only its flows on those bridges are made.
  */
@@ -654,31 +658,31 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
   // Its edge.
   const atEdge = !on || on.has(at);
   if (atEdge) put(at, flowOn(rule(RuleKind.KNOWN_SOURCE, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE,
-    [inPort(ep.at.ofport), { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, cache));
+    [inPort(ep.at.ofport), { field: 'eth_src', value: mac }]), GOTO_EDGE, ep.at.ofport, ONE_BRIDGE));
   if (!atEdge) {
     // Its edge's flows are not asked for; a new edge elsewhere may be (below).
   } else if (!migration || toLabel === undefined) {
-    put(at, flowOn(local, outputTo(ctx, ep.at.ofport), ep.at.ofport, cache));
-    put(at, flowOn(deliverHome, popOutput(ctx, ep.at.ofport), labelPortSig(homeLabel, ep.at.ofport), cache));
+    put(at, flowOn(local, outputTo(ep.at.ofport), ep.at.ofport, ONE_BRIDGE));
+    put(at, flowOn(deliverHome, popOutput(ep.at.ofport), labelPortSig(homeLabel, ep.at.ofport), ONE_BRIDGE));
   } else if (to!.bridge === at) {
     // Moving to another port of the same bridge: both ports get every frame; held frames go to
     // the controller instead of the new port (two hold flows: local and labelled senders).
     const newPort = to!.ofport;
     const both = newPort === undefined ? [output(ep.at.ofport)] : [output(ep.at.ofport), output(newPort)];
-    put(at, flowOn(local, [applyActions(both)], `same/${ep.at.ofport}/${newPort}`, cache));
-    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(mac, newPort, cache));
-    put(at, flowOn(deliverHome, [applyActions([POP, ...both])], `same/${homeLabel}/${ep.at.ofport}/${newPort}`, cache));
+    put(at, flowOn(local, [applyActions(both)], `same/${ep.at.ofport}/${newPort}`, ONE_BRIDGE));
+    if (newPort !== undefined && newPort !== ep.at.ofport) put(at, arrivalFlow(mac, newPort));
+    put(at, flowOn(deliverHome, [applyActions([POP, ...both])], `same/${homeLabel}/${ep.at.ofport}/${newPort}`, ONE_BRIDGE));
     if (hold) {
-      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, cache));
-      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]), [applyActions([POP, toController(), output(ep.at.ofport)])], `${homeLabel}/${ep.at.ofport}`, cache));
+      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, EDGE_TABLE, Priority.MIGRATION_HOLD, [dstMatch]), [applyActions([toController(), output(ep.at.ofport)])], ep.at.ofport, ONE_BRIDGE));
+      put(at, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]), [applyActions([POP, toController(), output(ep.at.ofport)])], `${homeLabel}/${ep.at.ofport}`, ONE_BRIDGE));
     }
   } else {
     // Old edge: local senders' frames to the old port and, labelled for the new edge, towards it.
     const hop = ctx.paths.nextHop(at, to!.bridge);
     const actions: Action[] = [output(ep.at.ofport)];
     if (hop !== undefined) actions.push(PUSH, setVid(toLabel), output(hop));
-    put(at, flowOn(local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, cache));
-    put(at, flowOn(deliverHome, popOutput(ctx, ep.at.ofport), labelPortSig(homeLabel, ep.at.ofport), cache));
+    put(at, flowOn(local, [applyActions(actions)], `old/${ep.at.ofport}/${toLabel}/${hop}`, ONE_BRIDGE));
+    put(at, flowOn(deliverHome, popOutput(ep.at.ofport), labelPortSig(homeLabel, ep.at.ofport), ONE_BRIDGE));
     if (migration?.seal) {
       // Above those two, with the hold flows' cookie kind: the controller tells a report from a
       // held frame by the bridge it comes from. The copy towards the new edge stays.
@@ -688,8 +692,8 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
       const sealLabelled = rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, [vlanIs(homeLabel), dstMatch]);
       // The report before the delivery: the controller gets the frame as it came, not as the
       // port's send path may have padded it.
-      put(at, flowOn(sealLocal, [applyActions(report ? [toController(), output(ep.at.ofport), ...onward] : onward)], `seal/${migration.seal}/${ep.at.ofport}/${toLabel}/${hop}`, cache));
-      put(at, flowOn(sealLabelled, report ? [applyActions([POP, toController(), output(ep.at.ofport)])] : [], `seal/${migration.seal}/${homeLabel}/${ep.at.ofport}`, cache));
+      put(at, flowOn(sealLocal, [applyActions(report ? [toController(), output(ep.at.ofport), ...onward] : onward)], `seal/${migration.seal}/${ep.at.ofport}/${toLabel}/${hop}`, ONE_BRIDGE));
+      put(at, flowOn(sealLabelled, report ? [applyActions([POP, toController(), output(ep.at.ofport)])] : [], `seal/${migration.seal}/${homeLabel}/${ep.at.ofport}`, ONE_BRIDGE));
     }
   }
   if (migration && toLabel !== undefined && to!.bridge !== at && (!on || on.has(to!.bridge))) {
@@ -697,11 +701,11 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
     const n = to!.bridge;
     const back = ctx.paths.nextHop(n, at);
     const newLocal: Action[] = back === undefined ? [PUSH, setVid(toLabel)] : [PUSH, setVid(homeLabel), OLD_COPY, output(back), setVid(toLabel), NEW_COPY];
-    put(n, flowOn(local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, cache));
-    if (to!.ofport !== undefined) put(n, arrivalFlow(mac, to!.ofport, cache));
+    put(n, flowOn(local, [applyActions(newLocal), gotoLabels()], `new/${homeLabel}/${toLabel}/${back}`, ONE_BRIDGE));
+    if (to!.ofport !== undefined) put(n, arrivalFlow(mac, to!.ofport));
     const copyMatch = [vlanIs(toLabel), dstMatch];
-    if (to!.ofport !== undefined) put(n, flowOn(rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(ctx, to!.ofport), `${toLabel}/${to!.ofport}`, cache));
-    if (hold) put(n, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, toLabel, cache));
+    if (to!.ofport !== undefined) put(n, flowOn(rule(RuleKind.MIGRATION_COPY, mac, LABEL_TABLE, Priority.MIGRATION_COPY, copyMatch), popOutput(to!.ofport), `${toLabel}/${to!.ofport}`, ONE_BRIDGE));
+    if (hold) put(n, flowOn(rule(RuleKind.MIGRATION_HOLD, mac, LABEL_TABLE, Priority.MIGRATION_HOLD, copyMatch), HOLD_INSTRUCTIONS, toLabel, ONE_BRIDGE));
   }
 
   // Ingress entries where its MAC is in demand (its own edges have their local flow instead).
@@ -711,7 +715,7 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
     if (b === at || b === to?.bridge || !ctx.labels.has(b) || (on && !on.has(b))) continue;
     if (toLabel === undefined || to!.bridge === at) {
       // The same flow on every bridge that demands the MAC: one object for all.
-      plainEntry ??= ingressFlow(ingress, pushLabel(ctx, homeLabel), homeLabel, ctx, cache);
+      plainEntry ??= ingressFlow(ingress, pushLabel(homeLabel), homeLabel, ctx, cache);
       put(b, plainEntry);
       continue;
     }
@@ -731,15 +735,15 @@ function putEndpointFlows(ctx: ForwardingContext, ep: Endpoint, cache: FlowCache
     const hop = ctx.paths.nextHop(b, at);
     if (hop === undefined) continue;
     const r = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST, [vlanIs(label), dstMatch]);
-    put(b, flowOn(r, [applyActions([setVid(homeLabel), output(hop)])], `${label}/${homeLabel}/${hop}`, cache, ctx.options.relabelIdleTimeoutS));
+    put(b, flowOn(r, [applyActions([setVid(homeLabel), output(hop)])], `${label}/${homeLabel}/${hop}`, ONE_BRIDGE, ctx.options.relabelIdleTimeoutS));
     // A frame that came in through that very port must leave by IN_PORT (a switch never outputs
     // to the ingress port otherwise). It goes with the entry above (no timeout of its own).
     const back = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 1, [{ field: 'in_port', value: hop }, vlanIs(label), dstMatch]);
-    put(b, flowOn(back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], `${label}/${hop}/${homeLabel}`, cache));
+    put(b, flowOn(back, [applyActions([setVid(homeLabel), output(Port.IN_PORT)])], `${label}/${hop}/${homeLabel}`, ONE_BRIDGE));
     // A bicast copy for the old edge still in flight when the migration committed: its twin for
     // the new edge was delivered there, so relabelling it would deliver the frame twice.
     const staleCopy = rule(RuleKind.RELABEL, mac, LABEL_TABLE, Priority.UNICAST + 2, [vlanIs(label), { field: 'vlan_pcp', value: OLD_COPY_PCP }, dstMatch]);
-    put(b, flowOn(staleCopy, [], label, cache));
+    put(b, flowOn(staleCopy, [], label, ONE_BRIDGE));
   }
 }
 
@@ -868,9 +872,9 @@ export function endpointFlowsOn(ctx: ForwardingContext, ep: Endpoint, bridge: st
  * and the echoes of its replayed backlog exceed it at once. Unmetered instead; the copies last
  * from the first frame (which commits the migration) until the flip replaces this flow.
  */
-function arrivalFlow(mac: string, ofport: number, cache: FlowCache | undefined): FlowSpec {
+function arrivalFlow(mac: string, ofport: number): FlowSpec {
   const r = rule(RuleKind.MIGRATION_ARRIVAL, mac, INGRESS_TABLE, Priority.KNOWN_SOURCE, [{ field: 'in_port', value: ofport }, { field: 'eth_src', value: mac }]);
-  return flowOn(r, ARRIVAL_INSTRUCTIONS, ofport, cache);
+  return flowOn(r, ARRIVAL_INSTRUCTIONS, ofport, ONE_BRIDGE);
 }
 
 /** A rule: what its flows on every bridge share. */
@@ -919,7 +923,6 @@ function flowOn(r: Rule, instructions: Instruction[], sig: string | number, cach
 // shared by every match that has it (a label's several hundred thousand deliveries at 100k
 // containers).
 const vlanFields = new Map<number, OxmField>();
-const inPortFields = new Map<number, OxmField>();
 
 function vlanIs(label: number): OxmField {
   let f = vlanFields.get(label);
@@ -927,30 +930,71 @@ function vlanIs(label: number): OxmField {
   return f;
 }
 
+/**
+ * What is made once per port number and shared by every bridge and computation that has that
+ * port (flows and groups are never modified once built): at 100k containers the per-port objects
+ * of every container (its instructions, its flood bucket) were ~600 B, and the maps that kept them
+ * per context ~37 B an entry. Numbers OVS assigns (below 2^16) are slots of one array (holey, at
+ * most 512 KiB); others go to a Map.
+ */
+export class ByPort<T> {
+  private dense: (T | undefined)[] | undefined;
+  private readonly other = new Map<number, T>();
+
+  constructor(private readonly make: (port: number) => T) {}
+
+  get(port: number): T {
+    if (Number.isInteger(port) && port >= 0 && port < DENSE_PORTS) {
+      const slots = (this.dense ??= new Array<T | undefined>(DENSE_PORTS));
+      let v = slots[port];
+      if (v === undefined) slots[port] = v = this.make(port);
+      return v;
+    }
+    let v = this.other.get(port);
+    if (v === undefined) this.other.set(port, (v = this.make(port)));
+    return v;
+  }
+}
+
+const DENSE_PORTS = 0x10000;
+
+/** A port's shared objects, all made at once: a container's port needs each of them. */
+interface PortObjects {
+  inPort: OxmField;
+  /** Output to the port: its instructions, and its flood bucket (the same action list). */
+  output: Instruction[];
+  /** Pop the label, output to the port. */
+  popOutput: Instruction[];
+  bucket: Bucket;
+}
+
+const portObjects = new ByPort<PortObjects>((port) => {
+  const out: Action = { type: 'OUTPUT', port, maxLen: 0 };
+  const actions = [out];
+  return { inPort: { field: 'in_port', value: port }, output: [applyActions(actions)], popOutput: [applyActions([POP, out])], bucket: bucket(actions) };
+});
+const pushes = new Map<number, Instruction[]>();
+
 function inPort(port: number): OxmField {
-  let f = inPortFields.get(port);
-  if (!f) inPortFields.set(port, (f = { field: 'in_port', value: port }));
-  return f;
+  return portObjects.get(port).inPort;
 }
 
-function outputTo(ctx: ForwardingContext, port: number): Instruction[] {
-  let instructions = ctx.outputs.get(port);
-  if (!instructions) ctx.outputs.set(port, (instructions = [applyActions([output(port)])]));
+function outputTo(port: number): Instruction[] {
+  return portObjects.get(port).output;
+}
+
+function popOutput(port: number): Instruction[] {
+  return portObjects.get(port).popOutput;
+}
+
+function pushLabel(label: number): Instruction[] {
+  let instructions = pushes.get(label);
+  if (!instructions) pushes.set(label, (instructions = [applyActions([PUSH, setVid(label)]), gotoLabels()]));
   return instructions;
 }
 
-function popOutput(ctx: ForwardingContext, port: number): Instruction[] {
-  // Keyed apart from outputTo's: port numbers are below 2^32.
-  const key = -1 - port;
-  let instructions = ctx.outputs.get(key);
-  if (!instructions) ctx.outputs.set(key, (instructions = [applyActions([POP, output(port)])]));
-  return instructions;
-}
-
-function pushLabel(ctx: ForwardingContext, label: number): Instruction[] {
-  let instructions = ctx.pushes.get(label);
-  if (!instructions) ctx.pushes.set(label, (instructions = [applyActions([PUSH, setVid(label)]), gotoLabels()]));
-  return instructions;
+function bucket(actions: Action[]): Bucket {
+  return { weight: 0, watchPort: Port.ANY, watchGroup: 0xffffffff, actions };
 }
 
 function setVid(vid: number): Action {

@@ -152,10 +152,13 @@ const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
 class TrackedLocations extends LocationTable {
   /** Changed names, each with its location when the flows were last computed (undefined: absent). */
   readonly changedSince = new Map<string, Location | undefined>();
-  /** Per node: ofport → number of locations there. */
-  readonly portUse = new Map<string, Map<number, number>>();
-  /** Per node: the names located there (a switch connecting checks its own ports' numbers, not the whole table's). */
-  readonly namesAt = new Map<string, Set<string>>();
+  /**
+   * Per node: each port holding locations → their names (one as a string, more as an array).
+   * The names located on a node (a switch connecting checks its own ports' numbers, not the whole
+   * table's) and the ports in use there (the fabric's edge ports) in one index: one entry per
+   * container, where a set of names and a map of counts were two (~25 B more at 100k).
+   */
+  private readonly located = new Map<string, Map<number, string | string[]>>();
   /** A port gained its first or lost its last location since the controller cleared this. */
   portSetChanged = false;
   /** Ingress entries wanted: (bridge, MAC) its edge ports sent to (packet-ins of misses, read-back). */
@@ -199,16 +202,6 @@ class TrackedLocations extends LocationTable {
     const from = change.kind === 'moved' ? change.from : change.kind === 'removed' ? change.location : undefined;
     const to = change.kind === 'removed' ? undefined : change.location;
     if (!this.changedSince.has(change.location.name)) this.changedSince.set(change.location.name, from);
-    if (from && from.node !== to?.node) {
-      const names = this.namesAt.get(from.node);
-      names?.delete(from.name);
-      if (names?.size === 0) this.namesAt.delete(from.node);
-    }
-    if (to && to.node !== from?.node) {
-      let names = this.namesAt.get(to.node);
-      if (!names) this.namesAt.set(to.node, (names = new Set()));
-      names.add(to.name);
-    }
     if (from && to && from.node !== to.node) {
       // The old edge relabels what stale ingress entries still send it, and its own containers
       // keep an ingress entry for the MAC (they were its neighbours).
@@ -218,17 +211,60 @@ class TrackedLocations extends LocationTable {
       this.demand.add(from.node, to.mac);
     }
     if (from && to && from.node === to.node && from.ofport === to.ofport) return;
-    if (from) this.usePort(from.node, from.ofport, -1);
-    if (to) this.usePort(to.node, to.ofport, 1);
+    if (from) this.unplace(from.node, from.ofport, from.name);
+    if (to) this.place(to.node, to.ofport, to.name);
   }
 
-  private usePort(node: string, ofport: number, delta: 1 | -1): void {
-    let ports = this.portUse.get(node);
-    if (!ports) this.portUse.set(node, (ports = new Map()));
-    const n = (ports.get(ofport) ?? 0) + delta;
-    if (n === 0) ports.delete(ofport);
-    else ports.set(ofport, n);
-    if (n === 0 || (n === 1 && delta === 1)) this.portSetChanged = true;
+  private place(node: string, ofport: number, name: string): void {
+    let ports = this.located.get(node);
+    if (!ports) this.located.set(node, (ports = new Map()));
+    const names = ports.get(ofport);
+    if (names === undefined) {
+      ports.set(ofport, name);
+      this.portSetChanged = true;
+    } else if (typeof names === 'string') ports.set(ofport, [names, name]);
+    else names.push(name);
+  }
+
+  private unplace(node: string, ofport: number, name: string): void {
+    const ports = this.located.get(node);
+    const names = ports?.get(ofport);
+    if (names === undefined) return;
+    if (typeof names !== 'string') {
+      const i = names.indexOf(name);
+      if (i >= 0) names.splice(i, 1);
+      if (names.length === 1) ports!.set(ofport, names[0]!);
+      return;
+    }
+    if (names !== name) return;
+    ports!.delete(ofport);
+    if (ports!.size === 0) this.located.delete(node);
+    this.portSetChanged = true;
+  }
+
+  /** The names located on `node`. */
+  *namesAt(node: string): IterableIterator<string> {
+    for (const names of this.located.get(node)?.values() ?? []) {
+      if (typeof names === 'string') yield names;
+      else yield* names;
+    }
+  }
+
+  /** The ports of `node` that hold locations. */
+  portsAt(node: string): Iterable<number> | undefined {
+    return this.located.get(node)?.keys();
+  }
+
+  /** Every node's ports that hold locations. */
+  *portsByNode(): IterableIterator<[string, Iterable<number>]> {
+    for (const [node, ports] of this.located) yield [node, ports.keys()];
+  }
+
+  /** How many locations each port of `node` holds. */
+  portCounts(node: string): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [ofport, names] of this.located.get(node) ?? []) out.set(ofport, typeof names === 'string' ? 1 : names.length);
+    return out;
   }
 }
 
@@ -787,7 +823,7 @@ export class Controller extends EventEmitter {
     // Collected first: moving an entry while iterating the table is not done (and the table is not copied per call).
     let byName: Map<string, SwitchPort> | undefined;
     const moved: [Location, number][] = [];
-    for (const name of this.tracked.namesAt.get(node) ?? []) {
+    for (const name of this.tracked.namesAt(node)) {
       const l = this.tracked.get(name);
       if (l === undefined || l.port === undefined) continue;
       byName ??= portsByName(session.ports);
@@ -1308,7 +1344,7 @@ export class Controller extends EventEmitter {
     // pending, no port changed since).
     const ends = new Set([was.node, to.node]);
     const located = new Map<string, Map<number, number>>();
-    for (const node of ends) located.set(node, new Map(this.tracked.portUse.get(node) ?? []));
+    for (const node of ends) located.set(node, this.tracked.portCounts(node));
     const use = (node: string, ofport: number, delta: number) => {
       const ports = located.get(node)!;
       const n = (ports.get(ofport) ?? 0) + delta;
@@ -1743,7 +1779,7 @@ export class Controller extends EventEmitter {
         if (!ep) made.set(l.name, (ep = endpointOf(l)));
         list.push(ep);
       };
-      for (const name of this.tracked.namesAt.get(bridge) ?? []) take(this.tracked.get(name));
+      for (const name of this.tracked.namesAt(bridge)) take(this.tracked.get(name));
       for (const mac of arriving.get(bridge) ?? []) take(this.tracked.byMac(mac));
       for (const mac of demand.macsAt(bridge) ?? []) take(this.tracked.byMac(mac));
       for (const mac of departed.macsAt(bridge) ?? []) take(this.tracked.byMac(mac));
@@ -1781,8 +1817,8 @@ export class Controller extends EventEmitter {
       for (const node of nodes) {
         const s = this.sessions.get(node);
         if (s?.state === 'ready') reported.set(node, s.ports);
-        const ports = this.tracked.portUse.get(node);
-        if (ports) located.set(node, ports.keys());
+        const ports = this.tracked.portsAt(node);
+        if (ports) located.set(node, ports);
       }
       now = refreshBridges(fabric, this.topology, reported, located, nodes.filter((n) => this.topology.nodes[n] !== undefined));
     }
@@ -1795,7 +1831,7 @@ export class Controller extends EventEmitter {
     const reported = new Map<string, ReadonlyMap<number, SwitchPort>>();
     for (const [node, s] of this.sessions) if (s.state === 'ready') reported.set(node, s.ports);
     const located = new Map<string, Iterable<number>>();
-    for (const [node, ports] of this.tracked.portUse) located.set(node, ports.keys());
+    for (const [node, ports] of this.tracked.portsByNode()) located.set(node, ports);
     return fabricFromTopology(this.topology, reported, located);
   }
 

@@ -597,5 +597,8 @@ export function dpidText(dpid: bigint): string {
 export type SwitchPort = ReportedPort;
 
 function switchPort(p: PortDesc): SwitchPort {
+  // A number past 2^31 (LOCAL, 0xfffffffe) in the same field as the others would turn that field
+  // into a boxed double (16 B) in every port of the shape: those ports get a shape of their own.
+  if (p.portNo > 0x7fffffff) return { name: p.name, portNo: p.portNo, config: p.config, state: p.state };
   return { portNo: p.portNo, name: p.name, config: p.config, state: p.state };
 }

@@ -21,6 +21,16 @@ function hashBits(bits: number, purpose: string, ...parts: string[]): number {
   return Math.floor(d.readUIntBE(0, 6) / 2 ** (48 - bits));
 }
 
+/**
+ * A number in [min, max] (below 2^31) from a hash of the parts, as a small integer: the division
+ * leaves a double, which V8 keeps boxed (16 B) in every object field it is copied into, and which
+ * turns that field of every object of the shape into a boxed one (a container's port number is
+ * copied into several records per container).
+ */
+function hashedIn(min: number, max: number, bits: number, purpose: string, ...parts: string[]): number {
+  return (min + (hashBits(bits, purpose, ...parts) % (max - min + 1))) | 0;
+}
+
 /** Four hex digits identifying `text`, used when a name has to be shortened. */
 export function shortHash(text: string): string {
   return digest('name', text).toString('hex').slice(0, 4);
@@ -68,7 +78,7 @@ export const VNI_DERIVED_MAX = 0xffffff;
 /** Preferred VNI of the link between `a` and `b` (order-independent). */
 export function preferredVni(a: string, b: string): number {
   const [x, y] = a < b ? [a, b] : [b, a];
-  return VNI_DERIVED_MIN + (hashBits(24, 'vni', x, y) % (VNI_DERIVED_MAX - VNI_DERIVED_MIN + 1));
+  return hashedIn(VNI_DERIVED_MIN, VNI_DERIVED_MAX, 24, 'vni', x, y);
 }
 
 /**
@@ -86,11 +96,11 @@ export const OFPORT_CONTAINER_MIN = 4096;
 export const OFPORT_CONTAINER_MAX = 65279;
 
 export function preferredTunnelOfport(peer: string): number {
-  return OFPORT_TUNNEL_MIN + (hashBits(32, 'tunnel-ofport', peer) % (OFPORT_TUNNEL_MAX - OFPORT_TUNNEL_MIN + 1));
+  return hashedIn(OFPORT_TUNNEL_MIN, OFPORT_TUNNEL_MAX, 32, 'tunnel-ofport', peer);
 }
 
 export function preferredContainerOfport(container: string): number {
-  return OFPORT_CONTAINER_MIN + (hashBits(32, 'container-ofport', container) % (OFPORT_CONTAINER_MAX - OFPORT_CONTAINER_MIN + 1));
+  return hashedIn(OFPORT_CONTAINER_MIN, OFPORT_CONTAINER_MAX, 32, 'container-ofport', container);
 }
 
 /**
