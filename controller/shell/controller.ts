@@ -1123,6 +1123,7 @@ export class Controller extends EventEmitter {
       if (!this.queuedSync?.reconcile.size && this.tracked.switchesChanged.size === 0) {
         this.tracked.demand.indexBridges(false);
         this.tracked.departed.indexBridges(false);
+        this.stormEndpoints = undefined;
       }
       return unconfirmed;
     });
@@ -1138,6 +1139,8 @@ export class Controller extends EventEmitter {
   }
 
   private queuedSync?: QueuedSync;
+  /** During a connect storm (see endpointsTouchingIndexed): each location's Endpoint, made once. */
+  private stormEndpoints?: WeakMap<Location, Endpoint>;
 
   /**
    * One sync (`sync`: resolves once confirmed). With `previousConfirmed` it is pipelined: it may start before the changes sent
@@ -1766,8 +1769,9 @@ export class Controller extends EventEmitter {
       if (macs) macs.push(mac);
       else arriving.set(m.to.bridge, [mac]);
     }
-    // One Endpoint per location, shared by the lists of the bridges it touches.
-    const made = new Map<string, Endpoint>();
+    // One Endpoint per location, shared by the lists of the bridges it touches and, while the
+    // storm lasts, by its syncs (a location changed is another object: no stale endpoint).
+    const made = (this.stormEndpoints ??= new WeakMap());
     const out = new Map<string, Endpoint[]>();
     for (const bridge of bridges) {
       const list: Endpoint[] = [];
@@ -1775,8 +1779,8 @@ export class Controller extends EventEmitter {
       const take = (l: Location | undefined) => {
         if (!l || seen.has(l.name) || !ctx.fabric.bridges.has(l.node)) return;
         seen.add(l.name);
-        let ep = made.get(l.name);
-        if (!ep) made.set(l.name, (ep = endpointOf(l)));
+        let ep = made.get(l);
+        if (!ep) made.set(l, (ep = endpointOf(l)));
         list.push(ep);
       };
       for (const name of this.tracked.namesAt(bridge)) take(this.tracked.get(name));
