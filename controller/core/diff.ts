@@ -154,11 +154,14 @@ export class MacFlows {
       r[owner] = flow;
       return;
     }
+    const length = r.length;
     removeAt(r, at);
     const next = r.indexOf(flow);
     if (next < 0) r.push(flow, bridge);
     else insertAt(r, next + 1, bridge);
-    this.grown.add(mac);
+    // Only a run that grew may have spare room for compact() to trim (a shared flow adopted: one
+    // out, one in, the same length).
+    if (r.length > length) this.grown.add(mac);
   }
 
   /**
