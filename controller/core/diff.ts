@@ -108,6 +108,7 @@ export class MacFlows {
       return;
     }
     const was = find(run, bridge, flow);
+    const length = run.length;
     if (was >= 0) {
       const owner = ownerAt(run, was);
       if (run[owner] === flow) return;
@@ -123,45 +124,10 @@ export class MacFlows {
     const at = run.indexOf(flow);
     if (at < 0) run.push(flow, bridge);
     else insertAt(run, at + 1, bridge);
-    this.grown.add(mac);
+    // Only a run that grew may have spare room for compact() to trim (a shared flow taken in place
+    // of an equal one: one out, one in, the same length).
+    if (run.length > length) this.grown.add(mac);
     if (was < 0) this.counts.set(bridge, this.countOn(bridge) + 1);
-  }
-
-  /** `bridge` holds `flow` instead of `held` (the same identity: the desired object for an equal one read back). */
-  replace(bridge: string, mac: string, held: FlowSpec, flow: FlowSpec): void {
-    const run = this.byMac.get(mac);
-    let at = -1;
-    let owner = -1;
-    if (run) {
-      for (let i = 0; i < run.length; i++) {
-        const x = run[i]!;
-        if (typeof x !== 'string') owner = x === held ? i : -1;
-        else if (owner >= 0 && x === bridge) {
-          at = i;
-          break;
-        }
-      }
-    }
-    if (at < 0) {
-      this.set(bridge, mac, flow);
-      return;
-    }
-    const r = run!;
-    const alone = owner === at - 1 && (at + 1 === r.length || typeof r[at + 1] !== 'string');
-    const to = r.indexOf(flow);
-    // Held by this switch alone, the new one by none: in place.
-    if (alone && to < 0) {
-      r[owner] = flow;
-      return;
-    }
-    const length = r.length;
-    removeAt(r, at);
-    const next = r.indexOf(flow);
-    if (next < 0) r.push(flow, bridge);
-    else insertAt(r, next + 1, bridge);
-    // Only a run that grew may have spare room for compact() to trim (a shared flow adopted: one
-    // out, one in, the same length).
-    if (r.length > length) this.grown.add(mac);
   }
 
   /**
@@ -508,7 +474,7 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
       matched?.add(cur);
     }
     if (needsAdd(cur, f)) flowsToAdd.push(f);
-    else if (cur !== f) macs.replace(bridge, mac, cur!, f);
+    else if (cur !== f) macs.set(bridge, mac, f);
   }
   for (const [key, f] of want) {
     const cur = installed.flows.get(key);

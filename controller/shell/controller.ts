@@ -1619,54 +1619,46 @@ export class Controller extends EventEmitter {
    */
   private async computeInSlices(ctx: ForwardingContext, endpoints: readonly Endpoint[] | ReadonlyMap<string, readonly Endpoint[]>, targets: readonly string[], forget = true): Promise<Map<string, SwitchDiff>> {
     const diffs = new Map<string, SwitchDiff>();
-    const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
     const list = Array.isArray(endpoints) ? endpoints as readonly Endpoint[] : endpointsOfSlice(endpoints as ReadonlyMap<string, readonly Endpoint[]>, targets);
     this.flowCache.begin();
     try {
       const builder = new DesiredStateBuilder({ ...ctx, bridges: targets }, this.flowCache);
-      // Chunks of bridges, then of endpoints, each sized from the last chunk's cost per item.
-      let size = 1;
-      for (let i = 0; i < targets.length && !this.stopping;) {
-        const t0 = performance.now();
-        const end = Math.min(targets.length, i + size);
-        builder.addBridges(i, end);
-        const perBridge = Math.max((performance.now() - t0) / (end - i), 0.001);
-        i = end;
-        size = budgetMs <= 0 ? 1 : Math.min(MAX_SLICE_BRIDGES, Math.max(1, Math.floor(budgetMs / perBridge)));
-        if (i < targets.length) await yieldToEventLoop();
-      }
-      size = 256;
-      for (let i = 0; i < list.length && !this.stopping;) {
-        const t0 = performance.now();
-        const end = Math.min(list.length, i + size);
-        builder.addEndpoints(list, i, end);
-        const perEndpoint = Math.max((performance.now() - t0) / (end - i), 0.0001);
-        i = end;
-        size = budgetMs <= 0 ? 1 : Math.min(MAX_SLICE_ENDPOINTS, Math.max(1, Math.floor(budgetMs / perEndpoint)));
-        if (i < list.length) await yieldToEventLoop();
-      }
+      // The flows no endpoint determines, then the endpoints', then the diffs: all in chunks.
+      await this.inChunks(targets.length, 1, MAX_SLICE_BRIDGES, (from, to) => builder.addBridges(from, to));
+      await this.inChunks(list.length, 256, MAX_SLICE_ENDPOINTS, (from, to) => builder.addEndpoints(list, from, to));
       const desired = builder.build();
-      size = 1;
-      for (let i = 0; i < targets.length && !this.stopping;) {
-        const t0 = performance.now();
-        const slice = targets.slice(i, i + size);
-        i += slice.length;
-        for (const node of slice) {
+      await this.inChunks(targets.length, 1, MAX_SLICE_BRIDGES, (from, to) => {
+        for (let i = from; i < to; i++) {
+          const node = targets[i]!;
           const installed = this.installed.get(node);
           if (installed) diffs.set(node, diffInstalled(desired.get(node) ?? EMPTY, installed, OWN));
           // Its desired state is not needed past its diff.
           desired.delete(node);
         }
-        if (i >= targets.length) break;
-        // The next slice's size from this one's cost per bridge (bridges differ little within a topology).
-        const perBridge = Math.max((performance.now() - t0) / slice.length, 0.001);
-        size = budgetMs <= 0 ? 1 : Math.min(MAX_SLICE_BRIDGES, Math.max(1, Math.floor(budgetMs / perBridge)));
-        await yieldToEventLoop();
-      }
+      });
     } finally {
       this.flowCache.end(forget);
     }
     return diffs;
+  }
+
+  /**
+   * `work` over [0, count) in chunks, yielding to the event loop between them (see
+   * computeInSlices): each chunk sized from the last one's cost per item to take about the sync
+   * slice budget (the items of one kind differ little in cost), `first` items to start with.
+   */
+  private async inChunks(count: number, first: number, max: number, work: (from: number, to: number) => void): Promise<void> {
+    const budgetMs = this.options.syncSliceMs ?? DEFAULT_SLICE_MS;
+    let size = first;
+    for (let i = 0; i < count && !this.stopping;) {
+      const t0 = performance.now();
+      const end = Math.min(count, i + size);
+      work(i, end);
+      const perItem = Math.max((performance.now() - t0) / (end - i), 0.0001);
+      i = end;
+      size = budgetMs <= 0 ? 1 : Math.min(max, Math.max(1, Math.floor(budgetMs / perItem)));
+      if (i < count) await yieldToEventLoop();
+    }
   }
 
   /**
