@@ -20,7 +20,7 @@ import { EmulatedSwitch, type EmulatedFlowTable, type EmulatedSwitchConfig } fro
 import type { SwitchWorkerData } from './switch-worker.js';
 import { sleep } from './children.js';
 
-/** Emulated hosts' spare ports: outside any topology's port plan (they carry no traffic here). */
+/** Emulated hosts' spare ports: outside any topology's port plan, not reported (they carry no traffic here). */
 const SPARE_EDGE_PORTS = [4000, 4001];
 
 export interface ConnectedController {
@@ -54,7 +54,7 @@ function switchConfigs(topology: ResolvedTopology, opts: StartOptions): Omit<Emu
   return Object.values(topology.nodes).map((node, index) => {
     const ports = node.bridge.ports.map((p) => ({ ofport: p.ofport, name: p.name }));
     for (const extra of opts.extraPorts?.(node.name) ?? []) if (!ports.some((p) => p.name === extra.name)) ports.push(extra);
-    return { index, datapathId: BigInt(`0x${node.bridge.dpid}`), bridgeName: node.bridge.name, ports, edgePorts: SPARE_EDGE_PORTS };
+    return { index, datapathId: BigInt(`0x${node.bridge.dpid}`), bridgeName: node.bridge.name, ports, edgePorts: SPARE_EDGE_PORTS, reportEdgePorts: false };
   });
 }
 

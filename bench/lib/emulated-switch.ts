@@ -37,6 +37,12 @@ export interface EmulatedSwitchConfig {
   /** Ports the emulated hosts sit behind; packet-ins arrive on these. At least two. */
   edgePorts: number[];
   /**
+   * Whether PORT_DESC lists the edge ports (default true). A switch emulating a topology's node
+   * that sends no load leaves them out: it then reports the ports of the plan alone, as the real
+   * node would (a transit switch reporting two host ports would become an edge once connected).
+   */
+  reportEdgePorts?: boolean;
+  /**
    * When the handshake is over: 'port-desc' (default) once FEATURES and the PORT_DESC multipart
    * have been answered; 'features' once FEATURES has (controllers that never ask for ports, such
    * as ovs-testcontroller).
@@ -178,7 +184,7 @@ export class EmulatedSwitch {
     this.ready = new Promise((r) => (this.readyResolve = r));
     this.portDesc = [
       ...config.ports.map((p) => port(p.ofport, p.name, config.index)),
-      ...config.edgePorts.map((p) => port(p, `bench-e${p}`, config.index)),
+      ...(config.reportEdgePorts === false ? [] : config.edgePorts.map((p) => port(p, `bench-e${p}`, config.index))),
       port(Port.LOCAL, config.bridgeName, config.index),
     ];
     // One template per edge port: a frame from that port to the anchor host behind the next edge
