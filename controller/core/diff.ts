@@ -60,11 +60,13 @@ export interface InstalledState {
   bridge: string;
   macs: MacFlows;
   /**
-   * Just read back (indexInstalled): its MAC flows by MAC, as the switch reported them. The diff
-   * that follows looks there instead of searching every switch's runs (a restart diffs a million
-   * flows so); gone at the first change or diff.
+   * Just read back (indexInstalled): its MAC flows as the switch reported them, not yet entered
+   * among every switch's runs. The diff that follows compares against them by MAC and enters the
+   * desired object for each equal one: a restart enters each of a million flows once, instead of
+   * the one read and then the desired one in its place. Any other use enters them as read
+   * (settleReadBack).
    */
-  readBack?: Map<string, FlowSpec[]>;
+  readBack?: ReadBack;
 }
 
 type Run = (string | FlowSpec)[];
@@ -299,15 +301,31 @@ export function macOf(flow: Identity): string | undefined {
   return mac === undefined ? undefined : lowerMac(mac);
 }
 
+/** A switch's MAC flows as read back: in order, each one's MAC, and by MAC. */
+interface ReadBack {
+  flows: FlowSpec[];
+  macs: string[];
+  byMac: Map<string, FlowSpec[]>;
+}
+
+/** Enters what was read back among the runs, as read (a use of the state other than its diff). */
+function settleReadBack(installed: InstalledState): void {
+  const r = installed.readBack;
+  if (r === undefined) return;
+  installed.readBack = undefined;
+  installed.macs.addHeld(installed.bridge, r.flows, r.macs);
+}
+
 /** The flow the switch holds with the identity (table, priority, match) of `flow`. */
 export function installedFlow(installed: InstalledState, flow: Identity): FlowSpec | undefined {
+  settleReadBack(installed);
   const mac = macOf(flow);
   return mac === undefined ? installed.flows.get(flowKey(flow)) : installed.macs.get(installed.bridge, mac, flow);
 }
 
 /** Records that the switch holds `flow` (replacing the one with its identity). */
 export function setInstalled(installed: InstalledState, flow: FlowSpec): void {
-  installed.readBack = undefined;
+  settleReadBack(installed);
   const mac = macOf(flow);
   if (mac === undefined) installed.flows.set(flowKey(flow), flow);
   else installed.macs.set(installed.bridge, mac, flow);
@@ -315,7 +333,7 @@ export function setInstalled(installed: InstalledState, flow: FlowSpec): void {
 
 /** Records that the switch holds no flow with the identity of `flow` any more. */
 export function deleteInstalled(installed: InstalledState, flow: Identity): void {
-  installed.readBack = undefined;
+  settleReadBack(installed);
   const mac = macOf(flow);
   if (mac === undefined) installed.flows.delete(flowKey(flow));
   else installed.macs.delete(installed.bridge, mac, flow);
@@ -323,11 +341,12 @@ export function deleteInstalled(installed: InstalledState, flow: Identity): void
 
 /** How many of our flows the switch holds. */
 export function countInstalled(installed: InstalledState): number {
-  return installed.flows.size + installed.macs.countOn(installed.bridge);
+  return installed.flows.size + installed.macs.countOn(installed.bridge) + (installed.readBack?.flows.length ?? 0);
 }
 
 /** Every flow of ours the switch holds (its MAC flows take a pass over every MAC). */
 export function* allInstalled(installed: InstalledState): IterableIterator<FlowSpec> {
+  settleReadBack(installed);
   yield* installed.flows.values();
   yield* installed.macs.on(installed.bridge);
 }
@@ -366,8 +385,8 @@ export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFl
     macFlows.push(f);
     macsOf.push(mac);
   }
-  macs.addHeld(bridge, macFlows, macsOf);
-  installed.readBack = seen;
+  // Entered among the runs by the diff that follows (or at the first other use).
+  installed.readBack = { flows: macFlows, macs: macsOf, byMac: seen };
   return installed;
 }
 
@@ -448,19 +467,19 @@ export function diffSwitchState(desired: SwitchState, installed: SwitchState, ow
 export function diffInstalled(desired: SwitchState, installed: InstalledState, own: OwnIds = {}): SwitchDiff {
   // A switch that holds no flow (start-up, a wiped table; MAC flows are counted apart): every desired flow is an
   // ADD, no key to compute. Should two share a key, the switch and applyDiff keep the later one.
-  if (countInstalled(installed) === 0) {
-    installed.readBack = undefined;
-    return diffEmptyFlows(desired, installed, own);
-  }
+  if (countInstalled(installed) === 0) return diffEmptyFlows(desired, installed, own);
   const want = new Map<string, FlowSpec>();
   const flowsToAdd: FlowSpec[] = [];
   // MAC flows: a switch's are found by MAC, not listed by switch (see MacFlows).
   const { macs, bridge } = installed;
-  // Just read back: its flows by MAC at hand (see InstalledState.readBack), and which of them the
-  // desired state has.
+  // Just read back (see InstalledState.readBack): its flows by MAC at hand; what it holds is
+  // entered among the runs at the end, the desired object for each equal one.
   const fresh = installed.readBack;
   installed.readBack = undefined;
-  const matched = fresh ? new Set<FlowSpec>() : undefined;
+  // Each flow read back that the desired state has → its place in `held`.
+  const matched = fresh ? new Map<FlowSpec, number>() : undefined;
+  const held: FlowSpec[] = [];
+  const heldMacs: string[] = [];
   let macFlowsHeld = 0;
   for (const f of desired.flows) {
     const mac = macOf(f);
@@ -468,11 +487,24 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
       want.set(flowKey(f), f);
       continue;
     }
-    const cur = fresh ? fresh.get(mac)?.find((g) => sameIdentity(g, f)) : macs.get(bridge, mac, f);
-    if (cur !== undefined) {
-      macFlowsHeld++;
-      matched?.add(cur);
+    if (fresh) {
+      const cur = fresh.byMac.get(mac)?.find((g) => sameIdentity(g, f));
+      const add = needsAdd(cur, f);
+      if (add) flowsToAdd.push(f);
+      if (cur === undefined) continue;
+      // Held: the desired object if equal, else the one read until the ADD is confirmed. Two
+      // desired flows of one identity: the later one, as set would keep.
+      const at = matched!.get(cur);
+      if (at !== undefined) held[at] = add ? cur : f;
+      else {
+        matched!.set(cur, held.length);
+        held.push(add ? cur : f);
+        heldMacs.push(mac);
+      }
+      continue;
     }
+    const cur = macs.get(bridge, mac, f);
+    if (cur !== undefined) macFlowsHeld++;
     if (needsAdd(cur, f)) flowsToAdd.push(f);
     else if (cur !== f) macs.set(bridge, mac, f);
   }
@@ -485,7 +517,16 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
   for (const [key, f] of installed.flows) if (!want.has(key)) flowsToDelete.push(f);
   // Every MAC flow held is wanted unless the switch holds more than the wanted ones it has.
   if (fresh) {
-    for (const list of fresh.values()) for (const g of list) if (!matched!.has(g)) flowsToDelete.push(g);
+    // What no rule wants is deleted, and held until that is confirmed.
+    for (const [mac, list] of fresh.byMac) {
+      for (const g of list) {
+        if (matched!.has(g)) continue;
+        flowsToDelete.push(g);
+        held.push(g);
+        heldMacs.push(mac);
+      }
+    }
+    macs.addHeld(bridge, held, heldMacs);
   } else if (macFlowsHeld < macs.countOn(bridge)) {
     const wanted = new Set<string>();
     for (const f of desired.flows) if (macOf(f) !== undefined) wanted.add(passingKey(f));
