@@ -80,8 +80,11 @@ export function startConnected(topology: ResolvedTopology, opts: StartOptions = 
 
 /** Where the emulated switches run: in this process, or in a worker thread. They keep their tables across a restart. */
 interface SwitchSet {
-  /** Connects a new set of switches (on the same tables) to `port`; resolves once every one is through its handshake. */
-  connect(port: number, timeoutMs: number): Promise<EmulatedSwitch[]>;
+  /**
+   * Connects a new set of switches (on the same tables) to `port`; resolves once every one is
+   * through its handshake. `onMade` gets them as soon as they exist (none in a worker: then once connected).
+   */
+  connect(port: number, timeoutMs: number, onMade?: (switches: EmulatedSwitch[]) => void): Promise<EmulatedSwitch[]>;
   counts(): Promise<{ flowMods: number; flowsHeld: number }>;
   /** Disconnects them (a restart connects them again). */
   disconnect(): Promise<void>;
@@ -131,8 +134,9 @@ class WorkerSwitches implements SwitchSet {
     }
   }
 
-  async connect(port: number, timeoutMs: number): Promise<EmulatedSwitch[]> {
+  async connect(port: number, timeoutMs: number, onMade?: (switches: EmulatedSwitch[]) => void): Promise<EmulatedSwitch[]> {
     await this.ask({ op: 'connect', host: '127.0.0.1', port, timeoutMs }, 'connected');
+    onMade?.([]);
     return [];
   }
 
@@ -150,7 +154,7 @@ class WorkerSwitches implements SwitchSet {
   }
 }
 
-async function start(topology: ResolvedTopology, opts: StartOptions, dir: string, set: SwitchSet & { connect(port: number, timeoutMs: number, onMade?: (switches: EmulatedSwitch[]) => void): Promise<EmulatedSwitch[]> }): Promise<ConnectedController> {
+async function start(topology: ResolvedTopology, opts: StartOptions, dir: string, set: SwitchSet): Promise<ConnectedController> {
   // Dropped once a restart has stopped it: the controller that replaces it is on its own then,
   // as after a real restart (not sharing a heap with the old one's model).
   let app: RunningApp | undefined = await startApp({
@@ -175,7 +179,6 @@ async function start(topology: ResolvedTopology, opts: StartOptions, dir: string
     const timeoutMs = 30_000 + 100 * nodes.length;
     const deadline = connecting + timeoutMs;
     const switches = await set.connect(app.openflow[0]!.port, timeoutMs, (made) => opts.onStarted?.(app!, made));
-    if (opts.switchesApart) opts.onStarted?.(app!, switches);
     while (app!.controller.switchInfo().some((s) => !s.fallback && !s.connected)) {
       if (performance.now() > deadline) throw new Error(`${topology.name}: switches did not all connect`);
       await sleep(10);

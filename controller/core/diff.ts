@@ -301,11 +301,10 @@ export function macOf(flow: Identity): string | undefined {
   return mac === undefined ? undefined : lowerMac(mac);
 }
 
-/** A switch's MAC flows as read back: in order, each one's MAC, and by MAC. */
+/** A switch's MAC flows as read back, by MAC, and how many. */
 interface ReadBack {
-  flows: FlowSpec[];
-  macs: string[];
   byMac: Map<string, FlowSpec[]>;
+  count: number;
 }
 
 /** Enters what was read back among the runs, as read (a use of the state other than its diff). */
@@ -313,7 +312,15 @@ function settleReadBack(installed: InstalledState): void {
   const r = installed.readBack;
   if (r === undefined) return;
   installed.readBack = undefined;
-  installed.macs.addHeld(installed.bridge, r.flows, r.macs);
+  const flows: FlowSpec[] = [];
+  const macs: string[] = [];
+  for (const [mac, list] of r.byMac) {
+    for (const f of list) {
+      flows.push(f);
+      macs.push(mac);
+    }
+  }
+  installed.macs.addHeld(installed.bridge, flows, macs);
 }
 
 /** The flow the switch holds with the identity (table, priority, match) of `flow`. */
@@ -341,7 +348,7 @@ export function deleteInstalled(installed: InstalledState, flow: Identity): void
 
 /** How many of our flows the switch holds. */
 export function countInstalled(installed: InstalledState): number {
-  return installed.flows.size + installed.macs.countOn(installed.bridge) + (installed.readBack?.flows.length ?? 0);
+  return installed.flows.size + installed.macs.countOn(installed.bridge) + (installed.readBack?.count ?? 0);
 }
 
 /** Every flow of ours the switch holds (its MAC flows take a pass over every MAC). */
@@ -361,10 +368,9 @@ export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFl
   const installed: InstalledState = {
     flows: new Map(), groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])), bridge, macs,
   };
-  // A switch holds one flow per identity: its MAC flows go in without a search (MacFlows.addHeld).
-  const macFlows: FlowSpec[] = [];
-  const macsOf: string[] = [];
-  const seen = new Map<string, FlowSpec[]>();
+  // A switch holds one flow per identity: its MAC flows, by MAC, go in later without a search (MacFlows.addHeld).
+  const byMac = new Map<string, FlowSpec[]>();
+  let count = 0;
   for (const f of state.flows) {
     if (!isOurCookie(f.cookie)) continue;
     const mac = macOf(f);
@@ -373,20 +379,17 @@ export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFl
       continue;
     }
     // Two with one identity (not from a switch; a state given by hand): the later one, as set would.
-    const same = seen.get(mac);
+    const same = byMac.get(mac);
     const dup = same?.findIndex((g) => sameIdentity(g, f)) ?? -1;
-    if (dup >= 0) {
-      macFlows[macFlows.indexOf(same![dup]!)] = f;
-      same![dup] = f;
-      continue;
+    if (dup >= 0) same![dup] = f;
+    else {
+      if (same) same.push(f);
+      else byMac.set(mac, [f]);
+      count++;
     }
-    if (same) same.push(f);
-    else seen.set(mac, [f]);
-    macFlows.push(f);
-    macsOf.push(mac);
   }
   // Entered among the runs by the diff that follows (or at the first other use).
-  installed.readBack = { flows: macFlows, macs: macsOf, byMac: seen };
+  installed.readBack = { byMac, count };
   return installed;
 }
 
