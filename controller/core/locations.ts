@@ -28,7 +28,9 @@ export type LocationChange =
 
 export class LocationTable {
   private readonly byName = new Map<string, Location>();
-  private readonly nameByMac = new Map<string, string>();
+  // MAC → its entry itself, not its name: a restart looks up a MAC per ingress entry read back
+  // (800k at 100k containers), and a second lookup by name doubled that cost.
+  private readonly locationByMac = new Map<string, Location>();
   private readonly nameByIp = new Map<string, string>();
 
   get size(): number {
@@ -50,8 +52,7 @@ export class LocationTable {
 
   byMac(mac: string): Location | undefined {
     // lowerMac: no new string (to hash again) for a MAC already in lower case, as most are.
-    const name = this.nameByMac.get(lowerMac(mac));
-    return name === undefined ? undefined : this.byName.get(name);
+    return this.locationByMac.get(lowerMac(mac));
   }
 
   byIp(ip: string): Location | undefined {
@@ -65,7 +66,7 @@ export class LocationTable {
    */
   set(entry: Omit<Location, 'since'> & { since?: number }): LocationChange | undefined {
     const mac = entry.mac.toLowerCase();
-    const macOwner = this.nameByMac.get(mac);
+    const macOwner = this.locationByMac.get(mac)?.name;
     if (macOwner !== undefined && macOwner !== entry.name) {
       throw new LocationConflict(`MAC ${mac} already belongs to "${macOwner}"`);
     }
@@ -75,16 +76,18 @@ export class LocationTable {
     }
     const location = makeLocation(entry, mac, entry.since ?? Date.now());
     const before = this.byName.get(entry.name);
-    if (before && before.mac !== mac) this.nameByMac.delete(before.mac);
+    if (before && before.mac !== mac) this.locationByMac.delete(before.mac);
     if (before?.ip && before.ip !== location.ip) this.nameByIp.delete(before.ip);
-    this.byName.set(entry.name, location);
-    this.nameByMac.set(mac, entry.name);
     if (location.ip) this.nameByIp.set(location.ip, entry.name);
-    if (!before) return { kind: 'added', location };
-    if (before.node === location.node && before.ofport === location.ofport && before.mac === location.mac && before.ip === location.ip) {
-      this.byName.set(entry.name, makeLocation(location, mac, before.since));
+    if (before && before.node === location.node && before.ofport === location.ofport && before.mac === location.mac && before.ip === location.ip) {
+      const kept = makeLocation(location, mac, before.since);
+      this.byName.set(entry.name, kept);
+      this.locationByMac.set(mac, kept);
       return undefined;
     }
+    this.byName.set(entry.name, location);
+    this.locationByMac.set(mac, location);
+    if (!before) return { kind: 'added', location };
     return { kind: 'moved', location, from: before };
   }
 
@@ -92,7 +95,7 @@ export class LocationTable {
     const before = this.byName.get(name);
     if (!before) return undefined;
     this.byName.delete(name);
-    this.nameByMac.delete(before.mac);
+    this.locationByMac.delete(before.mac);
     if (before.ip) this.nameByIp.delete(before.ip);
     return { kind: 'removed', location: before };
   }

@@ -332,6 +332,8 @@ export class Controller extends EventEmitter {
   readonly openSessions = new Set<SwitchSession>();
   /** Connections refused because too many were in the handshake. */
   refusedConnections = 0;
+  /** Connections taken from the listening sockets (refused ones included): see yieldToEventLoop. */
+  private acceptedConnections = 0;
   private readonly flowCache = new SlicedFlowCache();
   private readonly log: Logger;
   /**
@@ -401,12 +403,18 @@ export class Controller extends EventEmitter {
     const bound: ListenAddress[] = [];
     for (const addr of this.options.ofListen) {
       const server = addr.tls ? this.tlsServer(addr.tls) : createServer({ noDelay: true }, (socket) => this.accept(socket));
+      // Every TCP connection taken, TLS or not, before any handshake.
+      server.on('connection', () => {
+        this.acceptedConnections++;
+      });
       const where = `${addr.tls ? 'ssl:' : ''}${addr.host}:${addr.port}`;
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) => {
           reject(new Error(err.code === 'EADDRINUSE' ? `OpenFlow port ${where} is already in use` : `cannot listen on ${where}: ${err.message}`));
         });
-        server.listen(addr.port, addr.host, () => resolve());
+        // A thousand switches reconnect at once after a restart; Node's default backlog (511)
+        // would leave the rest to the kernel's SYN-ACK retries (1 s, 3 s, 7 s, ...).
+        server.listen({ port: addr.port, host: addr.host, backlog: LISTEN_BACKLOG }, () => resolve());
       });
       const a = server.address() as { address: string; port: number };
       bound.push({ host: a.address, port: a.port, ...(addr.tls ? { tls: addr.tls } : {}) });
@@ -1207,7 +1215,7 @@ export class Controller extends EventEmitter {
     const perSwitch = new Map<string, Promise<void>>();
     for (const [node, diff] of stage.changes) {
       if (perSwitch.size > 0 && performance.now() - sliceStarted >= budgetMs) {
-        await yieldToEventLoop();
+        await this.yieldToEventLoop();
         sliceStarted = performance.now();
       }
       perSwitch.set(node, this.applyTo(node, diff, stage.label, reason, applied, failed, modelWhenSent));
@@ -1643,6 +1651,22 @@ export class Controller extends EventEmitter {
   }
 
   /**
+   * Lets timers and I/O run before a long computation or send goes on. Node takes one pending
+   * connection from a listening socket per turn of its event loop: with the loop busy in 20 ms
+   * slices, a thousand switches reconnecting after a restart waited in the kernel's accept queue
+   * and were taken at ~50 a second (a restart at 1,000 switches took 17 s, most of it switches
+   * trickling in one sync at a time). So the yield takes further turns as long as each one
+   * accepts a connection.
+   */
+  private async yieldToEventLoop(): Promise<void> {
+    for (let turns = 0; turns < MAX_ACCEPT_TURNS; turns++) {
+      const accepted = this.acceptedConnections;
+      await nextTurn();
+      if (this.acceptedConnections === accepted) return;
+    }
+  }
+
+  /**
    * `work` over [0, count) in chunks, yielding to the event loop between them (see
    * computeInSlices): each chunk sized from the last one's cost per item to take about the sync
    * slice budget (the items of one kind differ little in cost), `first` items to start with.
@@ -1657,7 +1681,7 @@ export class Controller extends EventEmitter {
       const perItem = Math.max((performance.now() - t0) / (end - i), 0.0001);
       i = end;
       size = budgetMs <= 0 ? 1 : Math.min(max, Math.max(1, Math.floor(budgetMs / perItem)));
-      if (i < count) await yieldToEventLoop();
+      if (i < count) await this.yieldToEventLoop();
     }
   }
 
@@ -2094,15 +2118,21 @@ export class Controller extends EventEmitter {
 }
 
 const DEFAULT_MAX_HANDSHAKING = 256;
+const LISTEN_BACKLOG = 4096;
 /** Work between two yields to the event loop during a full recomputation or a large send, in ms. */
 const DEFAULT_SLICE_MS = 20;
 const MAX_SLICE_BRIDGES = 4096;
 const MAX_SLICE_ENDPOINTS = 1 << 20;
 
-/** Lets timers and I/O (other switches' messages) run before going on. */
-function yieldToEventLoop(): Promise<void> {
+/** One turn of the event loop: timers and I/O (other switches' messages) run before going on. */
+function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+/**
+ * How many turns a yield takes at most while each turn accepts a connection: enough for a storm's
+ * backlog between two slices, few enough that a storm cannot hold the computation up for long.
+ */
+const MAX_ACCEPT_TURNS = 256;
 
 /**
  * The FlowCache of the state in force, filled slice by slice: the forwarding function ends each
