@@ -142,6 +142,11 @@ export class BridgeMacs implements BridgesByMac {
     for (const [mac, bridges] of this.byMac) for (const b of bridges) this.indexAdd(b, mac);
   }
 
+  /** Whether the index by bridge is kept (indexBridges). */
+  get indexed(): boolean {
+    return this.byBridge !== undefined;
+  }
+
   /** The MACs with an entry on `bridge`; only while indexed (indexBridges), else undefined. */
   macsAt(bridge: string): ReadonlySet<string> | undefined {
     return this.byBridge ? this.byBridge.get(bridge) ?? EMPTY_MACS : undefined;

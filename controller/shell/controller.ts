@@ -1132,6 +1132,7 @@ export class Controller extends EventEmitter {
         this.tracked.demand.indexBridges(false);
         this.tracked.departed.indexBridges(false);
         this.stormEndpoints = undefined;
+        this.stormPasses = 0;
       }
       return unconfirmed;
     });
@@ -1147,6 +1148,10 @@ export class Controller extends EventEmitter {
   }
 
   private queuedSync?: QueuedSync;
+  /** Passes over every location by syncs of a few switches since the storm's index was last dropped (see endpointsTouching). */
+  private stormPasses = 0;
+  /** How many such passes a storm takes before its entries are indexed by bridge (the same lists either way). */
+  stormPassesBeforeIndex = PASSES_BEFORE_INDEX;
   /** During a connect storm (see endpointsTouchingIndexed): each location's Endpoint, made once. */
   private stormEndpoints?: WeakMap<Location, Endpoint>;
 
@@ -1752,7 +1757,10 @@ export class Controller extends EventEmitter {
     const { demand, departed } = this.tracked;
     // A few switches of many: their MACs through the entries indexed by bridge (kept while the
     // storm lasts), not a pass over every location per sync.
-    if (ctx.demand === demand && ctx.departed === departed && bridges.size * 4 <= ctx.fabric.bridges.size) {
+    // The index costs about as much to build as a few passes over every location (it holds every
+    // entry: 800k at 100k containers), and a storm's switches now mostly come in one or two
+    // syncs (see yieldToEventLoop): built once a storm has taken that many passes.
+    if (ctx.demand === demand && ctx.departed === departed && bridges.size * 4 <= ctx.fabric.bridges.size && (demand.indexed || ++this.stormPasses > this.stormPassesBeforeIndex)) {
       demand.indexBridges(true);
       departed.indexBridges(true);
       return this.endpointsTouchingIndexed(ctx, bridges);
@@ -2119,6 +2127,8 @@ export class Controller extends EventEmitter {
 
 const DEFAULT_MAX_HANDSHAKING = 256;
 const LISTEN_BACKLOG = 4096;
+/** Syncs of a few switches computed by a pass over every location before the entries are indexed by bridge. */
+const PASSES_BEFORE_INDEX = 4;
 /** Work between two yields to the event loop during a full recomputation or a large send, in ms. */
 const DEFAULT_SLICE_MS = 20;
 const MAX_SLICE_BRIDGES = 4096;
