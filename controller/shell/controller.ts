@@ -1881,7 +1881,9 @@ export class Controller extends EventEmitter {
         session.multipart({ kind: 'METER_CONFIG', meterId: 0xffffffff }),
       ]);
       const state: SwitchState = { flows: [], groups: [], meters: [] };
-      for (const p of flowParts) if (p.kind === 'FLOW') for (const f of p.flows) state.flows.push({ tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie });
+      // The flow stats themselves, not a copy each (a million at a restart): their other fields
+      // (counters, durations) are not looked at, and those equal to the desired ones are dropped.
+      for (const p of flowParts) if (p.kind === 'FLOW') for (const f of p.flows) state.flows.push(f);
       for (const p of groupParts) if (p.kind === 'GROUP_DESC') for (const g of p.groups) state.groups.push({ groupId: g.groupId, groupType: g.groupType as 'ALL', buckets: g.buckets });
       for (const p of meterParts) if (p.kind === 'METER_CONFIG') for (const m of p.meters) state.meters.push({ meterId: m.meterId, flags: m.flags, bands: m.bands });
       this.installed.index(node, state);
