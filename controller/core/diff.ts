@@ -7,6 +7,10 @@ import type { Message } from '../../src/openflow/types/index.js';
 import { isOurCookie } from './cookies.js';
 import { canonicalKey, flowKey, instructionsKey, lowerMac, matchKey, sameData, sameInstructions, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 import type { Match } from '../../src/openflow/types/index.js';
+import { decodeRawFlowStats, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
+import { writeMatch } from '../../src/openflow/encode/match.js';
+import { writeInstructions } from '../../src/openflow/encode/actions.js';
+import { BufferWriter } from '../../src/openflow/writer.js';
 
 /** DELETE_STRICT with the exact cookie: never removes a flow some other rule (or tool) owns. */
 const ALL_COOKIE_BITS = 0xffff_ffff_ffff_ffffn;
@@ -301,9 +305,40 @@ export function macOf(flow: Identity): string | undefined {
   return mac === undefined ? undefined : lowerMac(mac);
 }
 
+/**
+ * A flow as read back: decoded, or (read raw: see flow-stats-raw.ts) its match and instructions
+ * as the switch sent them, decoded only if it differs from every flow we want there.
+ */
+export type ReadFlow = FlowSpec | RawFlowStats;
+
+function isRaw(f: ReadFlow): f is RawFlowStats {
+  return (f as RawFlowStats).body !== undefined;
+}
+
+/**
+ * A raw flow decoded, as a FlowSpec; undefined if its TLVs do not decode (structure was checked
+ * when read: an unknown instruction or action, say). Such a flow is left out of the model: a
+ * desired flow of its identity is added over it; one no rule wants stays until an audit.
+ */
+function decodeRead(f: ReadFlow): FlowSpec | undefined {
+  if (!isRaw(f)) return f;
+  readFlowsDecoded.count++;
+  try {
+    const d = decodeRawFlowStats(f);
+    const spec: FlowSpec = { tableId: d.tableId, priority: d.priority, match: d.match, instructions: d.instructions, cookie: d.cookie };
+    if (d.idleTimeout !== 0) spec.idleTimeout = d.idleTimeout;
+    return spec;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many flows read raw were decoded (not equal as bytes to a desired one): for tests and profiles. */
+export const readFlowsDecoded = { count: 0 };
+
 /** A switch's MAC flows as read back, by MAC, and how many. */
 interface ReadBack {
-  byMac: Map<string, FlowSpec[]>;
+  byMac: Map<string, ReadFlow[]>;
   count: number;
 }
 
@@ -315,7 +350,9 @@ function settleReadBack(installed: InstalledState): void {
   const flows: FlowSpec[] = [];
   const macs: string[] = [];
   for (const [mac, list] of r.byMac) {
-    for (const f of list) {
+    for (const g of list) {
+      const f = decodeRead(g);
+      if (f === undefined) continue;
       flows.push(f);
       macs.push(mac);
     }
@@ -363,14 +400,22 @@ export function* allInstalled(installed: InstalledState): IterableIterator<FlowS
  * them. `macs` and `bridge` place its MAC flows among the other switches' (absent: its own);
  * what `macs` held for `bridge` before is forgotten.
  */
-export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFlows()): InstalledState {
+export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFlows(), raw?: ReadonlyMap<string, readonly RawFlowStats[]>): InstalledState {
   macs.forget(new Set([bridge]));
   const installed: InstalledState = {
     flows: new Map(), groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])), bridge, macs,
   };
   // A switch holds one flow per identity: its MAC flows, by MAC, go in later without a search (MacFlows.addHeld).
-  const byMac = new Map<string, FlowSpec[]>();
+  const byMac = new Map<string, ReadFlow[]>();
   let count = 0;
+  // Read raw, by MAC (the caller found each one's MAC and kept only ours): a switch reports one
+  // flow per identity.
+  if (raw) {
+    for (const [mac, list] of raw) {
+      byMac.set(mac, list.slice());
+      count += list.length;
+    }
+  }
   for (const f of state.flows) {
     if (!isOurCookie(f.cookie)) continue;
     const mac = macOf(f);
@@ -380,7 +425,7 @@ export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFl
     }
     // Two with one identity (not from a switch; a state given by hand): the later one, as set would.
     const same = byMac.get(mac);
-    const dup = same?.findIndex((g) => sameIdentity(g, f)) ?? -1;
+    const dup = same?.findIndex((g) => !isRaw(g) && sameIdentity(g, f)) ?? -1;
     if (dup >= 0) same![dup] = f;
     else {
       if (same) same.push(f);
@@ -404,10 +449,10 @@ export class InstalledTables extends Map<string, InstalledState> {
   readonly macs = new MacFlows();
   private readonly forgotten = new Set<string>();
 
-  /** Indexes what `bridge` holds (read back) as its installed state. */
-  index(bridge: string, state: SwitchState): InstalledState {
+  /** Indexes what `bridge` holds (read back) as its installed state; `raw`: its MAC flows read raw, by MAC. */
+  index(bridge: string, state: SwitchState, raw?: ReadonlyMap<string, readonly RawFlowStats[]>): InstalledState {
     this.forgetNow();
-    const installed = indexInstalled(state, bridge, this.macs);
+    const installed = indexInstalled(state, bridge, this.macs, raw);
     super.set(bridge, installed);
     return installed;
   }
@@ -480,7 +525,7 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
   const fresh = installed.readBack;
   installed.readBack = undefined;
   // Each flow read back that the desired state has → its place in `held`.
-  const matched = fresh ? new Map<FlowSpec, number>() : undefined;
+  const matched = fresh ? new Map<ReadFlow, number>() : undefined;
   const held: FlowSpec[] = [];
   const heldMacs: string[] = [];
   let macFlowsHeld = 0;
@@ -491,17 +536,22 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
       continue;
     }
     if (fresh) {
-      const cur = fresh.byMac.get(mac)?.find((g) => sameIdentity(g, f));
-      const add = needsAdd(cur, f);
+      const list = fresh.byMac.get(mac);
+      const hit = list === undefined ? undefined : findRead(list, f, matched!);
+      const add = hit === undefined || !hit.equal;
       if (add) flowsToAdd.push(f);
-      if (cur === undefined) continue;
-      // Held: the desired object if equal, else the one read until the ADD is confirmed. Two
-      // desired flows of one identity: the later one, as set would keep.
-      const at = matched!.get(cur);
-      if (at !== undefined) held[at] = add ? cur : f;
+      if (hit === undefined) continue;
+      // Held: the desired object if equal, else the one read until the ADD is confirmed (none if
+      // it does not decode: see decodeRead). Two desired flows of one identity: the later one, as
+      // set would keep.
+      const keep = add ? decodeRead(hit.read) : f;
+      const at = matched!.get(hit.read);
+      if (at !== undefined) {
+        if (at >= 0 && keep !== undefined) held[at] = keep;
+      } else if (keep === undefined) matched!.set(hit.read, -1);
       else {
-        matched!.set(cur, held.length);
-        held.push(add ? cur : f);
+        matched!.set(hit.read, held.length);
+        held.push(keep);
         heldMacs.push(mac);
       }
       continue;
@@ -524,8 +574,10 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
     for (const [mac, list] of fresh.byMac) {
       for (const g of list) {
         if (matched!.has(g)) continue;
-        flowsToDelete.push(g);
-        held.push(g);
+        const d = decodeRead(g);
+        if (d === undefined) continue;
+        flowsToDelete.push(d);
+        held.push(d);
         heldMacs.push(mac);
       }
     }
@@ -543,6 +595,66 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
     groupsToAdd: groups.add, groupsToModify: groups.modify, groupsToDelete: groups.remove,
     metersToAdd: meters.add, metersToModify: meters.modify, metersToDelete: meters.remove,
   };
+}
+
+/** Where desired flows are encoded to be compared with flows read raw: one buffer, reused. */
+const encodeScratch = new BufferWriter(4096);
+
+/**
+ * `f`'s match (padded) and instructions as a FLOW_MOD carries them, in encodeScratch: where the
+ * instructions start and where they end; undefined if it does not encode.
+ */
+function encodeBody(f: FlowSpec): { at: number; end: number } | undefined {
+  try {
+    encodeScratch.pos = 0;
+    writeMatch(encodeScratch, f.match);
+    const at = encodeScratch.pos;
+    writeInstructions(encodeScratch, f.instructions);
+    return { at, end: encodeScratch.pos };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The flow in `list` (one MAC's, as read back) with the identity of desired flow `f`, and
+ * whether it equals `f`. A flow read raw is compared as bytes with `f` encoded: equal bytes are an
+ * equal flow. One that differs in bytes may still be the same flow (a switch that orders a
+ * match's fields its own way): when no bytes match, the list's raw flows are decoded in place
+ * and compared as objects. `matched` follows a flow decoded so (it is another object then).
+ */
+function findRead(list: ReadFlow[], f: FlowSpec, matched: Map<ReadFlow, number>): { read: ReadFlow; equal: boolean } | undefined {
+  let encoded: { at: number; end: number } | undefined | null = null;
+  let raws = 0;
+  for (const g of list) {
+    if (!isRaw(g)) {
+      if (sameIdentity(g, f)) return { read: g, equal: !needsAdd(g, f) };
+      continue;
+    }
+    raws++;
+    if (g.tableId !== f.tableId || g.priority !== f.priority) continue;
+    if (encoded === null) encoded = encodeBody(f);
+    if (encoded === undefined || g.instructionsAt !== encoded.at) continue;
+    const buf = encodeScratch.buf;
+    if (buf.compare(g.body, 0, g.instructionsAt, 0, encoded.at) !== 0) continue;
+    return { read: g, equal: g.cookie === f.cookie && buf.compare(g.body, g.instructionsAt, g.body.length, encoded.at, encoded.end) === 0 };
+  }
+  if (raws === 0) return undefined;
+  // No bytes alike: the raw ones as objects (those that do not decode leave the list).
+  for (let i = list.length - 1; i >= 0; i--) {
+    const g = list[i]!;
+    if (!isRaw(g)) continue;
+    const d = decodeRead(g);
+    if (d === undefined) {
+      list.splice(i, 1);
+      continue;
+    }
+    list[i] = d;
+    const at = matched.get(g);
+    if (at !== undefined) matched.set(d, at);
+  }
+  for (const g of list) if (sameIdentity(g as FlowSpec, f)) return { read: g, equal: !needsAdd(g as FlowSpec, f) };
+  return undefined;
 }
 
 function diffEmptyFlows(desired: SwitchState, installed: InstalledState, own: OwnIds): SwitchDiff {

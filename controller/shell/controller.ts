@@ -13,6 +13,8 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Port } from '../../src/openflow/constants.js';
+import { formatMac } from '../../src/openflow/addr.js';
+import { decodeRawFlowStats, rawOxmValueAt, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
 import type { ControllerRole, Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
 import { ErrorType } from '../../src/openflow/constants.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
@@ -1875,32 +1877,47 @@ export class Controller extends EventEmitter {
     const session = this.sessions.get(node);
     if (!session || session.state !== 'ready') return;
     try {
-      const [flowParts, groupParts, meterParts] = await Promise.all([
-        session.multipart({ kind: 'FLOW', tableId: 0xff, outPort: Port.ANY, outGroup: 0xffffffff, cookie: COOKIE_OWNER_VALUE, cookieMask: COOKIE_OWNER_MASK, match: { fields: [] } }),
+      const [flows, groupParts, meterParts] = await Promise.all([
+        // Read raw: a flow equal to one we want is compared as bytes, not decoded (see findRead).
+        session.multipartRawFlows({ kind: 'FLOW', tableId: 0xff, outPort: Port.ANY, outGroup: 0xffffffff, cookie: COOKIE_OWNER_VALUE, cookieMask: COOKIE_OWNER_MASK, match: { fields: [] } }),
         session.multipart({ kind: 'GROUP_DESC' }),
         session.multipart({ kind: 'METER_CONFIG', meterId: 0xffffffff }),
       ]);
       const state: SwitchState = { flows: [], groups: [], meters: [] };
-      // The flow stats themselves, not a copy each (a million at a restart): their other fields
-      // (counters, durations) are not looked at, and those equal to the desired ones are dropped.
-      for (const p of flowParts) if (p.kind === 'FLOW') for (const f of p.flows) state.flows.push(f);
       for (const p of groupParts) if (p.kind === 'GROUP_DESC') for (const g of p.groups) state.groups.push({ groupId: g.groupId, groupType: g.groupType as 'ALL', buckets: g.buckets });
       for (const p of meterParts) if (p.kind === 'METER_CONFIG') for (const m of p.meters) state.meters.push({ meterId: m.meterId, flags: m.flags, bands: m.bands });
-      this.installed.index(node, state);
-      // Entries installed before (by us, before a restart, or by the master before a failover)
-      // stay wanted: traffic asked for them.
-      for (const f of state.flows) {
-        const kind = isOurCookie(f.cookie) ? cookieKind(f.cookie) : undefined;
-        if (kind !== RuleKind.INGRESS_ENTRY && kind !== RuleKind.RELABEL) continue;
-        const dst = f.match.fields.find((m) => m.field === 'eth_dst');
-        if (!dst || dst.field !== 'eth_dst' || typeof dst.value !== 'string') continue;
-        if (kind === RuleKind.INGRESS_ENTRY) this.tracked.demand.add(node, dst.value);
-        else if (!f.match.fields.some((m) => m.field === 'in_port')) this.tracked.departed.add(node, dst.value);
+      // A flow of one MAC (an unmasked eth_dst, else eth_src: macOf) stays raw, by MAC; the others
+      // are decoded. Entries installed before (by us, before a restart, or by the master before a
+      // failover) stay wanted: traffic asked for them.
+      const byMac = new Map<string, RawFlowStats[]>();
+      let macFlows = 0;
+      const demanded: string[] = [];
+      const departed: string[] = [];
+      for (const f of flows) {
+        if (!isOurCookie(f.cookie)) continue;
+        const dstAt = rawOxmValueAt(f, OXM_ETH_DST);
+        const macAt = dstAt >= 0 ? dstAt : rawOxmValueAt(f, OXM_ETH_SRC);
+        if (macAt < 0) {
+          state.flows.push(decodeRawFlowStats(f));
+          continue;
+        }
+        const mac = formatMac(f.body, macAt);
+        macFlows++;
+        const list = byMac.get(mac);
+        if (list) list.push(f);
+        else byMac.set(mac, [f]);
+        if (dstAt < 0) continue;
+        const kind = cookieKind(f.cookie);
+        if (kind === RuleKind.INGRESS_ENTRY) demanded.push(mac);
+        else if (kind === RuleKind.RELABEL && rawOxmValueAt(f, OXM_IN_PORT) < 0) departed.push(mac);
       }
+      this.installed.index(node, state, byMac);
+      for (const mac of demanded) this.tracked.demand.add(node, mac);
+      for (const mac of departed) this.tracked.departed.add(node, mac);
       this.noteModelChange(node);
       // What was read back need not be what the basis assumes: only a diff of its whole state brings it in line.
       this.tracked.switchesChanged.add(node);
-      this.log.info({ switch: node, flows: state.flows.length, groups: state.groups.length, meters: state.meters.length }, 'read back installed state');
+      this.log.info({ switch: node, flows: state.flows.length + macFlows, groups: state.groups.length, meters: state.meters.length }, 'read back installed state');
     } catch (err) {
       this.log.error({ switch: node, err: (err as Error).message }, 'could not read back the switch state');
     }
@@ -2129,6 +2146,10 @@ export class Controller extends EventEmitter {
 
 const DEFAULT_MAX_HANDSHAKING = 256;
 const LISTEN_BACKLOG = 4096;
+/** OpenFlow-basic OXM field codes looked for in flows read raw. */
+const OXM_IN_PORT = 0;
+const OXM_ETH_DST = 3;
+const OXM_ETH_SRC = 4;
 /** Syncs of a few switches computed by a pass over every location before the entries are indexed by bridge. */
 const PASSES_BEFORE_INDEX = 4;
 /** Work between two yields to the event loop during a full recomputation or a large send, in ms. */

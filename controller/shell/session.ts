@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { MessageTypeCode, OFP_VERSION } from '../../src/openflow/constants.js';
 import { decodeMessage } from '../../src/openflow/decode/index.js';
+import { readRawFlowStatsReply, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
 import { encodeMessageInto } from '../../src/openflow/encode/index.js';
 import { OpenFlowError, errorCodeName, errorTypeName } from '../../src/openflow/errors.js';
 import { HeaderError, MessageFramer } from '../../src/openflow/framer.js';
@@ -87,6 +88,9 @@ interface Pending {
   request: Message;
   /** For multipart requests: the reply bodies received so far. */
   parts?: MultipartReplyBody[];
+  /** For flow stats read raw (multipartRawFlows): the entries received so far, and the replies. */
+  rawFlows?: RawFlowStats[];
+  rawParts?: number;
   /** For batches: the batch's messages, and errors that referenced them. */
   batch?: Batch;
 }
@@ -191,6 +195,50 @@ export class SwitchSession extends EventEmitter {
       };
       this.track(xid, entry);
     });
+  }
+
+  /**
+   * A FLOW multipart request whose replies are read without decoding each entry's match and
+   * instructions (see flow-stats-raw.ts); resolves with every entry once the last part arrives.
+   */
+  multipartRawFlows(selection: Extract<MultipartRequestBody, { kind: 'FLOW' }>, timeoutMs = this.options.requestTimeoutMs): Promise<RawFlowStats[]> {
+    return new Promise((resolve, reject) => {
+      const msg: Message = { type: 'MULTIPART_REQUEST', xid: 0, flags: 0, body: selection };
+      const xid = this.send(msg);
+      const entry: Pending = {
+        resolve: () => resolve(entry.rawFlows ?? []), reject, request: msg, rawFlows: [], rawParts: 0,
+        ...this.deadline(timeoutMs, 'multipart FLOW'),
+      };
+      this.track(xid, entry);
+    });
+  }
+
+  /** A reply to multipartRawFlows: read raw; true if it was one. */
+  private rawFlowReply(frame: Buffer): boolean {
+    if (frame[1] !== MessageTypeCode.MULTIPART_REPLY || frame.length < 16) return false;
+    const xid = frame.readUInt32BE(4);
+    const p = this.pending.get(xid);
+    if (!p?.rawFlows) return false;
+    let part: ReturnType<typeof readRawFlowStatsReply>;
+    try {
+      part = readRawFlowStatsReply(frame);
+    } catch (err) {
+      this.protocolError(err, frame.subarray(0, 64), xid);
+      this.settled(xid);
+      p.reject(new SessionError(`malformed flow stats reply from ${this.name}: ${(err as Error).message}`, 'PROTOCOL'));
+      return true;
+    }
+    for (const f of part.flows) p.rawFlows.push(f);
+    if (part.more) {
+      if (++p.rawParts! > this.options.maxMultipartParts) {
+        this.settled(xid);
+        p.reject(new SessionError(`multipart reply from ${this.name} exceeds ${p.rawParts} parts`, 'PROTOCOL'));
+      }
+      return true;
+    }
+    this.settled(xid);
+    p.resolve({ type: 'MULTIPART_REPLY', xid, flags: 0, body: { kind: 'FLOW', flows: [] } });
+    return true;
   }
 
   /**
@@ -389,6 +437,7 @@ export class SwitchSession extends EventEmitter {
         this.stats.dropped++;
         continue;
       }
+      if (this.rawFlowReply(frame)) continue;
       let msg: Message;
       try {
         msg = decodeMessage(frame);

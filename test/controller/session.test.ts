@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { SwitchSession, SessionError, type SessionOptions } from '../../controller/shell/session.js';
 import { FakeSwitch, fakePort, type FakeSwitchOptions } from '../../src/openflow-sim/fake-switch.js';
 import type { Message } from '../../src/openflow/types/index.js';
+import { decodeRawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
+import { encodeMessage } from '../../src/openflow/encode/index.js';
 
 /** A listening socket that wraps every connection in a SwitchSession. */
 async function harness(t: { teardown: (fn: () => void) => void }, options: Partial<SessionOptions> = {}) {
@@ -183,4 +185,44 @@ t.test('requests in flight fail at once when the switch vanishes', async (t) => 
   t.equal((err as SessionError).code, 'CLOSED');
   // CLOSED, not TIMEOUT, proves it did not wait for the 10 s request timeout.
   t.comment(`rejected ${Date.now() - started} ms after the close`);
+});
+
+t.test('flow stats read raw: parts reassembled, entries as the full decoder reads them; a malformed reply fails that request alone', async (t) => {
+  const h = await harness(t);
+  const sw = h.connectSwitch({ datapathId: 9n });
+  const s = await h.nextSession();
+  await ready(s);
+  const flows = Array.from({ length: 120 }, (_, i) => ({
+    tableId: i % 3, priority: 100 + i, cookie: BigInt(i), idleTimeout: 0, hardTimeout: 0, flags: 0,
+    match: { fields: [{ field: 'eth_dst' as const, value: `02:00:00:00:00:${(i % 256).toString(16).padStart(2, '0')}` }] },
+    instructions: [{ type: 'APPLY_ACTIONS' as const, actions: [{ type: 'OUTPUT' as const, port: i + 1, maxLen: 0 }] }],
+  }));
+  sw.table.flows = flows.map((f) => ({ ...f })) as typeof sw.table.flows;
+  const selection = { kind: 'FLOW' as const, tableId: 0xff, outPort: 0xffffffff, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: { fields: [] } };
+  const raw = await s.multipartRawFlows(selection);
+  t.equal(raw.length, 120, 'three parts of 50, 50 and 20');
+  t.same(raw.map((r) => { const d = decodeRawFlowStats(r); return [d.tableId, d.priority, d.cookie, d.match, d.instructions]; }),
+    flows.map((f) => [f.tableId, f.priority, f.cookie, f.match, f.instructions]), 'each entry decodes to the flow the switch holds');
+
+  // The switch answers the next one with an entry longer than its message first.
+  const bad = Buffer.from(encodeMessage({ type: 'MULTIPART_REPLY', xid: 0, flags: 0, body: { kind: 'FLOW', flows: [] } }));
+  const real = sw.table.flows;
+  Object.defineProperty(sw.table, 'flows', {
+    configurable: true,
+    get: () => {
+      const req = sw.received.at(-1)!;
+      const spoilt = Buffer.concat([bad, Buffer.from([0x01, 0x00])]);
+      spoilt.writeUInt16BE(spoilt.length, 2);
+      spoilt.writeUInt32BE(req.xid, 4);
+      sw.writeRaw(spoilt);
+      return real;
+    },
+  });
+  const refused = await s.multipartRawFlows(selection).then(() => undefined, (err: Error) => err);
+  t.ok(refused instanceof SessionError, 'the request fails');
+  t.match(refused?.message ?? '', /malformed flow stats reply.*flow stats length 256/, 'saying what was wrong');
+  const err = (await sw.waitFor((m) => m.type === 'ERROR')) as Extract<Message, { type: 'ERROR' }>;
+  t.equal(err.errorType, 1, 'the switch is told: BAD_REQUEST');
+  t.equal(s.state, 'ready', 'the session goes on');
+  t.ok((await s.multipart({ kind: 'PORT_DESC' })).length > 0, 'and answers the next request');
 });

@@ -9,11 +9,16 @@
 import t from 'tap';
 import type { Endpoint } from '../../controller/core/fabric.js';
 import { BridgeMacs, DesiredStateBuilder, desiredStateFor, forwardingContext, type MigrationInProgress } from '../../controller/core/forwarding.js';
-import { allInstalled, countInstalled, diffInstalled, indexInstalled, installedFlow, MacFlows, setInstalled, type InstalledState } from '../../controller/core/diff.js';
+import { allInstalled, countInstalled, diffInstalled, indexInstalled, installedFlow, MacFlows, readFlowsDecoded, setInstalled, type InstalledState } from '../../controller/core/diff.js';
 import { fabricFromTopology } from '../../controller/core/topology-fabric.js';
 import { generateTopology } from '../../src/topology/generate.js';
 import { resolveTopology } from '../../src/topology/load.js';
 import { Prng } from '../../bench/lib/prng.js';
+import type { FlowSpec, SwitchState } from '../../controller/core/flows.js';
+import { formatMac } from '../../src/openflow/addr.js';
+import { decodeRawFlowStats, rawOxmValueAt, readRawFlowStatsReply, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
+import { encodeMessage } from '../../src/openflow/encode/index.js';
+import type { FlowStats } from '../../src/openflow/types/index.js';
 
 function scenario(shape: 'tree' | 'ring', bridges: number, containers: number, seed: number) {
   const topology = resolveTopology(generateTopology({ shape, bridges, containers }));
@@ -162,3 +167,92 @@ t.test('a switch read back is indexed as setting its flows one by one would, and
 function big(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? `${v}n` : v;
 }
+
+/** A switch's table as it reads back raw: its MAC flows by MAC (bytes), the others decoded. */
+function readRaw(flows: readonly FlowSpec[], spoil?: (body: Buffer, f: FlowSpec) => void): { state: SwitchState; byMac: Map<string, RawFlowStats[]> } {
+  const stats: FlowStats[] = flows.map((f) => ({
+    tableId: f.tableId, durationSec: 1, durationNsec: 2, priority: f.priority, idleTimeout: f.idleTimeout ?? 0, hardTimeout: 0, flags: 0, cookie: f.cookie,
+    packetCount: 3n, byteCount: 4n, match: f.match, instructions: f.instructions,
+  }));
+  const state: SwitchState = { flows: [], groups: [], meters: [] };
+  const byMac = new Map<string, RawFlowStats[]>();
+  for (let i = 0; i < stats.length; i += 50) {
+    const part = readRawFlowStatsReply(encodeMessage({ type: 'MULTIPART_REPLY', xid: 1, flags: 0, body: { kind: 'FLOW', flows: stats.slice(i, i + 50) } }));
+    part.flows.forEach((r, j) => {
+      spoil?.(r.body, flows[i + j]!);
+      const dst = rawOxmValueAt(r, 3);
+      const at = dst >= 0 ? dst : rawOxmValueAt(r, 4);
+      if (at < 0) {
+        state.flows.push(decodeRawFlowStats(r));
+        return;
+      }
+      const mac = formatMac(r.body, at);
+      (byMac.get(mac) ?? byMac.set(mac, []).get(mac)!).push(r);
+    });
+  }
+  return { state, byMac };
+}
+
+t.test('a switch read back raw: equal flows compared as bytes, the desired objects held; what differs decoded', async (t) => {
+  const { names, endpoints, ctx } = scenario('tree', 24, 300, 3);
+  const desired = desiredStateFor(ctx, endpoints);
+  const macs = new MacFlows();
+  let toSend = 0;
+  const decodedBefore = readFlowsDecoded.count;
+  const states = new Map<string, InstalledState>();
+  for (const b of names) {
+    const { state, byMac } = readRaw(desired.get(b)!.flows);
+    states.set(b, indexInstalled(state, b, macs, byMac));
+    const d = diffInstalled(desired.get(b)!, states.get(b)!);
+    toSend += d.flowsToAdd.length + d.flowsToDelete.length;
+  }
+  t.equal(toSend, 0, 'an equal table read back raw needs nothing sent');
+  t.equal(readFlowsDecoded.count - decodedBefore, 0, 'and decodes none of its MAC flows');
+  t.ok(names.every((b) => desired.get(b)!.flows.every((f) => installedFlow(states.get(b)!, f) === f)), 'each switch holds the desired objects');
+
+  // One switch, several flows spoiled in ways a switch may report them.
+  const b0 = names.find((b) => desired.get(b)!.flows.filter((f) => f.match.fields.some((m) => m.field === 'eth_dst')).length > 3)!;
+  const wanted = desired.get(b0)!.flows;
+  const macFlows = wanted.filter((f) => f.match.fields.some((m) => (m.field === 'eth_dst' || m.field === 'eth_src') && m.mask === undefined));
+  const changed = macFlows.find((f) => f.instructions.some((i) => i.type === 'APPLY_ACTIONS' && i.actions.some((a) => a.type === 'OUTPUT')))!;
+  const twoFields = macFlows.find((f) => f !== changed && f.match.fields.length === 2)!;
+  const undecodable = macFlows.find((f) => f !== changed && f !== twoFields && f.instructions.length > 0)!;
+  t.ok(changed && twoFields && undecodable, 'the switch has flows to spoil');
+  const stray: FlowSpec = { ...changed, priority: changed.priority + 7 };
+  const read = readRaw([...wanted, stray], (body, f) => {
+    const at = ((body.readUInt16BE(2) + 7) & ~7);
+    if (f === changed) {
+      // Another output port: the last 16 bytes of an APPLY_ACTIONS ending in OUTPUT are that action.
+      const out = body.length - 16;
+      body.writeUInt32BE(body.readUInt32BE(out + 4) + 1000, out + 4);
+    } else if (f === twoFields) {
+      // The match's two fields in the other order: bytes differ, the flow does not.
+      const first = 4 + body[4 + 3]!;
+      const a = Buffer.from(body.subarray(4, 4 + first));
+      const c = Buffer.from(body.subarray(4 + first, body.readUInt16BE(2)));
+      Buffer.concat([c, a]).copy(body, 4);
+    } else if (f === undecodable) {
+      // An instruction type nobody knows, with a valid length: read, but not decodable.
+      body.writeUInt16BE(0x7777, at);
+    }
+  });
+  const held = indexInstalled(read.state, b0, new MacFlows(), read.byMac);
+  const d = diffInstalled(desired.get(b0)!, held);
+  t.same(d.flowsToAdd.map((f) => f === changed ? 'changed' : f === undecodable ? 'undecodable' : 'other').sort(), ['changed', 'undecodable'], 'added: the changed flow and the one whose read-back does not decode');
+  t.equal(d.flowsToDelete.length, 1, 'one deleted');
+  t.equal(d.flowsToDelete[0]!.priority, stray.priority, 'the stray, decoded');
+  t.same(d.flowsToDelete[0]!.match, stray.match);
+  const cur = installedFlow(held, changed)!;
+  t.not(cur, changed, 'until the ADD is confirmed, the changed flow is held as read');
+  t.same(cur.match, changed.match, 'decoded: its match');
+  t.equal(installedFlow(held, twoFields), twoFields, 'fields in another order: the desired object held, nothing sent');
+  t.equal(installedFlow(held, undecodable), undefined, 'one that does not decode is not held');
+
+  // Any other use than the diff enters what was read, decoded.
+  const other = readRaw(wanted);
+  const settled = indexInstalled(other.state, b0, new MacFlows(), other.byMac);
+  const f = macFlows[0]!;
+  const got = installedFlow(settled, f)!;
+  t.same({ ...got, cookie: String(got.cookie) }, { ...f, cookie: String(f.cookie) }, 'a flow read raw, settled, equals the one sent');
+  t.equal(countInstalled(settled), wanted.length, 'as many as were read');
+});
