@@ -312,7 +312,7 @@ export function macOf(flow: Identity): string | undefined {
 export type ReadFlow = FlowSpec | RawFlowStats;
 
 function isRaw(f: ReadFlow): f is RawFlowStats {
-  return (f as RawFlowStats).body !== undefined;
+  return (f as RawFlowStats).frame !== undefined;
 }
 
 /**
@@ -634,10 +634,10 @@ function findRead(list: ReadFlow[], f: FlowSpec, matched: Map<ReadFlow, number>)
     raws++;
     if (g.tableId !== f.tableId || g.priority !== f.priority) continue;
     if (encoded === null) encoded = encodeBody(f);
-    if (encoded === undefined || g.instructionsAt !== encoded.at) continue;
+    if (encoded === undefined || g.instructionsAt - g.start !== encoded.at) continue;
     const buf = encodeScratch.buf;
-    if (buf.compare(g.body, 0, g.instructionsAt, 0, encoded.at) !== 0) continue;
-    return { read: g, equal: g.cookie === f.cookie && buf.compare(g.body, g.instructionsAt, g.body.length, encoded.at, encoded.end) === 0 };
+    if (buf.compare(g.frame, g.start, g.instructionsAt, 0, encoded.at) !== 0) continue;
+    return { read: g, equal: g.cookie === f.cookie && buf.compare(g.frame, g.instructionsAt, g.end, encoded.at, encoded.end) === 0 };
   }
   if (raws === 0) return undefined;
   // No bytes alike: the raw ones as objects (those that do not decode leave the list).

@@ -312,6 +312,8 @@ interface QueuedSync {
   byDistance: boolean;
   /** Without ordering: may go out before the previous changes are confirmed (see requestSync). */
   pipelined: boolean;
+  /** Only switches to reconcile so far (see connectStormSettled). */
+  onlyReconcile: boolean;
   run: Promise<void>;
 }
 
@@ -1105,9 +1107,10 @@ export class Controller extends EventEmitter {
       q.towards ??= opts.towards;
       q.byDistance ||= opts.byDistance === true;
       q.pipelined &&= pipelinable;
+      q.onlyReconcile &&= opts.reconcile !== undefined;
       return q.run;
     }
-    const entry: QueuedSync = { reasons: [reason], moreReasons: 0, reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, byDistance: opts.byDistance === true, pipelined: pipelinable, run: Promise.resolve() };
+    const entry: QueuedSync = { reasons: [reason], moreReasons: 0, reconcile: new Set(opts.reconcile ? [opts.reconcile] : []), towards: opts.towards, byDistance: opts.byDistance === true, pipelined: pipelinable, onlyReconcile: opts.reconcile !== undefined, run: Promise.resolve() };
     // A change without ordering (a learned MAC, an ingress entry on demand, a port up) goes out
     // as soon as the previous change is sent, not confirmed: it is computed against the model as
     // sent, and the switch applies the batches still awaiting their barriers first (same connection).
@@ -1119,6 +1122,7 @@ export class Controller extends EventEmitter {
     const previousConfirmed = this.chainConfirmed;
     const lane = pipelinable ? this.chainSent.then(() => new Promise<void>((resolve) => setImmediate(resolve))) : this.chainSent;
     const turn = lane.then(async () => {
+      if (entry.onlyReconcile) await this.connectStormSettled(entry);
       if (this.queuedSync === entry) this.queuedSync = undefined;
       if (!entry.pipelined) await previousConfirmed;
       const reasons = entry.reasons.join('; ') + (entry.moreReasons > 0 ? ` and ${entry.moreReasons} more` : '');
@@ -1150,6 +1154,29 @@ export class Controller extends EventEmitter {
   }
 
   private queuedSync?: QueuedSync;
+
+  /**
+   * A sync of switches that connected, while others are still in their handshake (a connect
+   * storm: a restart, a network back): waits, still queued (the switches that become ready join
+   * it), until none has been in its handshake or become ready for STORM_QUIET_MS, or a change
+   * other than a reconcile joins, at most STORM_WAIT_MAX_MS. A storm is then read and computed
+   * in one sync, not as a sync for its first switch (a pass over every location for one switch)
+   * and more for the stragglers. A switch connecting alone does not wait.
+   */
+  private async connectStormSettled(entry: QueuedSync): Promise<void> {
+    if (this.openSessions.size === this.readySessions.size) return;
+    const started = performance.now();
+    let ready = this.readySessions.size;
+    let quietSince = started;
+    while (entry.onlyReconcile && !this.stopping && performance.now() - started < STORM_WAIT_MAX_MS) {
+      const now = performance.now();
+      if (this.readySessions.size !== ready || this.openSessions.size !== this.readySessions.size) {
+        ready = this.readySessions.size;
+        quietSince = now;
+      } else if (now - quietSince >= STORM_QUIET_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
   /** Passes over every location by syncs of a few switches since the storm's index was last dropped (see endpointsTouching). */
   private stormPasses = 0;
   /** How many such passes a storm takes before its entries are indexed by bridge (the same lists either way). */
@@ -1901,7 +1928,7 @@ export class Controller extends EventEmitter {
           state.flows.push(decodeRawFlowStats(f));
           continue;
         }
-        const mac = formatMac(f.body, macAt);
+        const mac = formatMac(f.frame, macAt);
         macFlows++;
         const list = byMac.get(mac);
         if (list) list.push(f);
@@ -2146,6 +2173,10 @@ export class Controller extends EventEmitter {
 
 const DEFAULT_MAX_HANDSHAKING = 256;
 const LISTEN_BACKLOG = 4096;
+/** A connect storm's sync waits for this long without a switch in its handshake or becoming ready (connectStormSettled)… */
+const STORM_QUIET_MS = 150;
+/** …and at most this long. */
+const STORM_WAIT_MAX_MS = 2000;
 /** OpenFlow-basic OXM field codes looked for in flows read raw. */
 const OXM_IN_PORT = 0;
 const OXM_ETH_DST = 3;

@@ -16,7 +16,7 @@ import { resolveTopology } from '../../src/topology/load.js';
 import { Prng } from '../../bench/lib/prng.js';
 import type { FlowSpec, SwitchState } from '../../controller/core/flows.js';
 import { formatMac } from '../../src/openflow/addr.js';
-import { decodeRawFlowStats, rawOxmValueAt, readRawFlowStatsReply, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
+import { decodeRawFlowStats, rawFlowBody, rawOxmValueAt, readRawFlowStatsReply, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
 import { encodeMessage } from '../../src/openflow/encode/index.js';
 import type { FlowStats } from '../../src/openflow/types/index.js';
 
@@ -179,14 +179,14 @@ function readRaw(flows: readonly FlowSpec[], spoil?: (body: Buffer, f: FlowSpec)
   for (let i = 0; i < stats.length; i += 50) {
     const part = readRawFlowStatsReply(encodeMessage({ type: 'MULTIPART_REPLY', xid: 1, flags: 0, body: { kind: 'FLOW', flows: stats.slice(i, i + 50) } }));
     part.flows.forEach((r, j) => {
-      spoil?.(r.body, flows[i + j]!);
+      spoil?.(rawFlowBody(r), flows[i + j]!);
       const dst = rawOxmValueAt(r, 3);
       const at = dst >= 0 ? dst : rawOxmValueAt(r, 4);
       if (at < 0) {
         state.flows.push(decodeRawFlowStats(r));
         return;
       }
-      const mac = formatMac(r.body, at);
+      const mac = formatMac(r.frame, at);
       (byMac.get(mac) ?? byMac.set(mac, []).get(mac)!).push(r);
     });
   }

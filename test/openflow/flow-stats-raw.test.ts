@@ -7,7 +7,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeMessage } from '../../src/openflow/decode/index.js';
-import { decodeRawFlowStats, rawOxmValueAt, readRawFlowStatsReply } from '../../src/openflow/decode/flow-stats-raw.js';
+import { decodeRawFlowStats, rawFlowBody, rawOxmValueAt, readRawFlowStatsReply } from '../../src/openflow/decode/flow-stats-raw.js';
 import { encodeMessage } from '../../src/openflow/encode/index.js';
 import { OpenFlowError } from '../../src/openflow/errors.js';
 import type { FlowStats, Message } from '../../src/openflow/types/index.js';
@@ -58,17 +58,17 @@ t.test('entries read raw decode to what the full decoder reads, counters and dur
     type: 'FLOW_MOD', xid: 1, cookie: flows[1]!.cookie, cookieMask: 0n, tableId: 1, command: 'ADD', idleTimeout: 300, hardTimeout: 0, priority: 100,
     bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0, match: flows[1]!.match, instructions: flows[1]!.instructions,
   });
-  t.ok(raw.flows[1]!.body.equals(mod.subarray(48)), 'match and instructions byte for byte as a FLOW_MOD carries them');
+  t.ok(rawFlowBody(raw.flows[1]!).equals(mod.subarray(48)), 'match and instructions byte for byte as a FLOW_MOD carries them');
   t.equal(readRawFlowStatsReply(encodeMessage({ type: 'MULTIPART_REPLY', xid: 1, flags: 0, body: { kind: 'FLOW', flows: [] } })).flows.length, 0, 'an empty reply');
 });
 
 t.test('the unmasked value of an OXM field is found where it sits', async (t) => {
   const raw = readRawFlowStatsReply(encodeMessage({ type: 'MULTIPART_REPLY', xid: 1, flags: 0, body: { kind: 'FLOW', flows } })).flows;
   const srcAt = rawOxmValueAt(raw[0]!, 4);
-  t.equal(raw[0]!.body.subarray(srcAt, srcAt + 6).toString('hex'), '02000000000a', 'eth_src after in_port');
+  t.equal(raw[0]!.frame.subarray(srcAt, srcAt + 6).toString('hex'), '02000000000a', 'eth_src after in_port');
   t.equal(rawOxmValueAt(raw[0]!, 3), -1, 'no eth_dst');
   t.equal(rawOxmValueAt(raw[0]!, 0) > 0, true, 'in_port');
-  t.equal(raw[1]!.body.subarray(rawOxmValueAt(raw[1]!, 3), rawOxmValueAt(raw[1]!, 3) + 6).toString('hex'), '02000000000b');
+  t.equal(raw[1]!.frame.subarray(rawOxmValueAt(raw[1]!, 3), rawOxmValueAt(raw[1]!, 3) + 6).toString('hex'), '02000000000b');
   t.equal(rawOxmValueAt(raw[2]!, 3), -1, 'a masked eth_dst is not an exact value');
 });
 

@@ -21,10 +21,20 @@ export interface RawFlowStats {
   hardTimeout: number;
   flags: number;
   cookie: bigint;
-  /** The entry's ofp_match (with its padding) followed by its instructions, a view into the reply. */
-  body: Buffer;
-  /** Where the instructions start in `body`: the match's padded length. */
+  /**
+   * The reply message the entry is in: its ofp_match (with padding) is frame[start, instructionsAt),
+   * its instructions frame[instructionsAt, end). Offsets, not a view per entry: a restart reads a
+   * million entries, and a Buffer view each was a tenth of its garbage.
+   */
+  frame: Buffer;
+  start: number;
   instructionsAt: number;
+  end: number;
+}
+
+/** The entry's match and instructions, as a view (tests, dumps). */
+export function rawFlowBody(raw: RawFlowStats): Buffer {
+  return raw.frame.subarray(raw.start, raw.end);
 }
 
 const OFPMT_OXM = 1;
@@ -75,8 +85,10 @@ export function readRawFlowStatsReply(frame: Buffer): { xid: number; more: boole
       hardTimeout: frame.readUInt16BE(at + 16),
       flags: frame.readUInt16BE(at + 18),
       cookie: frame.readBigUInt64BE(at + 24),
-      body: frame.subarray(matchAt, end),
-      instructionsAt: padded,
+      frame,
+      start: matchAt,
+      instructionsAt: matchAt + padded,
+      end,
     });
     at = end;
   }
@@ -99,7 +111,7 @@ function checkTlvs(buf: Buffer, from: number, to: number, headerLen: number, wha
 
 /** The entry decoded as the full decoder would have (counters and durations zero: not kept). */
 export function decodeRawFlowStats(raw: RawFlowStats): FlowStats {
-  const r = new BufferReader(raw.body);
+  const r = new BufferReader(raw.frame, raw.start, raw.end, raw.start);
   const match = readMatch(r);
   const instructions = readInstructions(r, r.remaining);
   return {
@@ -110,14 +122,14 @@ export function decodeRawFlowStats(raw: RawFlowStats): FlowStats {
 
 /**
  * Where the value of the OpenFlow-basic OXM field `fieldCode` without a mask sits in the entry's
- * match (an offset into `body`), or -1: the first such TLV.
+ * match (an offset into `frame`), or -1: the first such TLV.
  */
 export function rawOxmValueAt(raw: RawFlowStats, fieldCode: number): number {
-  const body = raw.body;
-  const end = body.readUInt16BE(2);
-  for (let p = 4; p + 4 <= end; p += 4 + body[p + 3]!) {
+  const b = raw.frame;
+  const end = raw.start + ((b[raw.start + 2]! << 8) | b[raw.start + 3]!);
+  for (let p = raw.start + 4; p + 4 <= end; p += 4 + b[p + 3]!) {
     // class 0x8000 (OpenFlow basic), field << 1, no mask bit.
-    if (body[p] === 0x80 && body[p + 1] === 0 && body[p + 2] === fieldCode << 1) return p + 4;
+    if (b[p] === 0x80 && b[p + 1] === 0 && b[p + 2] === fieldCode << 1) return p + 4;
   }
   return -1;
 }
