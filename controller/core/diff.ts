@@ -411,8 +411,9 @@ export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFl
   // Read raw, by MAC (the caller found each one's MAC and kept only ours): a switch reports one
   // flow per identity.
   if (raw) {
+    // The lists are taken, not copied: the diff changes them (flows decoded in place).
     for (const [mac, list] of raw) {
-      byMac.set(mac, list.slice());
+      byMac.set(mac, list as RawFlowStats[]);
       count += list.length;
     }
   }

@@ -180,6 +180,32 @@ export class BridgeMacs implements BridgesByMac {
     return true;
   }
 
+  /**
+   * add() for many entries at once (switches read back): each MAC's new bridges gathered first,
+   * then its list made once at its exact length, instead of a copy one longer per entry.
+   */
+  addMany(entries: readonly (readonly [bridge: string, mac: string])[]): void {
+    const gathered = new Map<string, string[]>();
+    for (const [bridge, mac] of entries) {
+      const key = lowerMac(mac);
+      const list = gathered.get(key);
+      if (list === undefined) gathered.set(key, [bridge]);
+      else if (!list.includes(bridge)) list.push(bridge);
+    }
+    for (const [mac, added] of gathered) {
+      const had = this.byMac.get(mac);
+      const fresh = had === undefined ? added : added.filter((b) => !(Array.isArray(had) ? had.includes(b) : had.has(b)));
+      if (fresh.length === 0) continue;
+      const size = (had === undefined ? 0 : sizeOf(had)) + fresh.length;
+      if (had !== undefined && !Array.isArray(had)) for (const b of fresh) had.add(b);
+      else if (size > SMALL_SET) this.byMac.set(mac, new Set(had === undefined ? fresh : [...had, ...fresh]));
+      // slice(): exactly as long (a list grown by push keeps spare room).
+      else this.byMac.set(mac, had === undefined ? fresh.slice() : had.concat(fresh));
+      this.count += fresh.length;
+      if (this.byBridge) for (const b of fresh) this.indexAdd(b, mac);
+    }
+  }
+
   delete(bridge: string, mac: string): boolean {
     const key = lowerMac(mac);
     const bridges = this.byMac.get(key);

@@ -1206,6 +1206,7 @@ export class Controller extends EventEmitter {
     // other holds the lane until confirmed), and each switch applies them before this one. A
     // refusal re-reads that switch (applyTo) as it would have anyway.
     await Promise.all(opts.reconcile.map((node) => this.readBack(node)));
+    this.enterReadEntries();
     const diffs = await this.planDiffs();
     if (this.stopping) return undefined;
     const ctx = this.basis?.ctx;
@@ -1899,6 +1900,17 @@ export class Controller extends EventEmitter {
     return levelsTowards(Object.keys(this.topology.nodes), (n) => paths.distance(n, target));
   }
 
+  /** Ingress and relabel entries found by read-backs, entered together once they are all in (enterReadEntries). */
+  private readonly readEntries = { demand: [] as [string, string][], departed: [] as [string, string][] };
+
+  private enterReadEntries(): void {
+    const { demand, departed } = this.readEntries;
+    if (demand.length > 0) this.tracked.demand.addMany(demand);
+    if (departed.length > 0) this.tracked.departed.addMany(departed);
+    this.readEntries.demand = [];
+    this.readEntries.departed = [];
+  }
+
   /** Reads a switch's flows (ours only, by cookie), groups and meters: the reconcile baseline. */
   private async readBack(node: string): Promise<void> {
     const session = this.sessions.get(node);
@@ -1939,8 +1951,9 @@ export class Controller extends EventEmitter {
         else if (kind === RuleKind.RELABEL && rawOxmValueAt(f, OXM_IN_PORT) < 0) departed.push(mac);
       }
       this.installed.index(node, state, byMac);
-      for (const mac of demanded) this.tracked.demand.add(node, mac);
-      for (const mac of departed) this.tracked.departed.add(node, mac);
+      // Entered with those of the other switches read in this sync (see syncOnce).
+      for (const mac of demanded) this.readEntries.demand.push([node, mac]);
+      for (const mac of departed) this.readEntries.departed.push([node, mac]);
       this.noteModelChange(node);
       // What was read back need not be what the basis assumes: only a diff of its whole state brings it in line.
       this.tracked.switchesChanged.add(node);

@@ -256,3 +256,36 @@ t.test('a switch read back raw: equal flows compared as bytes, the desired objec
   t.same({ ...got, cookie: String(got.cookie) }, { ...f, cookie: String(f.cookie) }, 'a flow read raw, settled, equals the one sent');
   t.equal(countInstalled(settled), wanted.length, 'as many as were read');
 });
+
+t.test('entries added many at once are those added one by one', async (t) => {
+  const rng = new Prng(5);
+  const bridges = Array.from({ length: 40 }, (_, i) => `b${i}`);
+  const macs = Array.from({ length: 30 }, (_, i) => `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`);
+  for (const indexed of [false, true]) {
+    const one = new BridgeMacs();
+    const many = new BridgeMacs();
+    one.indexBridges(indexed);
+    many.indexBridges(indexed);
+    // Some there before; then batches with repeats, upper case, and MACs past a small list's size.
+    for (let i = 0; i < 50; i++) {
+      const b = bridges[rng.below(bridges.length)]!;
+      const m = macs[rng.below(macs.length)]!;
+      one.add(b, m);
+      many.add(b, m);
+    }
+    for (let round = 0; round < 3; round++) {
+      const batch: [string, string][] = [];
+      for (let i = 0; i < 400; i++) {
+        const m = macs[rng.below(macs.length)]!;
+        batch.push([bridges[rng.below(bridges.length)]!, i % 7 === 0 ? m.toUpperCase() : m]);
+      }
+      for (const [b, m] of batch) one.add(b, m);
+      many.addMany(batch);
+    }
+    const dump = (s: BridgeMacs) => macs.map((m) => [m, [...(s.bridgesOf(m) ?? [])].sort(), s.countOf(m)]);
+    t.same(dump(many), dump(one), `the same bridges per MAC${indexed ? ' (indexed)' : ''}`);
+    t.equal(many.size, one.size, 'the same count');
+    if (indexed) t.same(bridges.map((b) => [...(many.macsAt(b) ?? [])].sort()), bridges.map((b) => [...(one.macsAt(b) ?? [])].sort()), 'the same index by bridge');
+    t.ok(macs.some((m) => one.countOf(m) > 16), 'some MAC past a small list');
+  }
+});
