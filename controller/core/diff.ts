@@ -92,6 +92,8 @@ export class MacFlows {
   private readonly counts = new Map<string, number>();
   /** MACs whose run grew in place (may have spare room) since the last compact(). */
   private readonly grown = new Set<string>();
+  /** Every run may have grown since the last compact() (grown is then not kept). */
+  private allGrown = false;
 
   /** How many MAC flows `bridge` holds. */
   countOn(bridge: string): number {
@@ -132,7 +134,7 @@ export class MacFlows {
     else insertAt(run, at + 1, bridge);
     // Only a run that grew may have spare room for compact() to trim (a shared flow taken in place
     // of an equal one: one out, one in, the same length).
-    if (run.length > length) this.grown.add(mac);
+    if (run.length > length && !this.allGrown) this.grown.add(mac);
     if (was < 0) this.counts.set(bridge, this.countOn(bridge) + 1);
   }
 
@@ -153,7 +155,13 @@ export class MacFlows {
       const at = run.indexOf(flow);
       if (at < 0) run.push(flow, bridge);
       else insertAt(run, at + 1, bridge);
-      this.grown.add(mac);
+      if (!this.allGrown) this.grown.add(mac);
+    }
+    // Most runs grown (a restart enters every switch's flows): compact() trims them all, and
+    // noting each one (a set of 100k MACs, a million adds) costs more than that.
+    if (!this.allGrown && this.grown.size * 2 > this.byMac.size) {
+      this.allGrown = true;
+      this.grown.clear();
     }
     if (flows.length > 0) this.counts.set(bridge, this.countOn(bridge) + flows.length);
   }
@@ -201,9 +209,14 @@ export class MacFlows {
 
   /** Trims the runs grown since the last call to their exact length (a copy each: V8 keeps an array's spare room). */
   compact(): void {
-    for (const mac of this.grown) {
-      const run = this.byMac.get(mac);
-      if (run !== undefined) this.byMac.set(mac, run.slice());
+    if (this.allGrown) {
+      for (const [mac, run] of this.byMac) this.byMac.set(mac, run.slice());
+      this.allGrown = false;
+    } else {
+      for (const mac of this.grown) {
+        const run = this.byMac.get(mac);
+        if (run !== undefined) this.byMac.set(mac, run.slice());
+      }
     }
     this.grown.clear();
   }

@@ -265,6 +265,11 @@ export class BridgeMacs implements BridgesByMac {
   *entries(): IterableIterator<[bridge: string, mac: string]> {
     for (const [mac, bridges] of this.byMac) for (const b of bridges) yield [b, mac];
   }
+
+  /** Every MAC with an entry, once each. */
+  macs(): IterableIterator<string> {
+    return this.byMac.keys();
+  }
 }
 
 const SMALL_SET = 16;

@@ -1849,8 +1849,9 @@ export class Controller extends EventEmitter {
   /** Demand and departed entries of MACs no longer known (a full computation no longer produces their flows). */
   private pruneEntries(): void {
     for (const set of [this.tracked.demand, this.tracked.departed]) {
-      const stale = new Set<string>();
-      for (const [, mac] of set.entries()) if (!this.locations.byMac(mac)) stale.add(mac);
+      // By MAC (100k), not by entry (800k at 100k containers).
+      const stale: string[] = [];
+      for (const mac of set.macs()) if (!this.locations.byMac(mac)) stale.push(mac);
       for (const mac of stale) set.deleteMac(mac);
     }
     // A MAC back where it had left: delivered there, nothing to relabel.
