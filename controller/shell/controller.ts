@@ -1931,8 +1931,8 @@ export class Controller extends EventEmitter {
       // failover) stay wanted: traffic asked for them.
       const byMac = new Map<string, RawFlowStats[]>();
       let macFlows = 0;
-      const demanded: string[] = [];
-      const departed: string[] = [];
+      // Entered with those of the other switches read in this sync (see syncOnce).
+      const { demand, departed } = this.readEntries;
       for (const f of flows) {
         if (!isOurCookie(f.cookie)) continue;
         const dstAt = rawOxmValueAt(f, OXM_ETH_DST);
@@ -1948,13 +1948,10 @@ export class Controller extends EventEmitter {
         else byMac.set(mac, [f]);
         if (dstAt < 0) continue;
         const kind = cookieKind(f.cookie);
-        if (kind === RuleKind.INGRESS_ENTRY) demanded.push(mac);
-        else if (kind === RuleKind.RELABEL && rawOxmValueAt(f, OXM_IN_PORT) < 0) departed.push(mac);
+        if (kind === RuleKind.INGRESS_ENTRY) demand.push([node, mac]);
+        else if (kind === RuleKind.RELABEL && rawOxmValueAt(f, OXM_IN_PORT) < 0) departed.push([node, mac]);
       }
       this.installed.index(node, state, byMac);
-      // Entered with those of the other switches read in this sync (see syncOnce).
-      for (const mac of demanded) this.readEntries.demand.push([node, mac]);
-      for (const mac of departed) this.readEntries.departed.push([node, mac]);
       this.noteModelChange(node);
       // What was read back need not be what the basis assumes: only a diff of its whole state brings it in line.
       this.tracked.switchesChanged.add(node);
