@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { open, readFile, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 
 /** What is persisted: rows as the location table and the migration manager serialise them. */
@@ -61,6 +61,8 @@ export class StoreConflict extends Error {
  */
 /** How long a failed etcd host is left alone before the next call tries it (a quarter of the shortest lease). */
 const HOST_RETRY_MS = 250;
+/** The longest wait between a lost watch's reconnection attempts (gRPC's own reconnection is capped alike). */
+const WATCH_RETRY_MAX_MS = 1000;
 
 export function etcdClient(hosts: string[], timeoutMs = 2000): Etcd3 {
   return new Etcd3({
@@ -74,6 +76,11 @@ export function etcdClient(hosts: string[], timeoutMs = 2000): Etcd3 {
     // than the election's keep-alive period.
     faultHandling: {
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: HOST_RETRY_MS, breaker: new ConsecutiveBreaker(3) }),
+      // A watch that lost its etcd node reconnects after at most a second: etcd3's default backoff
+      // doubles to 30 s, so a follower whose watch kept landing on the dead node missed the
+      // master's writes for most of a minute (the three-node test timed out at 45 s under CI load).
+      // (A backoff, not cockatiel 3's factory of them: etcd3 asks it for the next one, then their durations.)
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: WATCH_RETRY_MAX_MS }).next(),
     },
   });
 }
