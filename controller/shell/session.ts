@@ -229,16 +229,23 @@ export class SwitchSession extends EventEmitter {
       return true;
     }
     for (const f of part.flows) p.rawFlows.push(f);
-    if (part.more) {
-      if (++p.rawParts! > this.options.maxMultipartParts) {
-        this.settled(xid);
-        p.reject(new SessionError(`multipart reply from ${this.name} exceeds ${p.rawParts} parts`, 'PROTOCOL'));
-      }
-      return true;
-    }
-    this.settled(xid);
-    p.resolve({ type: 'MULTIPART_REPLY', xid, flags: 0, body: { kind: 'FLOW', flows: [] } });
+    // The entries are in rawFlows: the message handed on is only the last part's header.
+    this.partArrived(xid, p, ++p.rawParts!, part.more, { type: 'MULTIPART_REPLY', xid, flags: 0, body: { kind: 'FLOW', flows: [] } });
     return true;
+  }
+
+  /**
+   * Part `count` of a multipart reply arrived: the last one (no MORE flag) resolves the request
+   * with `last`; past maxMultipartParts the request fails.
+   */
+  private partArrived(xid: number, p: Pending, count: number, more: boolean, last: Message): void {
+    if (!more) {
+      this.settled(xid);
+      p.resolve(last);
+    } else if (count > this.options.maxMultipartParts) {
+      this.settled(xid);
+      p.reject(new SessionError(`multipart reply from ${this.name} exceeds ${count} parts`, 'PROTOCOL'));
+    }
   }
 
   /**
@@ -514,15 +521,7 @@ export class SwitchSession extends EventEmitter {
         const p = this.pending.get(msg.xid);
         if (!p?.parts) break;
         p.parts.push(msg.body);
-        if ((msg.flags & 1) !== 0) {
-          if (p.parts.length > this.options.maxMultipartParts) {
-            this.settled(msg.xid);
-            p.reject(new SessionError(`multipart reply from ${this.name} exceeds ${p.parts.length} parts`, 'PROTOCOL'));
-          }
-          return;
-        }
-        this.settled(msg.xid);
-        p.resolve(msg);
+        this.partArrived(msg.xid, p, p.parts.length, (msg.flags & 1) !== 0, msg);
         return;
       }
       case 'PORT_STATUS':

@@ -226,3 +226,22 @@ t.test('flow stats read raw: parts reassembled, entries as the full decoder read
   t.equal(s.state, 'ready', 'the session goes on');
   t.ok((await s.multipart({ kind: 'PORT_DESC' })).length > 0, 'and answers the next request');
 });
+
+t.test('a multipart reply of more parts than allowed fails the request, read raw or decoded', async (t) => {
+  const h = await harness(t, { maxMultipartParts: 2 });
+  const sw = h.connectSwitch({ datapathId: 10n });
+  const s = await h.nextSession();
+  await ready(s);
+  // Four parts of at most 50 flows: the third still says more.
+  sw.table.flows = Array.from({ length: 160 }, (_, i) => ({
+    tableId: 0, priority: i, cookie: 0n, idleTimeout: 0, hardTimeout: 0, flags: 0,
+    match: { fields: [{ field: 'in_port' as const, value: i + 1 }] }, instructions: [],
+  })) as typeof sw.table.flows;
+  const selection = { kind: 'FLOW' as const, tableId: 0xff, outPort: 0xffffffff, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: { fields: [] } };
+  for (const [how, ask] of [['decoded', () => s.multipart(selection)], ['raw', () => s.multipartRawFlows(selection)]] as const) {
+    const err = await (ask as () => Promise<unknown>)().then(() => undefined, (e: Error) => e);
+    t.ok(err instanceof SessionError, `${how}: the request fails`);
+    t.match(err?.message ?? '', /exceeds 3 parts/, `${how}: saying so`);
+  }
+  t.equal(s.state, 'ready', 'the session goes on');
+});
