@@ -71,7 +71,8 @@ import { encodeMessage, encodeMessageInto } from '../src/openflow/encode/index.j
 import { BufferWriter } from '../src/openflow/writer.js';
 import { SimNetwork } from '../src/openflow-sim/network.js';
 import { Prng } from './lib/prng.js';
-import { emulatedSwitches, startConnected, type ConnectedController } from './lib/connected-startup.js';
+import { startConnected, type ConnectedController } from './lib/connected-startup.js';
+import { sleep } from './lib/children.js';
 
 const OWN = { groupIds: OWN_GROUP_IDS, meterIds: new Set([1]) };
 const EMPTY: SwitchState = { flows: [], groups: [], meters: [] };
@@ -112,11 +113,13 @@ interface SizeResult {
   restartFullComputations?: number;
   /** The restart's syncs by kind (full computations, endpoint syncs, switches computed alone). */
   restartSyncs?: { full: number; endpoints: number; switches: number };
-  /** The running controller after a fresh connected start-up (its sessions, models and tables; the emulated switches count only), after a full GC. */
+  /** The running controller after a fresh connected start-up (its sessions, models and tables; the switches in a process of their own), after a full GC; and its RSS settled (see measureLiveMemory). */
   liveHeap?: number;
   liveRss?: number;
+  liveRssSettled?: number;
   liveHeapPerContainer?: number;
   liveRssPerContainer?: number;
+  liveRssSettledPerContainer?: number;
   liveSkipped?: string;
   flowsMax?: number;
   flowsMean?: number;
@@ -261,22 +264,36 @@ async function measureConnected(shape: GeneratedShape, bridges: number, containe
   await restarted.close();
 }
 
-/** The memory of the controller running with its switches connected (fresh start, switches keeping nothing), after a full GC. */
+/** Milliseconds between RSS readings while the running controller settles, and the most it is given. */
+const SETTLE_STEP_MS = 1000;
+const SETTLE_MAX_MS = 20_000;
+
+/**
+ * The memory of the controller running with its switches connected (fresh start, switches keeping
+ * nothing; the switches in a child process of their own, as real switches are: this process is the
+ * controller's alone): after a full GC right after the start-up, and settled, once the process has
+ * stood idle with its switches connected until its RSS stops falling (V8 gives the start-up's
+ * spare heap pages back to the system only after some idle time: what a controller running for
+ * hours holds).
+ */
 async function measureLiveMemory(shape: GeneratedShape, bridges: number, containers: number): Promise<void> {
-  // The emulated switches' own share (their port lists and frame templates), measured apart on
-  // switches made and dropped first, is not the controller's: taken off the figure.
   const topology = resolveTopology(generateTopology({ shape, bridges, containers }));
-  gc();
-  const before = heapInUse();
-  let spare: unknown = emulatedSwitches(topology);
-  gc();
-  const emulators = heapInUse() - before;
-  spare = undefined;
-  void spare;
   // No other reference kept here: what stays is what the controller keeps (the resolved topology included).
-  const started = await startConnected(topology);
+  const started = await startConnected(topology, { switchesApart: 'process' });
   gc();
-  emit({ liveHeap: heapInUse() - emulators, liveRss: process.memoryUsage().rss - emulators });
+  const liveHeap = heapInUse();
+  const liveRss = process.memoryUsage().rss;
+  // Settled: three readings in a row within 1 % of the lowest so far.
+  let lowest = liveRss;
+  let steady = 0;
+  for (let waited = 0; waited < SETTLE_MAX_MS && steady < 3; waited += SETTLE_STEP_MS) {
+    await sleep(SETTLE_STEP_MS);
+    const rss = process.memoryUsage().rss;
+    steady = rss > lowest * 0.99 ? steady + 1 : 0;
+    lowest = Math.min(lowest, rss);
+  }
+  gc();
+  emit({ liveHeap, liveRss, liveRssSettled: Math.min(lowest, process.memoryUsage().rss) });
   await started.close();
 }
 
@@ -611,7 +628,7 @@ function exponent(a: number | undefined, b: number | undefined, n1: number, n2: 
 
 function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'containers'): void {
   console.log(`\n${title}`);
-  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'start-up, switches connecting ms (CPU ms; flow_mods; full computations)', 'restart, switches holding their flows ms (CPU ms; flows held; flow_mods; full computations)', 'controller running with its switches, B/container heap / RSS', 'flows/switch max', 'mean', 'transit max',
+  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'start-up, switches connecting ms (CPU ms; flow_mods; full computations)', 'restart, switches holding their flows ms (CPU ms; flows held; flow_mods; full computations)', 'controller running with its switches, B/container heap / RSS (settled)', 'flows/switch max', 'mean', 'transit max',
     'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path, median / max of 21)', 'prepare ms (sync + plan = compute, medians of 21; slowest)', 'its flow_mods (switches)', 'prepare flow_mods', 'plan flow_mods', 'learn ms', 'entry ms', 'RSS MiB', 'B/container (RSS)', 'heap B/container',
     `exp start-up`, 'exp flows max', 'exp commit flow_mods', 'exp commit ms', 'exp B/ctr'];
   console.log(`| ${head.join(' | ')} |`);
@@ -624,7 +641,7 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), `${fmt(startup)} (${fmt(r.startupCpuMs)})`, fmt(r.startupFlowMods),
       r.connectedStartupMs === undefined ? (r.connectedSkipped ?? '–') : `${fmt(r.connectedStartupMs)} (${fmt(r.connectedCpuMs)}; ${fmt(r.connectedFlowMods)}; ${fmt(r.connectedFullComputations)})`,
       r.restartMs === undefined ? '–' : `${fmt(r.restartMs)} (${fmt(r.restartCpuMs)}; ${fmt(r.restartFlowsHeld)}; ${fmt(r.restartFlowMods)}; ${fmt(r.restartFullComputations)})`,
-      r.liveSkipped ?? `${fmt(r.liveHeapPerContainer)} / ${fmt(r.liveRssPerContainer)}`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
+      r.liveSkipped ?? `${fmt(r.liveHeapPerContainer)} / ${fmt(r.liveRssPerContainer)} (${fmt(r.liveRssSettledPerContainer)})`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
       fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), `${fmt(r.commitEndpointMs, 2)} / ${fmt(r.commitEndpointMaxMs, 2)}`,
       r.prepareSyncMs === undefined || r.preparePlanMs === undefined ? '–' : `${fmt(r.prepareSyncMs, 2)} + ${fmt(r.preparePlanMs, 2)} = ${fmt(r.prepareSyncMs + r.preparePlanMs, 2)}; ${fmt(r.prepareMaxMs, 2)}`,
       `${fmt(r.commitEndpointFlowMods)} (${fmt(r.commitEndpointSwitches)})`,
@@ -698,8 +715,12 @@ async function main(): Promise<void> {
           const live = await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly, '--child-live-memory');
           if (live.skipped) r.liveSkipped = live.skipped;
           const liveBase = await baselineOf('--child-live-memory', shape, bridges);
-          if (live.liveHeap !== undefined && live.liveRss !== undefined && liveBase.liveHeap !== undefined && liveBase.liveRss !== undefined) {
-            Object.assign(r, { liveHeap: live.liveHeap, liveRss: live.liveRss, liveHeapPerContainer: (live.liveHeap - liveBase.liveHeap) / containers, liveRssPerContainer: (live.liveRss - liveBase.liveRss) / containers });
+          if (live.liveHeap !== undefined && live.liveRss !== undefined && live.liveRssSettled !== undefined && liveBase.liveHeap !== undefined && liveBase.liveRss !== undefined && liveBase.liveRssSettled !== undefined) {
+            Object.assign(r, {
+              liveHeap: live.liveHeap, liveRss: live.liveRss, liveRssSettled: live.liveRssSettled,
+              liveHeapPerContainer: (live.liveHeap - liveBase.liveHeap) / containers, liveRssPerContainer: (live.liveRss - liveBase.liveRss) / containers,
+              liveRssSettledPerContainer: (live.liveRssSettled - liveBase.liveRssSettled) / containers,
+            });
           }
         }
         rows.push(r);

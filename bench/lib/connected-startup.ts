@@ -9,7 +9,9 @@
  * VINO_BENCH_LOG=info (or warn, debug) prints the controller's log on stderr.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,8 +67,9 @@ interface StartOptions {
    * The switches in a worker thread of their own (bench/lib/switch-worker.ts): the controller's
    * process then holds the controller alone, as with real switches (their tables out of its heap,
    * their work off its event loop). `switches` is empty then; CPU figures are the whole process's.
+   * 'process': in a child process instead (the controller's RSS then its own; CPU figures its own).
    */
-  switchesApart?: boolean;
+  switchesApart?: boolean | 'process';
   /** Called with the controller as soon as it listens (a watchdog, say). */
   onStarted?: (app: RunningApp, switches: EmulatedSwitch[]) => void;
 }
@@ -75,7 +78,13 @@ export function startConnected(topology: ResolvedTopology, opts: StartOptions = 
   const dir = mkdtempSync(join(tmpdir(), 'vino-connected-'));
   if (!opts.switchesApart) return start(topology, opts, dir, new InProcessSwitches(topology, opts));
   const data: SwitchWorkerData = { configs: switchConfigs(topology, opts), keepFlows: opts.keepFlows === true };
-  return start(topology, opts, dir, new WorkerSwitches(new Worker(new URL('./switch-worker.js', import.meta.url), { workerData: data })));
+  if (opts.switchesApart === 'process') {
+    const child = fork(fileURLToPath(new URL('./switch-worker.js', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.send({ op: 'init', data });
+    return start(topology, opts, dir, new ApartSwitches({ post: (m) => child.send(m), messages: child, end: async () => void child.kill() }));
+  }
+  const worker = new Worker(new URL('./switch-worker.js', import.meta.url), { workerData: data });
+  return start(topology, opts, dir, new ApartSwitches({ post: (m) => worker.postMessage(m), messages: worker, end: async () => void (await worker.terminate()) }));
 }
 
 /** Where the emulated switches run: in this process, or in a worker thread. They keep their tables across a restart. */
@@ -122,14 +131,21 @@ class InProcessSwitches implements SwitchSet {
   }
 }
 
-class WorkerSwitches implements SwitchSet {
-  constructor(private readonly worker: Worker) {}
+/** The switches' worker thread or child process: what is sent to it, where its answers come, how it ends. */
+interface SwitchesApart {
+  post(m: object): void;
+  messages: EventEmitter;
+  end(): Promise<void>;
+}
+
+class ApartSwitches implements SwitchSet {
+  constructor(private readonly apart: SwitchesApart) {}
 
   private async ask<T>(request: object, answer: string): Promise<T> {
-    this.worker.postMessage(request);
+    this.apart.post(request);
     for (;;) {
-      const [m] = (await once(this.worker, 'message')) as [{ op: string; message?: string }];
-      if (m.op === 'error') throw new Error(`emulated switches (worker): ${m.message}`);
+      const [m] = (await once(this.apart.messages, 'message')) as [{ op: string; message?: string }];
+      if (m.op === 'error') throw new Error(`emulated switches (apart): ${m.message}`);
       if (m.op === answer) return m as T;
     }
   }
@@ -150,7 +166,7 @@ class WorkerSwitches implements SwitchSet {
 
   async close(): Promise<void> {
     await this.disconnect().catch(() => {});
-    await this.worker.terminate();
+    await this.apart.end();
   }
 }
 
