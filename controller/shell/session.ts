@@ -106,6 +106,8 @@ interface Batch {
 
 /** The last xid before they wrap to 1 (0 is "none yet" to send()). */
 const XID_LAST = 0xfffffff0;
+/** A session's write buffer to start with: below half of Node's pool size, so a slice of its pool. */
+const WRITER_BYTES = 2048;
 
 export type SessionState = 'handshake' | 'ready' | 'closed';
 
@@ -133,7 +135,10 @@ export class SwitchSession extends EventEmitter {
   private helloTimer?: NodeJS.Timeout;
   private readonly packetInBucket: TokenBucket;
   private readonly echoBucket: TokenBucket;
-  private readonly writer = new BufferWriter(64 * 1024);
+  // Small (from Node's pool) and handed to the socket whole at each flush (take): a session's
+  // 64 KiB writer kept for good was 64 MiB for a thousand idle switches, and a start-up's burst
+  // grew it further.
+  private readonly writer = new BufferWriter(WRITER_BYTES);
   private readonly pending = new Map<number, Pending>();
   private nextXid = 1;
   private lastHeard = Date.now();
@@ -402,8 +407,7 @@ export class SwitchSession extends EventEmitter {
   private flush(final = false): void {
     this.flushScheduled = false;
     if (this.writer.pos === 0 || this.socket.destroyed) return;
-    const bytes = this.writer.toBuffer();
-    this.writer.reset();
+    const bytes = this.writer.take();
     this.stats.bytesOut += bytes.length;
     this.socket.write(bytes);
     // Backpressure: a switch that stops reading must not make us buffer without bound.

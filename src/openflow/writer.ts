@@ -4,11 +4,13 @@ import { ofpError } from './errors.js';
  * A growable big-endian byte sink. It doubles its buffer when full, and lets a caller write a
  * length field first and patch it once the body size is known (`patchU16`).
  */
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+
 export class BufferWriter {
   buf: Buffer;
   pos = 0;
 
-  constructor(initialSize = 1024) {
+  constructor(private readonly initialSize = 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);
   }
 
@@ -75,7 +77,7 @@ export class BufferWriter {
     return this;
   }
 
-  private view = new DataView(new ArrayBuffer(0));
+  private view = NO_VIEW;
   private viewOf: Buffer | undefined;
 
   bytes(b: Uint8Array): this {
@@ -136,5 +138,20 @@ export class BufferWriter {
   /** A copy of what was written (safe to keep after the writer is reused). */
   toBuffer(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /**
+   * What was written, as a view of the buffer itself (no copy), and a fresh buffer of the initial
+   * size for what comes next: the writer never touches the bytes handed out again, and a buffer
+   * grown by a burst is not kept once the burst is over.
+   */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.initialSize);
+    this.pos = 0;
+    // The view would keep the buffer handed out (grown by a burst, maybe) alive until the next u64.
+    this.view = NO_VIEW;
+    this.viewOf = undefined;
+    return out;
   }
 }
