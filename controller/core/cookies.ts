@@ -72,6 +72,16 @@ export function isOurCookie(cookie: bigint): boolean {
   return (cookie & COOKIE_OWNER_MASK) === COOKIE_OWNER_VALUE;
 }
 
+/** isOurCookie and cookieKind from a cookie's high 32 bits (a flow read raw: no BigInt made). */
+export function isOurCookieHigh(high: number): boolean {
+  return high >>> 16 === OWNER_HIGH;
+}
+const OWNER_HIGH = Number(COOKIE_OWNER);
+
+export function cookieKindHigh(high: number): number {
+  return (high >>> 8) & 0xff;
+}
+
 /**
  * FNV-1a (64 bits) folded to 40 bits: stable across runs and platforms. Computed on four 16-bit
  * limbs in plain numbers, exact, without BigInt arithmetic per character (no memo needed: at

@@ -182,12 +182,16 @@ export class BridgeMacs implements BridgesByMac {
 
   /**
    * add() for many entries at once (switches read back): each MAC's new bridges gathered first,
-   * then its list made once at its exact length, instead of a copy one longer per entry.
+   * then its list made once at its exact length, instead of a copy one longer per entry. Entry i
+   * is (bridges[i], macs[i]): two arrays rather than a pair each (800k pairs at a restart, kept
+   * through its read-back, were as many objects for the garbage collector to copy and promote).
    */
-  addMany(entries: readonly (readonly [bridge: string, mac: string])[]): void {
+  addMany(bridges: readonly string[], macs: readonly string[]): void {
+    if (bridges.length !== macs.length) throw new RangeError(`addMany: ${bridges.length} bridges but ${macs.length} MACs`);
     const gathered = new Map<string, string[]>();
-    for (const [bridge, mac] of entries) {
-      const key = lowerMac(mac);
+    for (let i = 0; i < bridges.length; i++) {
+      const bridge = bridges[i]!;
+      const key = lowerMac(macs[i]!);
       const list = gathered.get(key);
       if (list === undefined) gathered.set(key, [bridge]);
       else if (!list.includes(bridge)) list.push(bridge);

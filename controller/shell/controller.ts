@@ -14,11 +14,11 @@ import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Port } from '../../src/openflow/constants.js';
 import { formatMac } from '../../src/openflow/addr.js';
-import { decodeRawFlowStats, rawOxmValueAt, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
+import { decodeRawFlowStats, RAW_COOKIE_BEFORE_MATCH, rawOxmValueAt, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
 import type { ControllerRole, Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
 import { ErrorType } from '../../src/openflow/constants.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
-import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, isOurCookie, RuleKind, ruleCookie } from '../core/cookies.js';
+import { COOKIE_OWNER_MASK, COOKIE_OWNER_VALUE, cookieKind, cookieKindHigh, isOurCookie, isOurCookieHigh, RuleKind, ruleCookie } from '../core/cookies.js';
 import type { Endpoint, Fabric } from '../core/fabric.js';
 import {
   BridgeMacs, changedMigrations, contextChangeFlows, defaultForwardingOptions, DesiredStateBuilder, endpointFlowsOn, endpointTouches, FlowCache, FLOOD_GROUP, forwardingContext,
@@ -1902,14 +1902,14 @@ export class Controller extends EventEmitter {
   }
 
   /** Ingress and relabel entries found by read-backs, entered together once they are all in (enterReadEntries). */
-  private readonly readEntries = { demand: [] as [string, string][], departed: [] as [string, string][] };
+  private readonly readEntries = { demand: newEntryList(), departed: newEntryList() };
 
   private enterReadEntries(): void {
     const { demand, departed } = this.readEntries;
-    if (demand.length > 0) this.tracked.demand.addMany(demand);
-    if (departed.length > 0) this.tracked.departed.addMany(departed);
-    this.readEntries.demand = [];
-    this.readEntries.departed = [];
+    if (demand.bridges.length > 0) this.tracked.demand.addMany(demand.bridges, demand.macs);
+    if (departed.bridges.length > 0) this.tracked.departed.addMany(departed.bridges, departed.macs);
+    this.readEntries.demand = newEntryList();
+    this.readEntries.departed = newEntryList();
   }
 
   /** Reads a switch's flows (ours only, by cookie), groups and meters: the reconcile baseline. */
@@ -1934,7 +1934,9 @@ export class Controller extends EventEmitter {
       // Entered with those of the other switches read in this sync (see syncOnce).
       const { demand, departed } = this.readEntries;
       for (const f of flows) {
-        if (!isOurCookie(f.cookie)) continue;
+        // The cookie's high half read from the frame: owner and kind without a BigInt operation each.
+        const cookieHigh = f.frame.readUInt32BE(f.start - RAW_COOKIE_BEFORE_MATCH);
+        if (!isOurCookieHigh(cookieHigh)) continue;
         const dstAt = rawOxmValueAt(f, OXM_ETH_DST);
         const macAt = dstAt >= 0 ? dstAt : rawOxmValueAt(f, OXM_ETH_SRC);
         if (macAt < 0) {
@@ -1947,9 +1949,14 @@ export class Controller extends EventEmitter {
         if (list) list.push(f);
         else byMac.set(mac, [f]);
         if (dstAt < 0) continue;
-        const kind = cookieKind(f.cookie);
-        if (kind === RuleKind.INGRESS_ENTRY) demand.push([node, mac]);
-        else if (kind === RuleKind.RELABEL && rawOxmValueAt(f, OXM_IN_PORT) < 0) departed.push([node, mac]);
+        const kind = cookieKindHigh(cookieHigh);
+        if (kind === RuleKind.INGRESS_ENTRY) {
+          demand.bridges.push(node);
+          demand.macs.push(mac);
+        } else if (kind === RuleKind.RELABEL && rawOxmValueAt(f, OXM_IN_PORT) < 0) {
+          departed.bridges.push(node);
+          departed.macs.push(mac);
+        }
       }
       this.installed.index(node, state, byMac);
       this.noteModelChange(node);
@@ -2198,6 +2205,11 @@ const PASSES_BEFORE_INDEX = 4;
 const DEFAULT_SLICE_MS = 20;
 const MAX_SLICE_BRIDGES = 4096;
 const MAX_SLICE_ENDPOINTS = 1 << 20;
+
+/** (bridge, MAC) entries as two lists (see BridgeMacs.addMany). */
+function newEntryList(): { bridges: string[]; macs: string[] } {
+  return { bridges: [], macs: [] };
+}
 
 /** One turn of the event loop: timers and I/O (other switches' messages) run before going on. */
 function nextTurn(): Promise<void> {

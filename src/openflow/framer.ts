@@ -132,9 +132,19 @@ export class MessageFramer {
 
   private append(src: Buffer, from: number, to: number): void {
     const n = to - from;
-    if (this.pendingLen + n > this.pending.length) {
-      // Never more than one message is pending, so this stays bounded by maxLength.
-      const next = Buffer.allocUnsafe(Math.min(this.maxLength, Math.max(this.pending.length * 2, this.pendingLen + n, 64)));
+    const need = this.pendingLen + n;
+    if (need > this.pending.length) {
+      // Room for the whole message as soon as its length is known: a 64 KiB multipart part comes
+      // in several reads, and growing by doubling cost an allocation and a copy per read (a
+      // restart reads a thousand switches' tables so). Never more than one message is pending,
+      // so this stays bounded by maxLength.
+      let size = Math.max(need, OFP_HEADER_LEN);
+      if (need >= 4) {
+        const hi = this.pendingLen > 2 ? this.pending[2]! : src[from + 2 - this.pendingLen]!;
+        const lo = this.pendingLen > 3 ? this.pending[3]! : src[from + 3 - this.pendingLen]!;
+        size = Math.max(need, Math.min(this.maxLength, (hi << 8) | lo));
+      }
+      const next = Buffer.allocUnsafe(size);
       this.pending.copy(next, 0, 0, this.pendingLen);
       this.pending = next;
     }

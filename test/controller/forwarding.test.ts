@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildFabric, desired, ep, frame, install } from './fabric-fixture.js';
 import { assignLabels, BridgeMacs, FLOOD_GROUP, MAX_LABELS } from '../../controller/core/forwarding.js';
-import { cookieKind, isOurCookie, RuleKind } from '../../controller/core/cookies.js';
+import { cookieKind, cookieKindHigh, isOurCookie, isOurCookieHigh, ruleCookie, RuleKind } from '../../controller/core/cookies.js';
 
 const cases: {
   name: string;
@@ -181,4 +181,15 @@ t.test('a bridge with more ports than one group holds floods through a chain of 
   const r = net.walk('b', 1, frame(x, { mac: 'ff:ff:ff:ff:ff:ff' }));
   t.notOk(r.looped);
   t.equal(r.delivered.filter((d) => d.switch === 'a').length, 2500, 'every port of a once');
+});
+
+t.test("a cookie's owner and kind read from its high 32 bits agree with the BigInt reading", (t) => {
+  const cookies = [ruleCookie(RuleKind.INGRESS_ENTRY, '02:00:00:00:00:01'), ruleCookie(RuleKind.RELABEL, 'aa:bb:cc:dd:ee:ff'), ruleCookie(RuleKind.MIGRATION_ARRIVAL, 'x'),
+    0n, 0xffff_ffff_ffff_ffffn, 0x5648_0c00_0000_0000n, 0x5649_ff00_1234_5678n];
+  for (const c of cookies) {
+    const high = Number(c >> 32n);
+    t.equal(isOurCookieHigh(high), isOurCookie(c), `owner of 0x${c.toString(16)}`);
+    if (isOurCookie(c)) t.equal(cookieKindHigh(high), cookieKind(c), `kind of 0x${c.toString(16)}`);
+  }
+  t.end();
 });

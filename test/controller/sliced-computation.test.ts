@@ -280,12 +280,13 @@ t.test('entries added many at once are those added one by one', async (t) => {
         batch.push([bridges[rng.below(bridges.length)]!, i % 7 === 0 ? m.toUpperCase() : m]);
       }
       for (const [b, m] of batch) one.add(b, m);
-      many.addMany(batch);
+      many.addMany(batch.map(([b]) => b), batch.map(([, m]) => m));
     }
     const dump = (s: BridgeMacs) => macs.map((m) => [m, [...(s.bridgesOf(m) ?? [])].sort(), s.countOf(m)]);
     t.same(dump(many), dump(one), `the same bridges per MAC${indexed ? ' (indexed)' : ''}`);
     t.equal(many.size, one.size, 'the same count');
     if (indexed) t.same(bridges.map((b) => [...(many.macsAt(b) ?? [])].sort()), bridges.map((b) => [...(one.macsAt(b) ?? [])].sort()), 'the same index by bridge');
     t.ok(macs.some((m) => one.countOf(m) > 16), 'some MAC past a small list');
+    t.throws(() => many.addMany(['b1'], []), /1 bridges but 0 MACs/, 'lists of different lengths refused');
   }
 });

@@ -32,6 +32,9 @@ export interface RawFlowStats {
   end: number;
 }
 
+/** Where an entry's cookie starts, counted back from its match (ofp_flow_stats: cookie at 24, match at 48). */
+export const RAW_COOKIE_BEFORE_MATCH = 24;
+
 /** The entry's match and instructions, as a view (tests, dumps). */
 export function rawFlowBody(raw: RawFlowStats): Buffer {
   return raw.frame.subarray(raw.start, raw.end);
