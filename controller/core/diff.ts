@@ -5,7 +5,7 @@
 import { Group, Port } from '../../src/openflow/constants.js';
 import type { Message } from '../../src/openflow/types/index.js';
 import { isOurCookie } from './cookies.js';
-import { canonicalKey, flowKey, instructionsKey, lowerMac, matchKey, sameData, sameInstructions, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
+import { canonicalKey, flowKey, flowMacsOf, instructionsKey, lowerMac, macOf, matchKey, sameData, sameInstructions, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 import type { Match } from '../../src/openflow/types/index.js';
 import { decodeRawFlowStats, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
 import { writeMatch } from '../../src/openflow/encode/match.js';
@@ -305,20 +305,6 @@ function sameValue(a: number | bigint | string, b: number | bigint | string): bo
 }
 
 /**
- * The MAC a flow is about, lower-case: the value of an unmasked eth_dst, else of an unmasked
- * eth_src, in its match; undefined for a flow of no one MAC (kept in the switch's own map).
- */
-export function macOf(flow: Identity): string | undefined {
-  let mac: string | undefined;
-  for (const f of flow.match.fields) {
-    if (f.field !== 'eth_dst' && f.field !== 'eth_src') continue;
-    if (f.mask !== undefined || typeof f.value !== 'string') continue;
-    if (f.field === 'eth_dst' || mac === undefined) mac = f.value;
-  }
-  return mac === undefined ? undefined : lowerMac(mac);
-}
-
-/**
  * A flow as read back: decoded, or (read raw: see flow-stats-raw.ts) its match and instructions
  * as the switch sent them, decoded only if it differs from every flow we want there.
  */
@@ -543,8 +529,10 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
   const held: FlowSpec[] = [];
   const heldMacs: string[] = [];
   let macFlowsHeld = 0;
-  for (const f of desired.flows) {
-    const mac = macOf(f);
+  const known = flowMacsOf(desired.flows);
+  for (let i = 0; i < desired.flows.length; i++) {
+    const f = desired.flows[i]!;
+    const mac = known ? known[i] : macOf(f);
     if (mac === undefined) {
       want.set(flowKey(f), f);
       continue;

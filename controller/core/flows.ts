@@ -37,6 +37,25 @@ export interface SwitchState {
 }
 
 /**
+ * macOf of each flow of a list, by index, where the computation knew it (DesiredStateBuilder: the
+ * endpoint each flow is made for): a diff then need not look through every match (a million
+ * flows at a restart). Kept beside the list itself, not in the state: a state made from it with
+ * other flows (filtered, say) has another list, and a list changed since has another length;
+ * either way the diff finds the MACs itself.
+ */
+const knownMacs = new WeakMap<readonly FlowSpec[], readonly (string | undefined)[]>();
+
+export function noteFlowMacs(flows: readonly FlowSpec[], macs: readonly (string | undefined)[]): void {
+  if (macs.length === flows.length) knownMacs.set(flows, macs);
+}
+
+/** What noteFlowMacs noted of `flows`, if it still has as many flows. */
+export function flowMacsOf(flows: readonly FlowSpec[]): readonly (string | undefined)[] | undefined {
+  const macs = knownMacs.get(flows);
+  return macs !== undefined && macs.length === flows.length ? macs : undefined;
+}
+
+/**
  * A flow's identity inside one switch: OpenFlow itself identifies a flow by table, priority
  * and match (a second ADD with the same triple replaces the first). Field order is not part
  * of it: switches may report fields in another order than we sent them.
@@ -105,6 +124,20 @@ export function canonicalKey(value: unknown): string {
  */
 export function sameInstructions(a: Instruction[], b: Instruction[]): boolean {
   return a === b || sameData(a, b);
+}
+
+/**
+ * The MAC a flow is about, lower-case: the value of an unmasked eth_dst, else of an unmasked
+ * eth_src, in its match; undefined for a flow of no one MAC (kept in the switch's own map).
+ */
+export function macOf(flow: { match: Match }): string | undefined {
+  let mac: string | undefined;
+  for (const f of flow.match.fields) {
+    if (f.field !== 'eth_dst' && f.field !== 'eth_src') continue;
+    if (f.mask !== undefined || typeof f.value !== 'string') continue;
+    if (f.field === 'eth_dst' || mac === undefined) mac = f.value;
+  }
+  return mac === undefined ? undefined : lowerMac(mac);
 }
 
 /** `mac` in lower case, itself when it is already (ours are): no string made per lookup. */

@@ -34,7 +34,7 @@ import { Port } from '../../src/openflow/constants.js';
 import type { Action, Bucket, Instruction, Match, OxmField } from '../../src/openflow/types/index.js';
 import { Paths, spanningTreePorts, type Attachment, type Endpoint, type Fabric, type FabricBridge } from './fabric.js';
 import { RuleKind, ruleCookie } from './cookies.js';
-import { lowerMac, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
+import { lowerMac, macOf, noteFlowMacs, type FlowSpec, type GroupSpec, type MeterSpec, type SwitchState } from './flows.js';
 
 export const INGRESS_TABLE = 0;
 /** Table 1: untagged frames from edge ports (ingress entries, local delivery). */
@@ -517,16 +517,26 @@ export function desiredStateFor(ctx: ForwardingContext, endpoints: readonly Endp
  * slice of them from every endpoint redid an endpoint's flows once per slice it touched).
  */
 export class DesiredStateBuilder {
-  // Listed table by table: a dump of the desired state reads in pipeline order.
+  // Listed table by table: a dump of the desired state reads in pipeline order. Beside each
+  // table, the MAC of each of its flows (see noteFlowMacs).
   private readonly tables = new Map<string, FlowSpec[][]>();
+  private readonly macs = new Map<string, (string | undefined)[][]>();
   /** The bridges computed when they are not all of the fabric's. */
   private readonly slice: ReadonlySet<string> | undefined;
+  /** The MAC of the endpoint whose flows are being put (every flow of an endpoint is of its MAC). */
+  private endpointMac = '';
   private readonly put = (bridge: string, f: FlowSpec) => {
-    this.tables.get(bridge)?.[f.tableId]!.push(f);
+    const t = this.tables.get(bridge);
+    if (!t) return;
+    t[f.tableId]!.push(f);
+    this.macs.get(bridge)![f.tableId]!.push(this.endpointMac);
   };
 
   constructor(private readonly ctx: ForwardingContext, private readonly cache: FlowCache = new FlowCache()) {
-    for (const name of ctx.bridges) this.tables.set(name, [[], [], [], []]);
+    for (const name of ctx.bridges) {
+      this.tables.set(name, [[], [], [], []]);
+      this.macs.set(name, [[], [], [], []]);
+    }
     this.slice = ctx.bridges.length < ctx.fabric.bridges.size ? new Set(ctx.bridges) : undefined;
   }
 
@@ -535,7 +545,12 @@ export class DesiredStateBuilder {
     for (let i = from; i < to; i++) {
       const name = this.ctx.bridges[i]!;
       const t = this.tables.get(name)!;
-      for (const f of bridgeFlows(this.ctx, this.ctx.fabric.bridges.get(name)!, this.cache)) t[f.tableId]!.push(f);
+      const m = this.macs.get(name)!;
+      for (const f of bridgeFlows(this.ctx, this.ctx.fabric.bridges.get(name)!, this.cache)) {
+        t[f.tableId]!.push(f);
+        // A few per bridge, some of one MAC (broadcast): found in their match.
+        m[f.tableId]!.push(macOf(f));
+      }
     }
   }
 
@@ -544,7 +559,10 @@ export class DesiredStateBuilder {
     const { ctx, cache, slice, put } = this;
     for (let i = from; i < to; i++) {
       const ep = endpoints[i]!;
-      if (!slice || endpointTouches(ctx, lowerMac(ep.mac), ep.at.bridge, slice)) putEndpointFlows(ctx, ep, cache, put, slice);
+      const mac = lowerMac(ep.mac);
+      if (slice && !endpointTouches(ctx, mac, ep.at.bridge, slice)) continue;
+      this.endpointMac = mac;
+      putEndpointFlows(ctx, ep, cache, put, slice);
     }
   }
 
@@ -553,7 +571,10 @@ export class DesiredStateBuilder {
     const out = new Map<string, SwitchState>();
     const meters = bridgeMeters(this.ctx);
     for (const [name, t] of this.tables) {
-      out.set(name, { flows: ([] as FlowSpec[]).concat(t[0]!, t[1]!, t[2]!, t[3]!), groups: bridgeGroups(this.ctx, this.ctx.fabric.bridges.get(name)!), meters });
+      const m = this.macs.get(name)!;
+      const flows = ([] as FlowSpec[]).concat(t[0]!, t[1]!, t[2]!, t[3]!);
+      noteFlowMacs(flows, ([] as (string | undefined)[]).concat(m[0]!, m[1]!, m[2]!, m[3]!));
+      out.set(name, { flows, groups: bridgeGroups(this.ctx, this.ctx.fabric.bridges.get(name)!), meters });
     }
     this.cache.finish();
     return out;
