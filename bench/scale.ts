@@ -107,6 +107,9 @@ interface SizeResult {
   connectedSkipped?: string;
   /** A restart on the same state file with the switches holding their flows (ingress entries included). */
   restartMs?: number;
+  /** Before each of the two: the controller made and started until it listens (topology taken in, state loaded). */
+  connectedAppStartMs?: number;
+  restartAppStartMs?: number;
   restartCpuMs?: number;
   restartFlowMods?: number;
   restartFlowsHeld?: number;
@@ -237,7 +240,7 @@ function demandOf(endpoints: readonly Endpoint[], peers: number): BridgeMacs {
 async function measureConnected(shape: GeneratedShape, bridges: number, containers: number, peers: number): Promise<void> {
   const topology = resolveTopology(generateTopology({ shape, bridges, containers }));
   let started: ConnectedController | undefined = await startConnected(topology, { keepFlows: true, switchesApart: true });
-  emit({ connectedStartupMs: started.startupMs, connectedCpuMs: started.startupCpuMs, connectedFlowMods: started.startupFlowMods, connectedFullComputations: started.syncs.full });
+  emit({ connectedAppStartMs: started.appStartMs, connectedStartupMs: started.startupMs, connectedCpuMs: started.startupCpuMs, connectedFlowMods: started.startupFlowMods, connectedFullComputations: started.syncs.full });
   {
     const ctl = started.app.controller;
     for (const [bridge, mac] of demandOf(ctl.locations.endpoints(), peers).entries()) ctl.noteDemand(bridge, mac);
@@ -260,7 +263,7 @@ async function measureConnected(shape: GeneratedShape, bridges: number, containe
     writeFileSync(profileTo, JSON.stringify((await profiler.post('Profiler.stop')).profile));
     profiler.disconnect();
   }
-  emit({ restartMs: restarted.startupMs, restartCpuMs: restarted.startupCpuMs, restartFlowMods: restarted.startupFlowMods, restartFlowsHeld: held, restartFullComputations: restarted.syncs.full, restartSyncs: restarted.syncs });
+  emit({ restartAppStartMs: restarted.appStartMs, restartMs: restarted.startupMs, restartCpuMs: restarted.startupCpuMs, restartFlowMods: restarted.startupFlowMods, restartFlowsHeld: held, restartFullComputations: restarted.syncs.full, restartSyncs: restarted.syncs });
   await restarted.close();
 }
 
@@ -628,7 +631,7 @@ function exponent(a: number | undefined, b: number | undefined, n1: number, n2: 
 
 function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'containers'): void {
   console.log(`\n${title}`);
-  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'start-up, switches connecting ms (CPU ms; flow_mods; full computations)', 'restart, switches holding their flows ms (CPU ms; flows held; flow_mods; full computations)', 'controller running with its switches, B/container heap / RSS (settled)', 'flows/switch max', 'mean', 'transit max',
+  const head = ['bridges', 'containers', 'ingress entries', 'start-up ms (compute+encode; CPU ms)', 'start-up flow_mods', 'start-up, switches connecting ms (CPU ms; flow_mods; full computations; before: controller start to listening ms)', 'restart, switches holding their flows ms (CPU ms; flows held; flow_mods; full computations; before: controller start with the state file to listening ms)', 'controller running with its switches, B/container heap / RSS (settled)', 'flows/switch max', 'mean', 'transit max',
     'path len', 'mover entries', 'commit flow_mods', 'commit KiB', 'switches touched', 'commit ms (full)', 'commit ms (endpoint path, median / max of 21)', 'prepare ms (sync + plan = compute, medians of 21; slowest)', 'its flow_mods (switches)', 'prepare flow_mods', 'plan flow_mods', 'learn ms', 'entry ms', 'RSS MiB', 'B/container (RSS)', 'heap B/container',
     `exp start-up`, 'exp flows max', 'exp commit flow_mods', 'exp commit ms', 'exp B/ctr'];
   console.log(`| ${head.join(' | ')} |`);
@@ -639,8 +642,8 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const pStartup = p && p.startupComputeMs !== undefined && p.startupEncodeMs !== undefined ? p.startupComputeMs + p.startupEncodeMs : undefined;
     const exp = (f: (x: SizeResult) => number | undefined, sp?: number, sr?: number) => (p ? exponent(sp ?? f(p), sr ?? f(r), p[key], r[key]) : '–');
     const cells = [fmt(r.bridges), fmt(r.containers), fmt(r.ingressEntries), `${fmt(startup)} (${fmt(r.startupCpuMs)})`, fmt(r.startupFlowMods),
-      r.connectedStartupMs === undefined ? (r.connectedSkipped ?? '–') : `${fmt(r.connectedStartupMs)} (${fmt(r.connectedCpuMs)}; ${fmt(r.connectedFlowMods)}; ${fmt(r.connectedFullComputations)})`,
-      r.restartMs === undefined ? '–' : `${fmt(r.restartMs)} (${fmt(r.restartCpuMs)}; ${fmt(r.restartFlowsHeld)}; ${fmt(r.restartFlowMods)}; ${fmt(r.restartFullComputations)})`,
+      r.connectedStartupMs === undefined ? (r.connectedSkipped ?? '–') : `${fmt(r.connectedStartupMs)} (${fmt(r.connectedCpuMs)}; ${fmt(r.connectedFlowMods)}; ${fmt(r.connectedFullComputations)}; ${fmt(r.connectedAppStartMs)})`,
+      r.restartMs === undefined ? '–' : `${fmt(r.restartMs)} (${fmt(r.restartCpuMs)}; ${fmt(r.restartFlowsHeld)}; ${fmt(r.restartFlowMods)}; ${fmt(r.restartFullComputations)}; ${fmt(r.restartAppStartMs)})`,
       r.liveSkipped ?? `${fmt(r.liveHeapPerContainer)} / ${fmt(r.liveRssPerContainer)} (${fmt(r.liveRssSettledPerContainer)})`, fmt(r.flowsMax), fmt(r.flowsMean), fmt(r.transitMax),
       fmt(r.pathLength), fmt(r.moverEntries), fmt(r.commitFlowMods), fmt(r.commitBytes === undefined ? undefined : r.commitBytes / 1024, 1), fmt(r.commitSwitches), fmt(r.commitMs, 1), `${fmt(r.commitEndpointMs, 2)} / ${fmt(r.commitEndpointMaxMs, 2)}`,
       r.prepareSyncMs === undefined || r.preparePlanMs === undefined ? '–' : `${fmt(r.prepareSyncMs, 2)} + ${fmt(r.preparePlanMs, 2)} = ${fmt(r.prepareSyncMs + r.preparePlanMs, 2)}; ${fmt(r.prepareMaxMs, 2)}`,
@@ -709,7 +712,7 @@ async function main(): Promise<void> {
           const c = await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly, '--child-connected');
           if (c.skipped) r.connectedSkipped = c.skipped;
           else {
-            Object.assign(r, { connectedStartupMs: c.connectedStartupMs, connectedCpuMs: c.connectedCpuMs, connectedFlowMods: c.connectedFlowMods, connectedFullComputations: c.connectedFullComputations });
+            Object.assign(r, { connectedAppStartMs: c.connectedAppStartMs, restartAppStartMs: c.restartAppStartMs, connectedStartupMs: c.connectedStartupMs, connectedCpuMs: c.connectedCpuMs, connectedFlowMods: c.connectedFlowMods, connectedFullComputations: c.connectedFullComputations });
             Object.assign(r, { restartMs: c.restartMs, restartCpuMs: c.restartCpuMs, restartFlowMods: c.restartFlowMods, restartFlowsHeld: c.restartFlowsHeld, restartFullComputations: c.restartFullComputations });
           }
           const live = await runChild(shape, bridges, containers, peers, timeoutSec, heapMiB, memoryOnly, '--child-live-memory');
