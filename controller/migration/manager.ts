@@ -707,7 +707,10 @@ export class MigrationManager {
       // Its freeze counters change below (saved with the next save, as every change of a row).
       this.controller.noteExtraChanged(m.id);
       if (m.from.node === node && m.to.node !== node) {
-        this.noteTaken(m, h, frame);
+        // Once the switch has said the old port is down or gone, a report is no delivery: a
+        // datapath flow not yet revalidated still reported the frame, but its copy to the port
+        // went nowhere (the orchestrator cut it off). Its held twin is replayed, not lost.
+        if (this.portUp(m.from.node, m.from.ofport)) this.noteTaken(m, h, frame);
         return;
       }
       if (m.to.node !== node) continue;

@@ -105,3 +105,26 @@ t.test('implicit freeze (the old port went down): no report stage, the old edge 
   t.equal(((await ab.json()) as View).state, 'aborted');
   t.equal(w.tables.get(home.node)!.flows.filter((f) => cookieKind(f.cookie) === RuleKind.MIGRATION_HOLD).length, 0, 'abort removes the seal');
 });
+
+t.test('a report that comes after the old port went away is no delivery: its held twin is replayed', async (t) => {
+  const { w, home, target } = await setup(t);
+  const m = await (await postJson(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port: 'c-cut' } })).json() as View;
+  t.equal((await postJson(w, `/api/v1/migrations/${m.id}/freeze`)).status, 200);
+  const mac = home.mac;
+  const oldSw = w.switches.get(home.node)!;
+  const newSw = w.switches.get(target)!;
+  // 0-4 reported while the old port is up (the old host took them); then the orchestrator cuts
+  // the old port, and a datapath flow not yet revalidated still reports 5 and 6.
+  for (let i = 0; i < 5; i++) oldSw.packetIn(home.ofport, numberedFrame(mac, i), holdCookie(mac), LABEL_TABLE);
+  await untilValue('reports', () => getMigration<View>(w, m.id), (v) => v.freeze!.reportedAtOld === 5);
+  oldSw.removePort(home.ofport);
+  await untilValue('old port gone', () => w.app.controller.sessions.get(home.node)?.ports.has(home.ofport), (has) => has === false);
+  for (let i = 5; i < 7; i++) oldSw.packetIn(home.ofport, numberedFrame(mac, i), holdCookie(mac), LABEL_TABLE);
+  for (let i = 0; i < 10; i++) newSw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), LABEL_TABLE);
+  await untilValue('held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === 10);
+  newSw.addPort(fakePort(910, 'c-cut'));
+  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  const outs = newSw.received.filter((x): x is Extract<Message, { type: 'PACKET_OUT' }> => x.type === 'PACKET_OUT' && JSON.stringify(x.actions).includes('"port":910'));
+  t.same(outs.map((o) => o.data.readUInt32BE(14)), [5, 6, 7, 8, 9], 'the frames reported after the cut are replayed with the rest, in order');
+  t.match(done.freeze, { held: 10, replayed: 5, dropped: 0, takenAtOld: 5, reportedAtOld: 5 });
+});
