@@ -1,11 +1,12 @@
 import { ofpError } from './errors.js';
 
+/** The DataView of no buffer (see u64, take). */
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+
 /**
  * A growable big-endian byte sink. It doubles its buffer when full, and lets a caller write a
  * length field first and patch it once the body size is known (`patchU16`).
  */
-const NO_VIEW = new DataView(new ArrayBuffer(0));
-
 export class BufferWriter {
   buf: Buffer;
   pos = 0;

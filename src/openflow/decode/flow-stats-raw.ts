@@ -15,9 +15,10 @@ import { readMatch } from './match.js';
 
 /**
  * One flow stats entry with its match and instructions as bytes. Table and priority are read at
- * once (a diff compares them first); the rest is read from the frame when asked for: a restart
- * keeps a million entries through its read-back, and their cookies as BigInts and timeouts as
- * fields were a third of what the garbage collector had to copy and promote.
+ * once (a diff compares them first); the rest is read from the frame when asked for (ofp_flow_stats:
+ * idle and hard timeouts at 14 and 16, flags at 18, cookie at 24): a restart keeps a million
+ * entries through its read-back, and a BigInt and three fields less each is that much less for
+ * the garbage collector to copy and promote.
  */
 export class RawFlowStats {
   constructor(
