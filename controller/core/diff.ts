@@ -399,23 +399,19 @@ export function* allInstalled(installed: InstalledState): IterableIterator<FlowS
  * them. `macs` and `bridge` place its MAC flows among the other switches' (absent: its own);
  * what `macs` held for `bridge` before is forgotten.
  */
-export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFlows(), raw?: ReadonlyMap<string, readonly RawFlowStats[]>): InstalledState {
+export function indexInstalled(state: SwitchState, bridge = '', macs = new MacFlows(), raw?: Map<string, RawFlowStats[]>): InstalledState {
   macs.forget(new Set([bridge]));
   const installed: InstalledState = {
     flows: new Map(), groups: new Map(state.groups.map((g) => [g.groupId, g])), meters: new Map(state.meters.map((m) => [m.meterId, m])), bridge, macs,
   };
   // A switch holds one flow per identity: its MAC flows, by MAC, go in later without a search (MacFlows.addHeld).
-  const byMac = new Map<string, ReadFlow[]>();
-  let count = 0;
   // Read raw, by MAC (the caller found each one's MAC and kept only ours): a switch reports one
-  // flow per identity.
-  if (raw) {
-    // The lists are taken, not copied: the diff changes them (flows decoded in place).
-    for (const [mac, list] of raw) {
-      byMac.set(mac, list as RawFlowStats[]);
-      count += list.length;
-    }
-  }
+  // flow per identity. The map and its lists are taken over, not copied (a restart's thousand
+  // switches, a million entries: their copy was a tenth of its allocations): the diff changes
+  // them (flows decoded in place), the caller no longer uses them.
+  const byMac = (raw ?? new Map()) as Map<string, ReadFlow[]>;
+  let count = 0;
+  if (raw) for (const list of raw.values()) count += list.length;
   for (const f of state.flows) {
     if (!isOurCookie(f.cookie)) continue;
     const mac = macOf(f);
@@ -449,8 +445,8 @@ export class InstalledTables extends Map<string, InstalledState> {
   readonly macs = new MacFlows();
   private readonly forgotten = new Set<string>();
 
-  /** Indexes what `bridge` holds (read back) as its installed state; `raw`: its MAC flows read raw, by MAC. */
-  index(bridge: string, state: SwitchState, raw?: ReadonlyMap<string, readonly RawFlowStats[]>): InstalledState {
+  /** Indexes what `bridge` holds (read back) as its installed state; `raw`: its MAC flows read raw, by MAC (taken over). */
+  index(bridge: string, state: SwitchState, raw?: Map<string, RawFlowStats[]>): InstalledState {
     this.forgetNow();
     const installed = indexInstalled(state, bridge, this.macs, raw);
     super.set(bridge, installed);
@@ -525,7 +521,7 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
   const fresh = installed.readBack;
   installed.readBack = undefined;
   // Each flow read back that the desired state has → its place in `held`.
-  const matched = fresh ? new Map<ReadFlow, number>() : undefined;
+  const matched = fresh ? new MatchedReads() : undefined;
   const held: FlowSpec[] = [];
   const heldMacs: string[] = [];
   let macFlowsHeld = 0;
@@ -619,13 +615,35 @@ function encodeBody(f: FlowSpec): { at: number; end: number } | undefined {
 }
 
 /**
+ * Each flow read back that a diff matched with a desired one → its place in the diff's `held`
+ * (-1: matched, held nowhere). A raw entry carries it itself (a restart matches a million: a map
+ * entry each was a tenth of its allocations); a decoded one is in a map.
+ */
+class MatchedReads {
+  private readonly decoded = new Map<ReadFlow, number>();
+
+  get(g: ReadFlow): number | undefined {
+    return isRaw(g) ? g.mark : this.decoded.get(g);
+  }
+
+  set(g: ReadFlow, at: number): void {
+    if (isRaw(g)) g.mark = at;
+    else this.decoded.set(g, at);
+  }
+
+  has(g: ReadFlow): boolean {
+    return this.get(g) !== undefined;
+  }
+}
+
+/**
  * The flow in `list` (one MAC's, as read back) with the identity of desired flow `f`, and
  * whether it equals `f`. A flow read raw is compared as bytes with `f` encoded: equal bytes are an
  * equal flow. One that differs in bytes may still be the same flow (a switch that orders a
  * match's fields its own way): when no bytes match, the list's raw flows are decoded in place
  * and compared as objects. `matched` follows a flow decoded so (it is another object then).
  */
-function findRead(list: ReadFlow[], f: FlowSpec, matched: Map<ReadFlow, number>): { read: ReadFlow; equal: boolean } | undefined {
+function findRead(list: ReadFlow[], f: FlowSpec, matched: MatchedReads): { read: ReadFlow; equal: boolean } | undefined {
   let encoded: { at: number; end: number } | undefined | null = null;
   let raws = 0;
   for (const g of list) {

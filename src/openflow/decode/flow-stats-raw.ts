@@ -35,6 +35,9 @@ export class RawFlowStats {
     readonly end: number,
   ) {}
 
+  /** Free for the reader's own bookkeeping (a diff notes there what it did with the entry); undefined until set. */
+  mark: number | undefined = undefined;
+
   get cookie(): bigint {
     return this.frame.readBigUInt64BE(this.start - RAW_COOKIE_BEFORE_MATCH);
   }
