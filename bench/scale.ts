@@ -258,7 +258,19 @@ async function measureConnected(shape: GeneratedShape, bridges: number, containe
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
   }
+  // VINO_BENCH_RESTART_HEAP_PROFILE=FILE: what the restart allocates, by function (V8's sampling
+  // heap profiler, objects collected since included; open in Chrome DevTools).
+  const heapTo = process.env.VINO_BENCH_RESTART_HEAP_PROFILE;
+  const heapProfiler = heapTo ? new Session() : undefined;
+  if (heapProfiler) {
+    heapProfiler.connect();
+    await heapProfiler.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  }
   const restarted = await restarting;
+  if (heapProfiler && heapTo) {
+    writeFileSync(heapTo, JSON.stringify((await heapProfiler.post('HeapProfiler.stopSampling')).profile));
+    heapProfiler.disconnect();
+  }
   if (profiler && profileTo) {
     writeFileSync(profileTo, JSON.stringify((await profiler.post('Profiler.stop')).profile));
     profiler.disconnect();
