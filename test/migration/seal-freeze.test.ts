@@ -31,6 +31,19 @@ async function setup(t: { teardown: (fn: () => unknown) => void }) {
   return { w, mods, home, target: 'h3' };
 }
 
+/**
+ * Once `held` frames are held at the new edge (h3), the new port appears there: the migration
+ * once its replay is done, and the numbers of the frames replayed to that port, in order.
+ */
+async function portAppears(w: World, id: string, held: number, port: ReturnType<typeof fakePort>): Promise<{ done: View; replayed: number[] }> {
+  await untilValue('held', () => getMigration<View>(w, id), (v) => v.freeze!.held === held);
+  const sw = w.switches.get('h3')!;
+  sw.addPort(port);
+  const done = await untilValue('replayed', () => getMigration<View>(w, id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  const outs = sw.received.filter((x): x is Extract<Message, { type: 'PACKET_OUT' }> => x.type === 'PACKET_OUT' && JSON.stringify(x.actions).includes(`"port":${port.portNo}`));
+  return { done, replayed: outs.map((o) => o.data.readUInt32BE(14)) };
+}
+
 t.test('freeze with the old port up: report, hold, seal, in that order; what the old edge reported is not replayed', async (t) => {
   const { w, mods, home, target } = await setup(t);
   const m = await (await postJson(w, '/api/v1/migrations', { container: 'web', to: { switch: target, port: 'c-seal' } })).json() as View;
@@ -67,11 +80,8 @@ t.test('freeze with the old port up: report, hold, seal, in that order; what the
   const short = numberedFrame(mac, 100).subarray(0, 58);
   oldSw.packetIn(home.ofport, Buffer.concat([short, Buffer.alloc(2)]), holdCookie(mac), LABEL_TABLE);
   newSw.packetIn(100, short, holdCookie(mac), LABEL_TABLE);
-  await untilValue('held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === 11);
-  newSw.addPort(fakePort(909, 'c-seal'));
-  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
-  const outs = newSw.received.filter((x): x is Extract<Message, { type: 'PACKET_OUT' }> => x.type === 'PACKET_OUT' && JSON.stringify(x.actions).includes('"port":909'));
-  t.same(outs.map((o) => o.data.readUInt32BE(14)), [5, 6, 7, 8, 9], 'only the frames the old host did not take, in order');
+  const { done, replayed } = await portAppears(w, m.id, 11, fakePort(909, 'c-seal'));
+  t.same(replayed, [5, 6, 7, 8, 9], 'only the frames the old host did not take, in order');
   t.match(done.freeze, { held: 11, replayed: 5, dropped: 0, takenAtOld: 6, reportedAtOld: 6 });
   const c = await postJson(w, `/api/v1/migrations/${m.id}/commit`);
   t.equal(c.status, 200);
@@ -121,10 +131,7 @@ t.test('a report that comes after the old port went away is no delivery: its hel
   await untilValue('old port gone', () => w.app.controller.sessions.get(home.node)?.ports.has(home.ofport), (has) => has === false);
   for (let i = 5; i < 7; i++) oldSw.packetIn(home.ofport, numberedFrame(mac, i), holdCookie(mac), LABEL_TABLE);
   for (let i = 0; i < 10; i++) newSw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), LABEL_TABLE);
-  await untilValue('held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === 10);
-  newSw.addPort(fakePort(910, 'c-cut'));
-  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
-  const outs = newSw.received.filter((x): x is Extract<Message, { type: 'PACKET_OUT' }> => x.type === 'PACKET_OUT' && JSON.stringify(x.actions).includes('"port":910'));
-  t.same(outs.map((o) => o.data.readUInt32BE(14)), [5, 6, 7, 8, 9], 'the frames reported after the cut are replayed with the rest, in order');
+  const { done, replayed } = await portAppears(w, m.id, 10, fakePort(910, 'c-cut'));
+  t.same(replayed, [5, 6, 7, 8, 9], 'the frames reported after the cut are replayed with the rest, in order');
   t.match(done.freeze, { held: 10, replayed: 5, dropped: 0, takenAtOld: 5, reportedAtOld: 5 });
 });
