@@ -83,7 +83,17 @@ export function startConnected(topology: ResolvedTopology, opts: StartOptions = 
   if (opts.switchesApart === 'process') {
     const child = fork(fileURLToPath(new URL('./switch-worker.js', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.send({ op: 'init', data });
-    return start(topology, opts, dir, new ApartSwitches({ post: (m) => child.send(m), messages: child, end: async () => void child.kill() }));
+    // Switches that die before they are ended fail the request waiting on them (once() rejects on
+    // 'error'), rather than leave it waiting for an answer that will not come.
+    let ending = false;
+    child.on('exit', (code, signal) => {
+      if (!ending) child.emit('error', new Error(`the emulated switches' process exited (${signal ?? code})`));
+    });
+    const end = async () => {
+      ending = true;
+      child.kill();
+    };
+    return start(topology, opts, dir, new ApartSwitches({ post: (m) => child.send(m), messages: child, end }));
   }
   const worker = new Worker(new URL('./switch-worker.js', import.meta.url), { workerData: data });
   return start(topology, opts, dir, new ApartSwitches({ post: (m) => worker.postMessage(m), messages: worker, end: async () => void (await worker.terminate()) }));
