@@ -323,13 +323,18 @@ function decodeRead(f: ReadFlow): FlowSpec | undefined {
   if (!isRaw(f)) return f;
   readFlowsDecoded.count++;
   try {
-    const d = decodeRawFlowStats(f);
-    const spec: FlowSpec = { tableId: d.tableId, priority: d.priority, match: d.match, instructions: d.instructions, cookie: d.cookie };
-    if (d.idleTimeout !== 0) spec.idleTimeout = d.idleTimeout;
-    return spec;
+    return readFlowSpec(f);
   } catch {
     return undefined;
   }
+}
+
+/** A flow read raw, decoded as the FlowSpec we would have sent for it; throws if its TLVs do not decode. */
+export function readFlowSpec(raw: RawFlowStats): FlowSpec {
+  const d = decodeRawFlowStats(raw);
+  const spec: FlowSpec = { tableId: d.tableId, priority: d.priority, match: d.match, instructions: d.instructions, cookie: d.cookie };
+  if (d.idleTimeout !== 0) spec.idleTimeout = d.idleTimeout;
+  return spec;
 }
 
 /** How many flows read raw were decoded (not equal as bytes to a desired one): for tests and profiles. */

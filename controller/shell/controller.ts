@@ -14,7 +14,8 @@ import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Port } from '../../src/openflow/constants.js';
 import { formatMac } from '../../src/openflow/addr.js';
-import { decodeRawFlowStats, RAW_COOKIE_BEFORE_MATCH, rawOxmValueAt, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
+import { RAW_COOKIE_BEFORE_MATCH, rawOxmValueAt, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
+import { oxmFieldByName } from '../../src/openflow/oxm-fields.js';
 import type { ControllerRole, Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
 import { ErrorType } from '../../src/openflow/constants.js';
 import type { ResolvedTopology } from '../../src/topology/types.js';
@@ -30,7 +31,7 @@ import { buildArpReply, isUnicastMac, parseEthernet } from '../core/packet.js';
 import { fabricFromTopology, portsByName, refreshBridges, reportedOfport } from '../core/topology-fabric.js';
 import { levelsAlongPaths, levelsTowards, stageDiffs, stageFabricChange, type TransitionStage } from '../core/transition.js';
 import {
-  applyDiff, countInstalled, deleteInstalled, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, type SwitchDiff,
+  applyDiff, countInstalled, deleteInstalled, diffConfinedChange, diffFlowChange, diffInstalled, diffToMessages, flowAdds, installedFlow, InstalledTables, isEmptyDiff, readFlowSpec, type SwitchDiff,
 } from '../core/diff.js';
 import { SessionError, SwitchSession, dpidText, type SessionOptions, type SwitchPort } from './session.js';
 import { CorruptStateFile, FileStateStore, type StateChanges, type StateStore, type StoredState } from '../ha/store.js';
@@ -1940,7 +1941,7 @@ export class Controller extends EventEmitter {
         const dstAt = rawOxmValueAt(f, OXM_ETH_DST);
         const macAt = dstAt >= 0 ? dstAt : rawOxmValueAt(f, OXM_ETH_SRC);
         if (macAt < 0) {
-          state.flows.push(decodeRawFlowStats(f));
+          state.flows.push(readFlowSpec(f));
           continue;
         }
         const mac = formatMac(f.frame, macAt);
@@ -2203,9 +2204,9 @@ const STORM_QUIET_MS = 150;
 /** …and at most this long. */
 const STORM_WAIT_MAX_MS = 2000;
 /** OpenFlow-basic OXM field codes looked for in flows read raw. */
-const OXM_IN_PORT = 0;
-const OXM_ETH_DST = 3;
-const OXM_ETH_SRC = 4;
+const OXM_IN_PORT = oxmFieldByName('in_port')!.code;
+const OXM_ETH_DST = oxmFieldByName('eth_dst')!.code;
+const OXM_ETH_SRC = oxmFieldByName('eth_src')!.code;
 /** Syncs of a few switches computed by a pass over every location before the entries are indexed by bridge. */
 const PASSES_BEFORE_INDEX = 4;
 /** Work between two yields to the event loop during a full recomputation or a large send, in ms. */

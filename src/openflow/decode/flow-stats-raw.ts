@@ -8,6 +8,7 @@
  */
 import { MessageTypeCode, OFP_HEADER_LEN, OFP_VERSION } from '../constants.js';
 import { ofpError } from '../errors.js';
+import { OXM_CLASS_OPENFLOW_BASIC } from '../oxm-fields.js';
 import { BufferReader } from '../reader.js';
 import type { FlowStats } from '../types/index.js';
 import { readInstructions } from './actions.js';
@@ -39,7 +40,7 @@ export class RawFlowStats {
   mark: number | undefined = undefined;
 
   get cookie(): bigint {
-    return this.frame.readBigUInt64BE(this.start - RAW_COOKIE_BEFORE_MATCH);
+    return this.frame.readBigUInt64BE(this.start - FLOW_STATS_FIXED + 24);
   }
 
   get idleTimeout(): number {
@@ -55,8 +56,11 @@ export class RawFlowStats {
   }
 }
 
+/** ofp_flow_stats up to its match. */
+const FLOW_STATS_FIXED = 48;
+
 /** Where an entry's cookie starts, counted back from its match (ofp_flow_stats: cookie at 24, match at 48). */
-export const RAW_COOKIE_BEFORE_MATCH = 24;
+export const RAW_COOKIE_BEFORE_MATCH = FLOW_STATS_FIXED - 24;
 
 /** The entry's match and instructions, as a view (tests, dumps). */
 export function rawFlowBody(raw: RawFlowStats): Buffer {
@@ -67,8 +71,6 @@ const OFPMT_OXM = 1;
 const MULTIPART_FLOW = 1;
 /** ofp_multipart_reply after the header: type, flags, pad. */
 const MULTIPART_HEADER_LEN = 8;
-/** ofp_flow_stats up to its match. */
-const FLOW_STATS_FIXED = 48;
 const REPLY_MORE = 1;
 
 /**
@@ -143,8 +145,8 @@ export function rawOxmValueAt(raw: RawFlowStats, fieldCode: number): number {
   const b = raw.frame;
   const end = raw.start + ((b[raw.start + 2]! << 8) | b[raw.start + 3]!);
   for (let p = raw.start + 4; p + 4 <= end; p += 4 + b[p + 3]!) {
-    // class 0x8000 (OpenFlow basic), field << 1, no mask bit.
-    if (b[p] === 0x80 && b[p + 1] === 0 && b[p + 2] === fieldCode << 1) return p + 4;
+    // OpenFlow-basic class, field << 1, no mask bit.
+    if (((b[p]! << 8) | b[p + 1]!) === OXM_CLASS_OPENFLOW_BASIC && b[p + 2] === fieldCode << 1) return p + 4;
   }
   return -1;
 }
