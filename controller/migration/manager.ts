@@ -202,7 +202,6 @@ interface Hold {
   holdFlowGone?: boolean;
   /** Frames sent on behind the replay, still waiting for their barrier. */
   forwarding?: Promise<void>;
-  flushQueued?: boolean;
   /** The old edge: reporting what it delivers, or sealed (see MigrationInProgress.seal). */
   seal?: 'report' | 'drop';
   /** The frames the old edge reported delivering (whole frame as latin1 → how many), matched against the held ones. */
@@ -722,8 +721,8 @@ export class MigrationManager {
       }
       if (h.phase === 'released') {
         // A packet-in that was in flight while the hold flow went away, or one the hold flow
-        // sent until the flip's last stage removed it: batched per turn of the event loop like
-        // those of the release (one barrier each batch, not each frame), in order.
+        // sent until the flip's last stage removed it: sent on at once like those of the
+        // release, in order.
         m.freeze.afterRelease = (m.freeze.afterRelease ?? 0) + 1;
         m.freeze.behindRelease = (m.freeze.behindRelease ?? 0) + 1;
         if (m.state === 'prepared' || m.state === 'committing' || m.state === 'committed') {
@@ -896,9 +895,11 @@ export class MigrationManager {
   }
 
   /**
-   * A frame the hold flow sent after the replay was written: queued and sent on in the same
-   * turn of the event loop with any others that came with it (one batch, one barrier), in
-   * arrival order behind the replay.
+   * A frame the hold flow sent after the replay was written: sent on at once, behind everything
+   * written before. Not batched to a later turn of the event loop: the drain's last round trip
+   * can end in the same read that brought the frame, and the flip (or the release's sync) then
+   * writes the hold flow's removal before that turn; the switch delivered the next frames
+   * directly, ahead of it (reordered on real OVS, and not counted as at risk).
    */
   private forwardHeld(m: Migration, h: Hold, frame: Uint8Array): void {
     this.controller.noteExtraChanged(m.id);
@@ -911,15 +912,9 @@ export class MigrationManager {
       m.freeze.held++;
       m.freeze.heldBytes += frame.length;
     }
-    if (h.flushQueued) return;
-    h.flushQueued = true;
-    const previous = h.forwarding ?? Promise.resolve();
-    const sent = new Promise<void>((resolve) => setImmediate(() => {
-      h.flushQueued = false;
-      // Written now, synchronously, behind everything written before: the order holds.
-      void this.sendHeld(m, h, h.queue.take()).then(() => resolve(), () => resolve());
-    }));
-    h.forwarding = Promise.all([previous, sent]).then(() => {});
+    // Written now, synchronously (sendHeld writes before its first await).
+    const sent = this.sendHeld(m, h, h.queue.take()).then(() => {}, () => {});
+    h.forwarding = h.forwarding ? Promise.all([h.forwarding, sent]).then(() => {}) : sent;
   }
 
   /** The new port's packet counters, or null when the switch does not give them (soon enough). */

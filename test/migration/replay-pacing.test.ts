@@ -7,6 +7,7 @@ import { getMigration, makeWorld, numberedFrame, postJson, untilValue, type Worl
 import { fakePort, type FakeSwitch } from '../../src/openflow-sim/fake-switch.js';
 import { RuleKind, cookieKind, ruleCookie } from '../../controller/core/cookies.js';
 import type { Message } from '../../src/openflow/types/index.js';
+import { encodeMessage } from '../../src/openflow/encode/index.js';
 import type { HoldLimits } from '../../controller/migration/hold.js';
 
 interface View {
@@ -329,4 +330,47 @@ t.test('replay window: a stream that never lets the queue shrink ends the pacing
   clearInterval(echo);
   t.same(seqs(sw.received, 914), [...Array(sent).keys()], 'every frame once, in arrival order');
   t.match(done.freeze, { held: sent, dropped: 0 });
+});
+
+t.test('a frame the hold flow sent before the flip removes it is written before that removal, even when it arrives as the release ends', async (t) => {
+  // The release's wait for the switch (drain) is bounded in round trips: a stream that keeps
+  // coming ends it with frames just received. Each such frame must be written at once: one
+  // written a turn of the event loop later went out behind the flip's removal of the hold flow,
+  // and the switch delivered a later frame directly before it (reordered; seen on real OVS).
+  const burst = 4;
+  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-race');
+  let seq = 0;
+  for (; seq < 2 * burst; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
+  const gate = gateReplayBarriers(sw, 910);
+  t.teardown(() => gate.stop());
+  sw.addPort(fakePort(910, 'c-race'));
+  await untilValue('first burst', () => gate.held.length, (n) => n === 1);
+  gate.release();
+  await untilValue('last burst', () => gate.held.length, (n) => n === 1);
+  // Sent on behind the replay (their barriers held back too), then the commit, which waits.
+  for (const end = seq + 2; seq < end; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
+  await untilValue('sent on', () => seqs(sw.received, 910).length, (n) => n === seq);
+  const commit = postJson(w, `/api/v1/migrations/${m.id}/commit`);
+  await new Promise((r) => setTimeout(r, 50));
+  // Every reply but the last: the drain's last round trip waits for that one.
+  while (gate.held.length > 1) gate.release();
+  await new Promise((r) => setTimeout(r, 50));
+  // The last round trip's reply and a new frame in one read: the release ends right there.
+  const replyXid = gate.held.shift()!;
+  const lastSeq = seq++;
+  sw.writeRaw(Buffer.concat([
+    encodeMessage({ type: 'BARRIER_REPLY', xid: replyXid }),
+    encodeMessage({ type: 'PACKET_IN', xid: 0, bufferId: 0xffffffff, totalLen: 64, reason: 'ACTION', tableId: 1, cookie: holdCookie(mac), match: { fields: [{ field: 'in_port', value: 100 }] }, data: numberedFrame(mac, lastSeq) }),
+  ]));
+  const c = await commit;
+  gate.stop();
+  t.equal(c.status, 200);
+  t.equal(((await c.json()) as View).state, 'committed');
+  await untilValue('every frame out', () => seqs(sw.received, 910).length, (n) => n === seq);
+  const holdGone = sw.received.findIndex((x) => x.type === 'FLOW_MOD' && (x.command === 'DELETE' || x.command === 'DELETE_STRICT') && cookieKind(x.cookie) === RuleKind.MIGRATION_HOLD);
+  const outAt = sw.received.findIndex((x) => isReplay(x, 910) && (x as Extract<Message, { type: 'PACKET_OUT' }>).data.readUInt32BE(14) === lastSeq);
+  t.ok(holdGone >= 0, 'the flip removed the hold flow');
+  t.ok(outAt >= 0 && outAt < holdGone, `the frame received as the release ended is written before the hold flow's removal (at ${outAt}, removal at ${holdGone})`);
+  t.same(seqs(sw.received, 910), [...Array(seq).keys()], 'every frame once, in arrival order');
 });
