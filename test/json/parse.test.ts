@@ -1,7 +1,9 @@
 import t, { type Test } from 'tap';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   JsonSyntaxError, parseJson, parseJsonDocument, parseJsonSequence, stringifyJson, JsonValueError,
-  type JsonErrorCode, type JsonParseOptions,
+  type JsonErrorCode, type JsonParseOptions, type JsonValue,
 } from '../../src/json/index.js';
 
 /** The JsonSyntaxError `fn` throws (fails the test when it throws nothing or something else). */
@@ -173,4 +175,33 @@ t.test('stringify: bigints exact, JSON.stringify layout, refusals name the path'
   let deep: unknown = 0;
   for (let i = 0; i < 600; i++) deep = [deep];
   refused(deep, '$' + '[0]'.repeat(512), /nesting deeper than 512 levels/);
+});
+
+/**
+ * Parses a text of 16 MiB padding beside `values` and takes the padding's value out. In a
+ * function of its own: the interpreter's registers of a frame still running keep its temporaries
+ * (the text) alive.
+ */
+function parsedBesidePadding(values: Record<string, string>): JsonValue {
+  const v = parseJson(JSON.stringify({ ...values, pad: 'p'.repeat(16 << 20) })) as Record<string, JsonValue>;
+  delete v['pad'];
+  return v;
+}
+
+t.test('a parsed string does not keep the text it came from alive (V8 cuts long substrings as views into it)', (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // Long values (a MAC is 17 characters), a long key, and a string with escapes (built from
+  // pieces of the text).
+  const texts: Record<string, string>[] = [{ mac: '02:00:00:00:00:01', 'a key longer than thirteen': 'a longer value of some length' }, { s: 'a\ttab and a "quoted" word, long' }];
+  for (const values of texts) {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const value = parsedBesidePadding(values);
+    gc();
+    const grew = process.memoryUsage().heapUsed - before;
+    t.same(value, values, 'values intact');
+    t.ok(grew < 4 << 20, `${Object.keys(values).join(', ')}: the values do not hold the 16 MiB text (heap grew ${Math.round(grew / 1024)} KiB)`);
+  }
+  t.end();
 });
