@@ -238,7 +238,7 @@ u.on('message', (m) => { if (m.length < 12) return; const n = m.readUInt32BE(8);
 u.connect(7777, ip, () => { const iv = setInterval(() => { const b = Buffer.alloc(16); sentAt[usent] = Date.now(); b.writeUInt32BE(0x56494e4f, 0); b.writeUInt32BE(session, 4); b.writeUInt32BE(usent++, 8); u.send(b); }, 5);
   setTimeout(() => { clearInterval(iv); done = true; setTimeout(() => {
     const missing = []; for (let n = 0; n < usent; n++) if (!seen.has(n)) missing.push(n + '@' + new Date(sentAt[n]).toISOString().slice(11, 23));
-    console.log(JSON.stringify({ sent, replies, usent, uechoed: seen.size, dup, reordered, rto: timeouts() - t0, missing: missing.slice(0, 20), late: late.slice(0, 20) })); process.exit(0); }, 1500); }, Number(seconds) * 1000); });
+    console.log(JSON.stringify({ session, sent, replies, usent, uechoed: seen.size, dup, reordered, rto: timeouts() - t0, missing: missing.slice(0, 20), late: late.slice(0, 20) })); process.exit(0); }, 1500); }, Number(seconds) * 1000); });
 `;
 
 t.test('frames sent while c1 is frozen and unplugged are held and replayed: every TCP request answered, no UDP datagram lost in the network, none twice', async (t) => {
@@ -256,17 +256,19 @@ t.test('frames sent while c1 is frozen and unplugged are held and replayed: ever
     return n;
   };
   const overflowsBefore = await overflows();
-  // Datagrams c1's server received after a later one of the stream (probe-server --counters-file):
-  // the order on the way in, which the hold answers for. (The client's count of echoes out of
-  // order adds c1's replies, whose path the commit's flip and the new edge's first entries change.)
-  const inOutOfOrder = (): number => {
+  // c1's server's counts (probe-server --counters-file): datagrams received after a later one of
+  // the stream, the order on the way in, which the hold answers for (the client's count of echoes
+  // out of order adds c1's replies, whose path the commit's flip and the new edge's first entries
+  // change); and datagrams received, which tells a loss on the way in from one on the way back.
+  const probeCounts = (): { udpOutOfOrder: number; received: Record<string, number> } => {
     try {
-      return (parseJson(readFileSync(ov.probeCountersFile('c1'), 'utf8')) as { udpOutOfOrder?: number }).udpOutOfOrder ?? 0;
+      const c = parseJson(readFileSync(ov.probeCountersFile('c1'), 'utf8')) as { udpOutOfOrder?: number; received?: Record<string, number> };
+      return { udpOutOfOrder: c.udpOutOfOrder ?? 0, received: c.received ?? {} };
     } catch {
-      return 0;
+      return { udpOutOfOrder: 0, received: {} };
     }
   };
-  const outOfOrderBefore = inOutOfOrder();
+  const countsBefore = probeCounts();
   await emulateMigration(ov.bed, 'c1', 'h2', {
     copyMs: 300,
     // The contract's order: freeze answered (the old edge reports, then is sealed), then the cut.
@@ -277,7 +279,7 @@ t.test('frames sent while c1 is frozen and unplugged are held and replayed: ever
       await vino!.api.commit(m.id);
     },
   });
-  const out = JSON.parse((await stream).stdout.trim()) as { sent: number; replies: number; usent: number; uechoed: number; dup: number; reordered: number; rto: number };
+  const out = JSON.parse((await stream).stdout.trim()) as { session: number; sent: number; replies: number; usent: number; uechoed: number; dup: number; reordered: number; rto: number };
   t.comment(JSON.stringify(out));
   t.ok(frozen?.freeze, 'the freeze answered with its record');
   const done = await vino!.api.migration(m.id);
@@ -290,7 +292,9 @@ t.test('frames sent while c1 is frozen and unplugged are held and replayed: ever
   t.equal(done.freeze!.replayed + (done.freeze!.takenAtOld ?? 0), done.freeze!.held, 'every held frame replayed, but those the old host had taken');
   t.equal(done.freeze!.dropped, 0, 'none dropped');
   const overflowed = (await overflows()) - overflowsBefore;
-  t.comment(`UDP datagrams lost: ${out.usent - out.uechoed}; of them, a socket had no room for at most ${overflowed}`);
+  const countsAfter = probeCounts();
+  const receivedAtC1 = countsAfter.received[String(out.session)] ?? 0;
+  t.comment(`UDP datagrams lost: ${out.usent - out.uechoed} (on the way in to c1: ${out.usent - receivedAtC1}; on the way back: ${receivedAtC1 - out.uechoed}); a socket had no room for at most ${overflowed}`);
   // Known defect, issue 17 (quarantined, not hidden: tap reports it as TODO, and a failure prints
   // the datagrams and the timeline above): on a loaded machine a datagram is sometimes lost or
   // reaches c1 after a later one with none "at risk" (2 of 4 fresh-clone CI runs on Dec 7; 3 of
@@ -305,7 +309,7 @@ t.test('frames sent while c1 is frozen and unplugged are held and replayed: ever
   // before it (no OpenFlow message orders a packet-in's round trip against the datapath's switch
   // to the new flows): only those can be reordered.
   const behind = done.freeze!.behindRelease ?? 0;
-  const reorderedIn = inOutOfOrder() - outOfOrderBefore;
+  const reorderedIn = countsAfter.udpOutOfOrder - countsBefore.udpOutOfOrder;
   t.comment(`UDP datagrams c1 received after a later one: ${reorderedIn}; echoes c2 received after a later one: ${out.reordered}; frames sent on behind the hold flow's removal: ${behind}`);
   t.ok(reorderedIn <= behind, `no datagram reordered on its way to c1 but those the hold flow sent once its removal was under way (${reorderedIn} reordered, ${behind} at risk)`, knownDefect);
   t.equal(out.replies, out.sent, 'every request on the long-lived connection answered');

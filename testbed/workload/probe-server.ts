@@ -16,7 +16,9 @@
  * --counters-file keeps a JSON object of running totals over probe-client datagrams there,
  * rewritten whenever one moves: udpOutOfOrder (received after a later sequence number of its
  * session, first copy only: reordered on the way in, e.g. by a replay that a frame delivered
- * directly overtook), udpDuplicates. Read before and after a run, their difference is the run's.
+ * directly overtook), udpDuplicates; read before and after a run, their difference is the run's.
+ * And `received`, first copies by session (the last 16 sessions; written within 50 ms): with the
+ * client's count of echoes it tells a datagram lost on the way in from one lost on the way back.
  *
  * --udp-rcvbuf sets the UDP socket's SO_RCVBUF (the kernel caps it at net.core.rmem_max and
  * doubles it for its bookkeeping); 0, the default, keeps the system's (net.core.rmem_default).
@@ -84,7 +86,9 @@ interface SessionSeen {
   highest: number;
 }
 const seenBySession = new Map<number, SessionSeen>();
-const totals = { udpOutOfOrder: 0, udpDuplicates: 0 };
+const totals = { udpOutOfOrder: 0, udpDuplicates: 0, received: {} as Record<string, number> };
+const RECEIVED_SESSIONS = 16;
+let receivedWrite: NodeJS.Timeout | undefined;
 
 function writeCounters(): void {
   if (countersFile === undefined) return;
@@ -102,6 +106,17 @@ function noteOrder(msg: Buffer): void {
   if (!seen) seenBySession.set(session, (seen = { seqs: new Set(), highest: -1 }));
   if (!seen.seqs.has(seq)) {
     seen.seqs.add(seq);
+    const key = String(session);
+    if (totals.received[key] === undefined) {
+      const keys = Object.keys(totals.received);
+      if (keys.length >= RECEIVED_SESSIONS) delete totals.received[keys[0]!];
+    }
+    totals.received[key] = (totals.received[key] ?? 0) + 1;
+    // Not a file write per datagram: at most one per 50 ms.
+    receivedWrite ??= setTimeout(() => {
+      receivedWrite = undefined;
+      writeCounters();
+    }, 50);
     if (seq > seen.highest) {
       seen.highest = seq;
       return;
