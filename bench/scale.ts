@@ -52,12 +52,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { generateTopology, type GeneratedShape } from '../src/topology/generate.js';
 import { analyzeTopology } from '../src/topology/analyze.js';
-import { resolveTopology } from '../src/topology/load.js';
+import { analyzeTopologyText, resolveTopology } from '../src/topology/load.js';
+import type { ResolvedTopology } from '../src/topology/types.js';
 import { fabricFromTopology, refreshBridges } from '../controller/core/topology-fabric.js';
 import {
   BridgeMacs, contextChangeFlows, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, migrationsByMac, withEntry, withMigrationChanges,
@@ -124,6 +125,10 @@ interface SizeResult {
   liveRssPerContainer?: number;
   liveRssSettledPerContainer?: number;
   liveSkipped?: string;
+  /** How long the running controller was left to settle, and when V8 gave back the start-up's young generation (see measureLiveMemory). */
+  liveSettledMs?: number;
+  liveYoungReturnedMs?: number;
+  liveBaseYoungReturnedMs?: number;
   flowsMax?: number;
   flowsMean?: number;
   pathLength?: number;
@@ -281,35 +286,56 @@ async function measureConnected(shape: GeneratedShape, bridges: number, containe
 
 /** Milliseconds between RSS readings while the running controller settles, and the most it is given. */
 const SETTLE_STEP_MS = 1000;
-const SETTLE_MAX_MS = 20_000;
+const SETTLE_MAX_MS = 75_000;
 
 /**
  * The memory of the controller running with its switches connected (fresh start, switches keeping
  * nothing; the switches in a child process of their own, as real switches are: this process is the
- * controller's alone): after a full GC right after the start-up, and settled, once the process has
- * stood idle with its switches connected until its RSS stops falling (V8 gives the start-up's
- * spare heap pages back to the system only after some idle time: what a controller running for
- * hours holds).
+ * controller's alone): after a full GC right after the start-up, and settled.
+ *
+ * Settled: V8 keeps the young generation the start-up grew (32 MiB) until a scavenge finds the
+ * allocation rate low, and only then gives it back; what it holds after that is what a controller
+ * running for hours holds. With 1,000 switches (their keepalives allocate) that came 40-45 s after
+ * the start-up (a 90 s log: RSS 358 → 306 MiB at 100k containers, 144 → 113 MiB at none; a forced
+ * full or minor GC does not do it). Waited for (the heap's committed size falls by 5 %), then for
+ * three readings in a row within 1 % of the lowest; at most SETTLE_MAX_MS.
+ *
+ * The topology comes as a file's text does (JSON, parsed and checked): its strings are what a
+ * controller started with --topology keeps.
  */
 async function measureLiveMemory(shape: GeneratedShape, bridges: number, containers: number): Promise<void> {
-  const topology = resolveTopology(generateTopology({ shape, bridges, containers }));
+  const topology = topologyAsLoaded(shape, bridges, containers);
   // No other reference kept here: what stays is what the controller keeps (the resolved topology included).
   const started = await startConnected(topology, { switchesApart: 'process' });
   gc();
   const liveHeap = heapInUse();
   const liveRss = process.memoryUsage().rss;
-  // Settled: three readings in a row within 1 % of the lowest so far.
+  const committed = process.memoryUsage().heapTotal;
   let lowest = liveRss;
   let steady = 0;
-  for (let waited = 0; waited < SETTLE_MAX_MS && steady < 3; waited += SETTLE_STEP_MS) {
+  let returnedAtMs: number | undefined;
+  let waited = 0;
+  while (waited < SETTLE_MAX_MS && (returnedAtMs === undefined || steady < 3)) {
     await sleep(SETTLE_STEP_MS);
-    const rss = process.memoryUsage().rss;
+    waited += SETTLE_STEP_MS;
+    const { rss, heapTotal } = process.memoryUsage();
+    if (returnedAtMs === undefined && heapTotal < committed * 0.95) returnedAtMs = waited;
     steady = rss > lowest * 0.99 ? steady + 1 : 0;
     lowest = Math.min(lowest, rss);
   }
+  // VINO_BENCH_LIVE_HEAP_SNAPSHOT=FILE: what the running controller holds, object by object.
+  const snapshotTo = process.env.VINO_BENCH_LIVE_HEAP_SNAPSHOT;
+  if (snapshotTo) writeHeapSnapshot(snapshotTo);
   gc();
-  emit({ liveHeap, liveRss, liveRssSettled: Math.min(lowest, process.memoryUsage().rss) });
+  emit({ liveHeap, liveRss, liveRssSettled: Math.min(lowest, process.memoryUsage().rss), liveSettledMs: waited, ...(returnedAtMs !== undefined ? { liveYoungReturnedMs: returnedAtMs } : {}) });
   await started.close();
+}
+
+/** A generated topology as the controller gets it from a file: JSON text, parsed and checked. */
+function topologyAsLoaded(shape: GeneratedShape, bridges: number, containers: number): ResolvedTopology {
+  const analysis = analyzeTopologyText(JSON.stringify(generateTopology({ shape, bridges, containers })));
+  if (!analysis.topology) throw new Error(`generated topology refused: ${analysis.problems[0]?.message ?? 'no reason given'}`);
+  return analysis.topology;
 }
 
 async function measureSize(shape: GeneratedShape, bridges: number, containers: number, peers: number, memoryOnly: boolean): Promise<void> {
@@ -666,6 +692,7 @@ function printTable(title: string, rows: SizeResult[], key: 'bridges' | 'contain
     const notes = [r.skipped, r.walk && `walk ${r.walk}`,
       r.breakdown && `heap B/container by structure: ${Object.entries(r.breakdown).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`,
       r.keptYoung !== undefined && r.baseYoung !== undefined && `of the RSS per container, ${fmt((r.keptYoung - r.baseYoung) / r.containers)} B is the young generation grown by the start-up (${fmt(r.keptYoung / 2 ** 20)} MiB vs ${fmt(r.baseYoung / 2 ** 20)} MiB at 0 containers)`,
+      r.liveSettledMs !== undefined && `running controller settled after ${fmt(r.liveSettledMs / 1000)} s (young generation given back ${r.liveYoungReturnedMs === undefined ? 'not within the wait' : `after ${fmt(r.liveYoungReturnedMs / 1000)} s`}; at 0 containers ${r.liveBaseYoungReturnedMs === undefined ? 'not within the wait' : `after ${fmt(r.liveBaseYoungReturnedMs / 1000)} s`})`,
       r.validateMs !== undefined && `validate ${fmt(r.validateMs)} ms, ${r.validateProblems} problems${r.validateFirstProblem ? ` (first: ${r.validateFirstProblem})` : ''}`].filter(Boolean);
     if (notes.length) console.log(`|   ${r.bridges}/${r.containers}: ${notes.join('; ')} |`);
   });
@@ -735,6 +762,7 @@ async function main(): Promise<void> {
               liveHeap: live.liveHeap, liveRss: live.liveRss, liveRssSettled: live.liveRssSettled,
               liveHeapPerContainer: (live.liveHeap - liveBase.liveHeap) / containers, liveRssPerContainer: (live.liveRss - liveBase.liveRss) / containers,
               liveRssSettledPerContainer: (live.liveRssSettled - liveBase.liveRssSettled) / containers,
+              liveSettledMs: live.liveSettledMs, liveYoungReturnedMs: live.liveYoungReturnedMs, liveBaseYoungReturnedMs: liveBase.liveYoungReturnedMs,
             });
           }
         }

@@ -652,5 +652,8 @@ function switchPort(p: PortDesc): SwitchPort {
   // A number past 2^31 (LOCAL, 0xfffffffe) in the same field as the others would turn that field
   // into a boxed double (16 B) in every port of the shape: those ports get a shape of their own.
   if (p.portNo > 0x7fffffff) return { name: p.name, portNo: p.portNo, config: p.config, state: p.state };
-  return { portNo: p.portNo, name: p.name, config: p.config, state: p.state };
+  // The decoder's 32-bit reads can come out as doubles even when small, and a field that once
+  // held one boxes every port's value (16 B each, one port per container): small integers here.
+  // config and state define bits 0-6 only, so bit 31 is not kept.
+  return { portNo: p.portNo | 0, name: p.name, config: p.config & 0x7fffffff, state: p.state & 0x7fffffff };
 }

@@ -547,6 +547,9 @@ function resolve(m: Model, c: Checker): ResolvedTopology {
   const containerPool = new NumberPool(OFPORT_CONTAINER_MIN, OFPORT_CONTAINER_MAX);
   const hostPools = new Map<string, NumberPool>();
   const containers: Record<string, ResolvedContainer> = {};
+  // A container's node as the node's own name string, not the copy each container's entry of the
+  // file parsed to (100k containers: 100k copies of a few hundred names).
+  const nodeNames = new Map<string, string>([...m.nodes.keys()].map((n) => [n, n]));
   for (const [name, spec] of m.containers) {
     const mac = parseMac(spec.mac);
     let hostPool = hostPools.get(spec.host);
@@ -563,7 +566,7 @@ function resolve(m: Model, c: Checker): ResolvedTopology {
       ip: spec.ip,
     };
     ports.get(spec.host)!.push(plan);
-    containers[name] = { name, mac: plan.mac, ip: spec.ip, node: spec.host, bridge: c.bridgeOf.get(spec.host)!, port: plan.name, ofport: plan.ofport };
+    containers[name] = { name, mac: plan.mac, ip: spec.ip, node: nodeNames.get(spec.host) ?? spec.host, bridge: c.bridgeOf.get(spec.host)!, port: plan.name, ofport: plan.ofport };
   }
 
   const nodes: Record<string, ResolvedNode> = {};
