@@ -296,11 +296,14 @@ t.test('frames sent while c1 is frozen and unplugged are held and replayed: ever
   const receivedAtC1 = countsAfter.received[String(out.session)] ?? 0;
   t.comment(`UDP datagrams lost: ${out.usent - out.uechoed} (on the way in to c1: ${out.usent - receivedAtC1}; on the way back: ${receivedAtC1 - out.uechoed}); a socket had no room for at most ${overflowed}`);
   // Known defect, issue 17 (quarantined, not hidden: tap reports it as TODO, and a failure prints
-  // the datagrams and the timeline above): on a loaded machine a datagram is sometimes lost or
-  // reaches c1 after a later one with none "at risk" (2 of 4 fresh-clone CI runs on Dec 7; 3 of
-  // 8 runs of this file alone beside the controller tests, the code of the session's start 1 of
-  // 3), cause not found yet. Each run's figures are printed either way.
-  const knownDefect = { todo: 'issue 17: under load, a loss or reordering at the switch-over is sometimes seen (cause not found)' };
+  // the datagrams, where they were lost and the timeline above): on a loaded machine a datagram
+  // was sometimes lost or reached c1 after a later one with none "at risk" (2 of 4 fresh-clone CI
+  // runs on Dec 6-7). The reordering's cause was found and fixed on Dec 7 (a frame the hold flow
+  // sent as the release ended was written a turn later, behind the flip: replay-pacing.test.ts):
+  // 0 such in 26 loaded runs since, against 1 in 18 before. The loss is not explained (1 in those
+  // 26 runs, takenAtOld 0, none dropped); the order check stays quarantined with it until more
+  // runs back the fix. Each run's figures are printed either way.
+  const knownDefect = { todo: 'issue 17: under load, a datagram is sometimes lost at the switch-over (cause not found; the reordering seen with it is fixed, its check kept quarantined until more runs back the fix)' };
   t.ok(out.usent - out.uechoed <= overflowed, `no UDP datagram lost but those a socket had no room for (${out.usent - out.uechoed} lost, ${overflowed} socket overflows)`, knownDefect);
   t.equal(out.dup, 0, 'no datagram echoed twice');
   // Order: the replay, and every frame the hold flow sent before its removal was under way, go
