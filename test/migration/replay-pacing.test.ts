@@ -63,6 +63,23 @@ async function frozenWorld(t: { teardown: (fn: () => unknown) => void }, replayB
   return { w, m, mac: home.mac, sw: w.switches.get(target)! };
 }
 
+/**
+ * A frozen world with two bursts of frames held (sequence numbers 0 to 2 × burst - 1), the replay's
+ * barrier replies gated, the new port `name` (`ofport`) added and the first burst out.
+ */
+async function firstBurstOut(t: { teardown: (fn: () => unknown) => void }, burst: number, name: string, ofport: number) {
+  const world = await frozenWorld(t, burst, name);
+  const { w, m, mac, sw } = world;
+  const seq = 2 * burst;
+  for (let i = 0; i < seq; i++) sw.packetIn(100, numberedFrame(mac, i), holdCookie(mac), 1);
+  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
+  const gate = gateReplayBarriers(sw, ofport);
+  t.teardown(() => gate.stop());
+  sw.addPort(fakePort(ofport, name));
+  await untilValue('first burst', () => gate.held.length, (n) => n === 1);
+  return { ...world, gate, seq };
+}
+
 t.test('replay in bursts: the next burst only after the previous burst\'s barrier reply; frames arriving meanwhile go behind', async (t) => {
   const burst = 8;
   const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-paced');
@@ -100,14 +117,8 @@ t.test('replay in bursts: the next burst only after the previous burst\'s barrie
 
 t.test('only the freeze\'s backlog is paced by barriers: a stream that keeps coming does not keep the replay (and a commit) waiting', async (t) => {
   const burst = 4;
-  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-stream');
-  let seq = 0;
-  for (; seq < 2 * burst; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
-  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
-  const gate = gateReplayBarriers(sw, 908);
-  t.teardown(() => gate.stop());
-  sw.addPort(fakePort(908, 'c-stream'));
-  await untilValue('first burst', () => gate.held.length, (n) => n === 1);
+  const { w, m, mac, sw, gate, seq: held } = await firstBurstOut(t, burst, 'c-stream', 908);
+  let seq = held;
   t.equal(seqs(sw.received, 908).length, burst);
   for (const end = seq + burst; seq < end; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
   await untilValue('queued', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
@@ -130,15 +141,9 @@ t.test('the hold flow goes only once the switch has sent the replay and the fram
   // before it has sent what it gave us meanwhile (those can only go out behind the flow_mod):
   // the release waits for the barrier replies first.
   const burst = 4;
-  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-drain');
-  let seq = 0;
-  for (; seq < 2 * burst; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
-  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
-  const gate = gateReplayBarriers(sw, 909);
-  t.teardown(() => gate.stop());
+  const { w, m, mac, sw, gate, seq: held } = await firstBurstOut(t, burst, 'c-drain', 909);
+  let seq = held;
   const holdGone = () => sw.received.findIndex((x) => x.type === 'FLOW_MOD' && (x.command === 'DELETE' || x.command === 'DELETE_STRICT') && cookieKind(x.cookie) === RuleKind.MIGRATION_HOLD);
-  sw.addPort(fakePort(909, 'c-drain'));
-  await untilValue('first burst', () => gate.held.length, (n) => n === 1);
   gate.release();
   await untilValue('last burst', () => gate.held.length, (n) => n === 1);
   t.equal(seqs(sw.received, 909).length, 2 * burst, 'the whole backlog is written');
@@ -337,15 +342,8 @@ t.test('a frame the hold flow sent before the flip removes it is written before 
   // coming ends it with frames just received. Each such frame must be written at once: one
   // written a turn of the event loop later went out behind the flip's removal of the hold flow,
   // and the switch delivered a later frame directly before it (reordered; seen on real OVS).
-  const burst = 4;
-  const { w, m, mac, sw } = await frozenWorld(t, burst, 'c-race');
-  let seq = 0;
-  for (; seq < 2 * burst; seq++) sw.packetIn(100, numberedFrame(mac, seq), holdCookie(mac), 1);
-  await untilValue('frames held', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === seq);
-  const gate = gateReplayBarriers(sw, 910);
-  t.teardown(() => gate.stop());
-  sw.addPort(fakePort(910, 'c-race'));
-  await untilValue('first burst', () => gate.held.length, (n) => n === 1);
+  const { w, m, mac, sw, gate, seq: held } = await firstBurstOut(t, 4, 'c-race', 910);
+  let seq = held;
   gate.release();
   await untilValue('last burst', () => gate.held.length, (n) => n === 1);
   // Sent on behind the replay (their barriers held back too), then the commit, which waits.
