@@ -319,7 +319,11 @@ async function measureLiveMemory(shape: GeneratedShape, bridges: number, contain
     await sleep(SETTLE_STEP_MS);
     waited += SETTLE_STEP_MS;
     const { rss, heapTotal } = process.memoryUsage();
-    if (returnedAtMs === undefined && heapTotal < committed * 0.95) returnedAtMs = waited;
+    // Steady readings count from the return on (the pages may leave the RSS a moment later).
+    if (returnedAtMs === undefined && heapTotal < committed * 0.95) {
+      returnedAtMs = waited;
+      steady = 0;
+    }
     steady = rss > lowest * 0.99 ? steady + 1 : 0;
     lowest = Math.min(lowest, rss);
   }
