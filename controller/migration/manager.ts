@@ -645,8 +645,12 @@ export class MigrationManager {
       const ev = e as { switch: string; reason: string; port: { portNo: number; name: string; up: boolean } };
       for (const m of this.migrations.values()) {
         // The old port going down or away: the old host takes no more frames.
-        if (m.state === 'prepared' && !m.freeze && ev.switch === m.from.node && ev.port.portNo === m.from.ofport && (ev.reason === 'DELETE' || !ev.port.up)) {
-          void this.freeze(m.id, ev.reason === 'DELETE' ? 'old-port-gone' : 'old-port-down').catch(() => {});
+        if (m.state === 'prepared' && ev.switch === m.from.node && ev.port.portNo === m.from.ofport && (ev.reason === 'DELETE' || !ev.port.up)) {
+          // In the timeline once: from then on a report from the old edge is no delivery (see
+          // onHeldFrame), so when it came tells which reports counted.
+          const what = ev.reason === 'DELETE' ? 'old port gone' : 'old port down';
+          if (!m.timeline.some((e) => e.event === what)) this.mark(m, what, `ofport ${ev.port.portNo} on ${ev.switch}`);
+          if (!m.freeze) void this.freeze(m.id, ev.reason === 'DELETE' ? 'old-port-gone' : 'old-port-down').catch(() => {});
         }
         // Every port change makes the flip's plan stale (its fabric may differ): planned again
         // after the sync this change queues, so that the commit still only sends. Noted at once:

@@ -134,4 +134,8 @@ t.test('a report that comes after the old port went away is no delivery: its hel
   const { done, replayed } = await portAppears(w, m.id, 10, fakePort(910, 'c-cut'));
   t.same(replayed, [5, 6, 7, 8, 9], 'the frames reported after the cut are replayed with the rest, in order');
   t.match(done.freeze, { held: 10, replayed: 5, dropped: 0, takenAtOld: 5, reportedAtOld: 5 });
+  // When the switch said so is in the timeline (once), between the freeze and the replay.
+  const events = done.timeline.map((e) => e.event);
+  t.equal(events.filter((e) => e === 'old port gone').length, 1, 'the old port\'s removal is in the timeline once');
+  t.ok(events.indexOf('frozen') < events.indexOf('old port gone') && events.indexOf('old port gone') < events.indexOf('replayed'), `timeline: ${events.join(', ')}`);
 });
