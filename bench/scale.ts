@@ -59,6 +59,7 @@ import { generateTopology, type GeneratedShape } from '../src/topology/generate.
 import { analyzeTopology } from '../src/topology/analyze.js';
 import { analyzeTopologyText, resolveTopology } from '../src/topology/load.js';
 import type { ResolvedTopology } from '../src/topology/types.js';
+import { TopologyError } from '../src/topology/problems.js';
 import { fabricFromTopology, refreshBridges } from '../controller/core/topology-fabric.js';
 import {
   BridgeMacs, contextChangeFlows, desiredStateFor, OWN_GROUP_IDS, endpointChangeFlows, endpointFlowsOn, forwardingContext, FlowCache, migrationsByMac, withEntry, withMigrationChanges,
@@ -338,7 +339,7 @@ async function measureLiveMemory(shape: GeneratedShape, bridges: number, contain
 /** A generated topology as the controller gets it from a file: JSON text, parsed and checked. */
 function topologyAsLoaded(shape: GeneratedShape, bridges: number, containers: number): ResolvedTopology {
   const analysis = analyzeTopologyText(JSON.stringify(generateTopology({ shape, bridges, containers })));
-  if (!analysis.topology) throw new Error(`generated topology refused: ${analysis.problems[0]?.message ?? 'no reason given'}`);
+  if (!analysis.topology) throw new TopologyError(analysis.problems);
   return analysis.topology;
 }
 

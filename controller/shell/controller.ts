@@ -14,7 +14,7 @@ import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Port } from '../../src/openflow/constants.js';
 import { formatMac } from '../../src/openflow/addr.js';
-import { RAW_COOKIE_BEFORE_MATCH, rawOxmValueAt, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
+import { rawOxmValueAt, type RawFlowStats } from '../../src/openflow/decode/flow-stats-raw.js';
 import { oxmFieldByName } from '../../src/openflow/oxm-fields.js';
 import type { ControllerRole, Message, PacketIn, PortDesc } from '../../src/openflow/types/index.js';
 import { ErrorType } from '../../src/openflow/constants.js';
@@ -1935,8 +1935,8 @@ export class Controller extends EventEmitter {
       // Entered with those of the other switches read in this sync (see syncOnce).
       const { demand, departed } = this.readEntries;
       for (const f of flows) {
-        // The cookie's high half read from the frame: owner and kind without a BigInt operation each.
-        const cookieHigh = f.frame.readUInt32BE(f.start - RAW_COOKIE_BEFORE_MATCH);
+        // The cookie's high half: owner and kind without a BigInt operation each.
+        const cookieHigh = f.cookieHigh;
         if (!isOurCookieHigh(cookieHigh)) continue;
         const dstAt = rawOxmValueAt(f, OXM_ETH_DST);
         const macAt = dstAt >= 0 ? dstAt : rawOxmValueAt(f, OXM_ETH_SRC);

@@ -51,6 +51,7 @@ t.test('entries read raw decode to what the full decoder reads, counters and dur
   raw.flows.forEach((r, i) => {
     t.same(decodeRawFlowStats(r), comparable(full[i]!), `entry ${i}`);
     t.equal(r.cookie, flows[i]!.cookie);
+    t.equal(r.cookieHigh, Number(flows[i]!.cookie >> 32n), 'the cookie\'s high half');
     t.equal(r.idleTimeout, flows[i]!.idleTimeout);
   });
   // The bytes kept are those of a FLOW_MOD's match and instructions.

@@ -43,6 +43,11 @@ export class RawFlowStats {
     return this.frame.readBigUInt64BE(this.start - FLOW_STATS_FIXED + 24);
   }
 
+  /** The cookie's high 32 bits: who owns the flow and its kind, without making a BigInt. */
+  get cookieHigh(): number {
+    return this.frame.readUInt32BE(this.start - FLOW_STATS_FIXED + 24);
+  }
+
   get idleTimeout(): number {
     return this.frame.readUInt16BE(this.start - FLOW_STATS_FIXED + 14);
   }
@@ -58,9 +63,6 @@ export class RawFlowStats {
 
 /** ofp_flow_stats up to its match. */
 const FLOW_STATS_FIXED = 48;
-
-/** Where an entry's cookie starts, counted back from its match (ofp_flow_stats: cookie at 24, match at 48). */
-export const RAW_COOKIE_BEFORE_MATCH = FLOW_STATS_FIXED - 24;
 
 /** The entry's match and instructions, as a view (tests, dumps). */
 export function rawFlowBody(raw: RawFlowStats): Buffer {
