@@ -65,7 +65,8 @@ export class LocationTable {
    * caller gets an error naming the owner instead of silently stealing it.
    */
   set(entry: Omit<Location, 'since'> & { since?: number }): LocationChange | undefined {
-    const mac = entry.mac.toLowerCase();
+    // lowerMac: the entry's own string when already in lower case (a copy per container otherwise).
+    const mac = lowerMac(entry.mac);
     const macOwner = this.locationByMac.get(mac)?.name;
     if (macOwner !== undefined && macOwner !== entry.name) {
       throw new LocationConflict(`MAC ${mac} already belongs to "${macOwner}"`);

@@ -525,7 +525,7 @@ export class Controller extends EventEmitter {
       socket.destroy();
       return;
     }
-    const session = new SwitchSession(socket, this.options.session);
+    const session = new SwitchSession(socket, { ...this.options.session, knownPortNames: (dpid) => this.topologyPortNames(dpid) });
     this.openSessions.add(session);
     this.options.metrics?.sessionOpened();
     session.on('ready', () => this.onReady(session));
@@ -541,6 +541,13 @@ export class Controller extends EventEmitter {
       this.log.error({ switch: session.name, err: err.stack }, 'internal error handling a switch message');
     });
     session.once('close', (reason: string) => this.onClose(session, reason));
+  }
+
+  /** The port names the topology gives the switch of `dpid`, each its own value (see SessionOptions.knownPortNames); made per handshake, not kept. */
+  private topologyPortNames(dpid: bigint): Map<string, string> | undefined {
+    const node = this.topology.dpids[dpidText(dpid)];
+    const ports = node === undefined ? undefined : this.topology.nodes[node]?.bridge.ports;
+    return ports && new Map(ports.map((p) => [p.name, p.name]));
   }
 
   private nodeOf(session: SwitchSession): string | undefined {

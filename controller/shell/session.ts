@@ -39,6 +39,12 @@ export interface SessionOptions {
   maxQueuedBytes: number;
   /** Parts of one multipart reply we accept before giving up on it (each part <= 64 KiB). */
   maxMultipartParts: number;
+  /**
+   * The names the switch's ports should have, by name (each name its own value), for the ports
+   * reported at the handshake: a reported port equal to one keeps that string instead of the one
+   * decoded (the controller's topology names every container port: 100k ports each kept a copy).
+   */
+  knownPortNames?: (datapathId: bigint) => ReadonlyMap<string, string> | undefined;
 }
 
 export const defaultSessionOptions: SessionOptions = {
@@ -530,7 +536,11 @@ export class SwitchSession extends EventEmitter {
       }
       case 'PORT_STATUS':
         if (msg.reason === 'DELETE') this.ports.delete(msg.desc.portNo);
-        else this.ports.set(msg.desc.portNo, switchPort(msg.desc));
+        else {
+          // A port changed, not renamed: its name as kept (see knownPortNames).
+          const was = this.ports.get(msg.desc.portNo)?.name;
+          this.ports.set(msg.desc.portNo, switchPort(msg.desc, was === msg.desc.name ? was : msg.desc.name));
+        }
         this.emit('port', msg.reason, msg.desc);
         break;
       default: {
@@ -566,7 +576,11 @@ export class SwitchSession extends EventEmitter {
       // Whole packets to the controller: proxy ARP and learning need the frame, not a buffer id.
       this.send({ type: 'SET_CONFIG', xid: 0, flags: 0, missSendLen: 0xffff });
       const parts = await this.multipart({ kind: 'PORT_DESC' });
-      for (const part of parts) if (part.kind === 'PORT_DESC') for (const p of part.ports) this.ports.set(p.portNo, switchPort(p));
+      const known = this.options.knownPortNames?.(features.datapathId);
+      for (const part of parts) {
+        if (part.kind !== 'PORT_DESC') continue;
+        for (const p of part.ports) this.ports.set(p.portNo, switchPort(p, known?.get(p.name) ?? p.name));
+      }
       clearTimeout(this.handshakeTimer);
       if ((this.state as SessionState) === 'closed') return;
       this.state = 'ready';
@@ -648,12 +662,13 @@ export function dpidText(dpid: bigint): string {
 /** A port as the controller keeps it: number, name, and the bits that say whether it is up. */
 export type SwitchPort = ReportedPort;
 
-function switchPort(p: PortDesc): SwitchPort {
+/** `p` as kept, named `name` (equal to p.name: the string to keep). */
+function switchPort(p: PortDesc, name: string): SwitchPort {
   // A number past 2^31 (LOCAL, 0xfffffffe) in the same field as the others would turn that field
   // into a boxed double (16 B) in every port of the shape: those ports get a shape of their own.
-  if (p.portNo > 0x7fffffff) return { name: p.name, portNo: p.portNo, config: p.config, state: p.state };
+  if (p.portNo > 0x7fffffff) return { name, portNo: p.portNo, config: p.config, state: p.state };
   // The decoder's 32-bit reads can come out as doubles even when small, and a field that once
   // held one boxes every port's value (16 B each, one port per container): small integers here.
   // config and state define bits 0-6 only, so bit 31 is not kept.
-  return { portNo: p.portNo | 0, name: p.name, config: p.config & 0x7fffffff, state: p.state & 0x7fffffff };
+  return { portNo: p.portNo | 0, name, config: p.config & 0x7fffffff, state: p.state & 0x7fffffff };
 }

@@ -55,6 +55,25 @@ t.test('negotiation: hello, features, set-config, port description in several pa
   t.match(cfg, { missSendLen: 0xffff });
 });
 
+t.test('known port names: asked once per handshake with the datapath id; ports keep their names, known or not, through a change', async (t) => {
+  const asked: bigint[] = [];
+  const h = await harness(t, { knownPortNames: (dpid) => (asked.push(dpid), new Map([['c-a', 'c-a'], ['gone', 'gone']])) });
+  const sw = h.connectSwitch({ datapathId: 0x42n, ports: [fakePort(1, 'c-a'), fakePort(2, 'other')], portDescPartSize: 1 });
+  const s = await h.nextSession();
+  await ready(s);
+  t.same(asked, [0x42n], 'asked once, for this switch');
+  t.same([...s.ports.values()].map((p) => [p.portNo, p.name]).sort(), [[1, 'c-a'], [2, 'other']], 'the known name and the unknown one, as reported');
+  const changed = new Promise((resolve) => s.once('port', resolve));
+  sw.addPort({ ...fakePort(1, 'c-a'), state: 1 });
+  await changed;
+  t.match(s.ports.get(1), { name: 'c-a', state: 1 }, 'a port changed keeps its name, the new state taken');
+  const renamed = new Promise((resolve) => s.once('port', resolve));
+  sw.addPort(fakePort(2, 'renamed'));
+  await renamed;
+  t.equal(s.ports.get(2)?.name, 'renamed', 'a port reported under another name takes it');
+  t.same(asked, [0x42n], 'a port change does not ask again');
+});
+
 t.test('version mismatch: HELLO_FAILED sent, session closed', async (t) => {
   const h = await harness(t);
   const sw = h.connectSwitch({ datapathId: 1n, helloVersions: [1] });
