@@ -602,14 +602,18 @@ export function diffInstalled(desired: SwitchState, installed: InstalledState, o
 
 /** Where desired flows are encoded to be compared with flows read raw: one buffer, reused. */
 const encodeScratch = new BufferWriter(4096);
+/** Where encodeBody writes the cookie (8 bytes: compared as bytes, no BigInt read per entry) and the match after it. */
+const COOKIE_AT = 0;
+const BODY_AT = 8;
 
 /**
- * `f`'s match (padded) and instructions as a FLOW_MOD carries them, in encodeScratch: where the
- * instructions start and where they end; undefined if it does not encode.
+ * `f`'s cookie, match (padded) and instructions as a FLOW_MOD carries them, in encodeScratch (the
+ * match at BODY_AT): where the instructions start and where they end; undefined if it does not encode.
  */
 function encodeBody(f: FlowSpec): { at: number; end: number } | undefined {
   try {
-    encodeScratch.pos = 0;
+    encodeScratch.pos = COOKIE_AT;
+    encodeScratch.u64(f.cookie);
     writeMatch(encodeScratch, f.match);
     const at = encodeScratch.pos;
     writeInstructions(encodeScratch, f.instructions);
@@ -659,10 +663,10 @@ function findRead(list: ReadFlow[], f: FlowSpec, matched: MatchedReads): { read:
     raws++;
     if (g.tableId !== f.tableId || g.priority !== f.priority) continue;
     if (encoded === null) encoded = encodeBody(f);
-    if (encoded === undefined || g.instructionsAt - g.start !== encoded.at) continue;
+    if (encoded === undefined || g.instructionsAt - g.start !== encoded.at - BODY_AT) continue;
     const buf = encodeScratch.buf;
-    if (buf.compare(g.frame, g.start, g.instructionsAt, 0, encoded.at) !== 0) continue;
-    return { read: g, equal: g.cookie === f.cookie && buf.compare(g.frame, g.instructionsAt, g.end, encoded.at, encoded.end) === 0 };
+    if (buf.compare(g.frame, g.start, g.instructionsAt, BODY_AT, encoded.at) !== 0) continue;
+    return { read: g, equal: g.cookieIs(buf, COOKIE_AT) && buf.compare(g.frame, g.instructionsAt, g.end, encoded.at, encoded.end) === 0 };
   }
   if (raws === 0) return undefined;
   // No bytes alike: the raw ones as objects (those that do not decode leave the list).

@@ -217,9 +217,11 @@ t.test('a switch read back raw: equal flows compared as bytes, the desired objec
   const changed = macFlows.find((f) => f.instructions.some((i) => i.type === 'APPLY_ACTIONS' && i.actions.some((a) => a.type === 'OUTPUT')))!;
   const twoFields = macFlows.find((f) => f !== changed && f.match.fields.length === 2)!;
   const undecodable = macFlows.find((f) => f !== changed && f !== twoFields && f.instructions.length > 0)!;
-  t.ok(changed && twoFields && undecodable, 'the switch has flows to spoil');
+  // Read back with another cookie (low bit flipped: the same owner and kind): not equal.
+  const recookied = macFlows.find((f) => f !== changed && f !== twoFields && f !== undecodable)!;
+  t.ok(changed && twoFields && undecodable && recookied, 'the switch has flows to spoil');
   const stray: FlowSpec = { ...changed, priority: changed.priority + 7 };
-  const read = readRaw([...wanted, stray], (body, f) => {
+  const read = readRaw([...wanted.map((f) => (f === recookied ? { ...f, cookie: f.cookie ^ 1n } : f)), stray], (body, f) => {
     const at = ((body.readUInt16BE(2) + 7) & ~7);
     if (f === changed) {
       // Another output port: the last 16 bytes of an APPLY_ACTIONS ending in OUTPUT are that action.
@@ -238,7 +240,7 @@ t.test('a switch read back raw: equal flows compared as bytes, the desired objec
   });
   const held = indexInstalled(read.state, b0, new MacFlows(), read.byMac);
   const d = diffInstalled(desired.get(b0)!, held);
-  t.same(d.flowsToAdd.map((f) => f === changed ? 'changed' : f === undecodable ? 'undecodable' : 'other').sort(), ['changed', 'undecodable'], 'added: the changed flow and the one whose read-back does not decode');
+  t.same(d.flowsToAdd.map((f) => f === changed ? 'changed' : f === undecodable ? 'undecodable' : f === recookied ? 'recookied' : 'other').sort(), ['changed', 'recookied', 'undecodable'], 'added: the changed flow, the one read back with another cookie and the one whose read-back does not decode');
   t.equal(d.flowsToDelete.length, 1, 'one deleted');
   t.equal(d.flowsToDelete[0]!.priority, stray.priority, 'the stray, decoded');
   t.same(d.flowsToDelete[0]!.match, stray.match);

@@ -52,6 +52,13 @@ t.test('entries read raw decode to what the full decoder reads, counters and dur
     t.same(decodeRawFlowStats(r), comparable(full[i]!), `entry ${i}`);
     t.equal(r.cookie, flows[i]!.cookie);
     t.equal(r.cookieHigh, Number(flows[i]!.cookie >> 32n), 'the cookie\'s high half');
+    const bytes = Buffer.alloc(12);
+    bytes.writeBigUInt64BE(flows[i]!.cookie, 3);
+    t.ok(r.cookieIs(bytes, 3), 'the cookie as the 8 bytes a FLOW_MOD carries');
+    for (const bit of [0n, 31n, 32n, 63n]) {
+      bytes.writeBigUInt64BE(flows[i]!.cookie ^ (1n << bit), 3);
+      t.notOk(r.cookieIs(bytes, 3), `not with bit ${bit} flipped`);
+    }
     t.equal(r.idleTimeout, flows[i]!.idleTimeout);
   });
   // The bytes kept are those of a FLOW_MOD's match and instructions.

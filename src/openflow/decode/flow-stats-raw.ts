@@ -43,6 +43,15 @@ export class RawFlowStats {
     return this.frame.readBigUInt64BE(this.start - FLOW_STATS_FIXED + 24);
   }
 
+  /**
+   * Whether the cookie is the 8 bytes at `bytes[at]` (big-endian, as a FLOW_MOD carries it): a
+   * restart's diff compares a million cookies, and reading each as a BigInt allocated ~100 B.
+   */
+  cookieIs(bytes: Buffer, at: number): boolean {
+    const c = this.start - FLOW_STATS_FIXED + 24;
+    return this.frame.readUInt32BE(c) === bytes.readUInt32BE(at) && this.frame.readUInt32BE(c + 4) === bytes.readUInt32BE(at + 4);
+  }
+
   /** The cookie's high 32 bits: who owns the flow and its kind, without making a BigInt. */
   get cookieHigh(): number {
     return this.frame.readUInt32BE(this.start - FLOW_STATS_FIXED + 24);
