@@ -185,8 +185,11 @@ export class BridgeMacs implements BridgesByMac {
    * then its list made once at its exact length, instead of a copy one longer per entry. Entry i
    * is (bridges[i], macs[i]): two arrays rather than a pair each (800k pairs at a restart, kept
    * through its read-back, were as many objects for the garbage collector to copy and promote).
+   * `keyOf` gives the string to keep for a MAC not held before (equal to it, lower case): a
+   * read-back's MACs are strings of their own, where the caller has each container's (a restart
+   * kept a copy of every MAC in demand otherwise).
    */
-  addMany(bridges: readonly string[], macs: readonly string[]): void {
+  addMany(bridges: readonly string[], macs: readonly string[], keyOf?: (mac: string) => string): void {
     if (bridges.length !== macs.length) throw new RangeError(`addMany: ${bridges.length} bridges but ${macs.length} MACs`);
     const gathered = new Map<string, string[]>();
     for (let i = 0; i < bridges.length; i++) {
@@ -196,8 +199,9 @@ export class BridgeMacs implements BridgesByMac {
       if (list === undefined) gathered.set(key, [bridge]);
       else if (!list.includes(bridge)) list.push(bridge);
     }
-    for (const [mac, added] of gathered) {
-      const had = this.byMac.get(mac);
+    for (const [gatheredMac, added] of gathered) {
+      const had = this.byMac.get(gatheredMac);
+      const mac = had === undefined && keyOf !== undefined ? keyOf(gatheredMac) : gatheredMac;
       const fresh = had === undefined ? added : added.filter((b) => !(Array.isArray(had) ? had.includes(b) : had.has(b)));
       if (fresh.length === 0) continue;
       const size = (had === undefined ? 0 : sizeOf(had)) + fresh.length;

@@ -1914,8 +1914,10 @@ export class Controller extends EventEmitter {
 
   private enterReadEntries(): void {
     const { demand, departed } = this.readEntries;
-    if (demand.bridges.length > 0) this.tracked.demand.addMany(demand.bridges, demand.macs);
-    if (departed.bridges.length > 0) this.tracked.departed.addMany(departed.bridges, departed.macs);
+    // Each MAC kept as its container's own string (the read-back's are copies).
+    const keyOf = (mac: string) => this.locations.byMac(mac)?.mac ?? mac;
+    if (demand.bridges.length > 0) this.tracked.demand.addMany(demand.bridges, demand.macs, keyOf);
+    if (departed.bridges.length > 0) this.tracked.departed.addMany(departed.bridges, departed.macs, keyOf);
     this.readEntries.demand = newEntryList();
     this.readEntries.departed = newEntryList();
   }

@@ -282,7 +282,11 @@ t.test('entries added many at once are those added one by one', async (t) => {
         batch.push([bridges[rng.below(bridges.length)]!, i % 7 === 0 ? m.toUpperCase() : m]);
       }
       for (const [b, m] of batch) one.add(b, m);
-      many.addMany(batch.map(([b]) => b), batch.map(([, m]) => m));
+      // The key asked for once per MAC new to the set, in lower case.
+      const before = new Set(macs.filter((m) => many.countOf(m) > 0));
+      const asked: string[] = [];
+      many.addMany(batch.map(([b]) => b), batch.map(([, m]) => m), (m) => (asked.push(m), m));
+      t.same(asked.sort(), [...new Set(batch.map(([, m]) => m.toLowerCase()))].filter((m) => !before.has(m)).sort(), 'keyOf asked for each MAC new to the set, once');
     }
     const dump = (s: BridgeMacs) => macs.map((m) => [m, [...(s.bridgesOf(m) ?? [])].sort(), s.countOf(m)]);
     t.same(dump(many), dump(one), `the same bridges per MAC${indexed ? ' (indexed)' : ''}`);
