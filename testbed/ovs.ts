@@ -156,7 +156,14 @@ export async function startOvsdbServerDaemon(ns: string, dir: string, hooks: Sta
 /** Starts the node's ovs-vswitchd (first start, or after a crash) and waits until its control socket answers. */
 export async function startVswitchdDaemon(ns: string, dir: string, hooks: StartOvsHooks, timeoutMs = 20_000): Promise<number> {
   // --disable-system: there is no OVS kernel module; only the netdev (userspace) datapath exists.
-  const pid = spawnDaemon(ns, ['ovs-vswitchd', `unix:${dbSocket(dir)}`, '--pidfile', '--log-file', '--disable-system', ...QUIET], ovsEnvFor(dir), path.join(dir, 'ovs-vswitchd.stderr'));
+  // --disable-system-route: OVS's tunnel routes are ours (setUnderlayRoute), not copies of the
+  // kernel's. With the kernel's, every link change in the namespace (a port added to any bridge,
+  // a veth made or deleted) makes OVS flush and re-read them, and the flush takes the tunnel
+  // end point's address out of its map of tunnel ports for a moment: a datapath flow re-translated
+  // then (a revalidation, e.g. the port change's own) hands arriving VXLAN frames to br-phy's
+  // kernel tap undecapsulated, and the kernel drops them (UDP NoPorts). Issue 17: a datagram lost
+  // as the migrating container's new port was added.
+  const pid = spawnDaemon(ns, ['ovs-vswitchd', `unix:${dbSocket(dir)}`, '--pidfile', '--log-file', '--disable-system', '--disable-system-route', ...QUIET], ovsEnvFor(dir), path.join(dir, 'ovs-vswitchd.stderr'));
   hooks.onPid('ovs-vswitchd', pid);
   const ctl = vswitchdCtl(dir, pid);
   await waitFor(`ovs-vswitchd in namespace ${ns}`, pid, [path.join(dir, 'ovs-vswitchd.stderr'), path.join(dir, 'ovs-vswitchd.log')], timeoutMs, async () => {
@@ -169,6 +176,26 @@ export async function startVswitchdDaemon(ns: string, dir: string, hooks: StartO
     }
   });
   return pid;
+}
+
+/**
+ * Routes the underlay subnet through `bridge` in OVS's own routing table (ovs/route/add): with
+ * --disable-system-route it is the only route native tunnelling has. The bridge must already
+ * hold its address in `cidr` (OVS takes the tunnels' source address from it).
+ */
+export async function setUnderlayRoute(ctl: string, cidr: string, bridge: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await daemonCall(ctl, 'ovs/route/add', [cidr, bridge]);
+      return;
+    } catch (e) {
+      // "Error while inserting route": vswitchd has not yet read the address just put on the
+      // bridge (it learns addresses from the kernel's notifications, in its main loop).
+      if (Date.now() > deadline) throw new Error(`testbed: cannot route ${cidr} through ${bridge} in OVS (${ctl}): ${(e as Error).message}`, { cause: e });
+      await sleep(20);
+    }
+  }
 }
 
 /** Sets tunnel neighbour entries on one node's vswitchd (one connection for all of them). */

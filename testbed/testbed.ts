@@ -50,7 +50,7 @@ import {
   underlayNetns,
   underlayPort,
 } from './names.js';
-import { checkSocketPaths, daemonCall, dbSocket, ovsEnvFor, setTunnelNeighbours, startOvs, startOvsdbServerDaemon, startVswitchdDaemon, vswitchdCtl } from './ovs.js';
+import { checkSocketPaths, daemonCall, dbSocket, ovsEnvFor, setTunnelNeighbours, setUnderlayRoute, startOvs, startOvsdbServerDaemon, startVswitchdDaemon, vswitchdCtl } from './ovs.js';
 import { isAlive, mapLimit, netnsExists, pidsInNetns, run, runInNetns, shellScript, sleep, stopProcesses } from './proc.js';
 import type {
   ContainerOptions,
@@ -371,6 +371,8 @@ export class Testbed {
     await runInNetns(n.namespace, ['ip', '-batch', '-'], {
       input: `addr add ${n.underlayIp}/${this.record.underlay.prefixLength} dev ${PHY_BRIDGE}\nlink set ${PHY_BRIDGE} up\n`,
     });
+    // OVS does not read the kernel's routes (see startVswitchdDaemon): the tunnels' one route.
+    await setUnderlayRoute(vswitchdCtl(n.dir, n.vswitchdPid!), this.record.underlay.cidr, PHY_BRIDGE);
   }
 
   private async waitPing(n: NodeRecord, target: string): Promise<void> {
@@ -427,7 +429,11 @@ export class Testbed {
       },
     };
     if (kind === 'ovsdb-server') await startOvsdbServerDaemon(n.namespace, n.dir, hooks);
-    else await startVswitchdDaemon(n.namespace, n.dir, hooks);
+    else {
+      await startVswitchdDaemon(n.namespace, n.dir, hooks);
+      // Its routing table is its own and went with it (br-phy's address stays on the kernel's tap).
+      await setUnderlayRoute(vswitchdCtl(n.dir, n.vswitchdPid!), this.record.underlay.cidr, PHY_BRIDGE);
+    }
   }
 
   node(name: string): NodeAccess & { namespace: string; vswitchdCtl: string | null } {

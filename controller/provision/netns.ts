@@ -33,8 +33,13 @@ export class NetnsProvider implements NodeProvider {
   readonly name = 'netns';
   /** Namespaces have no OVS kernel datapath of their own: the testbed runs OVS in userspace. */
   readonly defaultDatapathType = 'netdev' as const;
-  /** The underlay address sits on the node's br-phy, in its own namespace. */
-  readonly underlayIsLocal = true;
+  /**
+   * The underlay address sits on the node's br-phy, but no tunnel names it (options:local_ip):
+   * the testbed's ovs-vswitchd routes tunnels by its own table, not the kernel's (see
+   * testbed/ovs.ts startVswitchdDaemon, issue 17), and OVS accepts a tunnel's local_ip only as
+   * one of the kernel's local routes. Each node has one underlay address: OVS picks it anyway.
+   */
+  readonly underlayIsLocal = false;
   private readonly byName: Map<string, NodeAccess>;
   private runner: ShellRunner | undefined;
 

@@ -41,7 +41,7 @@ t.test('an overlay built by hand with arbitrary port numbers works as it is', { 
     for (const p of node.bridge.ports) {
       if (p.kind !== 'tunnel') continue;
       args.push('--', 'add-port', br, p.name, '--', 'set', 'Interface', p.name, 'type=vxlan',
-        `options:remote_ip=${underlay.underlayIp(p.peer)}`, `options:local_ip=${underlay.underlayIp(node.name)}`, `options:key=${p.vni}`, `ofport_request=${handOfport[`${node.name}/${p.name}`]}`);
+        `options:remote_ip=${underlay.underlayIp(p.peer)}`, `options:key=${p.vni}`, `ofport_request=${handOfport[`${node.name}/${p.name}`]}`);
     }
     await ov.vsctl(node.name, ...args);
     await ov.vsctl(node.name, 'set-controller', br, ov.controllerTarget);
