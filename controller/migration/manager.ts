@@ -648,9 +648,10 @@ export class MigrationManager {
         if (m.state === 'prepared' && ev.switch === m.from.node && ev.port.portNo === m.from.ofport && (ev.reason === 'DELETE' || !ev.port.up)) {
           // In the timeline once: from then on a report from the old edge is no delivery (see
           // onHeldFrame), so when it came tells which reports counted.
-          const what = ev.reason === 'DELETE' ? 'old port gone' : 'old port down';
+          const gone = ev.reason === 'DELETE';
+          const what = gone ? 'old port gone' : 'old port down';
           if (!m.timeline.some((e) => e.event === what)) this.mark(m, what, `ofport ${ev.port.portNo} on ${ev.switch}`);
-          if (!m.freeze) void this.freeze(m.id, ev.reason === 'DELETE' ? 'old-port-gone' : 'old-port-down').catch(() => {});
+          if (!m.freeze) void this.freeze(m.id, gone ? 'old-port-gone' : 'old-port-down').catch(() => {});
         }
         // Every port change makes the flip's plan stale (its fabric may differ): planned again
         // after the sync this change queues, so that the commit still only sends. Noted at once:

@@ -40,7 +40,7 @@ export class RawFlowStats {
   mark: number | undefined = undefined;
 
   get cookie(): bigint {
-    return this.frame.readBigUInt64BE(this.start - FLOW_STATS_FIXED + 24);
+    return this.frame.readBigUInt64BE(this.start - COOKIE_BEFORE_MATCH);
   }
 
   /**
@@ -48,13 +48,13 @@ export class RawFlowStats {
    * restart's diff compares a million cookies, and reading each as a BigInt allocated ~100 B.
    */
   cookieIs(bytes: Buffer, at: number): boolean {
-    const c = this.start - FLOW_STATS_FIXED + 24;
+    const c = this.start - COOKIE_BEFORE_MATCH;
     return this.frame.readUInt32BE(c) === bytes.readUInt32BE(at) && this.frame.readUInt32BE(c + 4) === bytes.readUInt32BE(at + 4);
   }
 
   /** The cookie's high 32 bits: who owns the flow and its kind, without making a BigInt. */
   get cookieHigh(): number {
-    return this.frame.readUInt32BE(this.start - FLOW_STATS_FIXED + 24);
+    return this.frame.readUInt32BE(this.start - COOKIE_BEFORE_MATCH);
   }
 
   get idleTimeout(): number {
@@ -72,6 +72,8 @@ export class RawFlowStats {
 
 /** ofp_flow_stats up to its match. */
 const FLOW_STATS_FIXED = 48;
+/** Where an entry's cookie starts (at 24), counted back from its match: three readers of it. */
+const COOKIE_BEFORE_MATCH = FLOW_STATS_FIXED - 24;
 
 /** The entry's match and instructions, as a view (tests, dumps). */
 export function rawFlowBody(raw: RawFlowStats): Buffer {
