@@ -85,3 +85,51 @@ function macBytes(mac: string): Buffer {
 function ipv4Bytes(ip: string): Buffer {
   return Buffer.from(ip.split('.').map((o) => Number(o)));
 }
+
+const ETH_TYPE_IPV6 = 0x86dd;
+const IP_PROTO_TCP = 6;
+const IP_PROTO_UDP = 17;
+const IP_PROTO_SCTP = 132;
+
+/**
+ * The conversation a frame belongs to, as a string key, for keeping order within it while
+ * frames of others may pass: IPv4/IPv6 source, destination and protocol, with the ports for
+ * TCP, UDP and SCTP; any other frame by EtherType, source and destination MAC. An IPv4 fragment
+ * carries no ports after the first: every fragmented frame of an address pair and protocol
+ * shares one key (one without ports), so fragments keep their order among themselves; a whole
+ * datagram of the same conversation may pass a fragmented one. IPv6 extension headers are
+ * not walked: such a packet is keyed without ports.
+ */
+export function transportFlowKey(frame: Uint8Array): string {
+  const f = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (f.length < 14) return `short:${f.toString('latin1')}`;
+  let p = 14;
+  let ethType = f.readUInt16BE(12);
+  while ((ethType === ETH_TYPE_VLAN || ethType === ETH_TYPE_QINQ) && f.length >= p + 4) {
+    ethType = f.readUInt16BE(p + 2);
+    p += 4;
+  }
+  // Tags are part of the key: the same addresses in two VLANs are two conversations.
+  const link = f.toString('latin1', 12, p);
+  if (ethType === ETH_TYPE_IPV4 && f.length >= p + 20 && f[p]! >> 4 === 4) {
+    const proto = f[p + 9]!;
+    const ihl = (f[p]! & 0x0f) * 4;
+    const fragmented = (f.readUInt16BE(p + 6) & 0x3fff) !== 0; // MF or an offset
+    const addrs = f.toString('latin1', p + 12, p + 20);
+    const l4 = p + ihl;
+    if (!fragmented && hasPorts(proto) && ihl >= 20 && f.length >= l4 + 4) return `4${link}${addrs}${String.fromCharCode(proto)}${f.toString('latin1', l4, l4 + 4)}`;
+    return `4${link}${addrs}${String.fromCharCode(proto)}${fragmented ? 'f' : ''}`;
+  }
+  if (ethType === ETH_TYPE_IPV6 && f.length >= p + 40 && f[p]! >> 4 === 6) {
+    const next = f[p + 6]!;
+    const addrs = f.toString('latin1', p + 8, p + 40);
+    const l4 = p + 40;
+    if (hasPorts(next) && f.length >= l4 + 4) return `6${link}${addrs}${String.fromCharCode(next)}${f.toString('latin1', l4, l4 + 4)}`;
+    return `6${link}${addrs}${String.fromCharCode(next)}`;
+  }
+  return `e${link}${f.toString('latin1', 0, 12)}`;
+}
+
+function hasPorts(proto: number): boolean {
+  return proto === IP_PROTO_TCP || proto === IP_PROTO_UDP || proto === IP_PROTO_SCTP;
+}

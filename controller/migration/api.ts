@@ -42,6 +42,7 @@ export const MigrationView = z.object({
     dropped: z.number().int().openapi({ description: 'Frames beyond the hold caps, or discarded by an abort' }),
     afterRelease: z.number().int().optional().openapi({ description: 'Frames the hold flow sent after the barrier reply of its removal (datapath cache not yet revalidated); sent on at once' }),
     behindRelease: z.number().int().optional().openapi({ description: 'Frames the hold flow sent once its removal was under way, sent on behind it: the only ones that may arrive out of order (includes afterRelease)' }),
+    passed: z.number().int().optional().openapi({ description: 'Frames of a conversation with nothing held (a new connection) sent on during the replay, not behind the backlog' }),
   }).nullable().openapi({ description: 'Set by the freeze step; null before it' }),
 }).openapi('Migration');
 

@@ -1,8 +1,16 @@
 /**
- * Frames held for frozen migrations: per migration a FIFO of whole frames, bounded in frames
- * and bytes per migration and over all migrations together. A frame beyond a cap is dropped
- * and counted, never queued out of order: what is held is always a prefix of what arrived.
+ * Frames held for frozen migrations: per migration the frames of each conversation
+ * (transportFlowKey) in arrival order, bounded in frames and bytes per migration and over all
+ * migrations together. A frame beyond a cap is dropped and counted, never queued out of order:
+ * what is held of a conversation is always a prefix of what arrived.
+ *
+ * Taken conversation by conversation, one frame each in turn (the order in which they first
+ * arrived), not in arrival order over all: a connection attempted during the freeze (a SYN, one
+ * frame) is answered as soon as the container runs, not once a stream's whole backlog is out;
+ * no conversation sees its own frames reordered. A frame of a conversation with nothing queued
+ * may be sent on at once (see MigrationManager.onHeldFrame).
  */
+import { transportFlowKey } from '../core/packet.js';
 
 export interface HoldLimits {
   /** Frames held per migration. */
@@ -67,10 +75,16 @@ export class HoldBudget {
   constructor(readonly limits: HoldLimits) {}
 }
 
+/** One conversation's queued frames, oldest first; those before `head` were taken already. */
+interface Conversation {
+  frames: Buffer[];
+  head: number;
+}
+
 export class HeldFrames {
-  /** Frames queued, oldest first; those before `head` were taken already. */
-  private frames: Buffer[] = [];
-  private head = 0;
+  /** Conversations with frames queued, in turn order: the next frame comes from the first. */
+  private readonly conversations = new Map<string, Conversation>();
+  private queuedFrames = 0;
   private queuedBytes = 0;
   /** Counters over the queue's life. */
   held = 0;
@@ -80,24 +94,27 @@ export class HeldFrames {
   constructor(private readonly budget: HoldBudget) {}
 
   get length(): number {
-    return this.frames.length - this.head;
+    return this.queuedFrames;
   }
 
   get bytes(): number {
     return this.queuedBytes;
   }
 
+  /** Whether a frame of `key`'s conversation is queued. */
+  holdsFlow(key: string): boolean {
+    return this.conversations.has(key);
+  }
+
   /** Queues a copy of `frame`; false (and counted as dropped) when a cap would be exceeded. */
-  push(frame: Uint8Array): boolean {
-    const { limits } = this.budget;
+  push(frame: Uint8Array, key = transportFlowKey(frame)): boolean {
+    if (!this.admits(frame.length)) return false;
     const n = frame.length;
-    if (this.length + 1 > limits.maxFrames || this.queuedBytes + n > limits.maxBytes
-      || this.budget.frames + 1 > limits.maxTotalFrames || this.budget.bytes + n > limits.maxTotalBytes) {
-      this.dropped++;
-      return false;
-    }
+    const c = this.conversations.get(key);
     // The decoder's data is a view into the receive buffer: keep a copy of our own.
-    this.frames.push(Buffer.from(frame));
+    if (c) c.frames.push(Buffer.from(frame));
+    else this.conversations.set(key, { frames: [Buffer.from(frame)], head: 0 });
+    this.queuedFrames++;
     this.queuedBytes += n;
     this.budget.frames++;
     this.budget.bytes += n;
@@ -106,18 +123,54 @@ export class HeldFrames {
     return true;
   }
 
-  /** Takes the oldest `max` queued frames (all by default), oldest first, and gives their room back. */
-  take(max = Infinity): Buffer[] {
-    const end = Math.min(this.frames.length, this.head + max);
-    const out = this.head === 0 && end === this.frames.length ? this.frames : this.frames.slice(this.head, end);
-    let bytes = 0;
-    for (const f of out) bytes += f.length;
-    if (end === this.frames.length) {
-      this.frames = [];
-      this.head = 0;
-    } else {
-      this.head = end;
+  /**
+   * A copy of `frame` to send on now, counted as held but not queued; undefined (and counted
+   * as dropped) when queueing it would exceed a cap: a stream passing the queue is bounded as
+   * one queued.
+   */
+  pass(frame: Uint8Array): Buffer | undefined {
+    if (!this.admits(frame.length)) return undefined;
+    this.held++;
+    this.heldBytes += frame.length;
+    return Buffer.from(frame);
+  }
+
+  /** Whether one more frame of `n` bytes fits every cap; counts a drop when not. */
+  private admits(n: number): boolean {
+    const { limits } = this.budget;
+    if (this.length + 1 > limits.maxFrames || this.queuedBytes + n > limits.maxBytes
+      || this.budget.frames + 1 > limits.maxTotalFrames || this.budget.bytes + n > limits.maxTotalBytes) {
+      this.dropped++;
+      return false;
     }
+    return true;
+  }
+
+  /**
+   * Takes `max` queued frames (all by default), one per conversation in turn, each
+   * conversation's oldest first, and gives their room back.
+   */
+  take(max = Infinity): Buffer[] {
+    const out: Buffer[] = [];
+    let bytes = 0;
+    while (out.length < max) {
+      const next = this.conversations.entries().next();
+      if (next.done) break;
+      const [key, c] = next.value;
+      const f = c.frames[c.head++]!;
+      out.push(f);
+      bytes += f.length;
+      // Its turn is over: to the back of the line, or gone when empty.
+      this.conversations.delete(key);
+      if (c.head === c.frames.length) continue;
+      // Taken frames are not kept alive by a conversation that never empties (a stream).
+      if (c.head >= 64 && 2 * c.head >= c.frames.length) {
+        c.frames = c.frames.slice(c.head);
+        c.head = 0;
+      }
+      this.conversations.set(key, c);
+    }
+    this.queuedFrames -= out.length;
     this.budget.frames -= out.length;
     this.budget.bytes -= bytes;
     this.queuedBytes -= bytes;

@@ -18,6 +18,7 @@ import type { MigrationInProgress } from '../core/forwarding.js';
 import type { Metrics } from '../shell/metrics.js';
 import { Port } from '../../src/openflow/constants.js';
 import type { Message } from '../../src/openflow/types/index.js';
+import { transportFlowKey } from '../core/packet.js';
 import { checkHoldLimits, HeldFrames, HoldBudget, type HoldLimits } from './hold.js';
 
 // ofp_port_config / ofp_port_state bits (OpenFlow 1.3, 7.2.1).
@@ -80,6 +81,11 @@ export interface FreezeRecord {
    * through the controller against the datapath's switch to the new flows). Includes afterRelease.
    */
   behindRelease?: number;
+  /**
+   * Frames the hold flow sent during the replay of a conversation with nothing queued, sent on
+   * at once instead of behind the backlog (counted in `held` and `replayed` too).
+   */
+  passed?: number;
   /**
    * Frames held at the new edge that the old host had taken: an explicit freeze first has the
    * old edge report what it delivers, then seals it (delivers no more); a held frame equal to a
@@ -739,7 +745,16 @@ export class MigrationManager {
         }
         return;
       }
-      if (h.queue.push(frame)) {
+      const key = transportFlowKey(frame);
+      if (h.phase === 'replaying' && !h.queue.holdsFlow(key)) {
+        // Of a conversation with nothing queued (a new connection, an ARP): nothing of its own
+        // to wait for, so it does not wait behind the others' backlog either. A fresh connection
+        // to the container is answered as soon as it runs, not once every held stream is out.
+        m.freeze.passed = (m.freeze.passed ?? 0) + 1;
+        this.forwardHeld(m, h, frame);
+        return;
+      }
+      if (h.queue.push(frame, key)) {
         m.freeze.held++;
         m.freeze.heldBytes += frame.length;
         this.metrics?.heldBytesNow.set(this.holdBudget.bytes);
@@ -908,7 +923,8 @@ export class MigrationManager {
    */
   private forwardHeld(m: Migration, h: Hold, frame: Uint8Array): void {
     this.controller.noteExtraChanged(m.id);
-    if (!h.queue.push(frame)) {
+    const copy = h.queue.pass(frame);
+    if (!copy) {
       if (m.freeze) m.freeze.dropped = h.queue.dropped;
       this.metrics?.holdDropped.inc();
       return;
@@ -918,7 +934,7 @@ export class MigrationManager {
       m.freeze.heldBytes += frame.length;
     }
     // Written now, synchronously (sendHeld writes before its first await).
-    const sent = this.sendHeld(m, h, h.queue.take()).then(() => {}, () => {});
+    const sent = this.sendHeld(m, h, [copy]).then(() => {}, () => {});
     h.forwarding = h.forwarding ? Promise.all([h.forwarding, sent]).then(() => {}) : sent;
   }
 

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { checkHoldLimits, HeldFrames, HoldBudget } from '../../controller/migration/hold.js';
+import { transportFlowKey } from '../../controller/core/packet.js';
 
 const frame = (seq: number, size = 100) => {
   const f = Buffer.alloc(size);
@@ -65,4 +66,85 @@ t.test('frames are copied: the receive buffer may be reused', async (t) => {
 t.test('bad limits are named', async (t) => {
   t.throws(() => checkHoldLimits({ maxBytes: -1 }), /hold limit maxBytes: expected a non-negative integer, got -1/);
   t.throws(() => checkHoldLimits({ maxFrames: 1.5 }), /maxFrames/);
+});
+
+/** An IPv4/UDP frame from 10.0.0.`from`:`sport` to 10.0.0.9:`dport`, `tag` in its payload. */
+const udp = (from: number, sport: number, dport: number, tag = 0) => {
+  const f = Buffer.alloc(60);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45;
+  f[23] = 17;
+  Buffer.from([10, 0, 0, from]).copy(f, 26);
+  Buffer.from([10, 0, 0, 9]).copy(f, 30);
+  f.writeUInt16BE(sport, 34);
+  f.writeUInt16BE(dport, 36);
+  f.writeUInt32BE(tag, 42);
+  return f;
+};
+
+t.test('the queue knows which conversations it holds frames of, until they are taken or dropped', async (t) => {
+  const budget = new HoldBudget(checkHoldLimits({ maxFrames: 3, maxBytes: 1e6 }));
+  const q = new HeldFrames(budget);
+  const a = transportFlowKey(udp(1, 1000, 7777));
+  const b = transportFlowKey(udp(1, 1001, 7777));
+  q.push(udp(1, 1000, 7777, 1));
+  q.push(udp(1, 1000, 7777, 2));
+  q.push(udp(2, 5, 6));
+  t.ok(q.holdsFlow(a));
+  t.notOk(q.holdsFlow(b), 'another source port is another conversation');
+  t.notOk(q.push(udp(1, 1001, 7777)), 'beyond the cap: dropped');
+  t.notOk(q.holdsFlow(b), 'a dropped frame is not held');
+  q.take(1);
+  t.ok(q.holdsFlow(a), 'one of its two frames is still queued');
+  t.equal(q.discard(), 2);
+  t.notOk(q.holdsFlow(a), 'discarded');
+  t.notOk(q.holdsFlow(transportFlowKey(udp(2, 5, 6))), 'discarded');
+  q.push(udp(1, 1000, 7777, 3));
+  q.take();
+  t.notOk(q.holdsFlow(a), 'taken');
+});
+
+t.test('taken one frame per conversation in turn, each conversation in its own arrival order', async (t) => {
+  const q = new HeldFrames(new HoldBudget(checkHoldLimits({})));
+  const tags = (frames: Buffer[]) => frames.map((f) => `${f[29]}:${f.readUInt32BE(42)}`);
+  // A stream's backlog (from .1), then two connection attempts (.2, .3) and more of the stream.
+  for (let i = 0; i < 4; i++) q.push(udp(1, 1000, 7777, i));
+  q.push(udp(2, 40000, 8080, 0));
+  q.push(udp(3, 40001, 8080, 0));
+  q.push(udp(1, 1000, 7777, 4));
+  t.same(tags(q.take(4)), ['1:0', '2:0', '3:0', '1:1'], 'the attempts do not wait behind the stream');
+  q.push(udp(2, 40000, 8080, 1));
+  t.same(tags(q.take()), ['1:2', '2:1', '1:3', '1:4'], 'the rest in turn; a conversation that comes back joins the end of the line');
+  t.equal(q.length, 0);
+  t.equal(q.bytes, 0);
+});
+
+t.test('a stream that never empties its conversation does not keep the frames taken', async (t) => {
+  const q = new HeldFrames(new HoldBudget(checkHoldLimits({ maxFrames: 100 })));
+  for (let i = 0; i < 50; i++) q.push(udp(1, 1, 2, i));
+  let next = 0;
+  const wrong: string[] = [];
+  for (let i = 50; i < 10_000; i++) {
+    if (!q.push(udp(1, 1, 2, i))) wrong.push(`push ${i} refused`);
+    for (const f of q.take(1)) if (f.readUInt32BE(42) !== next++) wrong.push(`out of order at ${next - 1}`);
+  }
+  t.same(wrong, [], 'every push admitted, every frame taken in order');
+  const kept = (q as unknown as { conversations: Map<string, { frames: Buffer[] }> }).conversations.values().next().value!.frames.length;
+  t.ok(kept <= 200, `frames kept by the conversation: ${kept} (50 queued)`);
+  t.equal(q.take().length, 50);
+});
+
+t.test('pass: counted as held, not queued, bounded by the same caps', async (t) => {
+  const budget = new HoldBudget(checkHoldLimits({ maxFrames: 2, maxBytes: 1e6 }));
+  const q = new HeldFrames(budget);
+  const view = new Uint8Array(udp(1, 1, 2, 7));
+  const copy = q.pass(view)!;
+  view.fill(0);
+  t.equal(copy.readUInt32BE(42), 7, 'a copy of its own');
+  t.equal(q.length, 0);
+  t.equal(q.held, 1);
+  q.push(udp(1, 1, 3));
+  q.push(udp(1, 1, 4));
+  t.equal(q.pass(udp(1, 1, 5)), undefined, 'no room while the queue is full');
+  t.equal(q.dropped, 1);
 });

@@ -12,7 +12,7 @@ import type { HoldLimits } from '../../controller/migration/hold.js';
 
 interface View {
   id: string; state: string; timeline: { event: string }[];
-  freeze: null | { held: number; replayed: number; dropped: number; behindRelease?: number };
+  freeze: null | { held: number; replayed: number; dropped: number; behindRelease?: number; passed?: number };
 }
 
 const holdCookie = (mac: string) => ruleCookie(RuleKind.MIGRATION_HOLD, `hold:${mac}`);
@@ -371,4 +371,26 @@ t.test('a frame the hold flow sent before the flip removes it is written before 
   t.ok(holdGone >= 0, 'the flip removed the hold flow');
   t.ok(outAt >= 0 && outAt < holdGone, `the frame received as the release ended is written before the hold flow's removal (at ${outAt}, removal at ${holdGone})`);
   t.same(seqs(sw.received, 910), [...Array(seq).keys()], 'every frame once, in arrival order');
+});
+
+t.test('during the replay a frame of a conversation with nothing held is sent on at once; one of a held conversation waits behind its own', async (t) => {
+  const burst = 4;
+  const { w, m, mac, sw, gate, seq: held } = await firstBurstOut(t, burst, 'c-pass', 915);
+  // Another conversation to the container (another EtherType: another key), e.g. a new connection.
+  const other = (seq: number) => {
+    const f = numberedFrame(mac, seq);
+    f.writeUInt16BE(0x88b6, 12);
+    return f;
+  };
+  sw.packetIn(100, other(1000), holdCookie(mac), 1);
+  sw.packetIn(100, other(1001), holdCookie(mac), 1);
+  sw.packetIn(100, numberedFrame(mac, held), holdCookie(mac), 1);
+  await untilValue('the new conversation sent on', () => seqs(sw.received, 915), (s) => s.includes(1001));
+  await untilValue('all three counted', () => getMigration<View>(w, m.id), (v) => v.freeze!.held === held + 3);
+  t.same(seqs(sw.received, 915), [...Array(burst).keys(), 1000, 1001], 'before the first burst\'s barrier reply, in their own order; the held conversation\'s new frame not yet');
+  gate.stop();
+  const done = await untilValue('replayed', () => getMigration<View>(w, m.id), (v) => v.timeline.some((e) => e.event === 'replayed'));
+  await untilValue('every frame out', () => seqs(sw.received, 915).length, (n) => n === held + 3);
+  t.same(seqs(sw.received, 915).filter((s) => s < 1000), [...Array(held + 1).keys()], 'the held conversation: every frame once, in arrival order');
+  t.match(done.freeze, { held: held + 3, dropped: 0, passed: 2 });
 });

@@ -21,7 +21,7 @@ export interface MigrationView {
   error: string | null;
   timeline: { event: string; at: string; t: number; detail?: string }[];
   /** Absent from controllers without the freeze step. */
-  freeze?: { by: string; lastAtOld: string; firstAtNew: string | null; refractoryMs: number | null; held: number; heldBytes: number; replayed: number; dropped: number; afterRelease?: number; behindRelease?: number; takenAtOld?: number; reportedAtOld?: number } | null;
+  freeze?: { by: string; lastAtOld: string; firstAtNew: string | null; refractoryMs: number | null; held: number; heldBytes: number; replayed: number; dropped: number; afterRelease?: number; behindRelease?: number; passed?: number; takenAtOld?: number; reportedAtOld?: number } | null;
 }
 
 export interface SwitchView {
