@@ -127,7 +127,8 @@ function narrative(f: RunFigures, emu: EmulatedMigration, m: MigrationView, comm
   say(`last barrier reply${m.freeze && m.freeze.held > 0 ? ', the replay of the frames held during the freeze (below) included: they go out before the flip' : ''}.`);
   if (m.freeze) {
     say(`While web was frozen, ${m.freeze.held} frames for it reached ${emu.to.node} and were held by the controller; ${m.freeze.replayed} were replayed`);
-    say(`in arrival order once its port appeared, ${m.freeze.dropped} dropped. From the freeze to the first frame at the new port: ${formatMs(m.freeze.refractoryMs ?? NaN)}.`);
+    say(`in arrival order (per conversation) once its port appeared, ${m.freeze.dropped} dropped; ${m.freeze.passed ?? 0} of them, of new conversations, went on during the replay.`);
+    say(`From the freeze to the first frame at the new port: ${formatMs(m.freeze.refractoryMs ?? NaN)}.`);
     if (f.tcp) say(`The long-lived TCP connection stalled ${formatMs(f.tcp.stallMs ?? NaN)} after the resume (retransmission timeouts in the client namespace, HTTP probes included: ${f.tcp.timeouts ?? '?'}).`);
   }
   say('For comparison, the ViNO paper measured about 15 s of downtime with learning switches and 9 s with a Ryu controller');

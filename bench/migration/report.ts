@@ -10,6 +10,12 @@ export const TARGETS = {
   flip24Ms: 20,
   /** Issue 11: the first frame's PACKET_IN → the last barrier of the flip it commits. */
   firstFrameMs: 10,
+  /** Issue 11: the emulation's own floor (the control's HTTP refractory) below this. */
+  floorHttpMs: 10,
+  /** Issue 11: vino's UDP refractory at most this above the control's. */
+  udpAboveFloorMs: 2,
+  /** Issue 17: the long-lived TCP connection's stall after the resume, median, with the hold. */
+  tcpStallMs: 2,
 };
 
 /** "4.2 ms (3.1–8.0 ms)"; unrecovered runs count as worse than the window. */
@@ -160,6 +166,31 @@ export function checkTargets(byMode: Map<ModeKey, RunResult[]>, flips: FlipResul
     out.push({ what: `${label}: median UDP refractory <= ${TARGETS.udpRefractoryMs} ms`, met: udp.median <= TARGETS.udpRefractoryMs, detail: formatMs(udp.median) });
     out.push({ what: `${label}: every run recovered`, met: recovered, detail: `${runs.filter((r) => r.figures.http.recovered && r.figures.udp.recovered).length}/${runs.length}` });
     out.push({ what: `${label}: nothing lost outside the freeze`, met: lost === 0, detail: `${lost} probes + datagrams` });
+    const floor = byMode.get('freeze-only');
+    if (floor?.length) {
+      const floorUdp = summarize(floor.map((r) => r.figures.udp.refractoryMs)).median;
+      out.push({ what: `${label}: median UDP refractory <= the control's + ${TARGETS.udpAboveFloorMs} ms`, met: udp.median <= floorUdp + TARGETS.udpAboveFloorMs, detail: `${formatMs(udp.median)} (control ${formatMs(floorUdp)})` });
+    }
+    // Issue 17, with the hold: the freeze costs a TCP connection no retransmission timeout, and
+    // the UDP stream no datagram, none twice, none out of order.
+    const stalls = f.map((x) => x.tcp?.stallMs ?? null);
+    if (stalls.some((x) => x !== null)) {
+      const stall = summarize(stalls);
+      out.push({ what: `${label}: median TCP stall after the resume <= ${TARGETS.tcpStallMs} ms`, met: stall.median <= TARGETS.tcpStallMs, detail: formatMs(stall.median) });
+      const rto = stalls.filter((x) => x === null || x >= RTO_BOUND_MS).length;
+      out.push({ what: `${label}: no run waiting for a retransmission timeout`, met: rto === 0, detail: `${rto}/${runs.length}` });
+    }
+    const lostInFreeze = sum(f.map((x) => x.udp.lostDuringFreeze));
+    out.push({ what: `${label}: no UDP datagram of the freeze lost`, met: lostInFreeze === 0, detail: String(lostInFreeze) });
+    const dups = sum(f.map((x) => x.udp.duplicates));
+    out.push({ what: `${label}: no duplicate`, met: dups === 0, detail: String(dups) });
+    const reordered = sum(runs.map((r) => outOfOrder(r)));
+    out.push({ what: `${label}: nothing reordered`, met: reordered === 0, detail: `${reordered} datagrams` });
+  }
+  const floor = byMode.get('freeze-only');
+  if (floor?.length) {
+    const med = summarize(floor.map((r) => r.figures.http.refractoryMs)).median;
+    out.push({ what: `the emulation's floor (control: freeze + resume, no move): median HTTP refractory < ${TARGETS.floorHttpMs} ms`, met: med < TARGETS.floorHttpMs, detail: formatMs(med) });
   }
   for (const key of ['vino-auto', 'vino-auto-nohold'] as const) {
     const byFrame = (byMode.get(key) ?? []).filter((r) => r.committedBy === 'first-frame');
