@@ -12,8 +12,8 @@
  * Each service runs in a process of its own (this one serves HTTP and starts the other two, which
  * exit when it goes), as separate services of a container would: after a resume, the HTTP server
  * answers the connections queued during the freeze without first working through the UDP echo's
- * backlog in the same event loop (the control's HTTP refractory, no move at all, was 12 ms
- * median that way on 2 cores, 5.6 ms with a process each). --one-process keeps all three here.
+ * backlog in the same event loop (the control's HTTP refractory, no move at all, was 13 ms
+ * median that way on 2 cores, 5.1 ms with a process each). --one-process keeps all three here.
  *
  * --duplicate-log appends a JSON line {"session","seq","t"} (t: CLOCK_MONOTONIC ms) for every
  * probe-client datagram received a second time: a duplicate the network delivered, told apart
