@@ -1356,8 +1356,10 @@ export class Controller extends EventEmitter {
     this.installedGeneration++;
     const subjects = diff && diffSubjects(diff);
     this.modelChanges.push({ generation: this.installedGeneration, node, ...(subjects ? { subjects } : {}) });
-    // Plans older than these many changes are taken as stale: a bounded log.
-    if (this.modelChanges.length > MODEL_CHANGES_KEPT) this.modelChanges.splice(0, this.modelChanges.length - MODEL_CHANGES_KEPT);
+    // Plans older than these many changes are taken as stale: a bounded log, trimmed in chunks
+    // (a splice at its front per change moved the whole log each time: 3 % of the controller's
+    // CPU at packet-in rates).
+    if (this.modelChanges.length >= 2 * MODEL_CHANGES_KEPT) this.modelChanges.splice(0, this.modelChanges.length - MODEL_CHANGES_KEPT);
   }
 
   /**
@@ -2303,7 +2305,7 @@ function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean
 /** Same bridges (in the same order) with the same tunnels (port, peer, state): the same paths and flooding tree. */
 /** The part of our cookies that names the rule's subject (a MAC, mostly): see cookies.ts. */
 const SUBJECT_MASK = (1n << 40n) - 1n;
-/** How many changes to the model a prepared move can be checked against (see modelChanges). */
+/** How many changes to the model a prepared move can at least be checked against (see modelChanges). */
 const MODEL_CHANGES_KEPT = 1024;
 /** Flows in one change past which its subjects are not noted (see diffSubjects). */
 const MAX_DIFF_SUBJECTS = 256;
@@ -2315,9 +2317,11 @@ function diffSubjects(diff: SwitchDiff): Set<bigint> | undefined {
   // stale anyway, and a thousand such sets would keep a bigint per flow of the overlay.
   if (diff.flowsToAdd.length + diff.flowsToDelete.length > MAX_DIFF_SUBJECTS) return undefined;
   const subjects = new Set<bigint>();
-  for (const f of [...diff.flowsToAdd, ...diff.flowsToDelete]) {
-    if (!isOurCookie(f.cookie)) return undefined;
-    subjects.add(f.cookie & SUBJECT_MASK);
+  for (const flows of [diff.flowsToAdd, diff.flowsToDelete]) {
+    for (const f of flows) {
+      if (!isOurCookie(f.cookie)) return undefined;
+      subjects.add(f.cookie & SUBJECT_MASK);
+    }
   }
   return subjects;
 }
