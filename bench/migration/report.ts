@@ -94,6 +94,8 @@ export function modeTable(byMode: Map<ModeKey, RunResult[]>, windowMs: number): 
 
 // Linux's minimum retransmission timeout is 200 ms; a stall this long means the data waited for one.
 const RTO_BOUND_MS = 150;
+/** Runs whose TCP stall waited for a retransmission timeout (or never ended). */
+const waitedForRto = (stalls: readonly (number | null)[]) => stalls.filter((x) => x === null || x >= RTO_BOUND_MS).length;
 
 /** The long-lived TCP connection and what the freeze itself lost, per mode; vino's held frames. */
 export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: number): string {
@@ -105,7 +107,7 @@ export function losslessTable(byMode: Map<ModeKey, RunResult[]>, windowMs: numbe
     rows.push([
       MODE_LABELS[key],
       tcp.every((x) => x === null) ? '-' : formatSummary(summarize(tcp.map((x) => x?.stallMs ?? null)), windowMs),
-      tcp.every((x) => x === null) ? '-' : `${stalls.filter((x) => x === null || x >= RTO_BOUND_MS).length}/${runs.length}`,
+      tcp.every((x) => x === null) ? '-' : `${waitedForRto(stalls)}/${runs.length}`,
       `${sum(runs.map((r) => r.figures.udp.lostDuringFreeze))} (max ${Math.max(...runs.map((r) => r.figures.udp.lostDuringFreeze))})`,
       duplicatesCell(runs),
       held.every((f) => !f) ? '-' : `${sum(held.map((f) => f?.held ?? 0))} / ${sum(held.map((f) => f?.replayed ?? 0))} / ${sum(held.map((f) => f?.dropped ?? 0))} (${sum(held.map((f) => f?.passed ?? 0))} passed)`,
@@ -153,6 +155,7 @@ export function flipTable(flips: FlipResult[]): string {
 /** The targets for vino; `null` when the runs needed for one were not made. */
 export function checkTargets(byMode: Map<ModeKey, RunResult[]>, flips: FlipResult[]): TargetCheck[] {
   const out: TargetCheck[] = [];
+  const floor = byMode.get('freeze-only');
   for (const key of ['vino-commit', 'vino-auto'] as const) {
     const runs = byMode.get(key);
     if (!runs?.length) continue;
@@ -166,7 +169,6 @@ export function checkTargets(byMode: Map<ModeKey, RunResult[]>, flips: FlipResul
     out.push({ what: `${label}: median UDP refractory <= ${TARGETS.udpRefractoryMs} ms`, met: udp.median <= TARGETS.udpRefractoryMs, detail: formatMs(udp.median) });
     out.push({ what: `${label}: every run recovered`, met: recovered, detail: `${runs.filter((r) => r.figures.http.recovered && r.figures.udp.recovered).length}/${runs.length}` });
     out.push({ what: `${label}: nothing lost outside the freeze`, met: lost === 0, detail: `${lost} probes + datagrams` });
-    const floor = byMode.get('freeze-only');
     if (floor?.length) {
       const floorUdp = summarize(floor.map((r) => r.figures.udp.refractoryMs)).median;
       out.push({ what: `${label}: median UDP refractory <= the control's + ${TARGETS.udpAboveFloorMs} ms`, met: udp.median <= floorUdp + TARGETS.udpAboveFloorMs, detail: `${formatMs(udp.median)} (control ${formatMs(floorUdp)})` });
@@ -177,7 +179,7 @@ export function checkTargets(byMode: Map<ModeKey, RunResult[]>, flips: FlipResul
     if (stalls.some((x) => x !== null)) {
       const stall = summarize(stalls);
       out.push({ what: `${label}: median TCP stall after the resume <= ${TARGETS.tcpStallMs} ms`, met: stall.median <= TARGETS.tcpStallMs, detail: formatMs(stall.median) });
-      const rto = stalls.filter((x) => x === null || x >= RTO_BOUND_MS).length;
+      const rto = waitedForRto(stalls);
       out.push({ what: `${label}: no run waiting for a retransmission timeout`, met: rto === 0, detail: `${rto}/${runs.length}` });
     }
     const lostInFreeze = sum(f.map((x) => x.udp.lostDuringFreeze));
@@ -187,7 +189,6 @@ export function checkTargets(byMode: Map<ModeKey, RunResult[]>, flips: FlipResul
     const reordered = sum(runs.map((r) => outOfOrder(r)));
     out.push({ what: `${label}: nothing reordered`, met: reordered === 0, detail: `${reordered} datagrams` });
   }
-  const floor = byMode.get('freeze-only');
   if (floor?.length) {
     const med = summarize(floor.map((r) => r.figures.http.refractoryMs)).median;
     out.push({ what: `the emulation's floor (control: freeze + resume, no move): median HTTP refractory < ${TARGETS.floorHttpMs} ms`, met: med < TARGETS.floorHttpMs, detail: formatMs(med) });
