@@ -1,6 +1,7 @@
 import t from 'tap';
 import { checkHoldLimits, HeldFrames, HoldBudget } from '../../controller/migration/hold.js';
 import { transportFlowKey } from '../../controller/core/packet.js';
+import { ipv4Packet } from './ipv4-packet.js';
 
 const frame = (seq: number, size = 100) => {
   const f = Buffer.alloc(size);
@@ -68,19 +69,8 @@ t.test('bad limits are named', async (t) => {
   t.throws(() => checkHoldLimits({ maxFrames: 1.5 }), /maxFrames/);
 });
 
-/** An IPv4/UDP frame from 10.0.0.`from`:`sport` to 10.0.0.9:`dport`, `tag` in its payload. */
-const udp = (from: number, sport: number, dport: number, tag = 0) => {
-  const f = Buffer.alloc(60);
-  f.writeUInt16BE(0x0800, 12);
-  f[14] = 0x45;
-  f[23] = 17;
-  Buffer.from([10, 0, 0, from]).copy(f, 26);
-  Buffer.from([10, 0, 0, 9]).copy(f, 30);
-  f.writeUInt16BE(sport, 34);
-  f.writeUInt16BE(dport, 36);
-  f.writeUInt32BE(tag, 42);
-  return f;
-};
+/** A UDP datagram from 10.0.0.`from`:`sport` to 10.0.0.9:`dport`, `tag` in its payload. */
+const udp = (from: number, sport: number, dport: number, tag = 0) => ipv4Packet({ src: from, proto: 17, sport, dport, payload: tag });
 
 t.test('the queue knows which conversations it holds frames of, until they are taken or dropped', async (t) => {
   const budget = new HoldBudget(checkHoldLimits({ maxFrames: 3, maxBytes: 1e6 }));

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { probeProgram } from '../../testbed/workload/overlay.js';
 import { freePort } from '../../testbed/workload/processes.js';
+import { isAlive } from '../../testbed/proc.js';
 
 /** Pids of `pid`'s children (Linux /proc). */
 function childrenOf(pid: number): number[] {
@@ -16,15 +17,6 @@ function childrenOf(pid: number): number[] {
     return [];
   }
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function start(t: { teardown: (fn: () => void) => void }, extra: string[] = []) {
   const ports = { http: await freePort(), udp: await freePort(), tcp: await freePort() };
@@ -70,8 +62,8 @@ t.test('three services, a process each; the helpers go when the server is killed
   t.same(await answers(ports), { http: `p ${child.pid} /x\n`, udp: 'ping', tcp: 'echo me' });
   child.kill('SIGKILL');
   const deadline = Date.now() + 5000;
-  while (helpers.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  t.same(helpers.filter(alive), [], 'no helper outlives the server');
+  while (helpers.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.same(helpers.filter(isAlive), [], 'no helper outlives the server');
 });
 
 t.test('--one-process: all three in one', async (t) => {
